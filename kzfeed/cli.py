@@ -1,0 +1,577 @@
+"""The Typer app: parse arguments, call the stages, render; exceptions -> exit codes.
+
+Heavy modules (httpx, feedparser, the pipeline) are imported inside the commands that
+need them, so `kzfeed latest` and `kzfeed --help` start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .config import Config, config_path, load_config
+from .errors import KzfeedError, NotFound, UpdateFailed, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .store import Store
+
+app = typer.Typer(
+    name="kzfeed",
+    help="A wire reader for Kazakhstan's news agencies and the Russian-language wires.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    sys.stderr.write(f"kzfeed: {message}\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+def handled(func: F) -> F:
+    """Turn kzfeed's errors into one line on stderr and the exit code SPEC gives."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KzfeedError as exc:
+            raise _fail(f"error: {exc}", exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", 130) from None
+        except BrokenPipeError:
+            raise typer.Exit(0) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _State:
+    config_file: str | None = None
+
+
+_state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kzfeed {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file (else $KZFEED_CONFIG, else the user config dir).",
+            metavar="PATH",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    _state.config_file = config
+
+
+def _config() -> Config:
+    return load_config(config_path(_state.config_file))
+
+
+def _store(cfg: Config) -> Store:
+    from .store import Store
+
+    return Store(cfg.data_dir, lock_timeout=cfg.settings.lock_timeout)
+
+
+def _tz(cfg: Config) -> tzinfo:
+    from .dates import zone
+
+    return zone(cfg.settings.timezone)
+
+
+def _console(stderr: bool = False) -> Console:
+    from .render import make_console
+
+    return make_console(stderr=stderr)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"kzfeed: {message}\n")
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------ init / add / remove
+
+
+@app.command()
+@handled
+def init() -> None:
+    """Write a commented starter config (never overwrites one)."""
+    from .config import init_config
+
+    path = init_config(config_path(_state.config_file))
+    typer.echo(f"wrote {path}; edit it, then run `kzfeed update`")
+
+
+@app.command()
+@handled
+def add(
+    url: Annotated[str, typer.Argument(help="Feed URL, an agency's HTML page, or a local file.")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique id.")] = None,
+    rubric: Annotated[
+        str | None, typer.Option(help="Default rubric for uncategorised items.")
+    ] = None,
+    lang: Annotated[str | None, typer.Option(help="Language code: ru, kk, en.")] = None,
+    title: Annotated[str | None, typer.Option(help="Display title (else the feed's own).")] = None,
+    pick: Annotated[
+        int | None, typer.Option(help="Which discovered feed to take (1, 2, …).")
+    ] = None,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="Add without fetching the URL.")
+    ] = False,
+) -> None:
+    """Subscribe to a feed; an HTML page URL is searched for its feed links."""
+    from . import rubrics as rubric_table
+    from .config import add_feed, check_url
+    from .model import FeedSpec
+
+    cfg = _config()
+    try:
+        target = check_url(url, Path.cwd())
+    except ValueError as exc:
+        raise UsageError(f"URL {exc}") from None
+    if rubric is not None and rubric_table.resolve(rubric) is None:
+        raise UsageError(f"unknown rubric {rubric!r} (known: {', '.join(rubric_table.ORDER)})")
+    feed_title = title
+    if not no_check:
+        target, found_title = _probe(target, cfg, pick)
+        feed_title = title or found_title
+    chosen = name or _derive_name(target, {f.name for f in cfg.feeds})
+    spec = FeedSpec(
+        name=chosen,
+        url=target,
+        title=feed_title,
+        lang=lang,
+        rubric=rubric_table.resolve(rubric) if rubric else None,
+    )
+    add_feed(cfg.path, spec)
+    typer.echo(f"added {chosen}: {target}")
+
+
+def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
+    """Fetch ``url``: a feed is taken as is; an HTML page is searched for feed links."""
+    import asyncio
+
+    from .discover import find_feeds
+    from .errors import FeedError
+    from .fetch import Fetcher
+    from .parse import parse_bytes
+    from .text import clean_line
+
+    async def get(target: str) -> Any:
+        async with Fetcher(
+            timeout=cfg.settings.timeout, max_bytes=cfg.settings.max_feed_bytes
+        ) as f:
+            return await f.fetch("new", target)
+
+    fetched = asyncio.run(get(url))
+    if fetched.error:
+        raise KzfeedError(f"cannot subscribe to {url}: {fetched.error}")
+    try:
+        raw = parse_bytes(fetched.body, dict(fetched.headers))
+        return fetched.permanent_url or url, clean_line(raw.title or "") or None
+    except FeedError as not_feed:
+        page = fetched.body.decode("utf-8", "replace")
+        candidates = find_feeds(page, fetched.final_url)
+        if not candidates:
+            raise KzfeedError(f"{url} is not a feed ({not_feed}) and links to none") from None
+        if len(candidates) > 1 and pick is None:
+            lines = "\n".join(
+                f"  {i}. {c.url}  {c.title}".rstrip() for i, c in enumerate(candidates, 1)
+            )
+            raise UsageError(
+                f"{url} links to {len(candidates)} feeds; choose one with --pick N:\n{lines}"
+            ) from None
+        index = (pick or 1) - 1
+        if not 0 <= index < len(candidates):
+            raise UsageError(f"--pick must be between 1 and {len(candidates)}") from None
+        chosen = candidates[index]
+        return chosen.url, chosen.title or None
+
+
+def _derive_name(url: str, taken: set[str]) -> str:
+    import re
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        host = parts.hostname.lower().removeprefix("www.")
+        labels = host.split(".")
+        base = "-".join(labels[:-1]) if len(labels) > 1 else host
+    else:
+        base = Path(parts.path if parts.scheme == "file" else url).stem
+    base = re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-._") or "feed"
+    base = base[:50]
+    name, n = base, 2
+    while name in taken:
+        name = f"{base}-{n}"
+        n += 1
+    return name
+
+
+@app.command()
+@handled
+def remove(
+    name: Annotated[str, typer.Argument(help="The feed's name.")],
+    purge: Annotated[bool, typer.Option(help="Also drop its stored items now.")] = False,
+) -> None:
+    """Unsubscribe (items stay until pruned; --purge drops them)."""
+    from .config import remove_feed
+
+    cfg = _config()
+    remove_feed(cfg.path, name)
+    dropped = 0
+    store = _store(cfg)
+    with store.writer(on_wait=_say) as writer:
+        if purge:
+            dropped = writer.purge_feed(name)
+        writer.drop_state(name)
+    typer.echo(f"removed {name}" + (f"; dropped {dropped} items" if purge else ""))
+
+
+# ------------------------------------------------------------------------ feeds / update
+
+
+def feed_rows(cfg: Config, store: Store) -> list[dict[str, Any]]:
+    from .pipeline import effective_url
+
+    states = store.feed_states()
+    stats = store.feed_stats()
+    rows = []
+    for spec in cfg.feeds:
+        state = states.get(spec.name)
+        count, newest = stats.get(spec.name, (0, None))
+        rows.append(
+            {
+                "name": spec.name,
+                "url": effective_url(spec, state),
+                "config_url": spec.url,
+                "title": spec.title or (state.title if state else None),
+                "type": spec.type,
+                "last_fetch": state.last_fetch if state else None,
+                "last_success": state.last_success if state else None,
+                "last_status": state.last_status if state else None,
+                "last_error": state.last_error if state else None,
+                "failures": state.failures if state else 0,
+                "next_fetch": state.next_fetch if state else None,
+                "items": count,
+                "newest": newest,
+                "disabled": spec.disabled or bool(state and state.disabled),
+            }
+        )
+    return rows
+
+
+@app.command()
+@handled
+def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Subscriptions with health: last fetch, HTTP status, failure streak, items, newest."""
+    cfg = _config()
+    rows = feed_rows(cfg, _store(cfg))
+    if json_:
+        _print_json(rows)
+        return
+    from .render import feeds_view
+
+    _console().print(feeds_view(rows, _tz(cfg)))
+
+
+@app.command()
+@handled
+def update(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Feeds to update (default: all).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, max=64, help="Feeds fetched at once.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Ignore validators, max-age and Retry-After.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Fetch, parse, dedup and store; a summary per feed.  Exit 3 if a feed failed."""
+    from .pipeline import update as run_update
+
+    cfg = _config()
+    err = _console(stderr=True)
+    live = err.is_terminal and not json_
+    hook = None
+    progress = None
+    if live:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        )
+        total = len(names) if names else len(cfg.feeds)
+        task = progress.add_task("updating", total=total)
+
+        def hook(name: str, what: str) -> None:
+            progress.update(task, advance=1, description=f"{name}: {what}"[:60])
+
+        progress.start()
+    try:
+        report = run_update(cfg, names, jobs=jobs, force=force, progress=hook, on_wait=_say)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if json_:
+        _print_json(report.to_dict())
+    else:
+        from .render import update_view
+
+        _console().print(update_view(report.feeds, report.new, report.updated, report.errors))
+    if report.errors:
+        raise UpdateFailed(f"{report.errors} feed(s) failed; the others were stored")
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def _filters(
+    cfg: Config,
+    rubric: list[str] | None,
+    feed: list[str] | None,
+    since: str | None,
+    until: str | None,
+    lang: str | None,
+    search: str | None,
+    unread: bool,
+    now: datetime,
+) -> Any:
+    from .dates import parse_when, to_utc_iso
+    from .query import Filter, rubric_keys
+
+    tz = _tz(cfg)
+    known = {f.name for f in cfg.feeds}
+    for name in feed or ():
+        if name not in known:
+            raise UsageError(f"unknown feed {name!r} (feeds: {', '.join(sorted(known)) or 'none'})")
+    return Filter(
+        rubrics=rubric_keys(rubric or ()),
+        feeds=frozenset(feed or ()),
+        since=to_utc_iso(parse_when(since, tz, now)) if since else None,
+        until=to_utc_iso(parse_when(until, tz, now, end=True)) if until else None,
+        lang=lang,
+        search=search or None,
+        unread=unread,
+    )
+
+
+RubricOpt = Annotated[
+    list[str] | None, typer.Option("--rubric", "-r", help="Rubric key or label (repeatable).")
+]
+FeedOpt = Annotated[list[str] | None, typer.Option("--feed", "-f", help="Feed name (repeatable).")]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="From: 24h, 7d, 2w, 2023-02-03, today, yesterday.")
+]
+UntilOpt = Annotated[str | None, typer.Option(help="Until (a date means the end of that day).")]
+LangOpt = Annotated[str | None, typer.Option(help="Only items in this language.")]
+SearchOpt = Annotated[str | None, typer.Option("--search", "-s", help="Text in title or summary.")]
+UnreadOpt = Annotated[bool, typer.Option(help="Only unread items.")]
+
+
+@app.command()
+@handled
+def latest(
+    n: Annotated[int, typer.Option("-n", "--number", min=1, help="How many items.")] = 30,
+    group: Annotated[str, typer.Option(help="date | rubric | feed")] = "date",
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+    unread: UnreadOpt = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON item per line.")] = False,
+) -> None:
+    """The newest items, grouped by day (local time) by default, or by rubric or feed."""
+    from .dates import utcnow
+    from .model import public
+    from .query import newest
+
+    if group not in ("date", "rubric", "feed"):
+        raise UsageError(f"--group must be date, rubric or feed, not {group!r}")
+    cfg = _config()
+    now = utcnow()
+    flt = _filters(cfg, rubric, feed, since, until, lang, search, unread, now)
+    records = newest(_store(cfg).iter_newest(), flt, n)
+    if json_:
+        _print_json([public(r) for r in records])
+        return
+    if jsonl:
+        for record in records:
+            sys.stdout.write(json.dumps(public(record), ensure_ascii=False) + "\n")
+        return
+    from .render import latest_view
+
+    _console().print(
+        latest_view(records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group)
+    )
+
+
+@app.command("rubrics")
+@handled
+def rubrics_cmd(
+    since: SinceOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rubrics with item counts (by primary rubric)."""
+    from . import rubrics as table
+    from .dates import utcnow
+    from .query import newest, rubric_counts
+
+    cfg = _config()
+    flt = _filters(cfg, None, None, since, None, None, None, False, utcnow())
+    counts = rubric_counts(newest(_store(cfg).iter_newest(), flt, None))
+    lang = cfg.settings.language
+    if json_:
+        _print_json([{"rubric": k, "label": table.label(k, lang), "count": c} for k, c in counts])
+        return
+    from .render import rubrics_view
+
+    _console().print(rubrics_view(counts, lang))
+
+
+def _item(store: Store, prefix: str) -> dict[str, Any]:
+    from .store import resolve_id
+
+    record = store.get(resolve_id(store, prefix))
+    if record is None:
+        raise NotFound(f"item {prefix!r} is in the index but not in its partition; run update")
+    return record
+
+
+@app.command()
+@handled
+def show(
+    item_id: Annotated[str, typer.Argument(metavar="ID", help="An item id or a unique prefix.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One item in full: title, source, time, rubrics, link, also_in, text."""
+    from .model import public
+
+    cfg = _config()
+    store = _store(cfg)
+    record = _item(store, item_id)
+    if json_:
+        data = public(record)
+        if record.get("text"):
+            data["text"] = record["text"]
+        _print_json(data)
+        return
+    from .render import feed_names, item_view
+
+    names = feed_names(cfg.feeds, store.feed_states())
+    _console().print(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names))
+    if cfg.settings.mark_read_on_view and not record.get("read"):
+        with store.writer(on_wait=_say) as writer:
+            writer.set_read([record["id"]], True)
+
+
+@app.command("open")
+@handled
+def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Open the item's link in the browser (http(s) links only)."""
+    import webbrowser
+
+    from .normalize import http_url
+
+    cfg = _config()
+    record = _item(_store(cfg), item_id)
+    url = http_url(record.get("url"))
+    if url is None:
+        raise KzfeedError(f"item {record['id'][:8]} has no http(s) link")
+    if not webbrowser.open(url):
+        typer.echo(url)
+
+
+def _mark(ids: list[str], read: bool) -> None:
+    cfg = _config()
+    store = _store(cfg)
+    from .store import resolve_id
+
+    full = [resolve_id(store, i) for i in ids]
+    with store.writer(on_wait=_say) as writer:
+        changed = writer.set_read(full, read)
+    typer.echo(f"marked {changed} item(s) {'read' if read else 'unread'}")
+
+
+@app.command()
+@handled
+def read(ids: Annotated[list[str], typer.Argument(metavar="ID…")]) -> None:
+    """Mark items read."""
+    _mark(ids, True)
+
+
+@app.command()
+@handled
+def unread(ids: Annotated[list[str], typer.Argument(metavar="ID…")]) -> None:
+    """Mark items unread."""
+    _mark(ids, False)
+
+
+@app.command()
+@handled
+def prune(
+    older_than: Annotated[
+        str | None, typer.Option(help="Cut-off, e.g. 90d (default: retention_days).")
+    ] = None,
+) -> None:
+    """Apply retention now: drop items older than the cut-off; they do not come back."""
+    from .dates import parse_when, utcnow
+    from .store import retention_cutoff
+
+    cfg = _config()
+    now = utcnow()
+    cutoff = (
+        parse_when(older_than, _tz(cfg), now)
+        if older_than
+        else retention_cutoff(cfg.settings.retention_days, now)
+    )
+    if cutoff is None:
+        typer.echo("retention_days = 0: nothing is pruned")
+        return
+    with _store(cfg).writer(on_wait=_say) as writer:
+        removed = writer.prune(cutoff, now)
+    typer.echo(f"pruned {removed} item(s) published before {cutoff:%Y-%m-%d}")
+
+
+def main() -> None:
+    app(prog_name="kzfeed")

@@ -1,0 +1,367 @@
+"""Config: where it lives, reading and validating it, and comment-preserving edits."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import rubrics
+from .errors import ConfigError, ConfigNotFound
+from .model import FeedSpec
+
+APP = "kzfeed"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+FEED_TYPES = ("feed", "html")
+PRESETS = ("kazinform",)
+SELECT_KEYS = ("item", "title", "link", "date", "lead", "rubric")
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str = "Asia/Almaty"
+    language: str = "ru"
+    jobs: int = 8
+    per_host: int = 2
+    timeout: float = 20.0
+    retention_days: int = 180
+    data_dir: Path | None = None
+    lock_timeout: float = 60.0
+    max_feed_bytes: int = 16 * 1024 * 1024
+    mark_read_on_view: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings = field(default_factory=Settings)
+    aliases: dict[str, str] = field(default_factory=dict)  # folded raw -> key
+    feeds: tuple[FeedSpec, ...] = ()
+
+    def feed(self, name: str) -> FeedSpec | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    @property
+    def data_dir(self) -> Path:
+        return resolve_data_dir(self.settings.data_dir)
+
+
+def user_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--config PATH` > `$KZFEED_CONFIG` > the platform's user config dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("KZFEED_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return user_config_path()
+
+
+def resolve_data_dir(configured: Path | None) -> Path:
+    """`settings.data_dir` > `$KZFEED_DATA` > the platform's user data dir."""
+    if configured is not None:
+        return configured
+    env = os.environ.get("KZFEED_DATA")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def example_text() -> str:
+    return resources.files("kzfeed").joinpath("config.example.toml").read_text("utf-8")
+
+
+def init_config(path: Path) -> Path:
+    """Write the commented starter config; refuse to overwrite anything."""
+    if path.exists():
+        raise ConfigError(f"{path}: already exists; kzfeed init never overwrites a config")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write(example_text())
+    return path
+
+
+def load_config(path: Path) -> Config:
+    if not path.exists():
+        raise ConfigNotFound(
+            f"no config file at {path}; create one with `kzfeed init` "
+            "(or pass --config PATH / set KZFEED_CONFIG)"
+        )
+    try:
+        raw = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(data, path)
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {problem}")
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return value
+
+    def string(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> Any:
+        value = data.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"{where}{key}", f"must be a string, not {type(value).__name__}")
+        return value
+
+    def number(
+        self, data: dict[str, Any], key: str, default: float, lo: float, hi: float, integer: bool
+    ) -> Any:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            kind = "a whole number" if integer else "a number"
+            raise self.fail(f"settings.{key}", f"must be {kind}, not {value!r}")
+        if not lo <= value <= hi:
+            raise self.fail(f"settings.{key}", f"must be between {lo:g} and {hi:g}, not {value}")
+        return value
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate a parsed TOML document; every message names the file, the key and the fault."""
+    chk = _Checker(path)
+    known_top = {"settings", "rubrics", "feeds"}
+    for key in data:
+        if key not in known_top:
+            raise chk.fail(key, f"unknown section (expected one of {', '.join(sorted(known_top))})")
+    settings = _parse_settings(chk, chk.table(data, "settings"), path)
+    aliases: dict[str, str] = {}
+    for raw, key in chk.table(data, "rubrics").items():
+        if not isinstance(key, str) or key not in rubrics.LABELS:
+            raise chk.fail(
+                f"rubrics.{raw!r}", f"{key!r} is not a rubric key ({', '.join(rubrics.ORDER)})"
+            )
+        aliases[rubrics.fold(raw)] = key
+    feeds_raw = data.get("feeds", [])
+    if not isinstance(feeds_raw, list):
+        raise chk.fail("feeds", "must be an array of tables ([[feeds]])")
+    feeds: list[FeedSpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(feeds_raw):
+        spec = _parse_feed(chk, entry, i, path.parent)
+        if spec.name in seen:
+            raise chk.fail(f"feeds[{i}].name", f"{spec.name!r} is used by another feed")
+        seen.add(spec.name)
+        feeds.append(spec)
+    return Config(path=path, settings=settings, aliases=aliases, feeds=tuple(feeds))
+
+
+def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
+    allowed = set(Settings.__dataclass_fields__)
+    for key in raw:
+        if key not in allowed:
+            raise chk.fail(f"settings.{key}", "unknown setting")
+    tz = chk.string(raw, "timezone", "settings.", "Asia/Almaty")
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(tz)
+    except Exception as exc:
+        raise chk.fail("settings.timezone", f"unknown timezone {tz!r}") from exc
+    language = chk.string(raw, "language", "settings.", "ru")
+    if language not in rubrics.LANGUAGES:
+        raise chk.fail("settings.language", f"must be ru, kk or en, not {language!r}")
+    data_dir = chk.string(raw, "data_dir", "settings.")
+    data_path = None
+    if data_dir:
+        data_path = Path(data_dir).expanduser()
+        if not data_path.is_absolute():
+            data_path = (path.parent / data_path).resolve()
+    mark = raw.get("mark_read_on_view", False)
+    if not isinstance(mark, bool):
+        raise chk.fail("settings.mark_read_on_view", "must be true or false")
+    return Settings(
+        timezone=tz,
+        language=language,
+        jobs=chk.number(raw, "jobs", 8, 1, 64, True),
+        per_host=chk.number(raw, "per_host", 2, 1, 16, True),
+        timeout=float(chk.number(raw, "timeout", 20, 1, 600, False)),
+        retention_days=chk.number(raw, "retention_days", 180, 0, 100_000, True),
+        data_dir=data_path,
+        lock_timeout=float(chk.number(raw, "lock_timeout", 60, 0, 86_400, False)),
+        max_feed_bytes=chk.number(raw, "max_feed_bytes", 16 * 1024 * 1024, 1024, 1 << 31, True),
+        mark_read_on_view=mark,
+    )
+
+
+def check_url(url: str, base: Path | None) -> str:
+    """A feed URL from the config: http(s), file://, or a local path (made absolute).
+
+    Returns the URL to use; raises ValueError with the reason.
+    """
+    url = url.strip()
+    if not url:
+        raise ValueError("is empty")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ValueError(f"{url!r} has no host")
+        return url
+    if scheme == "file":
+        return url
+    if scheme and len(scheme) > 1:  # "C:" is a drive, not a scheme
+        raise ValueError(f"{url!r}: only http, https, file:// or a local path are allowed")
+    local = Path(url).expanduser()
+    if not local.is_absolute() and base is not None:
+        local = (base / local).resolve()
+    return str(local)
+
+
+def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
+    where = f"feeds[{i}]"
+    if not isinstance(entry, dict):
+        raise chk.fail(where, "must be a table")
+    allowed = {"name", "url", "title", "lang", "rubric", "type", "preset", "select", "disabled"}
+    for key in entry:
+        if key not in allowed:
+            raise chk.fail(f"{where}.{key}", "unknown key")
+    name = chk.string(entry, "name", f"{where}.")
+    if not name:
+        raise chk.fail(f"{where}.name", "missing")
+    where = f"feeds[{i}] ({name})"
+    if not NAME_RE.match(name):
+        raise chk.fail(
+            f"{where}.name", "use lower-case letters, digits, '.', '_' and '-' (at most 64)"
+        )
+    url = chk.string(entry, "url", f"{where}.")
+    if not url:
+        raise chk.fail(f"{where}.url", "missing")
+    try:
+        url = check_url(url, base)
+    except ValueError as exc:
+        raise chk.fail(f"{where}.url", str(exc)) from exc
+    rubric = chk.string(entry, "rubric", f"{where}.")
+    if rubric is not None:
+        key = rubrics.resolve(rubric)
+        if key is None:
+            raise chk.fail(
+                f"{where}.rubric", f"{rubric!r} is not a rubric ({', '.join(rubrics.ORDER)})"
+            )
+        rubric = key
+    lang = chk.string(entry, "lang", f"{where}.")
+    if lang is not None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
+        raise chk.fail(f"{where}.lang", f"{lang!r} is not a language code such as ru, kk, en")
+    kind = chk.string(entry, "type", f"{where}.", "feed")
+    if kind not in FEED_TYPES:
+        raise chk.fail(f"{where}.type", f'must be "feed" or "html", not {kind!r}')
+    preset = chk.string(entry, "preset", f"{where}.")
+    if preset is not None and preset not in PRESETS:
+        raise chk.fail(
+            f"{where}.preset", f"unknown preset {preset!r} (known: {', '.join(PRESETS)})"
+        )
+    select_raw = entry.get("select", {})
+    if not isinstance(select_raw, dict):
+        raise chk.fail(f"{where}.select", "must be a table of CSS selectors")
+    for key, value in select_raw.items():
+        if key not in SELECT_KEYS:
+            raise chk.fail(
+                f"{where}.select.{key}", f"unknown selector (known: {', '.join(SELECT_KEYS)})"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise chk.fail(f"{where}.select.{key}", "must be a non-empty CSS selector string")
+    if kind == "html" and preset is None and not {"item", "title", "link"} <= set(select_raw):
+        raise chk.fail(f"{where}.select", "an html source needs a preset or item, title and link")
+    disabled = entry.get("disabled", False)
+    if not isinstance(disabled, bool):
+        raise chk.fail(f"{where}.disabled", "must be true or false")
+    return FeedSpec(
+        name=name,
+        url=url,
+        title=chk.string(entry, "title", f"{where}."),
+        lang=lang,
+        rubric=rubric,
+        type=kind,
+        preset=preset,
+        select=tuple(sorted(select_raw.items())),
+        disabled=disabled,
+    )
+
+
+# ---------------------------------------------------------------- comment-preserving edits
+
+
+def _load_document(path: Path) -> Any:
+    import tomlkit
+
+    try:
+        return tomlkit.parse(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigNotFound(f"no config file at {path}; create one with `kzfeed init`") from exc
+    except Exception as exc:
+        raise ConfigError(f"{path}: cannot edit: {exc}") from exc
+
+
+def _save_document(path: Path, doc: Any) -> None:
+    import tomlkit
+
+    text = tomlkit.dumps(doc)
+    parse_config(tomllib.loads(text), path)  # never write a config we could not read back
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def add_feed(path: Path, spec: FeedSpec) -> None:
+    """Append a [[feeds]] table to the config, keeping every comment and the layout."""
+    import tomlkit
+
+    doc = _load_document(path)
+    feeds = doc.get("feeds")
+    if feeds is None:
+        feeds = tomlkit.aot()
+        doc.append("feeds", feeds)
+    for existing in feeds:
+        if existing.get("name") == spec.name:
+            raise ConfigError(f"{path}: a feed named {spec.name!r} already exists")
+    table = tomlkit.table()
+    table.add("name", spec.name)
+    table.add("url", spec.url)
+    for key in ("title", "lang", "rubric"):
+        value = getattr(spec, key)
+        if value:
+            table.add(key, value)
+    feeds.append(table)
+    _save_document(path, doc)
+
+
+def remove_feed(path: Path, name: str) -> None:
+    doc = _load_document(path)
+    feeds = doc.get("feeds")
+    index = None
+    if feeds is not None:
+        index = next((i for i, t in enumerate(feeds) if t.get("name") == name), None)
+    if index is None:
+        from .errors import NotFound
+
+        raise NotFound(f"no feed named {name!r} in {path}")
+    del feeds[index]
+    _save_document(path, doc)

@@ -1,0 +1,171 @@
+"""Times: the `W` window grammar, Russian/Kazakh dates, ISO formatting (pure)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import UsageError
+
+MONTHS: dict[str, int] = {}
+for _num, _names in enumerate(
+    (
+        # ru nominative, genitive, short; kk; en
+        ("январь", "января", "янв", "қаңтар", "қаңтардың", "january", "jan"),
+        ("февраль", "февраля", "фев", "ақпан", "ақпанның", "february", "feb"),
+        ("март", "марта", "мар", "наурыз", "наурыздың", "march"),
+        ("апрель", "апреля", "апр", "сәуір", "сәуірдің", "april", "apr"),
+        ("май", "мая", "мамыр", "мамырдың", "may"),
+        ("июнь", "июня", "июн", "маусым", "маусымның", "june", "jun"),
+        ("июль", "июля", "июл", "шілде", "шілденің", "july", "jul"),
+        ("август", "августа", "авг", "тамыз", "тамыздың", "august", "aug"),
+        ("сентябрь", "сентября", "сен", "сент", "қыркүйек", "қыркүйектің", "september", "sep"),
+        ("октябрь", "октября", "окт", "қазан", "қазанның", "october", "oct"),
+        ("ноябрь", "ноября", "ноя", "нояб", "қараша", "қарашаның", "november", "nov"),
+        ("декабрь", "декабря", "дек", "желтоқсан", "желтоқсанның", "december", "dec"),
+    ),
+    start=1,
+):
+    for _name in _names:
+        MONTHS[_name] = _num
+
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_TIME = r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+# "3 февраля 2023 10:00", "21:38, 18 Августа 2026", "18апреля 9:09", "1 августа 2026 года",
+# "3 ақпан 2023 ж.", "2023 жылғы 3 ақпан", with an optional numeric offset or zone name.
+_HUMAN = [
+    re.compile(
+        rf"^(?:[^\d]*?,\s*)?(?:{_TIME}[,\s]+)?(?P<d>\d{{1,2}})\s*(?P<mon>{_MONTH_RE})\.?"
+        rf"(?:[\s,]+(?P<y>\d{{4}})(?:\s*(?:г\.|года|г|ж\.|жыл|жылы|жылғы))?)?"
+        rf"(?:[\s,в]+{_TIME.replace('P<', 'P<t')})?"
+        r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"^(?P<y>\d{{4}})\s*(?:ж\.|жылғы|жылы|жыл|г\.|года)?\s*(?P<d>\d{{1,2}})\s*"
+        rf"(?P<mon>{_MONTH_RE})\.?(?:[\s,]+{_TIME})?"
+        r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
+        re.IGNORECASE,
+    ),
+]
+_NUMERIC = re.compile(
+    rf"^(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}})(?:[\s,]+{_TIME})?"
+    r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$"
+)
+
+
+def zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown timezone {name!r}") from exc
+
+
+def _offset(value: str | None, default: tzinfo) -> tzinfo:
+    if not value:
+        return default
+    if value.upper() in ("UTC", "GMT", "Z"):
+        return UTC
+    sign = -1 if value[0] == "-" else 1
+    digits = value[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 14 or minutes > 59:
+        raise ValueError("offset out of range")
+    from datetime import timezone
+
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_human_date(text: str, tz: tzinfo, now: datetime | None = None) -> datetime | None:
+    """A date as Russian/Kazakh sites and feeds write it, as an aware datetime, or None.
+
+    Without a year, the most recent such date not after ``now`` is taken; without a time
+    of day, 00:00 local.  Times without an offset are in ``tz``.
+    """
+    value = " ".join(text.replace("\u00a0", " ").split()).strip()
+    if not value:
+        return None
+    for pattern in (*_HUMAN, _NUMERIC):
+        match = pattern.match(value)
+        if match:
+            break
+    else:
+        return None
+    groups = match.groupdict()
+    try:
+        day = int(groups["d"])
+        month = int(groups["m"]) if groups.get("m") else MONTHS[groups["mon"].lower()]
+        hour = groups.get("h") or groups.get("th") or "0"
+        minute = groups.get("mi") or groups.get("tmi") or "0"
+        second = groups.get("s") or groups.get("ts") or "0"
+        when = time(int(hour), int(minute), int(second))
+        zone_ = _offset(groups.get("tz"), tz)
+        if groups.get("y"):
+            return datetime.combine(date(int(groups["y"]), month, day), when, zone_)
+        ref = (now or datetime.now(UTC)).astimezone(zone_)
+        for year in (ref.year, ref.year - 1):
+            try:
+                candidate = datetime.combine(date(year, month, day), when, zone_)
+            except ValueError:  # 29 February
+                continue
+            if candidate <= ref + timedelta(minutes=5):
+                return candidate
+    except (ValueError, KeyError):
+        return None
+    return None
+
+
+def to_utc_iso(dt: datetime) -> str:
+    """ISO 8601 in UTC with an explicit +00:00 offset, seconds precision."""
+    return dt.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def from_iso(value: str) -> datetime:
+    dt = datetime.fromisoformat(value)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+_RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<u>m|min|h|d|w)$")
+
+
+def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> datetime:
+    """SPEC's `W`: ``24h``, ``7d``, ``2w``, ``2023-02-03``, ``2023-02-03T10:00``, ``today``,
+    ``yesterday``.  A bare date is the start of that local day, or its end when ``end``
+    (``--until``).  Returns an aware UTC datetime.
+    """
+    raw = value.strip().lower()
+    local_now = now.astimezone(tz)
+    match = _RELATIVE.match(raw)
+    if match:
+        n = int(match["n"])
+        unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        return (now - timedelta(**{unit[match["u"]]: n})).astimezone(UTC)
+    day: date | None = None
+    if raw in ("today", "сегодня", "бүгін"):
+        day = local_now.date()
+    elif raw in ("yesterday", "вчера", "кеше"):
+        day = local_now.date() - timedelta(days=1)
+    else:
+        try:
+            if "t" in raw or " " in raw:
+                moment = datetime.fromisoformat(raw.upper().replace(" ", "T"))
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=tz)
+                return moment.astimezone(UTC)
+            day = date.fromisoformat(raw)
+        except ValueError:
+            pass
+    if day is None:
+        raise UsageError(
+            f"cannot read time {value!r}: use 24h, 7d, 2w, 2023-02-03, 2023-02-03T10:00, "
+            "today or yesterday"
+        )
+    start = datetime.combine(day, time(0), tz)
+    if end:
+        start = datetime.combine(day + timedelta(days=1), time(0), tz) - timedelta(microseconds=1)
+    return start.astimezone(UTC)

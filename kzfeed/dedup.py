@@ -1,0 +1,134 @@
+"""Identity and merge decisions (pure): is this item new, an edit, another feed's copy?
+
+The rules (SPEC "Identity and duplicates"):
+
+* within a feed an item is the same item when its GUID matches, or, where GUIDs are
+  missing or untrustworthy, its canonical link (normalize computes both keys);
+* the same story from another feed (same canonical link) is one item that remembers every
+  feed and rubric it came from (``also_in``);
+* an edited title or text updates the item; re-fetching adds nothing;
+* a pruned item does not come back (tombstones), nor does one older than retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .model import Item
+
+
+class Action(Enum):
+    NEW = "new"
+    EDIT = "edit"  # the same feed sent changed content
+    MERGE = "merge"  # a known story seen under a new key (another feed, a changed GUID)
+    UNCHANGED = "unchanged"
+    SKIP = "skip"  # pruned before, or older than retention
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    item: Item
+    target: str | None = None  # the stored item's id for EDIT / MERGE
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """The part of the identity index the decisions read."""
+
+    keys: Mapping[str, str]  # feed_key / link_key -> item id
+    seen: Mapping[str, str]  # feed_key -> content hash last stored
+    tombstones: Mapping[str, str] = field(default_factory=dict)
+
+
+def decide(item: Item, index: IndexView, cutoff: str | None = None) -> Decision:
+    """What the store must do with ``item``.  ``cutoff``: ISO UTC time before which a
+    dated item is too old to keep (retention)."""
+    known = index.keys.get(item.feed_key)
+    if known is not None:
+        if index.seen.get(item.feed_key) == item.content_hash:
+            return Decision(Action.UNCHANGED, item, known)
+        return Decision(Action.EDIT, item, known)
+    if item.link_key is not None:
+        by_link = index.keys.get(item.link_key)
+        if by_link is not None:
+            return Decision(Action.MERGE, item, by_link)
+    if item.feed_key in index.tombstones or (
+        item.link_key is not None and item.link_key in index.tombstones
+    ):
+        return Decision(Action.SKIP, item)
+    if cutoff is not None and not item.date_estimated and item.published < cutoff:
+        return Decision(Action.SKIP, item)
+    return Decision(Action.NEW, item)
+
+
+def plan(items: Iterable[Item], index: IndexView, cutoff: str | None = None) -> list[Decision]:
+    """Decisions for one feed's batch, in order.  Items of the same batch that resolve to
+    the same stored story are folded (the first wins)."""
+    decisions: list[Decision] = []
+    claimed: set[str] = set()
+    for item in items:
+        decision = decide(item, index, cutoff)
+        if decision.action in (Action.EDIT, Action.MERGE) and decision.target in claimed:
+            decision = Decision(Action.UNCHANGED, item, decision.target)
+        if decision.target:
+            claimed.add(decision.target)
+        decisions.append(decision)
+    return decisions
+
+
+def _union(first: Iterable[str], extra: Iterable[str]) -> list[str]:
+    out = list(first)
+    for value in extra:
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def merge_record(record: Mapping[str, Any], item: Item) -> dict[str, Any]:
+    """The stored record after ``item`` (an edit or another feed's copy) is folded in.
+
+    The item's own feed edits the content; another feed adds itself to ``also_in`` with its
+    link and brings its rubrics and categories (after the primary ones).  Read state,
+    first-seen time and the stored time (unless it was only estimated) are kept.
+    """
+    out = dict(record)
+    if item.feed == record.get("feed"):
+        fresh = item.to_record()
+        for key in ("title", "url", "summary", "categories", "source", "lang", "guid", "hash"):
+            out[key] = fresh[key]
+        if item.text:
+            out["text"] = item.text
+        # the feed's own rubrics lead; rubrics other feeds brought stay after them
+        out["rubrics"] = _union(item.rubrics, record.get("rubrics", []))
+        if record.get("date_estimated") and not item.date_estimated:
+            out["published"] = item.published
+            out["date_estimated"] = False
+        return out
+    also = [dict(a) for a in record.get("also_in", [])]
+    for entry in also:
+        if entry.get("feed") == item.feed:
+            entry["url"] = item.url
+            break
+    else:
+        also.append({"feed": item.feed, "url": item.url})
+    out["also_in"] = also
+    extra_rubrics = [r for r in item.rubrics if r != "other"]
+    out["rubrics"] = _union(record.get("rubrics", []), extra_rubrics)
+    if len(out["rubrics"]) > 1 and "other" in out["rubrics"]:
+        out["rubrics"].remove("other")
+    out["categories"] = _union(record.get("categories", []), item.categories)
+    return out
+
+
+def feeds_of(record: Mapping[str, Any]) -> list[str]:
+    """Every feed that carried the stored item: its own, then ``also_in``."""
+    feeds = [str(record.get("feed"))]
+    for entry in record.get("also_in", []):
+        name = entry.get("feed")
+        if name and name not in feeds:
+            feeds.append(name)
+    return feeds

@@ -1,0 +1,55 @@
+"""kzfeed's one exception tree.  Each class carries the exit code the CLI returns."""
+
+from __future__ import annotations
+
+
+class KzfeedError(Exception):
+    """Any error kzfeed reports to the user as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(KzfeedError):
+    """The config file is missing, unreadable or invalid."""
+
+
+class ConfigNotFound(ConfigError):
+    """No config file exists where kzfeed looked."""
+
+
+class StoreError(KzfeedError):
+    """The database is unreadable, corrupt or locked."""
+
+
+class LockTimeout(StoreError):
+    """Another kzfeed holds the database lock for too long."""
+
+
+class NotFound(KzfeedError):
+    """An item or feed the user named does not exist."""
+
+
+class AmbiguousId(KzfeedError):
+    """An id prefix matches several items."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        shown = ", ".join(candidates[:10])
+        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        super().__init__(f"id prefix {prefix!r} is ambiguous: {shown}{more}")
+        self.candidates = candidates
+
+
+class UsageError(KzfeedError):
+    """A value the user gave on the command line is not valid (exit 2)."""
+
+    exit_code = 2
+
+
+class FeedError(KzfeedError):
+    """One feed failed (fetch, parse); reported for that feed, never fatal to a run."""
+
+
+class UpdateFailed(KzfeedError):
+    """`update` finished but at least one feed failed (exit 3)."""
+
+    exit_code = 3

@@ -1,0 +1,298 @@
+"""Fetching feeds politely with httpx: bytes and metadata out, no parsing here.
+
+* one whole-request deadline per feed (connect, redirects and body together);
+* conditional GET: ETag and Last-Modified sent back exactly as they were received;
+* at most ``MAX_REDIRECTS`` redirects, each to http(s) only; a chain of 301/308 only
+  yields ``permanent_url``;
+* the body is read as a stream and capped after decompression;
+* at most ``jobs`` feeds at once and ``per_host`` requests per host at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from . import __version__
+from .dates import to_utc_iso, utcnow
+from .model import FeedState, FetchResult
+
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = timedelta(days=7)
+MAX_AGE_CAP = timedelta(hours=24)
+USER_AGENT = f"kzfeed/{__version__} (command-line wire reader; +https://pypi.org/project/kzfeed/)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
+)
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def is_local(url: str) -> bool:
+    scheme = urlsplit(url).scheme.lower()
+    return scheme == "file" or scheme not in ("http", "https")
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """`Retry-After` as seconds or an HTTP date; garbage is ignored; capped at 7 days."""
+    if not value:
+        return None
+    value = value.strip()
+    when: datetime | None = None
+    if value.isdigit():
+        when = now + timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
+    else:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        when = parsed
+    if when <= now:
+        return None
+    return min(when, now + MAX_RETRY_AFTER)
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
+
+
+def parse_cache_control(headers: httpx.Headers, now: datetime) -> datetime | None:
+    """The earliest time worth asking again, from `Cache-Control: max-age` or `Expires`."""
+    cache = headers.get("cache-control", "")
+    if re.search(r"no-cache|no-store", cache, re.I):
+        return None
+    match = _MAX_AGE.search(cache)
+    if match:
+        seconds = int(match.group(1))
+        return now + min(timedelta(seconds=seconds), MAX_AGE_CAP) if seconds > 0 else None
+    expires = headers.get("expires")
+    if expires:
+        try:
+            when = email.utils.parsedate_to_datetime(expires)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is not None and when.tzinfo is not None and when > now:
+            return min(when, now + MAX_AGE_CAP)
+    return None
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def read_local(name: str, url: str, cap: int) -> FetchResult:
+    """A feed saved on disk (`url` is a path or file:// URL from the user's own config)."""
+    now = to_utc_iso(utcnow())
+    parts = urlsplit(url)
+    path = Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
+    try:
+        with open(path, "rb") as fh:
+            body = fh.read(cap + 1)
+    except OSError as exc:
+        return FetchResult(
+            name, url, url, None, error=f"cannot read {path}: {exc.strerror}", fetched_at=now
+        )
+    if len(body) > cap:
+        return FetchResult(
+            name, url, url, None, error=f"file is larger than {cap} bytes", fetched_at=now
+        )
+    return FetchResult(name, url, url, None, body=body, fetched_at=now)
+
+
+class Fetcher:
+    """One httpx client shared by every feed of a run."""
+
+    def __init__(
+        self,
+        *,
+        jobs: int = 8,
+        per_host: int = 2,
+        timeout: float = 20.0,
+        max_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.per_host = per_host
+        self._jobs = asyncio.Semaphore(jobs)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max(jobs, 1) * 2, max_keepalive_connections=jobs),
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.per_host)
+        return self._hosts[host]
+
+    async def fetch(self, name: str, url: str, state: FeedState | None = None) -> FetchResult:
+        """Fetch one feed; every failure comes back as ``FetchResult.error``, never raised."""
+        if is_local(url):
+            return await asyncio.to_thread(read_local, name, url, self.max_bytes)
+        started = utcnow()
+        async with self._jobs:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._fetch(name, url, state, started)
+            except TimeoutError:
+                return FetchResult(
+                    name,
+                    url,
+                    url,
+                    None,
+                    error=f"timed out after {self.timeout:g} s",
+                    fetched_at=to_utc_iso(started),
+                )
+
+    async def _fetch(
+        self, name: str, url: str, state: FeedState | None, started: datetime
+    ) -> FetchResult:
+        headers: dict[str, str] = {}
+        if state is not None and state.etag:
+            headers["If-None-Match"] = state.etag
+        if state is not None and state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        fetched_at = to_utc_iso(started)
+        current = url
+        permanent: str | None = None
+        all_permanent = True
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                async with self._host_slot(current), self._stream(current, headers) as response:
+                    status = response.status_code
+                    if status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("location")
+                        if not location:
+                            return FetchResult(
+                                name,
+                                url,
+                                current,
+                                status,
+                                fetched_at=fetched_at,
+                                error=f"HTTP {status} redirect without a Location",
+                            )
+                        target = urljoin(current, location.strip())
+                        if urlsplit(target).scheme.lower() not in ("http", "https"):
+                            return FetchResult(
+                                name,
+                                url,
+                                current,
+                                status,
+                                fetched_at=fetched_at,
+                                error=f"redirect to a non-http(s) URL refused: {target[:200]}",
+                            )
+                        all_permanent = all_permanent and status in (301, 308)
+                        permanent = target if all_permanent else None
+                        current = target
+                        continue
+                    return await self._finish(name, url, current, response, permanent, fetched_at)
+            except BodyTooLarge as exc:
+                return FetchResult(name, url, current, None, error=str(exc), fetched_at=fetched_at)
+            except httpx.HTTPError as exc:
+                reason = str(exc) or type(exc).__name__
+                return FetchResult(
+                    name,
+                    url,
+                    current,
+                    None,
+                    fetched_at=fetched_at,
+                    error=f"connection failed: {reason}",
+                )
+        return FetchResult(
+            name,
+            url,
+            current,
+            None,
+            fetched_at=fetched_at,
+            error=f"more than {MAX_REDIRECTS} redirects",
+        )
+
+    @contextlib.asynccontextmanager
+    async def _stream(self, url: str, headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            yield response
+
+    async def _finish(
+        self,
+        name: str,
+        url: str,
+        final: str,
+        response: httpx.Response,
+        permanent: str | None,
+        fetched_at: str,
+    ) -> FetchResult:
+        status = response.status_code
+        now = utcnow()
+        base = FetchResult(
+            name,
+            url,
+            final,
+            status,
+            headers=tuple((k.lower(), v) for k, v in response.headers.items()),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            permanent_url=permanent,
+            fetched_at=fetched_at,
+        )
+        if status == 304:
+            return replace(
+                base,
+                not_modified=True,
+                retry_after=_iso(parse_cache_control(response.headers, now)),
+            )
+        if status == 410:
+            return replace(base, gone=True, error="HTTP 410 Gone: the feed was removed; disabled")
+        if status in (429, 503):
+            retry = parse_retry_after(response.headers.get("retry-after"), now)
+            when = f"; retrying after {to_utc_iso(retry)}" if retry else ""
+            return replace(
+                base, retry_after=_iso(retry), error=f"HTTP {status} {response.reason_phrase}{when}"
+            )
+        if status >= 400 or status < 200:
+            return replace(base, error=f"HTTP {status} {response.reason_phrase}".strip())
+        declared = response.headers.get("content-length", "")
+        if (
+            declared.isdigit()
+            and int(declared) > self.max_bytes
+            and not response.headers.get("content-encoding")
+        ):
+            raise BodyTooLarge(f"body of {declared} bytes is over the {self.max_bytes}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise BodyTooLarge(f"body is over the {self.max_bytes}-byte limit")
+            chunks.append(chunk)
+        return replace(
+            base,
+            body=b"".join(chunks),
+            retry_after=_iso(parse_cache_control(response.headers, now)),
+        )
+
+
+def _iso(when: datetime | None) -> str | None:
+    return to_utc_iso(when) if when else None

@@ -1,0 +1,194 @@
+"""The records passed between kzfeed's stages (stdlib only).
+
+Data flows one way::
+
+    FeedSpec -> fetch -> FetchResult -> parse+normalize -> ParsedFeed (Items)
+             -> dedup (decisions) -> store -> query -> render/export
+
+Records named *from the feed* (FetchResult, ParsedFeed, Item) carry what a server
+sent, already cleaned; records named as *intents* (see dedup.Plan) say what the
+store must do.  All of them are frozen: a stage returns new records, it never
+edits the ones it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: The public fields of an item, in the order of SPEC's JSON shape.
+PUBLIC_FIELDS = (
+    "id",
+    "feed",
+    "source",
+    "title",
+    "url",
+    "published",
+    "date_estimated",
+    "rubrics",
+    "categories",
+    "lang",
+    "summary",
+    "read",
+    "also_in",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One subscription, as the config file declares it."""
+
+    name: str
+    url: str
+    title: str | None = None
+    lang: str | None = None
+    rubric: str | None = None
+    type: str = "feed"
+    preset: str | None = None
+    select: tuple[tuple[str, str], ...] = ()
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What kzfeed remembers about a feed between runs (lives in the database)."""
+
+    name: str
+    url: str | None = None  # the URL in use after a permanent redirect, else None
+    config_url: str | None = None  # the config URL that redirected there
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetch: str | None = None  # ISO 8601 UTC
+    last_success: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    failures: int = 0
+    next_fetch: str | None = None  # not before this time (Retry-After, max-age)
+    disabled: bool = False
+    title: str | None = None  # the feed's own title
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeedState:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one request for a feed gave: bytes and metadata, never parsed."""
+
+    name: str
+    url: str  # the URL that was requested first
+    final_url: str  # after redirects
+    status: int | None  # HTTP status; None when no response came (or a local file)
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None  # set when every redirect hop was 301/308
+    not_modified: bool = False
+    error: str | None = None
+    fetched_at: str = ""  # ISO 8601 UTC
+    retry_after: str | None = None  # ISO 8601 UTC, from Retry-After / Cache-Control
+    gone: bool = False  # 410
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoIn:
+    feed: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One normalized entry, in the shape SPEC's JSON uses (plus private fields)."""
+
+    id: str
+    feed: str
+    source: str
+    title: str
+    url: str | None
+    published: str  # ISO 8601 UTC
+    date_estimated: bool
+    rubrics: tuple[str, ...]
+    categories: tuple[str, ...]
+    lang: str | None
+    summary: str
+    # identity, computed by normalize, used by dedup; not shown
+    guid: str | None = None
+    feed_key: str = ""
+    link_key: str | None = None
+    content_hash: str = ""
+    text: str | None = None  # longer plain text from <content>, when the feed has one
+    read: bool = False
+    also_in: tuple[AlsoIn, ...] = field(default_factory=tuple)
+    first_seen: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """The stored document (JSON-safe)."""
+        rec: dict[str, Any] = {
+            "id": self.id,
+            "feed": self.feed,
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "date_estimated": self.date_estimated,
+            "rubrics": list(self.rubrics),
+            "categories": list(self.categories),
+            "lang": self.lang,
+            "summary": self.summary,
+            "read": self.read,
+            "also_in": [{"feed": a.feed, "url": a.url} for a in self.also_in],
+            "guid": self.guid,
+            "first_seen": self.first_seen,
+            "hash": self.content_hash,
+        }
+        if self.text:
+            rec["text"] = self.text
+        return rec
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """The SPEC JSON shape of a stored item record."""
+    return {k: record.get(k) for k in PUBLIC_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A fetched body, parsed and normalized (the output of the parse worker)."""
+
+    name: str
+    title: str | None
+    items: tuple[Item, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """What `update` did for one feed (SPEC's `update --json` feeds[] entry)."""
+
+    name: str
+    status: str  # ok | not_modified | error | skipped
+    http_status: int | None = None
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "http_status": self.http_status,
+            "new": self.new,
+            "updated": self.updated,
+            "error": self.error,
+        }

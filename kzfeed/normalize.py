@@ -1,0 +1,255 @@
+"""Raw feed entries -> Items: dates, canonical URLs, rubrics, plain text, identity (pure)."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from . import rubrics
+from .dates import to_utc_iso
+from .model import FeedSpec, Item
+from .text import clean_line, html_to_text, shorten
+
+SUMMARY_LIMIT = 1000
+TEXT_LIMIT = 60_000
+FUTURE_SLACK = timedelta(minutes=10)
+OLDEST = datetime(1995, 1, 1, tzinfo=UTC)
+
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "yclid",
+        "ysclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "_openstat",
+        "openstat",
+        "ref",
+        "ref_src",
+        "rss",
+        "from",
+        "source",
+        "cmpid",
+        "ncid",
+        "spm",
+        "_ga",
+        "_gl",
+        "at_medium",
+        "at_campaign",
+        "wt.mc_id",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_")
+
+
+def _is_tracking(name: str) -> bool:
+    low = name.lower()
+    return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
+
+
+def http_url(url: str | None, base: str | None = None) -> str | None:
+    """``url`` resolved against ``base`` if it is http(s) (tracking parameters dropped),
+    else None: the only kind of link kzfeed ever emits."""
+    if not url:
+        return None
+    url = clean_line(url)
+    if base:
+        try:
+            url = urljoin(base, url)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc, parts.path or "/", urlencode(query), parts.fragment)
+    )
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The identity form of a link: https, host lower-cased without ``www.`` and default port,
+    tracking parameters dropped, the rest sorted, no fragment, no trailing slash."""
+    clean = http_url(url)
+    if clean is None:
+        return None
+    parts = urlsplit(clean)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or ""
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(("https", host, path, query, ""))
+
+
+def _hash(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def entry_time(entry: Mapping[str, Any], fetched: datetime) -> tuple[datetime, bool]:
+    """The entry's publication time in UTC and whether it is estimated (missing, unusable
+    or in the future: then the fetch time stands in)."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if not value:
+            continue
+        try:
+            when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+        except (OverflowError, ValueError, TypeError, OSError):
+            continue
+        if when < OLDEST:
+            continue
+        if when > fetched + FUTURE_SLACK:
+            return fetched, True
+        return when, False
+    return fetched, True
+
+
+def _categories(entry: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    for tag in entry.get("tags") or ():
+        term = (tag.get("term") or tag.get("label") or "") if isinstance(tag, Mapping) else ""
+        for part in str(term).split(","):
+            value = clean_line(part)
+            if value and value not in found and len(value) <= 100:
+                found.append(value)
+    return found[:20]
+
+
+def _full_text(entry: Mapping[str, Any]) -> str:
+    for content in entry.get("content") or ():
+        value = content.get("value") if isinstance(content, Mapping) else None
+        if value:
+            return str(value)
+    for key, value in entry.items():
+        if isinstance(value, str) and key.endswith(("full-text", "fulltext")) and value.strip():
+            return value
+    return ""
+
+
+def _text_of(detail: Mapping[str, Any] | None, value: str) -> str:
+    if detail and str(detail.get("type", "")).endswith("plain"):
+        return clean_line(value)
+    return clean_line(html_to_text(value))
+
+
+def normalize_entries(
+    entries: Iterable[Mapping[str, Any]],
+    spec: FeedSpec,
+    *,
+    fetched: datetime,
+    feed_title: str | None = None,
+    feed_language: str | None = None,
+    base_url: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[Item, ...]:
+    """Every usable entry of one feed as an Item, in feed order.
+
+    GUIDs are trusted unless several entries of the batch share one; links are used for
+    identity unless several entries share one (a feed linking every item to its front page).
+    """
+    entries = list(entries)
+    source = spec.title or clean_line(feed_title or "") or spec.name
+    lang = spec.lang or (clean_line(feed_language or "")[:2].lower() or None)
+    fetched_iso = to_utc_iso(fetched)
+    links = [http_url(e.get("link"), base_url) for e in entries]
+    canon = [canonical_url(link) for link in links]
+    guids = [_guid(e) for e in entries]
+    guid_counts = Counter(g for g in guids if g)
+    link_counts = Counter(c for c in canon if c)
+    items: list[Item] = []
+    seen_keys: set[str] = set()
+    for entry, link, canon_link, guid in zip(entries, links, canon, guids, strict=True):
+        title = _text_of(entry.get("title_detail"), str(entry.get("title") or ""))
+        summary_full = html_to_text(str(entry.get("summary") or ""))
+        full = html_to_text(_full_text(entry))
+        summary = shorten(" ".join(summary_full.split()), SUMMARY_LIMIT)
+        if not summary and full:
+            summary = shorten(" ".join(full.split()), SUMMARY_LIMIT)
+        if not title:
+            title = shorten(summary, 120) if summary else ""
+        if not title and not link:
+            continue  # nothing to show and nothing to open: not an item
+        if not title:
+            title = link or ""
+        text = full if full and len(full) > len(summary) + 20 else None
+        if text:
+            text = shorten(text, TEXT_LIMIT)
+        when, estimated = entry_time(entry, fetched)
+        categories = _categories(entry)
+        keys = rubrics.classify(categories, aliases, spec.rubric)
+        trusted_guid = guid if guid and guid_counts[guid] == 1 else None
+        link_key = _hash("u", canon_link) if canon_link and link_counts[canon_link] == 1 else None
+        if trusted_guid:
+            ident = "g:" + trusted_guid
+        elif link_key:
+            ident = "u:" + (canon_link or "")
+        else:
+            ident = "t:" + title + "\x00" + (to_utc_iso(when) if not estimated else summary[:200])
+        feed_key = _hash("f", spec.name, ident)
+        if feed_key in seen_keys:
+            continue  # the same entry twice in one document
+        seen_keys.add(feed_key)
+        content_hash = _hash(
+            title,
+            summary,
+            text or "",
+            link or "",
+            "|".join(categories),
+            "" if estimated else to_utc_iso(when),
+        )
+        items.append(
+            Item(
+                id=feed_key,
+                feed=spec.name,
+                source=source,
+                title=title,
+                url=link,
+                published=to_utc_iso(when),
+                date_estimated=estimated,
+                rubrics=keys,
+                categories=tuple(categories),
+                lang=lang,
+                summary=summary,
+                guid=guid,
+                feed_key=feed_key,
+                link_key=link_key,
+                content_hash=content_hash,
+                text=text,
+                first_seen=fetched_iso,
+            )
+        )
+    return tuple(items)
+
+
+def _guid(entry: Mapping[str, Any]) -> str | None:
+    raw = entry.get("id")
+    if not raw:
+        return None
+    value = clean_line(str(raw))[:500]
+    if not value:
+        return None
+    canon = canonical_url(value)
+    return canon or value

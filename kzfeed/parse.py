@@ -1,0 +1,84 @@
+"""Bytes + response headers -> raw feed entries, with feedparser only (no I/O).
+
+feedparser is only ever given the bytes wrapped in a BytesIO: given a ``str`` or even a
+``bytes`` value it may treat it as a URL or a file name and read it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from typing import Any
+
+import feedparser
+
+from .dates import parse_human_date
+from .errors import FeedError
+
+# feedparser's date handlers know no time zone; the feed's is set for each parse.
+_current_tz: list[tzinfo] = [UTC]
+
+
+def _ru_kk_date_handler(value: str) -> time.struct_time | None:
+    """feedparser date handler for Russian and Kazakh month names ("3 февраля 2023 10:00")."""
+    parsed = parse_human_date(value, _current_tz[0])
+    if parsed is None:
+        return None
+    return parsed.astimezone(UTC).timetuple()
+
+
+feedparser.registerDateHandler(_ru_kk_date_handler)
+
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFeed:
+    title: str | None
+    link: str | None
+    language: str | None
+    version: str
+    entries: list[dict[str, Any]]
+    bozo: str | None
+
+
+def parse_bytes(body: bytes, headers: dict[str, str], tz: tzinfo = UTC) -> RawFeed:
+    """Parse a feed body.  A recoverable malformed feed still yields its entries; anything
+    that is not a feed (an HTML page, an empty body, JSON, binary) raises FeedError."""
+    if not body.strip():
+        raise FeedError("empty response: not a feed")
+    head = body[:65536].lstrip(b"\xef\xbb\xbf")
+    if _INTERNAL_SUBSET.search(head):
+        raise FeedError("feed declares a DTD with entities; refused (XML entity expansion)")
+    _current_tz[0] = tz
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,  # we turn HTML into plain text ourselves; never emit it
+        resolve_relative_uris=False,
+    )
+    entries = list(parsed.entries)
+    bozo = parsed.get("bozo_exception")
+    if not parsed.version and not entries:
+        if _HTML_START.match(head):
+            raise FeedError("an HTML page, not a feed")
+        reason = f" ({_short(bozo)})" if bozo else ""
+        raise FeedError(f"not a feed{reason}")
+    feed = parsed.feed
+    return RawFeed(
+        title=feed.get("title"),
+        link=feed.get("link"),
+        language=feed.get("language"),
+        version=parsed.version or "unknown",
+        entries=entries,
+        bozo=_short(bozo) if bozo else None,
+    )
+
+
+def _short(exc: object) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

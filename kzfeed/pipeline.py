@@ -1,0 +1,318 @@
+"""`update`: the one place that calls the stages in order.
+
+    config -> due? -> fetch (async, httpx) -> unchanged body? -> parse+normalize (worker
+    processes) -> dedup decisions -> store (one commit) -> retention
+
+Fetching runs on the event loop; parsing never does: bodies go to a process pool (a
+thread for one or two feeds), so feedparser uses every core and the loop keeps fetching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from . import dedup
+from .config import Config
+from .dates import from_iso, to_utc_iso, utcnow, zone
+from .errors import FeedError, NotFound
+from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
+from .store import Store, retention_cutoff
+
+
+@dataclass
+class UpdateReport:
+    feeds: list[FeedResult] = field(default_factory=list)
+    pruned: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.feeds)
+
+    @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.feeds)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.feeds if f.status == "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "errors": self.errors,
+            "feeds": [f.to_dict() for f in self.feeds],
+        }
+
+
+# ---------------------------------------------------------------- pure decisions
+
+
+def effective_url(spec: FeedSpec, state: FeedState | None) -> str:
+    """The URL to request: a permanent redirect's target, while the config still names the
+    URL that redirected (editing the config's URL starts afresh)."""
+    if state is not None and state.url and state.config_url == spec.url:
+        return state.url
+    return spec.url
+
+
+def due(spec: FeedSpec, state: FeedState | None, now: datetime, force: bool) -> str | None:
+    """Why the feed is not fetched now, or None when it is due."""
+    if spec.disabled:
+        return "disabled in the config"
+    if state is not None and state.disabled:
+        return f"disabled: {state.last_error or 'by the user'}"
+    if spec.type == "html":
+        return 'HTML-list sources (type = "html") are not supported by this version yet'
+    if not force and state is not None and state.next_fetch and from_iso(state.next_fetch) > now:
+        return f"not due before {state.next_fetch} (server asked; --force overrides)"
+    return None
+
+
+def next_state(
+    spec: FeedSpec,
+    state: FeedState | None,
+    fetched: FetchResult,
+    parsed: ParsedFeed | None,
+    body_hash: str | None,
+) -> FeedState:
+    """The feed's state after this fetch (pure)."""
+    old = state or FeedState(name=spec.name)
+    base = replace(
+        old,
+        last_fetch=fetched.fetched_at,
+        last_status=fetched.status,
+        next_fetch=fetched.retry_after,
+    )
+    if fetched.permanent_url and fetched.error is None:
+        base = replace(base, url=fetched.permanent_url, config_url=spec.url)
+    error = fetched.error or (parsed.error if parsed is not None else None)
+    if error is not None:
+        return replace(
+            base,
+            last_error=error,
+            failures=old.failures + 1,
+            disabled=old.disabled or fetched.gone,
+        )
+    return replace(
+        base,
+        etag=fetched.etag if not fetched.not_modified else (fetched.etag or old.etag),
+        last_modified=(
+            fetched.last_modified
+            if not fetched.not_modified
+            else (fetched.last_modified or old.last_modified)
+        ),
+        body_hash=body_hash or old.body_hash,
+        last_success=fetched.fetched_at,
+        last_error=None,
+        failures=0,
+        title=(parsed.title if parsed is not None and parsed.title else old.title),
+    )
+
+
+# ---------------------------------------------------------------- the parse worker
+
+
+def parse_job(
+    spec: FeedSpec,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...],
+    fetched_at: str,
+    base_url: str,
+    tz_name: str,
+    aliases: dict[str, str],
+) -> ParsedFeed:
+    """Parse and normalize one body (runs in a worker process; pure but for CPU)."""
+    from .normalize import normalize_entries
+    from .parse import parse_bytes
+    from .text import clean_line
+
+    try:
+        header_map = dict(headers)
+        header_map.setdefault("content-location", base_url)
+        raw = parse_bytes(body, header_map, zone(tz_name))
+        items = normalize_entries(
+            raw.entries,
+            spec,
+            fetched=from_iso(fetched_at),
+            feed_title=raw.title,
+            feed_language=raw.language,
+            base_url=base_url if base_url.startswith(("http://", "https://")) else None,
+            aliases=aliases,
+        )
+        title = clean_line(raw.title or "") or None
+        return ParsedFeed(spec.name, title, items)
+    except FeedError as exc:
+        return ParsedFeed(spec.name, None, (), error=str(exc))
+    except Exception as exc:  # a parser bug must cost one feed, not the run
+        return ParsedFeed(spec.name, None, (), error=f"parser failed: {type(exc).__name__}: {exc}")
+
+
+def _warm() -> None:
+    from . import parse  # noqa: F401  (imports feedparser once per worker)
+
+
+# ---------------------------------------------------------------- the run
+
+
+ProgressHook = Callable[[str, str], None]  # (feed name, what happened)
+
+
+@dataclass
+class _Outcome:
+    spec: FeedSpec
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    body_hash: str | None = None
+    skipped: str | None = None
+
+
+def select_feeds(config: Config, names: Sequence[str] | None) -> list[FeedSpec]:
+    if not names:
+        return list(config.feeds)
+    chosen = []
+    for name in names:
+        spec = config.feed(name)
+        if spec is None:
+            known = ", ".join(f.name for f in config.feeds) or "none"
+            raise NotFound(f"no feed named {name!r} in {config.path} (feeds: {known})")
+        chosen.append(spec)
+    return chosen
+
+
+def update(
+    config: Config,
+    names: Sequence[str] | None = None,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: ProgressHook | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> UpdateReport:
+    """Fetch, parse, dedup and store the chosen feeds (all by default)."""
+    specs = select_feeds(config, names)
+    settings = config.settings
+    store = Store(config.data_dir, lock_timeout=settings.lock_timeout)
+    report = UpdateReport()
+    with store.writer(on_wait=on_wait) as writer:
+        states = store.feed_states()
+        now = now or utcnow()
+        outcomes: list[_Outcome] = []
+        todo: list[_Outcome] = []
+        for spec in specs:
+            outcome = _Outcome(spec)
+            outcome.skipped = due(spec, states.get(spec.name), now, force)
+            outcomes.append(outcome)
+            if outcome.skipped is None:
+                todo.append(outcome)
+        if todo:
+            _run(todo, states, config, jobs or settings.jobs, force, progress)
+        cutoff = retention_cutoff(settings.retention_days, now)
+        cutoff_iso = to_utc_iso(cutoff) if cutoff else None
+        for outcome in outcomes:
+            report.feeds.append(
+                _store_outcome(writer, outcome, states.get(outcome.spec.name), cutoff_iso)
+            )
+        if cutoff is not None:
+            report.pruned = writer.prune(cutoff, now)
+    return report
+
+
+def _store_outcome(
+    writer: Any, outcome: _Outcome, state: FeedState | None, cutoff: str | None
+) -> FeedResult:
+    spec = outcome.spec
+    if outcome.skipped is not None or outcome.fetched is None:
+        return FeedResult(spec.name, "skipped", error=outcome.skipped)
+    fetched, parsed = outcome.fetched, outcome.parsed
+    writer.save_state(next_state(spec, state, fetched, parsed, outcome.body_hash))
+    error = fetched.error or (parsed.error if parsed is not None else None)
+    if error is not None:
+        return FeedResult(spec.name, "error", fetched.status, error=error)
+    if parsed is None:  # 304, or the same bytes as last time: nothing parsed
+        return FeedResult(spec.name, "not_modified", fetched.status)
+    decisions = dedup.plan(parsed.items, writer.view(), cutoff)
+    new, updated = writer.apply(decisions)
+    return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated)
+
+
+def _run(
+    todo: list[_Outcome],
+    states: dict[str, FeedState],
+    config: Config,
+    jobs: int,
+    force: bool,
+    progress: ProgressHook | None,
+) -> None:
+    workers = min(os.cpu_count() or 1, len(todo))
+    pool: concurrent.futures.Executor
+    if workers > 1 and len(todo) > 2:
+        # forked before the event loop or any thread exists, so the fork is clean
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+        pool.submit(_warm)
+    else:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        asyncio.run(_fetch_all(todo, states, config, jobs, force, progress, pool))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def _fetch_all(
+    todo: list[_Outcome],
+    states: dict[str, FeedState],
+    config: Config,
+    jobs: int,
+    force: bool,
+    progress: ProgressHook | None,
+    pool: concurrent.futures.Executor,
+) -> None:
+    from .fetch import Fetcher, body_hash
+
+    settings = config.settings
+    loop = asyncio.get_running_loop()
+
+    async def one(outcome: _Outcome, fetcher: Fetcher) -> None:
+        spec = outcome.spec
+        state = states.get(spec.name)
+        url = effective_url(spec, state)
+        fetched = await fetcher.fetch(spec.name, url, None if force else state)
+        outcome.fetched = fetched
+        if fetched.error is not None or fetched.not_modified:
+            if progress:
+                progress(spec.name, fetched.error or "not modified")
+            return
+        digest = body_hash(fetched.body)
+        outcome.body_hash = digest
+        if not force and state is not None and state.body_hash == digest:
+            if progress:
+                progress(spec.name, "unchanged")
+            return
+        outcome.parsed = await loop.run_in_executor(
+            pool,
+            parse_job,
+            spec,
+            fetched.body,
+            fetched.headers,
+            fetched.fetched_at,
+            fetched.final_url,
+            settings.timezone,
+            dict(config.aliases),
+        )
+        if progress:
+            progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
+
+    async with Fetcher(
+        jobs=jobs,
+        per_host=settings.per_host,
+        timeout=settings.timeout,
+        max_bytes=settings.max_feed_bytes,
+    ) as fetcher:
+        await asyncio.gather(*(one(outcome, fetcher) for outcome in todo))

@@ -1,0 +1,138 @@
+"""Filters and ordering over stored item records (pure but for the partition iterator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from . import rubrics
+from .dates import from_iso
+from .errors import UsageError
+
+Record = dict[str, Any]
+
+
+def fold_search(value: str) -> str:
+    """Case-insensitive, ё = е; Kazakh letters (ә, ғ, қ, ң, ө, ұ, ү, һ, і) stay distinct."""
+    return value.casefold().replace("ё", "е")
+
+
+@dataclass(frozen=True)
+class Filter:
+    rubrics: frozenset[str] = frozenset()
+    feeds: frozenset[str] = frozenset()
+    since: str | None = None  # ISO UTC, inclusive
+    until: str | None = None  # ISO UTC, inclusive
+    lang: str | None = None
+    search: str | None = None
+    unread: bool = False
+
+    def matches(self, record: Record) -> bool:
+        published = record.get("published", "")
+        if self.since is not None and published < self.since:
+            return False
+        if self.until is not None and published > self.until:
+            return False
+        if self.unread and record.get("read"):
+            return False
+        if self.lang is not None and (record.get("lang") or "") != self.lang:
+            return False
+        if self.rubrics and not self.rubrics.intersection(record.get("rubrics", ())):
+            return False
+        if self.feeds:
+            carried = {record.get("feed")} | {a.get("feed") for a in record.get("also_in", ())}
+            if not self.feeds.intersection(carried):
+                return False
+        if self.search:
+            haystack = fold_search(f"{record.get('title', '')}\n{record.get('summary', '')}")
+            if fold_search(self.search) not in haystack:
+                return False
+        return True
+
+
+def rubric_keys(values: Iterable[str]) -> frozenset[str]:
+    """`--rubric` values (a key or a label in any language, any case) as keys."""
+    keys = set()
+    for value in values:
+        key = rubrics.resolve(value)
+        if key is None:
+            known = ", ".join(rubrics.ORDER)
+            raise UsageError(f"unknown rubric {value!r} (known: {known}, or their labels)")
+        keys.add(key)
+    return frozenset(keys)
+
+
+def newest(
+    partitions: Iterable[tuple[str, list[Record]]], flt: Filter, limit: int | None
+) -> list[Record]:
+    """The newest ``limit`` matching records (all when None), newest first.
+
+    ``partitions`` yields (UTC day, records) newest day first; reading stops at the first
+    day that cannot hold a match any more, so the cost follows the window, not the history.
+    """
+    found: list[Record] = []
+    seen: set[str] = set()
+    since_day = flt.since[:10] if flt.since else None
+    until_day = flt.until[:10] if flt.until else None
+    for day, records in partitions:
+        if since_day is not None and day < since_day:
+            break
+        if limit is not None and len(found) >= limit:
+            break
+        if until_day is not None and day > until_day:
+            continue
+        for record in records:
+            if record["id"] not in seen and flt.matches(record):
+                seen.add(record["id"])
+                found.append(record)
+    found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    return found if limit is None else found[:limit]
+
+
+def local_day(record: Record, tz: tzinfo) -> date:
+    return from_iso(record["published"]).astimezone(tz).date()
+
+
+def group_by_day(records: Sequence[Record], tz: tzinfo) -> list[tuple[date, list[Record]]]:
+    """Records (already newest first) grouped by local day, newest day first."""
+    groups: dict[date, list[Record]] = {}
+    for record in records:
+        groups.setdefault(local_day(record, tz), []).append(record)
+    return sorted(groups.items(), key=lambda kv: kv[0], reverse=True)
+
+
+def group_by_rubric(records: Sequence[Record]) -> list[tuple[str, list[Record]]]:
+    """Records grouped under their primary rubric, in the site's rubric order."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        primary = (record.get("rubrics") or ["other"])[0]
+        groups.setdefault(primary, []).append(record)
+    return sorted(groups.items(), key=lambda kv: rubrics.sort_key(kv[0]))
+
+
+def group_by_feed(records: Sequence[Record]) -> list[tuple[str, list[Record]]]:
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(str(record.get("source") or record.get("feed")), []).append(record)
+    return sorted(groups.items(), key=lambda kv: kv[0].casefold())
+
+
+def rubric_counts(records: Iterable[Record]) -> list[tuple[str, int]]:
+    """Items per primary rubric, in rubric order."""
+    counts: dict[str, int] = {}
+    for record in records:
+        primary = (record.get("rubrics") or ["other"])[0]
+        counts[primary] = counts.get(primary, 0) + 1
+    return sorted(counts.items(), key=lambda kv: rubrics.sort_key(kv[0]))
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, datetime.min.time(), tz)
+    return start, start + timedelta(days=1)
+
+
+def iter_records(partitions: Iterable[tuple[str, list[Record]]]) -> Iterator[Record]:
+    for _day, records in partitions:
+        yield from records

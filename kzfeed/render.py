@@ -1,0 +1,288 @@
+"""Rich views.  Feed text reaches Rich only as `rich.text.Text` built from cleaned strings:
+never as markup, so `[bold]`, `:smile:` or escape sequences in a title are shown literally
+(without their control characters)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from . import rubrics
+from .dates import from_iso
+from .model import FeedResult, FeedSpec, FeedState
+from .query import Record, group_by_day, group_by_feed, group_by_rubric
+from .text import clean_line, clean_text
+
+MONTHS_GEN = {
+    "ru": (
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ),
+    "kk": (
+        "қаңтар",
+        "ақпан",
+        "наурыз",
+        "сәуір",
+        "мамыр",
+        "маусым",
+        "шілде",
+        "тамыз",
+        "қыркүйек",
+        "қазан",
+        "қараша",
+        "желтоқсан",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+RELATIVE = {
+    "ru": ("Сегодня", "Вчера"),
+    "kk": ("Бүгін", "Кеше"),
+    "en": ("Today", "Yesterday"),
+}
+WORDS = {
+    "ru": {"items": "новостей", "none": "Нет новостей по этому запросу.", "also": "также"},
+    "kk": {"items": "жаңалық", "none": "Бұл сұрау бойынша жаңалық жоқ.", "also": "сондай-ақ"},
+    "en": {"items": "items", "none": "No items match.", "also": "also in"},
+}
+ID_WIDTH = 8
+
+
+def safe(value: object, style: str = "") -> Text:
+    """Untrusted text as a Text: control and bidi characters removed, no markup parsed."""
+    return Text(clean_text(str(value or "")), style=style)
+
+
+def safe_line(value: object, style: str = "") -> Text:
+    return Text(clean_line(str(value or "")), style=style)
+
+
+def date_words(day: date, lang: str) -> str:
+    """A date written the way the language writes it: 3 февраля 2023 / 2023 жылғы 3 ақпан /
+    3 February 2023."""
+    month = MONTHS_GEN.get(lang, MONTHS_GEN["en"])[day.month - 1]
+    if lang == "kk":
+        return f"{day.year} жылғы {day.day} {month}"
+    return f"{day.day} {month} {day.year}"
+
+
+def day_label(day: date, today: date, lang: str) -> str:
+    words = RELATIVE.get(lang, RELATIVE["en"])
+    if day == today:
+        return f"{words[0]}, {date_words(day, lang)}"
+    if day == today - timedelta(days=1):
+        return f"{words[1]}, {date_words(day, lang)}"
+    return date_words(day, lang)
+
+
+def rubric_label(record: Record, lang: str) -> str:
+    primary = (record.get("rubrics") or ["other"])[0]
+    return rubrics.label(primary, lang)
+
+
+def _item_table(
+    records: Sequence[Record],
+    tz: tzinfo,
+    lang: str,
+    show_rubric: bool = True,
+    show_source: bool = True,
+) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
+    table.add_column("id", style="dim", no_wrap=True, width=ID_WIDTH)
+    table.add_column("time", style="bold", no_wrap=True, width=5)
+    if show_source:
+        table.add_column("source", style="cyan", no_wrap=True, width=16, overflow="ellipsis")
+    if show_rubric:
+        table.add_column("rubric", style="magenta", no_wrap=True, width=12, overflow="ellipsis")
+    table.add_column("title", no_wrap=True, overflow="ellipsis", ratio=1)
+    for record in records:
+        local = from_iso(record["published"]).astimezone(tz)
+        when = local.strftime("%H:%M") + ("~" if record.get("date_estimated") else "")
+        row: list[Text] = [Text(record["id"][:ID_WIDTH]), Text(when[:5])]
+        if show_source:
+            row.append(safe_line(record.get("source") or record.get("feed")))
+        if show_rubric:
+            row.append(Text(rubric_label(record, lang)))
+        title = safe_line(record.get("title"))
+        if not record.get("read"):
+            title.stylize("bold")
+        row.append(title)
+        table.add_row(*row)
+    return table
+
+
+def latest_view(
+    records: Sequence[Record], *, tz: tzinfo, lang: str, now: datetime, group: str = "date"
+) -> Group:
+    """The `latest` listing, grouped by local day (default), rubric or feed."""
+    if not records:
+        return Group(Text(WORDS.get(lang, WORDS["en"])["none"], style="dim"))
+    parts: list[Any] = []
+    today = now.astimezone(tz).date()
+    if group == "rubric":
+        for key, chunk in group_by_rubric(records):
+            parts.append(Text(f"{rubrics.label(key, lang)} · {len(chunk)}", style="bold underline"))
+            parts.append(_item_table(chunk, tz, lang, show_rubric=False))
+            parts.append(Text(""))
+    elif group == "feed":
+        for source, chunk in group_by_feed(records):
+            parts.append(safe_line(f"{source} · {len(chunk)}", style="bold underline"))
+            parts.append(_item_table(chunk, tz, lang, show_source=False))
+            parts.append(Text(""))
+    else:
+        for day, chunk in group_by_day(records, tz):
+            parts.append(Text(day_label(day, today, lang), style="bold underline"))
+            parts.append(_item_table(chunk, tz, lang))
+            parts.append(Text(""))
+    return Group(*parts[:-1])
+
+
+def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -> Group:
+    """One item in full: title, source, local time, rubrics, link, also_in, text."""
+    local = from_iso(record["published"]).astimezone(tz)
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(style="dim", no_wrap=True)
+    meta.add_column()
+    when = local.strftime("%Y-%m-%d %H:%M %Z")
+    if record.get("date_estimated"):
+        when += " (estimated: the feed gave no usable date)"
+    meta.add_row("id", Text(record["id"]))
+    meta.add_row("source", safe_line(record.get("source") or record.get("feed")))
+    meta.add_row("time", Text(when))
+    labels = ", ".join(rubrics.label(k, lang) for k in record.get("rubrics", []))
+    meta.add_row("rubrics", Text(labels))
+    if record.get("categories"):
+        meta.add_row("categories", safe_line(", ".join(record["categories"])))
+    meta.add_row(
+        "link", safe_line(record.get("url") or "—", style="link" if record.get("url") else "")
+    )
+    for also in record.get("also_in", []):
+        name = feeds.get(also.get("feed", ""), also.get("feed", ""))
+        line = safe_line(name, style="cyan")
+        if also.get("url"):
+            line.append("  ")
+            line.append_text(safe_line(also["url"]))
+        meta.add_row(WORDS.get(lang, WORDS["en"])["also"], line)
+    body = record.get("text") or record.get("summary") or ""
+    paragraphs = [safe(p.strip()) for p in clean_text(body).split("\n\n") if p.strip()]
+    parts: list[Any] = [safe_line(record.get("title"), style="bold"), meta, Text("")]
+    for paragraph in paragraphs:
+        parts.append(Padding(paragraph, (0, 0, 1, 0)))
+    return Group(*parts)
+
+
+def feeds_view(rows: Sequence[dict[str, Any]], tz: tzinfo) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, expand=False)
+    table.add_column("feed", no_wrap=True)
+    table.add_column("items", justify="right")
+    table.add_column("newest", no_wrap=True)
+    table.add_column("fetched", no_wrap=True)
+    table.add_column("http", justify="right", no_wrap=True)
+    table.add_column("fails", justify="right")
+    table.add_column("note", overflow="fold")
+    for row in rows:
+        status = str(row["last_status"]) if row["last_status"] is not None else "—"
+        style = "red" if row["failures"] else ""
+        note = row["last_error"] or ""
+        if row["disabled"]:
+            note = f"disabled. {note}".strip()
+        elif row.get("next_fetch") and row["next_fetch"] > (row["last_fetch"] or ""):
+            note = f"{note} next fetch {_local(row['next_fetch'], tz)}".strip()
+        table.add_row(
+            Text(row["name"], style="dim" if row["disabled"] else ""),
+            Text(str(row["items"])),
+            Text(_local(row["newest"], tz)),
+            Text(_local(row["last_fetch"], tz)),
+            Text(status, style=style),
+            Text(str(row["failures"]), style=style),
+            safe_line(note, style="red" if row["failures"] else "dim"),
+        )
+    return table
+
+
+def _local(value: str | None, tz: tzinfo) -> str:
+    if not value:
+        return "—"
+    return from_iso(value).astimezone(tz).strftime("%d.%m %H:%M")
+
+
+def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: int) -> Group:
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("feed", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("http", justify="right")
+    table.add_column("new", justify="right")
+    table.add_column("updated", justify="right")
+    table.add_column("note")
+    colors = {"ok": "green", "not_modified": "dim", "error": "red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(
+            Text(result.name),
+            Text(result.status, style=colors.get(result.status, "")),
+            Text(str(result.http_status) if result.http_status is not None else "—"),
+            Text(str(result.new)),
+            Text(str(result.updated)),
+            safe_line(result.error or ""),
+        )
+    summary = Text(f"{new} new, {updated} updated, {errors} failed")
+    if errors:
+        summary.stylize("bold red")
+    return Group(table, summary)
+
+
+def rubrics_view(counts: Sequence[tuple[str, int]], lang: str) -> Table:
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("rubric")
+    table.add_column("key", style="dim")
+    table.add_column("items", justify="right")
+    table.add_column("", no_wrap=True)
+    top = max((c for _k, c in counts), default=0) or 1
+    for key, count in counts:
+        bar = "█" * max(1, round(20 * count / top)) if count else ""
+        table.add_row(rubrics.label(key, lang), key, str(count), Text(bar, style="magenta"))
+    return table
+
+
+def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """A console that honours NO_COLOR and writes plain text when not on a terminal."""
+    return Console(
+        stderr=stderr, width=width, highlight=False, emoji=False, markup=False, soft_wrap=False
+    )
+
+
+def feed_names(specs: Sequence[FeedSpec], states: dict[str, FeedState]) -> dict[str, str]:
+    """Display names of feeds: the configured title, else the feed's own, else the name."""
+    out = {}
+    for spec in specs:
+        state = states.get(spec.name)
+        out[spec.name] = spec.title or (state.title if state and state.title else spec.name)
+    return out

@@ -1,0 +1,447 @@
+"""The only module that touches TinyDB: partitioned, atomic, locked storage.
+
+Layout of the data dir::
+
+    kzfeed.lock              file lock held by every writer
+    state.json               TinyDB, table "feeds": per-feed validators, health, failures
+    index.json               identity index (derived from the partitions, compact JSON)
+    items/2026-11-24.json    TinyDB, table "items": the items published that UTC day
+
+* Items are partitioned by the UTC day of publication, so `latest` reads the newest
+  partitions only and stops; nothing needs every item ever stored.
+* The identity index maps feed keys and link keys to item ids, remembers the content hash
+  last stored for each feed key, where each item lives, and tombstones of pruned items.
+* Every file is written whole to a temp file, fsynced and `os.replace`d: a kill at any
+  moment leaves the old or the new file.  A write happens once per batch (`Writer.commit`),
+  only for files that changed.  Partitions are written before the index, so an interrupted
+  commit at worst re-stores items under the same deterministic ids.
+* A corrupt, truncated or empty file raises StoreError naming it and is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document
+
+from . import dedup
+from .dates import to_utc_iso, utcnow
+from .errors import LockTimeout, StoreError
+from .model import FeedState
+
+SCHEMA = 1
+PARTITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
+
+
+def _doc_id(item_id: str) -> int:
+    return int(item_id, 16)
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the database file: {exc.strerror}") from exc
+    if not raw.strip():
+        raise StoreError(f"{path}: database file is empty (truncated?); it was left untouched")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(
+            f"{path}: database file is corrupt ({exc}); it was left untouched"
+        ) from exc
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: database file is not a kzfeed store; it was left untouched")
+    return data
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _dumps(data: Any) -> bytes:
+    # UTF-8 as is: \uXXXX escapes make Cyrillic text 2.5x larger
+    return orjson.dumps(data)
+
+
+class AtomicStorage(Storage):
+    """A TinyDB storage that reads its file once, keeps changes in memory, and writes the
+    whole file atomically only when `commit` is called and something changed."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._data: dict[str, Any] | None = None
+        self._loaded = False
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            self._data = _load_json(self.path)
+            self._loaded = True
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._loaded = True
+        self.dirty = True
+
+    def commit(self) -> bool:
+        if not self.dirty or self._data is None:
+            return False
+        write_atomic(self.path, _dumps(self._data))
+        self.dirty = False
+        return True
+
+    def close(self) -> None:
+        pass  # never write implicitly
+
+
+def _open_db(path: Path) -> tuple[TinyDB, AtomicStorage]:
+    storage = AtomicStorage(path)
+    db = TinyDB(storage=lambda: storage)
+    return db, storage
+
+
+def _empty_index() -> dict[str, Any]:
+    return {"schema": SCHEMA, "keys": {}, "seen": {}, "items": {}, "tombstones": {}}
+
+
+class Store:
+    """Read access to a data dir; `writer()` for changes under the lock."""
+
+    def __init__(self, data_dir: Path, *, lock_timeout: float = 60.0) -> None:
+        self.data_dir = Path(data_dir)
+        self.items_dir = self.data_dir / "items"
+        self.lock_timeout = lock_timeout
+        self._index: dict[str, Any] | None = None
+        self._partitions: dict[str, tuple[TinyDB, AtomicStorage]] = {}
+        self._state: tuple[TinyDB, AtomicStorage] | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def index(self) -> dict[str, Any]:
+        if self._index is None:
+            data = _load_json(self.data_dir / "index.json")
+            if data is None:
+                data = _empty_index()
+            elif data.get("schema") != SCHEMA:
+                raise StoreError(
+                    f"{self.data_dir / 'index.json'}: unknown schema {data.get('schema')!r}"
+                )
+            self._index = data
+        return self._index
+
+    def partitions(self) -> list[str]:
+        """Partition names (UTC days), newest first."""
+        try:
+            names = [
+                m.group(1) for p in self.items_dir.iterdir() if (m := PARTITION_RE.match(p.name))
+            ]
+        except FileNotFoundError:
+            return []
+        return sorted(names, reverse=True)
+
+    def _partition(self, name: str) -> tuple[TinyDB, AtomicStorage]:
+        if name not in self._partitions:
+            self._partitions[name] = _open_db(self.items_dir / f"{name}.json")
+        return self._partitions[name]
+
+    def partition_items(self, name: str) -> list[dict[str, Any]]:
+        db, _ = self._partition(name)
+        return [dict(doc) for doc in db.table("items").all()]
+
+    def iter_newest(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(partition, its items) from the newest partition back."""
+        for name in self.partitions():
+            yield name, self.partition_items(name)
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        meta = self.index["items"].get(item_id)
+        if meta is None:
+            return None
+        db, _ = self._partition(meta[0])
+        doc = db.table("items").get(doc_id=_doc_id(item_id))
+        return dict(doc) if doc is not None else None
+
+    def ids(self) -> list[str]:
+        return list(self.index["items"])
+
+    def _state_db(self) -> tuple[TinyDB, AtomicStorage]:
+        if self._state is None:
+            self._state = _open_db(self.data_dir / "state.json")
+        return self._state
+
+    def feed_states(self) -> dict[str, FeedState]:
+        db, _ = self._state_db()
+        return {doc["name"]: FeedState.from_dict(doc) for doc in db.table("feeds").all()}
+
+    def feed_stats(self) -> dict[str, tuple[int, str | None]]:
+        """Per feed: how many stored items it carried and the newest one's time."""
+        stats: dict[str, tuple[int, str | None]] = {}
+        for _partition, published, feeds in self.index["items"].values():
+            for name in feeds:
+                count, newest = stats.get(name, (0, None))
+                stats[name] = (
+                    count + 1,
+                    published if newest is None or published > newest else newest,
+                )
+        return stats
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Writer]:
+        """Hold the lock, yield a Writer, commit what it changed (only if no exception)."""
+        from filelock import FileLock, Timeout
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.data_dir / "kzfeed.lock"
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_wait is not None:
+                on_wait(f"waiting for another kzfeed to finish (lock {lock_path})")
+            try:
+                lock.acquire(timeout=self.lock_timeout)
+            except Timeout as exc:
+                raise LockTimeout(
+                    f"{lock_path}: another kzfeed still holds the lock after "
+                    f"{self.lock_timeout:g} s; giving up"
+                ) from exc
+        try:
+            self._reset()  # another process may have written while we waited
+            self._clean_temp_files()
+            writer = Writer(self)
+            yield writer
+            writer.commit()
+        finally:
+            self._reset()
+            lock.release()
+
+    def _reset(self) -> None:
+        self._index = None
+        self._partitions.clear()
+        self._state = None
+
+    def _clean_temp_files(self) -> None:
+        for folder in (self.data_dir, self.items_dir):
+            with contextlib.suppress(FileNotFoundError):
+                for path in folder.glob(".*.tmp"):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+
+
+def partition_of(published: str) -> str:
+    return published[:10]
+
+
+class Writer:
+    """Changes to the store, kept in memory until `commit` (called by Store.writer)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.index = store.index
+        self._index_dirty = False
+
+    def view(self) -> dedup.IndexView:
+        return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
+
+    def _table(self, partition: str) -> Any:
+        db, _ = self.store._partition(partition)
+        return db.table("items")
+
+    def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
+        """Store the decisions of one feed's batch; returns (new, updated)."""
+        new = updated = 0
+        keys, seen = self.index["keys"], self.index["seen"]
+        for decision in decisions:
+            item = decision.item
+            action = decision.action
+            if action is dedup.Action.SKIP:
+                continue
+            if action is dedup.Action.UNCHANGED:
+                if item.feed_key not in keys and decision.target:
+                    keys[item.feed_key] = decision.target
+                    self._index_dirty = True
+                continue
+            if action is dedup.Action.NEW:
+                record = item.to_record()
+                self._put(record)
+                new += 1
+                target = item.id
+            else:
+                target = decision.target or ""
+                current = self.store.get(target)
+                if current is None:  # index and partition disagree: store it afresh
+                    record = item.to_record()
+                    record["id"] = target
+                    self._put(record)
+                    new += 1
+                else:
+                    merged = dedup.merge_record(current, item)
+                    if merged != current:
+                        self._put(merged, previous=current)
+                        if item.feed == current.get("feed"):
+                            updated += 1
+            keys[item.feed_key] = target
+            if item.link_key and item.link_key not in keys:
+                keys[item.link_key] = target
+            seen[item.feed_key] = item.content_hash
+            self._index_dirty = True
+        return new, updated
+
+    def _put(self, record: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+        item_id = record["id"]
+        partition = partition_of(record["published"])
+        if previous is not None and partition_of(previous["published"]) != partition:
+            self._table(partition_of(previous["published"])).remove(doc_ids=[_doc_id(item_id)])
+        self._table(partition).upsert(Document(record, doc_id=_doc_id(item_id)))
+        self.index["items"][item_id] = [partition, record["published"], dedup.feeds_of(record)]
+        self._index_dirty = True
+
+    def set_read(self, ids: Iterable[str], read: bool) -> int:
+        changed = 0
+        for item_id in ids:
+            record = self.store.get(item_id)
+            if record is not None and record.get("read") != read:
+                record["read"] = read
+                self._put(record)
+                changed += 1
+        return changed
+
+    def save_state(self, state: FeedState) -> None:
+        from tinydb import Query
+
+        db, _ = self.store._state_db()
+        table = db.table("feeds")
+        data = state.to_dict()
+        feed = Query()
+        existing = table.get(feed.name == state.name)
+        if existing is None:
+            table.insert(data)
+        elif dict(existing) != data:
+            table.update(data, doc_ids=[existing.doc_id])
+
+    def drop_state(self, name: str) -> None:
+        from tinydb import Query
+
+        db, _ = self.store._state_db()
+        db.table("feeds").remove(Query().name == name)
+
+    def prune(self, cutoff: datetime, now: datetime | None = None) -> int:
+        """Drop partitions older than ``cutoff``'s day; their keys become tombstones so the
+        items do not come back.  Tombstones older than the retention window expire."""
+        now = now or utcnow()
+        limit = to_utc_iso(cutoff)[:10]
+        old = [p for p in self.store.partitions() if p < limit]
+        doomed = {item_id for item_id, meta in self.index["items"].items() if meta[0] < limit}
+        removed = self._forget(doomed, now)
+        for partition in old:
+            path = self.store.items_dir / f"{partition}.json"
+            self.store._partitions.pop(partition, None)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        tombstones = self.index["tombstones"]
+        expired = [key for key, day in tombstones.items() if day < limit]
+        for key in expired:
+            del tombstones[key]
+        if expired:
+            self._index_dirty = True
+        return removed
+
+    def _forget(self, doomed: set[str], now: datetime, tombstone: bool = True) -> int:
+        if not doomed:
+            return 0
+        items, keys, seen = self.index["items"], self.index["keys"], self.index["seen"]
+        today = to_utc_iso(now)[:10]
+        for key, item_id in list(keys.items()):
+            if item_id in doomed:
+                del keys[key]
+                seen.pop(key, None)
+                if tombstone:
+                    self.index["tombstones"][key] = today
+        for item_id in doomed:
+            items.pop(item_id, None)
+        self._index_dirty = True
+        return len(doomed)
+
+    def purge_feed(self, name: str) -> int:
+        """Drop the items whose own feed is ``name``; remove it from others' ``also_in``."""
+        doomed: set[str] = set()
+        for item_id, (partition, _published, feeds) in list(self.index["items"].items()):
+            if name not in feeds:
+                continue
+            table = self._table(partition)
+            doc = table.get(doc_id=_doc_id(item_id))
+            if doc is None:
+                continue
+            if doc.get("feed") == name:
+                table.remove(doc_ids=[_doc_id(item_id)])
+                doomed.add(item_id)
+            else:
+                record = dict(doc)
+                record["also_in"] = [a for a in record.get("also_in", []) if a.get("feed") != name]
+                self._put(record)
+        return self._forget(doomed, utcnow(), tombstone=False)
+
+    def commit(self) -> None:
+        """Write every changed file: partitions first, then the index, then feed state."""
+        for _db, storage in list(self.store._partitions.values()):
+            storage.commit()
+        if self._index_dirty:
+            write_atomic(self.store.data_dir / "index.json", _dumps(self.index))
+            self._index_dirty = False
+        if self.store._state is not None:
+            self.store._state[1].commit()
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
+    if days <= 0:
+        return None
+    return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+def resolve_id(store: Store, prefix: str) -> str:
+    """The full id a unique prefix names; NotFound / AmbiguousId otherwise."""
+    from .errors import AmbiguousId, NotFound
+
+    prefix = prefix.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{1,16}", prefix):
+        raise NotFound(f"no item with id {prefix!r} (ids are hexadecimal)")
+    matches = sorted(i for i in store.ids() if i.startswith(prefix))
+    if not matches:
+        raise NotFound(f"no item with id {prefix!r}")
+    if len(matches) > 1:
+        raise AmbiguousId(prefix, matches)
+    return matches[0]
