@@ -112,7 +112,8 @@ def entry_time(entry: Mapping[str, Any], fetched: datetime) -> tuple[datetime, b
     """The entry's publication time in UTC and whether it is estimated (missing, unusable
     or in the future: then the fetch time stands in)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get: feedparser's own get() maps missing keys onto others, with a warning
+        value = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if not value:
             continue
         try:

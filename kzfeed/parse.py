@@ -36,6 +36,36 @@ _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 
 
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.I)
+_CYRILLIC_GUESSES = ("cp1251", "koi8_r")
+
+
+def _cyrillic_score(text: str) -> float:
+    """Share of lower-case letters among Cyrillic ones: real Russian text is mostly
+    lower-case; cp1251 read as KOI8-R (and the reverse) comes out mostly upper-case."""
+    lower = sum(1 for ch in text if "а" <= ch <= "я" or ch == "ё")
+    upper = sum(1 for ch in text if "А" <= ch <= "Я" or ch == "Ё")
+    return lower / (lower + upper) if lower + upper else 0.0
+
+
+def sniff_encoding(body: bytes, headers: dict[str, str]) -> str | None:
+    """The encoding of a feed that declares none (no BOM, no HTTP charset, no XML
+    declaration) and is not UTF-8: cp1251 or KOI8-R, told apart by letter case."""
+    if "charset=" in headers.get("content-type", "").lower():
+        return None
+    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _XML_ENCODING.match(body):
+        return None
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    sample = body[:65536]
+    scores = {enc: _cyrillic_score(sample.decode(enc, "replace")) for enc in _CYRILLIC_GUESSES}
+    best = max(scores, key=lambda enc: scores[enc])
+    return best if scores[best] > 0.5 else None
+
+
 @dataclass(frozen=True, slots=True)
 class RawFeed:
     title: str | None
@@ -55,6 +85,9 @@ def parse_bytes(body: bytes, headers: dict[str, str], tz: tzinfo = UTC) -> RawFe
     if _INTERNAL_SUBSET.search(head):
         raise FeedError("feed declares a DTD with entities; refused (XML entity expansion)")
     _current_tz[0] = tz
+    guessed = sniff_encoding(body, {k.lower(): v for k, v in headers.items()})
+    if guessed is not None:
+        headers = {**headers, "content-type": f"application/xml; charset={guessed}"}
     parsed = feedparser.parse(
         io.BytesIO(body),
         response_headers=headers,
