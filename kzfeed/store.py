@@ -267,19 +267,32 @@ def partition_of(published: str) -> str:
 
 
 class Writer:
-    """Changes to the store, kept in memory until `commit` (called by Store.writer)."""
+    """Changes to the store, kept in memory until `commit` (called by Store.writer).
+
+    TinyDB rewrites a whole table on every insert or update (it re-keys every document),
+    so records are buffered per partition and each partition is flushed with one bulk
+    remove and one bulk insert: a batch costs O(partition), not O(partition x items).
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.index = store.index
         self._index_dirty = False
+        self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
+        self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
 
     def view(self) -> dedup.IndexView:
         return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
 
-    def _table(self, partition: str) -> Any:
-        db, _ = self.store._partition(partition)
-        return db.table("items")
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        """A record as this batch left it (pending changes first, then the store)."""
+        meta = self.index["items"].get(item_id)
+        if meta is None:
+            return None
+        pending = self._pending.get(meta[0], {}).get(item_id)
+        if pending is not None:
+            return dict(pending)
+        return self.store.get(item_id)
 
     def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
         """Store the decisions of one feed's batch; returns (new, updated)."""
@@ -296,13 +309,12 @@ class Writer:
                     self._index_dirty = True
                 continue
             if action is dedup.Action.NEW:
-                record = item.to_record()
-                self._put(record)
+                self._put(item.to_record())
                 new += 1
                 target = item.id
             else:
                 target = decision.target or ""
-                current = self.store.get(target)
+                current = self.get(target)
                 if current is None:  # index and partition disagree: store it afresh
                     record = item.to_record()
                     record["id"] = target
@@ -324,16 +336,25 @@ class Writer:
     def _put(self, record: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
         item_id = record["id"]
         partition = partition_of(record["published"])
-        if previous is not None and partition_of(previous["published"]) != partition:
-            self._table(partition_of(previous["published"])).remove(doc_ids=[_doc_id(item_id)])
-        self._table(partition).upsert(Document(record, doc_id=_doc_id(item_id)))
+        if previous is not None:
+            old = partition_of(previous["published"])
+            if old != partition:
+                self._pending.get(old, {}).pop(item_id, None)
+                self._removed.setdefault(old, set()).add(item_id)
+        self._pending.setdefault(partition, {})[item_id] = record
         self.index["items"][item_id] = [partition, record["published"], dedup.feeds_of(record)]
         self._index_dirty = True
+
+    def _drop(self, item_id: str) -> None:
+        meta = self.index["items"].get(item_id)
+        if meta is not None:
+            self._pending.get(meta[0], {}).pop(item_id, None)
+            self._removed.setdefault(meta[0], set()).add(item_id)
 
     def set_read(self, ids: Iterable[str], read: bool) -> int:
         changed = 0
         for item_id in ids:
-            record = self.store.get(item_id)
+            record = self.get(item_id)
             if record is not None and record.get("read") != read:
                 record["read"] = read
                 self._put(record)
@@ -346,8 +367,7 @@ class Writer:
         db, _ = self.store._state_db()
         table = db.table("feeds")
         data = state.to_dict()
-        feed = Query()
-        existing = table.get(feed.name == state.name)
+        existing = table.get(Query().name == state.name)
         if existing is None:
             table.insert(data)
         elif dict(existing) != data:
@@ -368,10 +388,11 @@ class Writer:
         doomed = {item_id for item_id, meta in self.index["items"].items() if meta[0] < limit}
         removed = self._forget(doomed, now)
         for partition in old:
-            path = self.store.items_dir / f"{partition}.json"
             self.store._partitions.pop(partition, None)
+            self._pending.pop(partition, None)
+            self._removed.pop(partition, None)
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                (self.store.items_dir / f"{partition}.json").unlink()
         tombstones = self.index["tombstones"]
         expired = [key for key, day in tombstones.items() if day < limit]
         for key in expired:
@@ -399,24 +420,40 @@ class Writer:
     def purge_feed(self, name: str) -> int:
         """Drop the items whose own feed is ``name``; remove it from others' ``also_in``."""
         doomed: set[str] = set()
-        for item_id, (partition, _published, feeds) in list(self.index["items"].items()):
+        for item_id, (_partition, _published, feeds) in list(self.index["items"].items()):
             if name not in feeds:
                 continue
-            table = self._table(partition)
-            doc = table.get(doc_id=_doc_id(item_id))
-            if doc is None:
+            record = self.get(item_id)
+            if record is None:
                 continue
-            if doc.get("feed") == name:
-                table.remove(doc_ids=[_doc_id(item_id)])
+            if record.get("feed") == name:
+                self._drop(item_id)
                 doomed.add(item_id)
             else:
-                record = dict(doc)
                 record["also_in"] = [a for a in record.get("also_in", []) if a.get("feed") != name]
                 self._put(record)
         return self._forget(doomed, utcnow(), tombstone=False)
 
+    def _flush(self) -> None:
+        for partition in sorted(set(self._pending) | set(self._removed)):
+            table = self._table(partition)
+            records = self._pending.get(partition, {})
+            drop = set(self._removed.get(partition, ())) | set(records)
+            present = [_doc_id(i) for i in drop if table.contains(doc_id=_doc_id(i))]
+            if present:
+                table.remove(doc_ids=present)
+            if records:
+                table.insert_multiple(Document(r, doc_id=_doc_id(i)) for i, r in records.items())
+        self._pending.clear()
+        self._removed.clear()
+
+    def _table(self, partition: str) -> Any:
+        db, _ = self.store._partition(partition)
+        return db.table("items")
+
     def commit(self) -> None:
         """Write every changed file: partitions first, then the index, then feed state."""
+        self._flush()
         for _db, storage in list(self.store._partitions.values()):
             storage.commit()
         if self._index_dirty:

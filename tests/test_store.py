@@ -1,0 +1,202 @@
+"""The store: partitions, atomic writes, corruption, locks, retention."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from kzfeed import dedup, store as store_mod
+from kzfeed.errors import AmbiguousId, LockTimeout, NotFound, StoreError
+from kzfeed.model import FeedState, Item
+from kzfeed.store import Store, resolve_id
+
+
+def make_item(n: int, day: str = "2026-11-24", feed: str = "kazinform-ru") -> Item:
+    key = f"{n:016x}"
+    return Item(
+        id=key, feed=feed, source="Kazinform", title=f"Новость номер {n}: Қазақстан",
+        url=f"https://www.inform.kz/ru/news_a{n}", published=f"{day}T04:{n % 60:02d}:00+00:00",
+        date_estimated=False, rubrics=("politics",), categories=("Политика",), lang="ru",
+        summary="АСТАНА. KAZINFORM – лид новости.", feed_key=key, link_key=f"l{key}", content_hash="h",
+    )
+
+
+def store_items(store: Store, items: list[Item]) -> tuple[int, int]:
+    with store.writer() as writer:
+        return writer.apply(dedup.plan(items, writer.view()))
+
+
+def test_items_are_partitioned_by_day_and_read_newest_first(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    items = [make_item(1, "2026-11-22"), make_item(2, "2026-11-24"), make_item(3, "2026-11-23")]
+    assert store_items(store, items) == (3, 0)
+    assert store.partitions() == ["2026-11-24", "2026-11-23", "2026-11-22"]
+    first_day, first_items = next(Store(tmp_path).iter_newest())
+    assert first_day == "2026-11-24" and [r["id"] for r in first_items] == [items[1].id]
+
+
+def test_text_is_stored_as_utf8_not_escapes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1)])
+    raw = (tmp_path / "items" / "2026-11-24.json").read_bytes()
+    assert "Қазақстан".encode() in raw
+    assert b"\\u04" not in raw
+
+
+def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[str] = []
+    real = store_mod.write_atomic
+
+    def counting(path: Path, data: bytes) -> None:
+        writes.append(path.name)
+        real(path, data)
+
+    monkeypatch.setattr(store_mod, "write_atomic", counting)
+    store = Store(tmp_path)
+    items = [make_item(n) for n in range(200)]
+    store_items(store, items)
+    assert sorted(writes) == ["2026-11-24.json", "index.json"]
+    writes.clear()
+    assert store_items(store, items) == (0, 0)
+    assert writes == []
+
+
+@pytest.mark.parametrize("content", [b"", b"{\"schema\": 1, \"keys\": {", b"\x00\x00garbage", b"[1, 2]"])
+def test_a_corrupt_index_is_an_error_naming_the_file_and_is_never_overwritten(
+    tmp_path: Path, content: bytes
+) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1)])
+    index = tmp_path / "index.json"
+    index.write_bytes(content)
+    with pytest.raises(StoreError, match=str(index)):
+        store_items(Store(tmp_path), [make_item(2)])
+    assert index.read_bytes() == content
+
+
+def test_a_corrupt_partition_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1)])
+    part = tmp_path / "items" / "2026-11-24.json"
+    part.write_bytes(b'{"items": {"1": {"id": "tru')
+    with pytest.raises(StoreError, match="2026-11-24.json"):
+        list(Store(tmp_path).iter_newest())
+    assert part.read_bytes() == b'{"items": {"1": {"id": "tru'
+
+
+def test_nothing_is_committed_when_the_batch_fails(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1)])
+    with pytest.raises(RuntimeError), store.writer() as writer:
+        writer.apply(dedup.plan([make_item(2)], writer.view()))
+        raise RuntimeError("boom")
+    assert list(Store(tmp_path).ids()) == [make_item(1).id]
+
+
+def test_lock_waits_then_gives_up_with_a_clear_error(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    messages: list[str] = []
+    with FileLock(str(tmp_path / "kzfeed.lock")):
+        store = Store(tmp_path, lock_timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(LockTimeout, match="holds the lock"), store.writer(on_wait=messages.append):
+            pass
+        assert time.monotonic() - started >= 0.3
+    assert messages and "waiting" in messages[0]
+
+
+def test_prune_drops_old_partitions_and_they_do_not_come_back(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    old = replace(make_item(1, "2026-01-10"), date_estimated=True)
+    store_items(store, [old, make_item(2, "2026-11-24")])
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    with store.writer() as writer:
+        assert writer.prune(datetime(2026, 6, 1, tzinfo=UTC), now) == 1
+    assert store.partitions() == ["2026-11-24"]
+    # the same item offered again (even with an estimated, recent date) stays out
+    again = replace(old, published="2026-11-24T11:00:00+00:00")
+    assert store_items(store, [again]) == (0, 0)
+    assert sorted(Store(tmp_path).ids()) == [make_item(2).id]
+
+
+def test_feed_state_round_trip(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    state = FeedState(name="tengrinews", etag='W/"abc"', last_status=200, failures=0)
+    with store.writer() as writer:
+        writer.save_state(state)
+    assert Store(tmp_path).feed_states() == {"tengrinews": state}
+
+
+def test_id_prefixes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    a = replace(make_item(1), id="abc0000000000001", feed_key="abc0000000000001")
+    b = replace(make_item(2), id="abc0000000000002", feed_key="abc0000000000002")
+    store_items(store, [a, b])
+    assert resolve_id(store, "abc0000000000001") == a.id
+    assert resolve_id(store, "ABC0000000000002") == b.id
+    with pytest.raises(AmbiguousId) as info:
+        resolve_id(store, "abc")
+    assert info.value.candidates == [a.id, b.id]
+    with pytest.raises(NotFound):
+        resolve_id(store, "fff")
+    with pytest.raises(NotFound):
+        resolve_id(store, "not-hex")
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from kzfeed import dedup
+    from kzfeed.store import Store
+    from tests.test_store import make_item
+    store = Store(sys.argv[1])
+    print("ready", flush=True)
+    round_ = 0
+    while True:
+        round_ += 1
+        items = [make_item(n + round_ * 10_000, "2026-11-24") for n in range(3000)]
+        with store.writer() as writer:
+            writer.apply(dedup.plan(items, writer.view()))
+        print(round_, flush=True)
+    """
+)
+
+
+def test_kill_9_during_writes_leaves_a_database_that_opens(tmp_path: Path) -> None:
+    """A writer killed at arbitrary moments leaves the old or the new files, never a torn one."""
+    repo = Path(__file__).parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    data = tmp_path / "data"
+    sizes = []
+    for delay in (0.3, 0.55, 0.8):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(data)], stdout=subprocess.PIPE,
+                                 env=env, cwd=repo)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == b"ready"
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reopened = Store(data)
+        ids = set(reopened.ids())
+        stored = {r["id"] for _day, records in reopened.iter_newest() for r in records}
+        # everything the index knows is in a partition (partitions are written first)
+        assert ids <= stored
+        assert len(ids) % 3000 == 0
+        sizes.append(len(ids))
+    assert sizes[-1] > 0, "the writer never committed: the test killed nothing mid-run"
+    # stray temp files of the killed writer are cleaned by the next writer
+    with Store(data).writer():
+        pass
+    assert not list(data.rglob("*.tmp"))
