@@ -170,11 +170,12 @@ class Fetcher:
     async def _fetch(
         self, name: str, url: str, state: FeedState | None, started: datetime
     ) -> FetchResult:
-        headers: dict[str, str] = {}
+        # validators go back byte for byte as they came (kept as latin-1 text)
+        headers: dict[str, bytes] = {}
         if state is not None and state.etag:
-            headers["If-None-Match"] = state.etag
+            headers["If-None-Match"] = state.etag.encode("latin-1", "replace")
         if state is not None and state.last_modified:
-            headers["If-Modified-Since"] = state.last_modified
+            headers["If-Modified-Since"] = state.last_modified.encode("latin-1", "replace")
         fetched_at = to_utc_iso(started)
         current = url
         permanent: str | None = None
@@ -202,7 +203,7 @@ class Fetcher:
                                 current,
                                 status,
                                 fetched_at=fetched_at,
-                                error=f"redirect to a non-http(s) URL refused: {target[:200]}",
+                                error=f"refused: redirect to a non-http(s) URL {target[:200]}",
                             )
                         all_permanent = all_permanent and status in (301, 308)
                         permanent = target if all_permanent else None
@@ -211,6 +212,15 @@ class Fetcher:
                     return await self._finish(name, url, current, response, permanent, fetched_at)
             except BodyTooLarge as exc:
                 return FetchResult(name, url, current, None, error=str(exc), fetched_at=fetched_at)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
+                return FetchResult(
+                    name,
+                    url,
+                    current,
+                    None,
+                    fetched_at=fetched_at,
+                    error=f"refused: invalid URL or redirect target ({exc})",
+                )
             except httpx.HTTPError as exc:
                 reason = str(exc) or type(exc).__name__
                 return FetchResult(
@@ -231,7 +241,7 @@ class Fetcher:
         )
 
     @contextlib.asynccontextmanager
-    async def _stream(self, url: str, headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
+    async def _stream(self, url: str, headers: dict[str, bytes]) -> AsyncIterator[httpx.Response]:
         async with self._client.stream("GET", url, headers=headers) as response:
             yield response
 
@@ -252,8 +262,8 @@ class Fetcher:
             final,
             status,
             headers=tuple((k.lower(), v) for k, v in response.headers.items()),
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=_raw_header(response, b"etag"),
+            last_modified=_raw_header(response, b"last-modified"),
             permanent_url=permanent,
             fetched_at=fetched_at,
         )
@@ -296,3 +306,11 @@ class Fetcher:
 
 def _iso(when: datetime | None) -> str | None:
     return to_utc_iso(when) if when else None
+
+
+def _raw_header(response: httpx.Response, name: bytes) -> str | None:
+    """A header's exact bytes, as latin-1 text (a lossless round trip)."""
+    for key, value in response.headers.raw:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None

@@ -55,10 +55,14 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(
+                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                )
                 route = server.routes.get(self.path)
                 if route is None:
-                    self._send(404, b"<html><body>Not found</body></html>", {"Content-Type": "text/html"})
+                    self._send(
+                        404, b"<html><body>Not found</body></html>", {"Content-Type": "text/html"}
+                    )
                     return
                 if route.delay:
                     time.sleep(route.delay)
@@ -83,7 +87,9 @@ class FeedServer:
                     headers["Content-Encoding"] = "gzip"
                 self._send(route.status, body, headers, drip=route.drip)
 
-            def _send(self, status: int, body: bytes, headers: dict[str, str], drip: float = 0.0) -> None:
+            def _send(
+                self, status: int, body: bytes, headers: dict[str, str], drip: float = 0.0
+            ) -> None:
                 self.send_response(status)
                 headers.setdefault("Content-Type", "application/rss+xml; charset=utf-8")
                 for key, value in headers.items():
@@ -105,7 +111,9 @@ class FeedServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -9,12 +9,27 @@ from kzfeed.dedup import Action, IndexView
 from kzfeed.model import Item
 
 
-def item(feed: str = "kazinform-ru", key: str = "k1", link_key: str | None = "l1", h: str = "h1",
-         **kw: object) -> Item:
+def item(
+    feed: str = "kazinform-ru",
+    key: str = "k1",
+    link_key: str | None = "l1",
+    h: str = "h1",
+    **kw: object,
+) -> Item:
     base = Item(
-        id=key, feed=feed, source=feed, title="Токаев провел переговоры", url=f"https://inform.kz/{key}",
-        published="2026-11-24T04:10:00+00:00", date_estimated=False, rubrics=("politics",),
-        categories=("Политика",), lang="ru", summary="лид", feed_key=key, link_key=link_key,
+        id=key,
+        feed=feed,
+        source=feed,
+        title="Токаев провел переговоры",
+        url=f"https://inform.kz/{key}",
+        published="2026-11-24T04:10:00+00:00",
+        date_estimated=False,
+        rubrics=("politics",),
+        categories=("Политика",),
+        lang="ru",
+        summary="лид",
+        feed_key=key,
+        link_key=link_key,
         content_hash=h,
     )
     return replace(base, **kw)  # type: ignore[arg-type]
@@ -65,8 +80,14 @@ def test_plan_folds_two_entries_of_one_batch_that_name_the_same_story() -> None:
 def test_merge_record_from_another_feed_adds_also_in_and_rubrics_but_keeps_content() -> None:
     stored = item().to_record()
     stored["read"] = True
-    other = item(feed="tengrinews", key="k2", rubrics=("world", "politics"), categories=("Мир",),
-                 title="Другой заголовок", url="http://tengrinews.kz/x/")
+    other = item(
+        feed="tengrinews",
+        key="k2",
+        rubrics=("world", "politics"),
+        categories=("Мир",),
+        title="Другой заголовок",
+        url="http://tengrinews.kz/x/",
+    )
     merged = dedup.merge_record(stored, other)
     assert merged["title"] == stored["title"]
     assert merged["also_in"] == [{"feed": "tengrinews", "url": "http://tengrinews.kz/x/"}]
@@ -97,5 +118,7 @@ def test_an_estimated_date_gives_way_to_a_real_one_but_not_the_reverse() -> None
     merged = dedup.merge_record(stored, item(h="h2"))
     assert merged["published"] == "2026-11-24T04:10:00+00:00" and not merged["date_estimated"]
     real = item().to_record()
-    kept = dedup.merge_record(real, item(h="h2", date_estimated=True, published="2026-11-25T00:00:00+00:00"))
+    kept = dedup.merge_record(
+        real, item(h="h2", date_estimated=True, published="2026-11-25T00:00:00+00:00")
+    )
     assert kept["published"] == real["published"]

@@ -24,9 +24,13 @@ FETCHED = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ALMATY = ZoneInfo("Asia/Almaty")
 
 
-def items_of(path: Path, spec: FeedSpec | None = None, headers: dict[str, str] | None = None) -> tuple[Item, ...]:
+def items_of(
+    path: Path, spec: FeedSpec | None = None, headers: dict[str, str] | None = None
+) -> tuple[Item, ...]:
     raw = parse_bytes(path.read_bytes(), headers or {}, ALMATY)
-    spec = spec or FeedSpec(name=path.stem.split("_")[0], url=f"https://example.invalid/{path.name}")
+    spec = spec or FeedSpec(
+        name=path.stem.split("_")[0], url=f"https://example.invalid/{path.name}"
+    )
     return normalize_entries(
         raw.entries, spec, fetched=FETCHED, feed_title=raw.title, feed_language=raw.language
     )
@@ -64,8 +68,14 @@ def test_golden_items(name: str) -> None:
 
 
 def test_seed_article_as_a_kazinform_item() -> None:
-    (item,) = items_of(FIXTURES / "kazinform-seed.xml", FeedSpec("kazinform-ru", "https://www.inform.kz/rss/rus.xml", title="Kazinform", lang="ru"))
-    assert item.title == "Алихан Смаилов и Михаил Мишустин обсудили вопросы сотрудничества Казахстана и России"
+    (item,) = items_of(
+        FIXTURES / "kazinform-seed.xml",
+        FeedSpec("kazinform-ru", "https://www.inform.kz/rss/rus.xml", title="Kazinform", lang="ru"),
+    )
+    assert (
+        item.title
+        == "Алихан Смаилов и Михаил Мишустин обсудили вопросы сотрудничества Казахстана и России"
+    )
     # 03.02.2023 10:00 in Almaty, which was UTC+6 then
     assert item.published == "2023-02-03T04:00:00+00:00"
     assert item.date_estimated is False
@@ -121,13 +131,21 @@ def test_koi8r_and_cp1251_are_told_apart_without_a_declaration() -> None:
     assert sniff_encoding(text.encode("koi8_r"), {}) == "koi8_r"
     assert sniff_encoding(text.encode("cp1251"), {}) == "cp1251"
     assert sniff_encoding(text.encode("utf-8"), {}) is None
-    assert sniff_encoding(text.encode("cp1251"), {"content-type": "text/xml; charset=windows-1251"}) is None
+    assert (
+        sniff_encoding(text.encode("cp1251"), {"content-type": "text/xml; charset=windows-1251"})
+        is None
+    )
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"   \n", b"<!DOCTYPE html><html><head><title>Kazinform</title></head><body>x</body></html>",
-     b'{"items": []}', b"\x89PNG\r\n\x1a\n\x00\x00"],
+    [
+        b"",
+        b"   \n",
+        b"<!DOCTYPE html><html><head><title>Kazinform</title></head><body>x</body></html>",
+        b'{"items": []}',
+        b"\x89PNG\r\n\x1a\n\x00\x00",
+    ],
 )
 def test_not_a_feed_is_an_error(body: bytes) -> None:
     with pytest.raises(FeedError):
@@ -141,8 +159,12 @@ def test_entity_declarations_are_refused() -> None:
 
 
 def test_malformed_but_recoverable_feed_still_yields_entries() -> None:
-    body = rss([{"title": "Первая & <b>вторая", "link": "https://tengrinews.kz/a/1/", "guid": "1"},
-                {"title": "Третья", "link": "https://tengrinews.kz/a/2/", "guid": "2"}])
+    body = rss(
+        [
+            {"title": "Первая & <b>вторая", "link": "https://tengrinews.kz/a/1/", "guid": "1"},
+            {"title": "Третья", "link": "https://tengrinews.kz/a/2/", "guid": "2"},
+        ]
+    )
     body = body.replace("</channel></rss>", "")  # truncated document
     raw = parse_bytes(body.encode(), {})
     assert len(raw.entries) == 2
@@ -159,13 +181,37 @@ def _norm(body: str, spec: FeedSpec | None = None) -> tuple[Item, ...]:
 
 
 def test_dates_missing_garbage_and_future_fall_back_to_fetch_time() -> None:
-    items = _norm(rss([
-        {"title": "Без даты", "link": "https://t.kz/1", "guid": "1"},
-        {"title": "Мусор", "link": "https://t.kz/2", "guid": "2", "pubDate": "вчера вечером"},
-        {"title": "Будущее", "link": "https://t.kz/3", "guid": "3", "pubDate": "Fri, 01 Jan 2100 00:00:00 +0000"},
-        {"title": "Нормальная", "link": "https://t.kz/4", "guid": "4", "pubDate": "Tue, 24 Nov 2026 10:00:00 +0500"},
-        {"title": "По-русски", "link": "https://t.kz/5", "guid": "5", "pubDate": "24 ноября 2026 10:00"},
-    ]))
+    items = _norm(
+        rss(
+            [
+                {"title": "Без даты", "link": "https://t.kz/1", "guid": "1"},
+                {
+                    "title": "Мусор",
+                    "link": "https://t.kz/2",
+                    "guid": "2",
+                    "pubDate": "вчера вечером",
+                },
+                {
+                    "title": "Будущее",
+                    "link": "https://t.kz/3",
+                    "guid": "3",
+                    "pubDate": "Fri, 01 Jan 2100 00:00:00 +0000",
+                },
+                {
+                    "title": "Нормальная",
+                    "link": "https://t.kz/4",
+                    "guid": "4",
+                    "pubDate": "Tue, 24 Nov 2026 10:00:00 +0500",
+                },
+                {
+                    "title": "По-русски",
+                    "link": "https://t.kz/5",
+                    "guid": "5",
+                    "pubDate": "24 ноября 2026 10:00",
+                },
+            ]
+        )
+    )
     estimated = {i.title: (i.published, i.date_estimated) for i in items}
     fetched = "2026-11-24T12:00:00+00:00"
     assert estimated["Без даты"] == (fetched, True)
@@ -176,44 +222,71 @@ def test_dates_missing_garbage_and_future_fall_back_to_fetch_time() -> None:
 
 
 def test_untrustworthy_guids_and_shared_links_fall_back() -> None:
-    items = _norm(rss([
-        {"title": "Одна", "link": "https://t.kz/news/1", "guid": "same"},
-        {"title": "Другая", "link": "https://t.kz/news/2", "guid": "same"},
-        {"title": "Главная 1", "link": "https://t.kz/", "guid": "g3"},
-        {"title": "Главная 2", "link": "https://t.kz/", "guid": "g4"},
-        {"title": "Без ссылки и guid", "description": "текст"},
-        {"title": "", "description": ""},
-    ]))
-    assert [i.title for i in items] == ["Одна", "Другая", "Главная 1", "Главная 2", "Без ссылки и guid"]
+    items = _norm(
+        rss(
+            [
+                {"title": "Одна", "link": "https://t.kz/news/1", "guid": "same"},
+                {"title": "Другая", "link": "https://t.kz/news/2", "guid": "same"},
+                {"title": "Главная 1", "link": "https://t.kz/", "guid": "g3"},
+                {"title": "Главная 2", "link": "https://t.kz/", "guid": "g4"},
+                {"title": "Без ссылки и guid", "description": "текст"},
+                {"title": "", "description": ""},
+            ]
+        )
+    )
+    assert [i.title for i in items] == [
+        "Одна",
+        "Другая",
+        "Главная 1",
+        "Главная 2",
+        "Без ссылки и guid",
+    ]
     assert len({i.feed_key for i in items}) == 5
     assert items[0].link_key and items[1].link_key  # identity by link, GUIDs shared
     assert items[2].link_key is None and items[3].link_key is None  # link shared
 
 
 def test_rubric_fallbacks_use_config_aliases_and_feed_default() -> None:
-    body = rss([
-        {"title": "a", "link": "https://t.kz/1", "guid": "1", "categories": "Казахстан"},
-        {"title": "b", "link": "https://t.kz/2", "guid": "2", "categories": "Гороскоп"},
-        {"title": "c", "link": "https://t.kz/3", "guid": "3", "categories": "Спорт|Футбол"},
-    ])
+    body = rss(
+        [
+            {"title": "a", "link": "https://t.kz/1", "guid": "1", "categories": "Казахстан"},
+            {"title": "b", "link": "https://t.kz/2", "guid": "2", "categories": "Гороскоп"},
+            {"title": "c", "link": "https://t.kz/3", "guid": "3", "categories": "Спорт|Футбол"},
+        ]
+    )
     raw = parse_bytes(body.encode(), {})
-    items = normalize_entries(raw.entries, _spec(rubric="society"), fetched=FETCHED,
-                              aliases={"казахстан": "regions"})
+    items = normalize_entries(
+        raw.entries, _spec(rubric="society"), fetched=FETCHED, aliases={"казахстан": "regions"}
+    )
     assert [i.rubrics for i in items] == [("regions",), ("society",), ("sport",)]
     assert items[1].categories == ("Гороскоп",)
 
 
 def test_only_http_links_are_kept() -> None:
-    items = _norm(rss([
-        {"title": "js", "link": "javascript:alert(1)", "guid": "1"},
-        {"title": "file", "link": "file:///etc/passwd", "guid": "2"},
-        {"title": "ok", "link": "https://t.kz/3", "guid": "3"},
-    ]))
+    items = _norm(
+        rss(
+            [
+                {"title": "js", "link": "javascript:alert(1)", "guid": "1"},
+                {"title": "file", "link": "file:///etc/passwd", "guid": "2"},
+                {"title": "ok", "link": "https://t.kz/3", "guid": "3"},
+            ]
+        )
+    )
     assert [i.url for i in items] == [None, None, "https://t.kz/3"]
 
 
 def test_hostile_title_is_cleaned_text() -> None:
-    (item,) = _norm(rss([{"title": "[bold]Жирный[/] \x1b[2J\u202eперевёрнутый", "link": "https://t.kz/1", "guid": "1"}]))
+    (item,) = _norm(
+        rss(
+            [
+                {
+                    "title": "[bold]Жирный[/] \x1b[2J\u202eперевёрнутый",
+                    "link": "https://t.kz/1",
+                    "guid": "1",
+                }
+            ]
+        )
+    )
     assert item.title == "[bold]Жирный[/] [2Jперевёрнутый"
 
 
@@ -221,9 +294,15 @@ def test_hostile_title_is_cleaned_text() -> None:
     ("a", "b"),
     [
         ("http://www.inform.kz/ru/news_a1/", "https://inform.kz/ru/news_a1"),
-        ("https://WWW.Inform.KZ/ru/news_a1?utm_source=rss&utm_medium=x#top", "https://inform.kz/ru/news_a1"),
+        (
+            "https://WWW.Inform.KZ/ru/news_a1?utm_source=rss&utm_medium=x#top",
+            "https://inform.kz/ru/news_a1",
+        ),
         ("https://inform.kz:443/ru/a?b=2&a=1", "https://inform.kz/ru/a?a=1&b=2"),
-        ("https://news.tut.by/go/666242.html?utm_campaign=news-feed&utm_medium=rss", "https://news.tut.by/go/666242.html"),
+        (
+            "https://news.tut.by/go/666242.html?utm_campaign=news-feed&utm_medium=rss",
+            "https://news.tut.by/go/666242.html",
+        ),
         ("https://t.kz/a?fbclid=zz&id=5&yclid=1", "https://t.kz/a?id=5"),
     ],
 )
@@ -247,7 +326,12 @@ def test_canonical_url_is_idempotent_and_only_https(value: str) -> None:
         assert canonical_url(url) == url
 
 
-@given(st.from_regex(r"https?://(www\.)?[a-z]{1,8}\.kz(/[a-z0-9_-]{1,8}){0,3}/?(\?[a-z]{1,5}=[a-z0-9]{1,5})?", fullmatch=True))
+@given(
+    st.from_regex(
+        r"https?://(www\.)?[a-z]{1,8}\.kz(/[a-z0-9_-]{1,8}){0,3}/?(\?[a-z]{1,5}=[a-z0-9]{1,5})?",
+        fullmatch=True,
+    )
+)
 def test_canonical_url_ignores_scheme_www_and_trailing_slash(url: str) -> None:
     canon = canonical_url(url)
     assert canon is not None

@@ -46,8 +46,20 @@ def test_builtin_aliases_map_agency_categories(raw: str, key: str) -> None:
 
 
 def test_every_spec_rubric_has_three_labels() -> None:
-    for key in ("politics", "society", "economy", "culture", "analytics", "sport", "world",
-                "incidents", "science", "health", "technology", "other"):
+    for key in (
+        "politics",
+        "society",
+        "economy",
+        "culture",
+        "analytics",
+        "sport",
+        "world",
+        "incidents",
+        "science",
+        "health",
+        "technology",
+        "other",
+    ):
         assert set(rubrics.LABELS[key]) == {"ru", "kk", "en"}
         for label in rubrics.LABELS[key].values():
             assert rubrics.resolve(label) == key
@@ -68,7 +80,14 @@ def test_primary_rubric_is_the_first_and_keys_are_unique() -> None:
 
 def test_rubric_order_follows_the_site() -> None:
     keys = ["sport", "other", "zzz", "politics", "world", "society"]
-    assert sorted(keys, key=rubrics.sort_key) == ["politics", "society", "sport", "world", "zzz", "other"]
+    assert sorted(keys, key=rubrics.sort_key) == [
+        "politics",
+        "society",
+        "sport",
+        "world",
+        "zzz",
+        "other",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -91,8 +110,12 @@ def test_russian_and_kazakh_dates(text: str, expected: str) -> None:
 
 def test_date_without_year_is_the_most_recent_one_not_after_now() -> None:
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    assert parse_human_date("18апреля 9:09", ALMATY, now) == datetime(2025, 4, 18, 9, 9, tzinfo=ALMATY)
-    assert parse_human_date("02марта 6:57", ALMATY, now) == datetime(2026, 3, 2, 6, 57, tzinfo=ALMATY)
+    assert parse_human_date("18апреля 9:09", ALMATY, now) == datetime(
+        2025, 4, 18, 9, 9, tzinfo=ALMATY
+    )
+    assert parse_human_date("02марта 6:57", ALMATY, now) == datetime(
+        2026, 3, 2, 6, 57, tzinfo=ALMATY
+    )
 
 
 @pytest.mark.parametrize("text", ["", "вчера", "30 февраля 2023", "32 марта 2023", "10:00"])

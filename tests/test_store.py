@@ -24,10 +24,20 @@ from kzfeed.store import Store, resolve_id
 def make_item(n: int, day: str = "2026-11-24", feed: str = "kazinform-ru") -> Item:
     key = f"{n:016x}"
     return Item(
-        id=key, feed=feed, source="Kazinform", title=f"Новость номер {n}: Қазақстан",
-        url=f"https://www.inform.kz/ru/news_a{n}", published=f"{day}T04:{n % 60:02d}:00+00:00",
-        date_estimated=False, rubrics=("politics",), categories=("Политика",), lang="ru",
-        summary="АСТАНА. KAZINFORM – лид новости.", feed_key=key, link_key=f"l{key}", content_hash="h",
+        id=key,
+        feed=feed,
+        source="Kazinform",
+        title=f"Новость номер {n}: Қазақстан",
+        url=f"https://www.inform.kz/ru/news_a{n}",
+        published=f"{day}T04:{n % 60:02d}:00+00:00",
+        date_estimated=False,
+        rubrics=("politics",),
+        categories=("Политика",),
+        lang="ru",
+        summary="АСТАНА. KAZINFORM – лид новости.",
+        feed_key=key,
+        link_key=f"l{key}",
+        content_hash="h",
     )
 
 
@@ -73,7 +83,9 @@ def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
     assert writes == []
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"schema\": 1, \"keys\": {", b"\x00\x00garbage", b"[1, 2]"])
+@pytest.mark.parametrize(
+    "content", [b"", b'{"schema": 1, "keys": {', b"\x00\x00garbage", b"[1, 2]"]
+)
 def test_a_corrupt_index_is_an_error_naming_the_file_and_is_never_overwritten(
     tmp_path: Path, content: bytes
 ) -> None:
@@ -111,7 +123,10 @@ def test_lock_waits_then_gives_up_with_a_clear_error(tmp_path: Path) -> None:
     with FileLock(str(tmp_path / "kzfeed.lock")):
         store = Store(tmp_path, lock_timeout=0.3)
         started = time.monotonic()
-        with pytest.raises(LockTimeout, match="holds the lock"), store.writer(on_wait=messages.append):
+        with (
+            pytest.raises(LockTimeout, match="holds the lock"),
+            store.writer(on_wait=messages.append),
+        ):
             pass
         assert time.monotonic() - started >= 0.3
     assert messages and "waiting" in messages[0]
@@ -181,8 +196,9 @@ def test_kill_9_during_writes_leaves_a_database_that_opens(tmp_path: Path) -> No
     data = tmp_path / "data"
     sizes = []
     for delay in (0.3, 0.55, 0.8):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(data)], stdout=subprocess.PIPE,
-                                 env=env, cwd=repo)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(data)], stdout=subprocess.PIPE, env=env, cwd=repo
+        )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(delay)

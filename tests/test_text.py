@@ -11,7 +11,9 @@ UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066
 
 
 def test_clean_text_removes_escape_sequences_and_bidi_but_keeps_the_letters() -> None:
-    hostile = "\x1b[31mКрасный\x1b[0m \x9b2J \u202eevil\u202c \u2066iso\u2069 \x1b]52;c;SGVsbG8=\x07"
+    hostile = (
+        "\x1b[31mКрасный\x1b[0m \x9b2J \u202eevil\u202c \u2066iso\u2069 \x1b]52;c;SGVsbG8=\x07"
+    )
     cleaned = clean_text(hostile)
     assert not UNSAFE.search(cleaned)
     assert "Красный" in cleaned and "evil" in cleaned and "iso" in cleaned

@@ -1,0 +1,201 @@
+"""The fetch layer against a real HTTP server on 127.0.0.1 (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kzfeed.fetch import Fetcher, USER_AGENT, parse_retry_after
+from kzfeed.model import FeedState, FetchResult
+
+from .conftest import FeedServer, rss
+
+BODY = rss(
+    [{"title": "Токаев провел переговоры", "link": "https://www.inform.kz/ru/a1", "guid": "1"}]
+)
+
+
+def fetch(url: str, state: FeedState | None = None, **kw: object) -> FetchResult:
+    async def run() -> FetchResult:
+        async with Fetcher(**kw) as fetcher:  # type: ignore[arg-type]
+            return await fetcher.fetch("feed", url, state)
+
+    return asyncio.run(run())
+
+
+def test_200_returns_the_body_validators_and_sends_a_user_agent(server: FeedServer) -> None:
+    url = server.add(
+        "/rss.xml", BODY, etag='W/"5f-abc"', last_modified="Tue, 24 Nov 2026 04:00:00 GMT"
+    )
+    result = fetch(url)
+    assert result.ok and result.status == 200
+    assert result.body.decode() == BODY
+    assert result.etag == 'W/"5f-abc"'
+    assert result.last_modified == "Tue, 24 Nov 2026 04:00:00 GMT"
+    assert server.hits("/rss.xml")[0].headers["user-agent"] == USER_AGENT
+    assert "kzfeed/" in USER_AGENT
+
+
+def test_validators_are_sent_back_exactly_and_304_is_not_modified(server: FeedServer) -> None:
+    odd_etag = '"abc def\u00e9"'.encode().decode("latin-1")  # not ASCII-clean, must round-trip
+    url = server.add("/rss.xml", BODY, etag=odd_etag, last_modified="Tue, 24 Nov 2026 04:00:00 GMT")
+    first = fetch(url)
+    state = FeedState(name="feed", etag=first.etag, last_modified=first.last_modified)
+    second = fetch(url, state)
+    assert second.not_modified and second.status == 304 and second.body == b""
+    headers = server.hits("/rss.xml")[1].headers
+    assert headers["if-modified-since"] == "Tue, 24 Nov 2026 04:00:00 GMT"
+    assert headers["if-none-match"] == first.etag == odd_etag
+
+
+def test_gzip_bodies_are_decompressed(server: FeedServer) -> None:
+    url = server.add("/gz.xml", BODY, gzip=True)
+    result = fetch(url)
+    assert result.ok and result.body.decode() == BODY
+    assert "gzip" in server.hits("/gz.xml")[0].headers.get("accept-encoding", "")
+
+
+def test_permanent_redirects_report_the_new_url_and_temporary_ones_do_not(
+    server: FeedServer,
+) -> None:
+    new = server.add("/new.xml", BODY)
+    server.add("/old.xml", status=301, headers={"Location": "/new.xml"})
+    server.add("/tmp.xml", status=302, headers={"Location": new})
+    server.add("/chain.xml", status=308, headers={"Location": "/tmp.xml"})
+    moved = fetch(server.url("/old.xml"))
+    assert moved.ok and moved.final_url == new and moved.permanent_url == new
+    temporary = fetch(server.url("/tmp.xml"))
+    assert temporary.ok and temporary.permanent_url is None
+    mixed = fetch(server.url("/chain.xml"))
+    assert mixed.ok and mixed.permanent_url is None
+
+
+def test_too_many_redirects_and_loops_fail(server: FeedServer) -> None:
+    for n in range(7):
+        server.add(f"/r{n}", status=302, headers={"Location": f"/r{n + 1}"})
+    server.add("/r7", BODY)
+    assert fetch(server.url("/r2")).ok  # five hops
+    deep = fetch(server.url("/r0"))  # seven hops
+    assert not deep.ok and "more than 5 redirects" in (deep.error or "")
+    server.add("/loop", status=301, headers={"Location": "/loop"})
+    assert "redirects" in (fetch(server.url("/loop")).error or "")
+
+
+@pytest.mark.parametrize(
+    "target", ["file:///etc/passwd", "ftp://127.0.0.1/x", "javascript:alert(1)"]
+)
+def test_redirects_only_to_http(server: FeedServer, target: str) -> None:
+    server.add("/evil", status=302, headers={"Location": target})
+    result = fetch(server.url("/evil"))
+    assert not result.ok and (result.error or "").startswith("refused")
+
+
+@pytest.mark.parametrize(("status", "text"), [(404, "HTTP 404"), (500, "HTTP 500")])
+def test_http_errors_are_reported_as_http_errors(
+    server: FeedServer, status: int, text: str
+) -> None:
+    url = server.add(
+        "/bad",
+        b"<html><body>oops</body></html>",
+        status=status,
+        headers={"Content-Type": "text/html"},
+    )
+    result = fetch(url)
+    assert not result.ok and result.status == status and (result.error or "").startswith(text)
+
+
+def test_410_marks_the_feed_gone(server: FeedServer) -> None:
+    result = fetch(server.add("/gone", status=410))
+    assert result.gone and result.status == 410
+
+
+def test_retry_after_on_429_and_503(server: FeedServer) -> None:
+    result = fetch(server.add("/busy", status=429, headers={"Retry-After": "120"}))
+    assert result.status == 429 and result.retry_after is not None
+    when = datetime.fromisoformat(result.retry_after)
+    assert timedelta(seconds=100) < when - datetime.now(UTC) < timedelta(seconds=130)
+
+
+def test_retry_after_forms() -> None:
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    assert parse_retry_after("60", now) == now + timedelta(seconds=60)
+    assert parse_retry_after("Wed, 25 Nov 2026 12:00:00 GMT", now) == now + timedelta(days=1)
+    assert parse_retry_after("99999999", now) == now + timedelta(days=7)
+    assert parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT", now) == now + timedelta(days=7)
+    for garbage in ("soon", "", "-5", "Mon, 01 Jan 2001 00:00:00 GMT", None):
+        assert parse_retry_after(garbage, now) is None
+
+
+def test_cache_control_max_age_sets_the_next_fetch(server: FeedServer) -> None:
+    result = fetch(server.add("/cached", BODY, headers={"Cache-Control": "public, max-age=600"}))
+    assert result.ok and result.retry_after is not None
+    assert datetime.fromisoformat(result.retry_after) > datetime.now(UTC) + timedelta(seconds=500)
+
+
+def test_whole_request_deadline_stops_a_slow_drip(server: FeedServer) -> None:
+    url = server.add("/drip", BODY, drip=0.2)
+    started = datetime.now(UTC)
+    result = fetch(url, timeout=1.0)
+    assert not result.ok and "timed out" in (result.error or "")
+    assert datetime.now(UTC) - started < timedelta(seconds=3)
+
+
+def test_body_cap_applies_after_decompression(server: FeedServer) -> None:
+    big = b"<rss>" + b" " * 200_000 + b"</rss>"
+    result = fetch(server.add("/bomb", big, gzip=True), max_bytes=50_000)
+    assert not result.ok and "limit" in (result.error or "")
+    declared = fetch(
+        server.add("/huge", b"x", headers={"Content-Length": "1000000000000"}), max_bytes=50_000
+    )
+    assert not declared.ok and "limit" in (declared.error or "")
+
+
+def test_connection_refused_is_an_error_not_an_exception() -> None:
+    result = fetch("http://127.0.0.1:9/rss.xml", timeout=2.0)
+    assert not result.ok and "connection failed" in (result.error or "")
+
+
+def test_local_files_are_read_directly(tmp_path: Path) -> None:
+    feed = tmp_path / "saved.xml"
+    feed.write_text(BODY, encoding="utf-8")
+    assert fetch(str(feed)).body.decode() == BODY
+    assert fetch(feed.as_uri()).body.decode() == BODY
+    missing = fetch(str(tmp_path / "missing.xml"))
+    assert not missing.ok and "cannot read" in (missing.error or "")
+
+
+def test_per_host_limit_is_respected(server: FeedServer) -> None:
+    active = {"now": 0, "max": 0}
+    import threading
+    import time
+
+    lock = threading.Lock()
+
+    def slow(handler: object) -> None:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.2)
+        with lock:
+            active["now"] -= 1
+        body = BODY.encode()
+        handler.send_response(200)  # type: ignore[attr-defined]
+        handler.send_header("Content-Length", str(len(body)))  # type: ignore[attr-defined]
+        handler.end_headers()  # type: ignore[attr-defined]
+        handler.wfile.write(body)  # type: ignore[attr-defined]
+
+    for n in range(6):
+        server.add(f"/f{n}", handler=slow)
+
+    async def run() -> list[FetchResult]:
+        async with Fetcher(jobs=8, per_host=2) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(f"f{n}", server.url(f"/f{n}")) for n in range(6))
+            )
+
+    results = asyncio.run(run())
+    assert all(r.ok for r in results)
+    assert active["max"] == 2
