@@ -54,7 +54,7 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.requests.append(
                     Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
                 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kzfeed.fetch import Fetcher, USER_AGENT, parse_retry_after
+from kzfeed.fetch import USER_AGENT, Fetcher, parse_retry_after
 from kzfeed.model import FeedState, FetchResult
 
 from .conftest import FeedServer, rss

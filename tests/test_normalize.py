@@ -48,7 +48,7 @@ def golden_view(items: tuple[Item, ...]) -> list[dict[str, object]]:
     return out
 
 
-GOLDEN_FILES = sorted(p.name for p in CORPUS.glob("*.xml")) + ["../kazinform-seed.xml"]
+GOLDEN_FILES = [*sorted(p.name for p in CORPUS.glob("*.xml")), "../kazinform-seed.xml"]
 
 
 @pytest.mark.parametrize("name", GOLDEN_FILES)

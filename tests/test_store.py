@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from kzfeed import dedup, store as store_mod
+from kzfeed import dedup
+from kzfeed import store as store_mod
 from kzfeed.errors import AmbiguousId, LockTimeout, NotFound, StoreError
 from kzfeed.model import FeedState, Item
 from kzfeed.store import Store, resolve_id
@@ -103,7 +104,7 @@ def test_a_corrupt_partition_is_an_error_naming_the_file(tmp_path: Path) -> None
     store_items(store, [make_item(1)])
     part = tmp_path / "items" / "2026-11-24.json"
     part.write_bytes(b'{"items": {"1": {"id": "tru')
-    with pytest.raises(StoreError, match="2026-11-24.json"):
+    with pytest.raises(StoreError, match=r"2026-11-24\.json"):
         list(Store(tmp_path).iter_newest())
     assert part.read_bytes() == b'{"items": {"1": {"id": "tru'
 

@@ -1,0 +1,519 @@
+"""The CLI through typer's CliRunner and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+
+from .conftest import REPO, FeedServer, rss, write_config
+from .test_update import KAZINFORM, POLITICS, TENGRI
+
+runner = CliRunner()
+
+
+def kz(*args: str, config: Path | None = None) -> Any:
+    argv = (["--config", str(config)] if config else []) + list(args)
+    return runner.invoke(app, argv, catch_exceptions=False)
+
+
+@pytest.fixture
+def wired(server: FeedServer, cfg_path: Path) -> Path:
+    """A config with three agency feeds on the loopback server, updated once."""
+    server.add("/rss/rus.xml", rss(KAZINFORM), etag='"k-1"')
+    server.add("/rss/politics.xml", rss(POLITICS))
+    server.add("/news.rss", rss(TENGRI, title="Tengrinews.kz"))
+    server.add(
+        "/kk.xml",
+        rss(
+            [
+                {
+                    "title": "Тоқаев Өзбекстан Президентімен келіссөз жүргізді",
+                    "link": "https://www.inform.kz/kz/tokaev_a4201570",
+                    "guid": "kz-1",
+                    "pubDate": "Tue, 24 Nov 2026 09:20:00 +0500",
+                    "categories": "Саясат",
+                }
+            ],
+            lang="kk",
+        ),
+    )
+    write_config(
+        cfg_path,
+        [
+            {
+                "name": "kazinform-ru",
+                "url": server.url("/rss/rus.xml"),
+                "title": "Kazinform",
+                "rubric": "politics",
+            },
+            {
+                "name": "kazinform-politics",
+                "url": server.url("/rss/politics.xml"),
+                "rubric": "politics",
+            },
+            {"name": "tengrinews", "url": server.url("/news.rss")},
+            {"name": "kazinform-kk", "url": server.url("/kk.xml"), "lang": "kk"},
+        ],
+        timezone="Asia/Almaty",
+    )
+    result = kz("update", config=cfg_path)
+    assert result.exit_code == 0, result.output
+    return cfg_path
+
+
+def latest_json(cfg: Path, *args: str) -> list[dict[str, Any]]:
+    result = kz("latest", "--json", "-n", "100", *args, config=cfg)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def titles(items: list[dict[str, Any]]) -> list[str]:
+    return [i["title"] for i in items]
+
+
+# ------------------------------------------------------------------ config commands
+
+
+def test_init_writes_the_example_and_refuses_to_overwrite(cfg_path: Path) -> None:
+    result = kz("init", config=cfg_path)
+    assert result.exit_code == 0
+    text = cfg_path.read_text(encoding="utf-8")
+    assert text == (REPO / "config.example.toml").read_text(encoding="utf-8")
+    cfg_path.write_text(text + "# mine\n", encoding="utf-8")
+    again = kz("init", config=cfg_path)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert cfg_path.read_text(encoding="utf-8").endswith("# mine\n")
+
+
+def test_example_config_is_valid_and_lists_the_agencies(cfg_path: Path) -> None:
+    kz("init", config=cfg_path)
+    result = kz("feeds", "--json", config=cfg_path)
+    assert result.exit_code == 0
+    names = {row["name"] for row in json.loads(result.stdout)}
+    for expected in (
+        "kazinform-ru",
+        "kazinform-kk",
+        "kazinform-en",
+        "tengrinews",
+        "zakon",
+        "kursiv",
+        "astanatimes",
+        "azattyq-ru",
+        "sputnik-kz",
+        "tass",
+        "ria",
+        "interfax",
+        "lenta",
+        "rbc",
+        "kommersant",
+    ):
+        assert expected in names
+
+
+def test_missing_config_says_how_to_create_one(tmp_path: Path) -> None:
+    result = kz("latest", config=tmp_path / "nope.toml")
+    assert result.exit_code == 1
+    assert "kzfeed init" in result.stderr and "nope.toml" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_config_resolution_env_then_platform_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_cfg = write_config(tmp_path / "env.toml", [{"name": "a", "url": "https://t.kz/rss"}])
+    monkeypatch.setenv("KZFEED_CONFIG", str(env_cfg))
+    assert json.loads(kz("feeds", "--json").stdout)[0]["name"] == "a"
+    monkeypatch.delenv("KZFEED_CONFIG")
+    result = kz("init")
+    assert result.exit_code == 0
+    assert str(tmp_path / "xdg-config" / "kzfeed" / "config.toml") in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[settings]\njobs = 0\n", "settings.jobs: must be between 1 and 64"),
+        ('[settings]\ntimezone = "Mars/Olympus"\n', "settings.timezone: unknown timezone"),
+        ('[[feeds]]\nname = "a"\n', "feeds[0] (a).url: missing"),
+        ('[[feeds]]\nname = "a"\nurl = "javascript:alert(1)"\n', "feeds[0] (a).url"),
+        ('[[feeds]]\nname = "a"\nurl = "https://t.kz"\nrubric = "горoскоп"\n', "rubric"),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://t.kz"\n[[feeds]]\nname = "a"\nurl = "https://u.kz"\n',
+            "feeds[1].name: 'a' is used by another feed",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://t.kz"\ntype = "html"\npreset = "nope"\n',
+            "unknown preset",
+        ),
+        ("[settings\n", "not valid TOML"),
+    ],
+)
+def test_invalid_config_names_the_file_the_key_and_the_fault(
+    cfg_path: Path, body: str, message: str
+) -> None:
+    cfg_path.write_text(body, encoding="utf-8")
+    result = kz("feeds", config=cfg_path)
+    assert result.exit_code == 1
+    assert str(cfg_path) in result.stderr and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_add_and_remove_keep_comments_and_layout(server: FeedServer, cfg_path: Path) -> None:
+    kz("init", config=cfg_path)
+    original = cfg_path.read_text(encoding="utf-8")
+    url = server.add("/zakon.xml", rss(TENGRI, title="Zakon.kz"))
+    result = kz(
+        "add", url, "--name", "zakon-test", "--rubric", "Қоғам", "--lang", "ru", config=cfg_path
+    )
+    assert result.exit_code == 0, result.output
+    text = cfg_path.read_text(encoding="utf-8")
+    assert text.startswith(original)
+    assert (
+        'name = "zakon-test"' in text
+        and 'rubric = "society"' in text
+        and 'title = "Zakon.kz"' in text
+    )
+    assert kz("remove", "zakon-test", config=cfg_path).exit_code == 0
+    assert cfg_path.read_text(encoding="utf-8").strip() == original.strip()
+    missing = kz("remove", "zakon-test", config=cfg_path)
+    assert missing.exit_code == 1 and "no feed named" in missing.stderr
+
+
+def test_add_finds_feed_links_on_an_html_page(server: FeedServer, cfg_path: Path) -> None:
+    write_config(cfg_path, [])
+    server.add("/rss/rus.xml", rss(KAZINFORM))
+    server.add("/rss/kaz.xml", rss(KAZINFORM))
+    one = server.add(
+        "/ru",
+        '<html><head><link rel="alternate" type="application/rss+xml" '
+        'title="Kazinform RSS" href="/rss/rus.xml"></head><body></body></html>',
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    result = kz("add", one, config=cfg_path)
+    assert result.exit_code == 0, result.output
+    assert server.url("/rss/rus.xml") in cfg_path.read_text(encoding="utf-8")
+    two = server.add(
+        "/both",
+        "<html><head>"
+        '<link rel="alternate" type="application/rss+xml" title="RU" href="/rss/rus.xml">'
+        '<link rel="alternate" type="application/atom+xml" title="KZ" href="/rss/kaz.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">'
+        "</head></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    ask = kz("add", two, "--name", "kz", config=cfg_path)
+    assert ask.exit_code == 2 and "--pick" in ask.stderr and "/rss/kaz.xml" in ask.stderr
+    assert "javascript" not in ask.stderr
+    picked = kz("add", two, "--name", "kz", "--pick", "2", config=cfg_path)
+    assert picked.exit_code == 0
+    assert f'url = "{server.url("/rss/kaz.xml")}"' in cfg_path.read_text(encoding="utf-8")
+    nothing = server.add(
+        "/plain", "<html><body>no feeds</body></html>", headers={"Content-Type": "text/html"}
+    )
+    none = kz("add", nothing, config=cfg_path)
+    assert none.exit_code == 1 and "links to none" in none.stderr
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "exec:rm -rf /", "data:text/xml,<rss/>"])
+def test_add_refuses_non_http_urls(cfg_path: Path, url: str) -> None:
+    write_config(cfg_path, [])
+    result = kz("add", url, config=cfg_path)
+    assert result.exit_code == 2 and "only http" in result.stderr
+
+
+# ------------------------------------------------------------------ update / feeds
+
+
+def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/rss/rus.xml", rss(KAZINFORM))
+    write_config(
+        cfg_path,
+        [
+            {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
+            {"name": "broken", "url": server.url("/missing.xml")},
+        ],
+    )
+    result = kz("update", "--json", config=cfg_path)
+    assert result.exit_code == 3
+    data = json.loads(result.stdout)
+    assert (data["new"], data["updated"], data["errors"]) == (3, 0, 1)
+    assert data["feeds"] == [
+        {
+            "name": "kazinform-ru",
+            "status": "ok",
+            "http_status": 200,
+            "new": 3,
+            "updated": 0,
+            "error": None,
+        },
+        {
+            "name": "broken",
+            "status": "error",
+            "http_status": 404,
+            "new": 0,
+            "updated": 0,
+            "error": "HTTP 404 Not Found",
+        },
+    ]
+    assert "1 feed(s) failed" in result.stderr
+
+
+def test_update_unknown_feed_is_exit_1(wired: Path) -> None:
+    result = kz("update", "nope", config=wired)
+    assert result.exit_code == 1 and "no feed named 'nope'" in result.stderr
+
+
+def test_feeds_json_health(wired: Path, server: FeedServer) -> None:
+    rows = {r["name"]: r for r in json.loads(kz("feeds", "--json", config=wired).stdout)}
+    row = rows["kazinform-ru"]
+    assert set(row) >= {
+        "name",
+        "url",
+        "title",
+        "last_fetch",
+        "last_status",
+        "last_error",
+        "failures",
+        "items",
+        "newest",
+        "disabled",
+    }
+    assert row["last_status"] == 200 and row["failures"] == 0 and row["items"] == 3
+    assert row["newest"] == "2026-11-24T04:10:00+00:00" and row["title"] == "Kazinform"
+    assert rows["kazinform-politics"]["items"] == 2  # one merged story + its own
+    human = kz("feeds", config=wired)
+    assert human.exit_code == 0 and "kazinform-politics" in human.stdout
+
+
+# ------------------------------------------------------------------ reading
+
+
+def test_latest_default_view_groups_by_local_day(wired: Path) -> None:
+    result = kz("latest", config=wired)
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "24 ноября 2026" in out and "3 февраля 2023" in out
+    assert out.index("24 ноября 2026") < out.index("3 февраля 2023")
+    assert "09:10" in out and "Kazinform" in out and "Политика" in out
+    assert out.count("Токаев провел переговоры") == 1
+
+
+def test_latest_json_filters(wired: Path) -> None:
+    everything = latest_json(wired)
+    assert len(everything) == 6
+    published = [i["published"] for i in everything]
+    assert published == sorted(published, reverse=True)
+    assert set(everything[0]) == {
+        "id",
+        "feed",
+        "source",
+        "title",
+        "url",
+        "published",
+        "date_estimated",
+        "rubrics",
+        "categories",
+        "lang",
+        "summary",
+        "read",
+        "also_in",
+    }
+    assert titles(latest_json(wired, "--rubric", "Саясат", "--lang", "kk")) == [
+        "Тоқаев Өзбекстан Президентімен келіссөз жүргізді"
+    ]
+    assert len(latest_json(wired, "--rubric", "economy")) == 1
+    assert len(latest_json(wired, "--rubric", "ЭКОНОМИКА", "--rubric", "society")) == 2
+    # --feed matches stories merged into also_in
+    politics = titles(latest_json(wired, "--feed", "kazinform-politics"))
+    assert sorted(politics) == [
+        "Сенат ратифицировал соглашение",
+        "Токаев провел переговоры с президентом Узбекистана",
+    ]
+    assert titles(latest_json(wired, "--since", "2023-02-03", "--until", "2023-02-03")) == [
+        "Алихан Смаилов и Михаил Мишустин обсудили вопросы сотрудничества Казахстана и России"
+    ]
+    assert len(latest_json(wired, "--until", "2026-11-23")) == 2
+    assert titles(latest_json(wired, "--search", "СНЕГОПАД")) == [
+        "Снегопад ожидается на севере Казахстана"
+    ]
+    assert titles(latest_json(wired, "--search", "тоқаев")) == [
+        "Тоқаев Өзбекстан Президентімен келіссөз жүргізді"
+    ]
+    assert titles(latest_json(wired, "--search", "токаев")) == [
+        "Токаев провел переговоры с президентом Узбекистана"
+    ]
+    assert len(latest_json(wired, "-n", "2")) == 2
+
+
+def test_search_treats_yo_as_ye(server: FeedServer, cfg_path: Path) -> None:
+    server.add(
+        "/t.xml",
+        rss([{"title": "Актёры театра получили награды", "link": "https://t.kz/1", "guid": "1"}]),
+    )
+    write_config(cfg_path, [{"name": "t", "url": server.url("/t.xml")}])
+    kz("update", config=cfg_path)
+    assert len(latest_json(cfg_path, "--search", "актеры")) == 1
+    assert len(latest_json(cfg_path, "--search", "АКТЁРЫ")) == 1
+
+
+def test_latest_jsonl_and_usage_errors(wired: Path) -> None:
+    result = kz("latest", "--jsonl", "-n", "3", config=wired)
+    lines = result.stdout.strip().split("\n")
+    assert len(lines) == 3 and all(json.loads(line)["id"] for line in lines)
+    assert kz("latest", "--group", "weekday", config=wired).exit_code == 2
+    bad = kz("latest", "--rubric", "гороскоп", config=wired)
+    assert bad.exit_code == 2 and "unknown rubric" in bad.stderr
+    assert kz("latest", "--since", "someday", config=wired).exit_code == 2
+    assert kz("latest", "--feed", "nope", config=wired).exit_code == 2
+    assert kz("latest", "--no-such-option", config=wired).exit_code == 2
+
+
+def test_latest_group_rubric_and_feed(wired: Path) -> None:
+    by_rubric = kz("latest", "--group", "rubric", config=wired).stdout
+    assert by_rubric.index("Политика") < by_rubric.index("Общество") < by_rubric.index("Экономика")
+    by_feed = kz("latest", "--group", "feed", config=wired).stdout
+    assert "Kazinform" in by_feed and "Tengrinews.kz" in by_feed
+
+
+def test_rubrics_json(wired: Path) -> None:
+    data = json.loads(kz("rubrics", "--json", config=wired).stdout)
+    assert data[0] == {"rubric": "politics", "label": "Политика", "count": 4}
+    assert {"rubric": "economy", "label": "Экономика", "count": 1} in data
+    assert sum(r["count"] for r in data) == 6
+
+
+def test_show_by_prefix_ambiguous_and_unknown(wired: Path) -> None:
+    items = latest_json(wired)
+    talks = next(i for i in items if i["title"].startswith("Токаев"))
+    data = json.loads(kz("show", talks["id"][:10], "--json", config=wired).stdout)
+    assert data["id"] == talks["id"] and data["also_in"][0]["feed"] == "kazinform-politics"
+    human = kz("show", talks["id"][:10], config=wired)
+    assert human.exit_code == 0
+    assert "Глава государства провел переговоры." in human.stdout
+    assert "2026-11-24 09:10" in human.stdout and "Политика" in human.stdout
+    # a one-character prefix shared by several ids is ambiguous and lists them
+    ids = [i["id"] for i in items]
+    shared = next(c for c in "0123456789abcdef" if sum(i.startswith(c) for i in ids) > 1)
+    amb = kz("show", shared, config=wired)
+    assert amb.exit_code == 1 and "ambiguous" in amb.stderr
+    assert all(i in amb.stderr for i in ids if i.startswith(shared))
+    unknown = kz("show", "ffffffffffffffff", config=wired)
+    assert unknown.exit_code == 1 and "no item" in unknown.stderr
+
+
+def test_read_and_unread(wired: Path) -> None:
+    first = latest_json(wired)[0]
+    assert kz("read", first["id"][:12], config=wired).exit_code == 0
+    assert first["id"] not in [i["id"] for i in latest_json(wired, "--unread")]
+    assert kz("unread", first["id"], config=wired).exit_code == 0
+    assert first["id"] in [i["id"] for i in latest_json(wired, "--unread")]
+
+
+def test_remove_purge_drops_items(wired: Path) -> None:
+    assert kz("remove", "tengrinews", "--purge", config=wired).exit_code == 0
+    assert "Снегопад ожидается на севере Казахстана" not in titles(latest_json(wired))
+    assert kz("remove", "kazinform-politics", "--purge", config=wired).exit_code == 0
+    talks = next(i for i in latest_json(wired) if i["title"].startswith("Токаев"))
+    assert talks["also_in"] == []
+
+
+def test_hostile_feed_text_never_reaches_the_terminal_as_control(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    hostile = "[bold red]Жирный[/] :smile: \x1b]8;;http://evil\x07ссылка\x1b]8;;\x07 \x9b2J \u202eперевёрнуто"
+    server.add(
+        "/evil.xml",
+        rss(
+            [
+                {
+                    "title": hostile,
+                    "link": "https://t.kz/1",
+                    "guid": "1",
+                    "description": "[link=http://evil]клик[/link] \x1b[31mкрасный",
+                }
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "evil", "url": server.url("/evil.xml")}])
+    kz("update", config=cfg_path)
+    for args in (["latest"], ["show", latest_json(cfg_path)[0]["id"]]):
+        out = kz(*args, config=cfg_path).stdout
+        assert "[bold red]Жирный[/]" in out and ":smile:" in out
+        assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out and "\x07" not in out
+
+
+# ------------------------------------------------------------------ as a subprocess
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def test_offline_example_runs_as_a_subprocess(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", examples, ignore=shutil.ignore_patterns(".kzfeed-demo"))
+    config = examples / "offline.toml"
+    up = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--config", str(config), "update"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
+    assert up.returncode == 0, up.stderr
+    assert "0 failed" in up.stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--config", str(config), "latest", "--json", "-n", "500"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    items = json.loads(out.stdout)
+    assert len(items) == 23
+    langs = {i["lang"] for i in items}
+    assert langs == {"ru", "kk", "en"}
+    merged = [i for i in items if i["also_in"]]
+    assert {i["feed"] for i in merged} == {"kazinform-ru"}
+    assert any(i["source"] == "Интерфакс" for i in items)  # the cp1251 feed
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["latest", "-n", "5"], ["show", "abc"], ["feeds"]])
+def test_reading_commands_do_not_import_httpx_or_feedparser(wired: Path, argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from kzfeed.cli import main\n"
+        f"sys.argv = ['kzfeed', '--config', {str(wired)!r}, *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('httpx', 'feedparser', 'kzfeed.fetch', 'kzfeed.parse') if m in sys.modules)\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert "HEAVY=\n" in result.stderr, result.stderr
+
+
+def test_no_traceback_for_a_corrupt_database(wired: Path) -> None:
+    data = wired.parent / "data" / "index.json"
+    data.write_bytes(b"{not json")
+    result = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--config", str(wired), "show", "abc"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and str(data) in result.stderr
+    assert data.read_bytes() == b"{not json"
