@@ -171,11 +171,11 @@ class Fetcher:
         self, name: str, url: str, state: FeedState | None, started: datetime
     ) -> FetchResult:
         # validators go back byte for byte as they came (kept as latin-1 text)
-        headers: dict[str, bytes] = {}
+        headers: dict[bytes, bytes] = {}
         if state is not None and state.etag:
-            headers["If-None-Match"] = state.etag.encode("latin-1", "replace")
+            headers[b"If-None-Match"] = state.etag.encode("latin-1", "replace")
         if state is not None and state.last_modified:
-            headers["If-Modified-Since"] = state.last_modified.encode("latin-1", "replace")
+            headers[b"If-Modified-Since"] = state.last_modified.encode("latin-1", "replace")
         fetched_at = to_utc_iso(started)
         current = url
         permanent: str | None = None
@@ -241,7 +241,7 @@ class Fetcher:
         )
 
     @contextlib.asynccontextmanager
-    async def _stream(self, url: str, headers: dict[str, bytes]) -> AsyncIterator[httpx.Response]:
+    async def _stream(self, url: str, headers: dict[bytes, bytes]) -> AsyncIterator[httpx.Response]:
         async with self._client.stream("GET", url, headers=headers) as response:
             yield response
 
