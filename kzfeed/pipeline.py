@@ -134,8 +134,10 @@ def parse_job(
     from .text import clean_line
 
     try:
-        header_map = dict(headers)
-        header_map.setdefault("content-location", base_url)
+        # No Content-Location: feedparser would resolve GUIDs against it, and an item's
+        # identity must not change with the URL it was fetched from (mirrors, redirects).
+        # Relative links are resolved by normalize against the final URL instead.
+        header_map = {k: v for k, v in headers if k.lower() != "content-location"}
         raw = parse_bytes(body, header_map, zone(tz_name))
         items = normalize_entries(
             raw.entries,

@@ -26,8 +26,9 @@ def _tool(name: str) -> list[str]:
     ids=["ruff-check", "ruff-format", "mypy"],
 )
 def test_code_quality(argv: list[str]) -> None:
-    result = subprocess.run([*_tool(argv[0]), *argv[1:]], cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [*_tool(argv[0]), *argv[1:]], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -306,3 +306,19 @@ def test_two_updates_at_once_lose_nothing(server: FeedServer, cfg_path: Path) ->
     titles = set(all_items(cfg_path))
     assert "Снегопад ожидается на севере Казахстана" in titles
     assert "Нацбанк сохранил базовую ставку" in titles
+
+
+def test_identity_does_not_depend_on_the_url_a_feed_was_fetched_from(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    """GUIDs like "4201567" are not resolved against the feed URL: a moved feed or a mirror
+    carries the same items."""
+    setup(server, cfg_path)
+    run(cfg_path, "kazinform-ru")
+    before = {r["title"]: r["id"] for r in all_items(cfg_path).values()}
+    server.add("/mirror/rus.xml", rss(KAZINFORM, title="Kazinform mirror"))
+    text = cfg_path.read_text(encoding="utf-8").replace("/rss/rus.xml", "/mirror/rus.xml")
+    cfg_path.write_text(text, encoding="utf-8")
+    report = run(cfg_path, "kazinform-ru")
+    assert report.feeds[0].status == "ok" and report.new == 0
+    assert {r["title"]: r["id"] for r in all_items(cfg_path).values()} == before
