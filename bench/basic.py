@@ -98,8 +98,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=25_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    kzfeed = [sys.executable, "-m", "kzfeed"]
     rows: list[tuple[str, str]] = []
+
+    def kz(config: Path, *argv: str) -> str:
+        cmd = [sys.executable, "-m", "kzfeed", "--config", str(config), *argv]
+        return f"{timed(cmd, args.runs):.3f} s"
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(
@@ -110,25 +114,17 @@ def main() -> None:
         cold = []
         for _ in range(args.runs):
             shutil.rmtree(demo, ignore_errors=True)
-            cold.append(timed([*kzfeed, "--config", str(config), "update"], 1))
+            cold.append(
+                timed([sys.executable, "-m", "kzfeed", "--config", str(config), "update"], 1)
+            )
         rows.append(
             (
                 "update, bundled examples (6 feeds, 23 items), cold",
                 f"{statistics.median(cold):.3f} s",
             )
         )
-        rows.append(
-            (
-                "update, bundled examples, warm (nothing changed)",
-                f"{timed([*kzfeed, '--config', str(config), 'update'], args.runs):.3f} s",
-            )
-        )
-        rows.append(
-            (
-                "latest -n 50, bundled examples",
-                f"{timed([*kzfeed, '--config', str(config), 'latest', '-n', '50'], args.runs):.3f} s",
-            )
-        )
+        rows.append(("update, bundled examples, warm (nothing changed)", kz(config, "update")))
+        rows.append(("latest -n 50, bundled examples", kz(config, "latest", "-n", "50")))
         rows.append(
             (
                 "python -c pass (interpreter start)",
@@ -137,47 +133,33 @@ def main() -> None:
         )
 
         data = work / "big"
-        items = synthetic_items(args.items, days=30)
-        build = build_store(data, items)
-        size = store_bytes(data)
+        build = build_store(data, synthetic_items(args.items, days=30))
         rows.append((f"store {args.items} items (batches of 2000)", f"{build:.2f} s"))
-        rows.append(("database bytes per item (partitions + index)", f"{size / args.items:.0f} B"))
-        big_cfg = work / "big.toml"
+        rows.append(
+            (
+                "database bytes per item (partitions + index)",
+                f"{store_bytes(data) / args.items:.0f} B",
+            )
+        )
+        big = work / "big.toml"
         feeds = "\n".join(
             f'[[feeds]]\nname = "{f}"\nurl = "https://example.invalid/{f}.xml"\n' for f in FEEDS
         )
-        big_cfg.write_text(
+        big.write_text(
             f'[settings]\ndata_dir = "{data}"\nretention_days = 0\n{feeds}', encoding="utf-8"
         )
+        rows.append((f"latest -n 50 over {args.items} items", kz(big, "latest", "-n", "50")))
         rows.append(
             (
-                f"latest -n 50 over {args.items} items",
-                f"{timed([*kzfeed, '--config', str(big_cfg), 'latest', '-n', '50'], args.runs):.3f} s",
+                f"latest --group rubric --since 24h over {args.items} items",
+                kz(big, "latest", "--group", "rubric", "--since", "24h"),
             )
         )
-        rows.append(
-            (
-                f"latest --json -n 50 --since 7d over {args.items} items",
-                f"{timed([*kzfeed, '--config', str(big_cfg), 'latest', '--json', '-n', '50'], args.runs):.3f} s",
-            )
-        )
-        extra = synthetic_items(1000, days=1, seed=99)
-        extra = [i for i in extra]  # distinct ids: different seed and keys below
-        extra = [
-            Item(
-                **{
-                    **{f: getattr(i, f) for f in i.__dataclass_fields__},
-                    "id": _hash("x", i.id),
-                    "feed_key": _hash("x", i.id),
-                    "link_key": _hash("y", i.id),
-                }
-            )
-            for i in extra
-        ]
+        extra = synthetic_items(args.items + 1000, days=1, seed=99)[args.items :]
         rows.append(
             (
                 f"add 1000 new items to the {args.items}-item store",
-                f"{build_store(data, extra, batch=1000):.3f} s",
+                f"{build_store(data, extra, 1000):.3f} s",
             )
         )
     width = max(len(r[0]) for r in rows)
