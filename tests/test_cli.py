@@ -517,3 +517,44 @@ def test_no_traceback_for_a_corrupt_database(wired: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and str(data) in result.stderr
     assert data.read_bytes() == b"{not json"
+
+
+def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
+    """Run a command on a pseudo-terminal (so Rich sees a terminal); return (code, screen)."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_update_on_a_terminal_shows_progress_then_the_summary(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/rss/rus.xml", rss(KAZINFORM), delay=0.3)
+    server.add("/news.rss", rss(TENGRI))
+    write_config(cfg_path, [{"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
+                            {"name": "tengrinews", "url": server.url("/news.rss")}])
+    env = {**_env(), "COLUMNS": "100", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    code, screen = run_in_pty([sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"], env)
+    assert code == 0, screen
+    assert "updating" in screen or "kazinform-ru:" in screen  # the live progress line
+    assert "4 new, 0 updated, 0 failed" in screen
+    assert "\x1b[" in screen  # a terminal gets styling
