@@ -180,6 +180,10 @@ class Fetcher:
         current = url
         permanent: str | None = None
         all_permanent = True
+
+        def fail(error: str, status: int | None = None) -> FetchResult:
+            return FetchResult(name, url, current, status, fetched_at=fetched_at, error=error)
+
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 async with self._host_slot(current), self._stream(current, headers) as response:
@@ -187,23 +191,11 @@ class Fetcher:
                     if status in (301, 302, 303, 307, 308):
                         location = response.headers.get("location")
                         if not location:
-                            return FetchResult(
-                                name,
-                                url,
-                                current,
-                                status,
-                                fetched_at=fetched_at,
-                                error=f"HTTP {status} redirect without a Location",
-                            )
+                            return fail(f"HTTP {status} redirect without a Location", status)
                         target = urljoin(current, location.strip())
                         if urlsplit(target).scheme.lower() not in ("http", "https"):
-                            return FetchResult(
-                                name,
-                                url,
-                                current,
-                                status,
-                                fetched_at=fetched_at,
-                                error=f"refused: redirect to a non-http(s) URL {target[:200]}",
+                            return fail(
+                                f"refused: redirect to a non-http(s) URL {target[:200]}", status
                             )
                         all_permanent = all_permanent and status in (301, 308)
                         permanent = target if all_permanent else None
@@ -211,34 +203,12 @@ class Fetcher:
                         continue
                     return await self._finish(name, url, current, response, permanent, fetched_at)
             except BodyTooLarge as exc:
-                return FetchResult(name, url, current, None, error=str(exc), fetched_at=fetched_at)
+                return fail(str(exc))
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-                return FetchResult(
-                    name,
-                    url,
-                    current,
-                    None,
-                    fetched_at=fetched_at,
-                    error=f"refused: invalid URL or redirect target ({exc})",
-                )
+                return fail(f"refused: invalid URL or redirect target ({exc})")
             except httpx.HTTPError as exc:
-                reason = str(exc) or type(exc).__name__
-                return FetchResult(
-                    name,
-                    url,
-                    current,
-                    None,
-                    fetched_at=fetched_at,
-                    error=f"connection failed: {reason}",
-                )
-        return FetchResult(
-            name,
-            url,
-            current,
-            None,
-            fetched_at=fetched_at,
-            error=f"more than {MAX_REDIRECTS} redirects",
-        )
+                return fail(f"connection failed: {str(exc) or type(exc).__name__}")
+        return fail(f"more than {MAX_REDIRECTS} redirects")
 
     @contextlib.asynccontextmanager
     async def _stream(self, url: str, headers: dict[bytes, bytes]) -> AsyncIterator[httpx.Response]:

@@ -183,7 +183,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     if record.get("categories"):
         meta.add_row("categories", safe_line(", ".join(record["categories"])))
     meta.add_row(
-        "link", safe_line(record.get("url") or "—", style="link" if record.get("url") else "")
+        "link", safe_line(record.get("url") or "—", style="underline" if record.get("url") else "")
     )
     for also in record.get("also_in", []):
         name = feeds.get(also.get("feed", ""), also.get("feed", ""))

@@ -546,14 +546,23 @@ def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60) -> tup
     return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_update_on_a_terminal_shows_progress_then_the_summary(server: FeedServer, cfg_path: Path) -> None:
+def test_update_on_a_terminal_shows_progress_then_the_summary(
+    server: FeedServer, cfg_path: Path
+) -> None:
     server.add("/rss/rus.xml", rss(KAZINFORM), delay=0.3)
     server.add("/news.rss", rss(TENGRI))
-    write_config(cfg_path, [{"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
-                            {"name": "tengrinews", "url": server.url("/news.rss")}])
+    write_config(
+        cfg_path,
+        [
+            {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
+            {"name": "tengrinews", "url": server.url("/news.rss")},
+        ],
+    )
     env = {**_env(), "COLUMNS": "100", "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    code, screen = run_in_pty([sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"], env)
+    code, screen = run_in_pty(
+        [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"], env
+    )
     assert code == 0, screen
     assert "updating" in screen or "kazinform-ru:" in screen  # the live progress line
     assert "4 new, 0 updated, 0 failed" in screen
