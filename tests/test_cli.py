@@ -567,3 +567,65 @@ def test_update_on_a_terminal_shows_progress_then_the_summary(
     assert "updating" in screen or "kazinform-ru:" in screen  # the live progress line
     assert "4 new, 0 updated, 0 failed" in screen
     assert "\x1b[" in screen  # a terminal gets styling
+
+
+def test_open_hands_only_http_links_to_the_browser(
+    server: FeedServer, cfg_path: Path, tmp_path: Path
+) -> None:
+    server.add(
+        "/o.xml",
+        rss(
+            [
+                {
+                    "title": "С сылкой",
+                    "link": "https://www.inform.kz/ru/a1?utm_source=rss",
+                    "guid": "1",
+                },
+                {"title": "Без ссылки", "link": "javascript:alert(1)", "guid": "2"},
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "o", "url": server.url("/o.xml")}])
+    kz("update", config=cfg_path)
+    by_title = {i["title"]: i["id"] for i in latest_json(cfg_path)}
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n', encoding="utf-8")
+    browser.chmod(0o755)
+    env = {**_env(), "BROWSER": str(browser)}
+    ok = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "open", by_title["С сылкой"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert opened.read_text(encoding="utf-8").strip() == "https://www.inform.kz/ru/a1"
+    bad = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "open", by_title["Без ссылки"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert bad.returncode == 1 and "no http(s) link" in bad.stderr
+    assert opened.read_text(encoding="utf-8").count("\n") == 1
+
+
+def test_prune_then_update_does_not_bring_items_back(wired: Path, server: FeedServer) -> None:
+    result = kz("prune", "--older-than", "2024-01-01", config=wired)
+    assert result.exit_code == 0 and "pruned 1 item" in result.stdout
+    assert not any(t.startswith("Алихан") for t in titles(latest_json(wired)))
+    server.routes["/rss/rus.xml"].etag = '"k-2"'  # the server sends the feed again
+    server.routes["/rss/rus.xml"].body += b"\n"
+    assert kz("update", config=wired).exit_code == 0
+    assert not any(t.startswith("Алихан") for t in titles(latest_json(wired)))
+    assert len(latest_json(wired)) == 5
+
+
+def test_version() -> None:
+    from kzfeed import __version__
+
+    result = kz("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"kzfeed {__version__}"
