@@ -184,18 +184,21 @@ def normalize_entries(
     seen_keys: set[str] = set()
     for entry, link, canon_link, guid in zip(entries, links, canon, guids, strict=True):
         title = _text_of(entry.get("title_detail"), str(entry.get("title") or ""))
-        summary_full = html_to_text(str(entry.get("summary") or ""))
-        full = html_to_text(_full_text(entry))
-        summary = shorten(" ".join(summary_full.split()), SUMMARY_LIMIT)
-        if not summary and full:
-            summary = shorten(" ".join(full.split()), SUMMARY_LIMIT)
+        description = str(entry.get("summary") or "")
+        content = _full_text(entry)
+        summary = shorten(" ".join(html_to_text(description).split()), SUMMARY_LIMIT)
+        # the reading form for `show`: paragraphs, lists, quotes, links with their URLs;
+        # kept only when it says more than the one-line summary
+        full = html_to_text(content or description, links=True, base=link)
+        if not summary and content:
+            summary = shorten(" ".join(html_to_text(content).split()), SUMMARY_LIMIT)
         if not title:
             title = shorten(summary, 120) if summary else ""
         if not title and not link:
             continue  # nothing to show and nothing to open: not an item
         if not title:
             title = link or ""
-        text = full if full and len(full) > len(summary) + 20 else None
+        text = full if full and " ".join(full.split()) != summary else None
         if text:
             text = shorten(text, TEXT_LIMIT)
         when, estimated = entry_time(entry, fetched)

@@ -36,11 +36,17 @@ _BLOCK = frozenset(
 _SKIP = frozenset("script style head title noscript template iframe object svg math".split())
 
 
+_QUOTE_OPEN, _QUOTE_CLOSE = "\ue000", "\ue001"  # private-use marks, removed from feed text
+
+
 class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, links: bool, base: str | None) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip = 0
+        self.links = links
+        self.base = base
+        self.anchors: list[tuple[str | None, int]] = []  # (href, index of first text part)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -49,8 +55,12 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
         elif tag == "li":
             self.parts.append("\n\n• ")
+        elif tag == "blockquote" and self.links:
+            self.parts.append(f"\n\n{_QUOTE_OPEN}")
         elif tag in _BLOCK:
             self.parts.append("\n\n")
+        elif tag == "a" and self.links:
+            self.anchors.append((dict(attrs).get("href"), len(self.parts)))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -61,31 +71,56 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
+        elif tag == "blockquote" and self.links:
+            self.parts.append(f"{_QUOTE_CLOSE}\n\n")
         elif tag in _BLOCK or tag == "li":
             self.parts.append("\n\n")
+        elif tag == "a" and self.anchors:
+            href, first = self.anchors.pop()
+            url = _http_link(href, self.base)
+            label = clean_line("".join(self.parts[first:]))
+            if url and label and url.rstrip("/") != label.rstrip("/"):
+                self.parts.append(f" ({url})")
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
-            self.parts.append(data)
+            self.parts.append(data.replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, ""))
+
+
+def _http_link(href: str | None, base: str | None) -> str | None:
+    from urllib.parse import urljoin, urlsplit
+
+    if not href:
+        return None
+    try:
+        url = urljoin(base or "", clean_line(href))
+        if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).hostname:
+            return None
+    except ValueError:
+        return None
+    return url
 
 
 _LOOKS_LIKE_HTML = re.compile(r"<(?:p|br|div|a|b|i|strong|em|img|span|ul|li)\b[^>]*>|</\w+>", re.I)
 
 
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML fragment: paragraphs kept as blank-line-separated blocks.
+def html_to_text(markup: str, *, links: bool = False, base: str | None = None) -> str:
+    """Plain text of an HTML fragment: paragraphs kept as blank-line-separated blocks, list
+    items as "• " lines.
 
-    Feeds that escape their HTML twice (``&lt;p&gt;`` inside CDATA) are unwrapped once more.
-    The result never contains markup: only text, cleaned of control characters.
+    With ``links``, the reading form for `show`: links become "text (http(s) URL)" (other
+    schemes are dropped), block quotes become lines starting with "│ ".  Feeds that escape
+    their HTML twice (``&lt;p&gt;`` inside CDATA) are unwrapped once more.  The result never
+    contains markup: only text, cleaned of control characters.
     """
-    text = _extract(markup)
+    text = _extract(markup, links, base)
     if _LOOKS_LIKE_HTML.search(text):
-        text = _extract(text)
+        text = _extract(text, links, base)
     return text
 
 
-def _extract(markup: str) -> str:
-    parser = _TextExtractor()
+def _extract(markup: str, links: bool = False, base: str | None = None) -> str:
+    parser = _TextExtractor(links, base)
     try:
         parser.feed(markup)
         parser.close()
@@ -93,11 +128,16 @@ def _extract(markup: str) -> str:
         return clean_line(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
     raw = clean_text("".join(parser.parts))
     paragraphs = []
+    depth = 0
     for block in re.split(r"\n\s*\n", raw):
+        opens, closes = block.count(_QUOTE_OPEN), block.count(_QUOTE_CLOSE)
+        block = block.replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, "")
+        quoted = depth + opens > 0
+        depth = max(0, depth + opens - closes)
         lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
-        joined = "\n".join(line for line in lines if line)
-        if joined:
-            paragraphs.append(joined)
+        lines = [line for line in lines if line]
+        if lines:
+            paragraphs.append("\n".join(f"│ {line}" if quoted else line for line in lines))
     return "\n\n".join(paragraphs)
 
 
