@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -23,6 +24,7 @@ from .errors import KzfeedError, NotFound, UpdateFailed, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .query import Filter
     from .store import Store
 
 app = typer.Typer(
@@ -363,17 +365,31 @@ def update(
 # ------------------------------------------------------------------------ reading
 
 
+def _now() -> datetime:
+    """The clock.  `KZFEED_NOW` (ISO 8601) fixes it, for reproducible output and tests."""
+    from .dates import from_iso, utcnow
+
+    fixed = os.environ.get("KZFEED_NOW")
+    if not fixed:
+        return utcnow()
+    try:
+        return from_iso(fixed)
+    except ValueError:
+        raise UsageError(f"KZFEED_NOW={fixed!r} is not an ISO 8601 time") from None
+
+
 def _filters(
     cfg: Config,
-    rubric: list[str] | None,
-    feed: list[str] | None,
-    since: str | None,
-    until: str | None,
-    lang: str | None,
-    search: str | None,
-    unread: bool,
     now: datetime,
-) -> Any:
+    rubric: list[str] | None = None,
+    feed: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    lang: str | None = None,
+    search: str | None = None,
+    unread: bool = False,
+) -> Filter:
+    """The listing filters, the same for every command that lists items."""
     from .dates import parse_when, to_utc_iso
     from .query import Filter, rubric_keys
 
@@ -387,29 +403,74 @@ def _filters(
         feeds=frozenset(feed or ()),
         since=to_utc_iso(parse_when(since, tz, now)) if since else None,
         until=to_utc_iso(parse_when(until, tz, now, end=True)) if until else None,
-        lang=lang,
+        lang=lang.lower() if lang else None,
         search=search or None,
         unread=unread,
     )
 
 
+def _emit(renderable: Any, cfg: Config, pager: bool | None) -> None:
+    """Print a view; on a terminal, a view taller than the screen goes through the pager
+    (`$PAGER`, else less) unless `--no-pager` or `settings.pager = false`."""
+    console = _console()
+    use_pager = cfg.settings.pager if pager is None else pager
+    if use_pager and console.is_terminal:
+        with console.capture() as capture:
+            console.print(renderable)
+        if capture.get().count("\n") > console.height:
+            os.environ.setdefault("LESS", "-FRX")  # keep colours; quit if one screen
+            with console.pager(styles=True):
+                console.print(renderable)
+            return
+    console.print(renderable)
+
+
 RubricOpt = Annotated[
-    list[str] | None, typer.Option("--rubric", "-r", help="Rubric key or label (repeatable).")
+    list[str] | None,
+    typer.Option("--rubric", "-r", help="Rubric key or label in any language (repeatable)."),
 ]
-FeedOpt = Annotated[list[str] | None, typer.Option("--feed", "-f", help="Feed name (repeatable).")]
+FeedOpt = Annotated[
+    list[str] | None, typer.Option("--feed", "-f", help="Feed name; matches also_in (repeatable).")
+]
 SinceOpt = Annotated[
-    str | None, typer.Option(help="From: 24h, 7d, 2w, 2023-02-03, today, yesterday.")
+    str | None,
+    typer.Option(help="From: 24h, 7d, 2w, 2023-02-03, 2023-02-03T10:00, today, yesterday."),
 ]
 UntilOpt = Annotated[str | None, typer.Option(help="Until (a date means the end of that day).")]
-LangOpt = Annotated[str | None, typer.Option(help="Only items in this language.")]
-SearchOpt = Annotated[str | None, typer.Option("--search", "-s", help="Text in title or summary.")]
+LangOpt = Annotated[str | None, typer.Option(help="Only items in this language (ru, kk, en).")]
+SearchOpt = Annotated[
+    str | None, typer.Option("--search", "-s", help="Text in title or summary (ё = е, any case).")
+]
 UnreadOpt = Annotated[bool, typer.Option(help="Only unread items.")]
+PagerOpt = Annotated[
+    bool | None, typer.Option("--pager/--no-pager", help="Page long output on a terminal.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _default_window(store: Store) -> str | None:
+    """For grouped views without --since: the last 7 days of the stored wire."""
+    days = store.partitions()
+    if not days:
+        return None
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(days[0]) - timedelta(days=6)
+    return f"{start.isoformat()}T00:00:00+00:00"
 
 
 @app.command()
 @handled
 def latest(
-    n: Annotated[int, typer.Option("-n", "--number", min=1, help="How many items.")] = 30,
+    n: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--number",
+            min=1,
+            help="How many items (per section when grouped by rubric or feed).",
+        ),
+    ] = 30,
     group: Annotated[str, typer.Option(help="date | rubric | feed")] = "date",
     rubric: RubricOpt = None,
     feed: FeedOpt = None,
@@ -420,18 +481,26 @@ def latest(
     unread: UnreadOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON item per line.")] = False,
+    pager: PagerOpt = None,
 ) -> None:
-    """The newest items, grouped by day (local time) by default, or by rubric or feed."""
-    from .dates import utcnow
+    """The newest items, grouped by local day (default), or by rubric or feed."""
+    from dataclasses import replace as dc_replace
+
     from .model import public
-    from .query import newest
+    from .query import newest, per_group
 
     if group not in ("date", "rubric", "feed"):
         raise UsageError(f"--group must be date, rubric or feed, not {group!r}")
     cfg = _config()
-    now = utcnow()
-    flt = _filters(cfg, rubric, feed, since, until, lang, search, unread, now)
-    records = newest(_store(cfg).iter_newest(), flt, n)
+    now = _now()
+    store = _store(cfg)
+    flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
+    if group == "date":
+        records = newest(store.iter_newest(), flt, n)
+    else:
+        if flt.since is None:
+            flt = dc_replace(flt, since=_default_window(store))
+        records = per_group(newest(store.iter_newest(), flt, None), group, n)
     if json_:
         _print_json([public(r) for r in records])
         return
@@ -441,32 +510,87 @@ def latest(
         return
     from .render import latest_view
 
-    _console().print(
-        latest_view(records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group)
-    )
+    view = latest_view(records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group)
+    _emit(view, cfg, pager)
+    if cfg.settings.mark_read_on_list and records:
+        with store.writer(on_wait=_say) as writer:
+            writer.set_read([r["id"] for r in records], True)
 
 
 @app.command("rubrics")
 @handled
 def rubrics_cmd(
     since: SinceOpt = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    until: UntilOpt = None,
+    feed: FeedOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+    unread: UnreadOpt = False,
+    json_: JsonOpt = False,
 ) -> None:
-    """Rubrics with item counts (by primary rubric)."""
+    """Item counts per (primary) rubric in the window, with a bar."""
     from . import rubrics as table
-    from .dates import utcnow
     from .query import newest, rubric_counts
 
     cfg = _config()
-    flt = _filters(cfg, None, None, since, None, None, None, False, utcnow())
+    flt = _filters(cfg, _now(), None, feed, since, until, lang, search, unread)
     counts = rubric_counts(newest(_store(cfg).iter_newest(), flt, None))
-    lang = cfg.settings.language
+    language = cfg.settings.language
     if json_:
-        _print_json([{"rubric": k, "label": table.label(k, lang), "count": c} for k, c in counts])
+        _print_json(
+            [{"rubric": k, "label": table.label(k, language), "count": c} for k, c in counts]
+        )
         return
     from .render import rubrics_view
 
-    _console().print(rubrics_view(counts, lang))
+    _console().print(rubrics_view(counts, language))
+
+
+@app.command()
+@handled
+def stats(
+    days: Annotated[int, typer.Option(min=1, max=366, help="How many local days back.")] = 14,
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    lang: LangOpt = None,
+    json_: JsonOpt = False,
+    pager: PagerOpt = None,
+) -> None:
+    """Items per day, per rubric and per feed over the last days, as terminal charts."""
+    from datetime import timedelta
+
+    from .dates import parse_when, to_utc_iso
+    from .query import daily_counts, newest
+
+    cfg = _config()
+    now = _now()
+    tz = _tz(cfg)
+    first = now.astimezone(tz).date() - timedelta(days=days - 1)
+    flt = _filters(cfg, now, rubric, feed, None, None, lang)
+    from dataclasses import replace as dc_replace
+
+    flt = dc_replace(flt, since=to_utc_iso(parse_when(first.isoformat(), tz, now)))
+    data = daily_counts(newest(_store(cfg).iter_newest(), flt, None), tz, first, days)
+    if json_:
+        from . import rubrics as table
+
+        language = cfg.settings.language
+        _print_json(
+            {
+                "days": [d.isoformat() for d in data.days],
+                "total": data.total,
+                "rubrics": [
+                    {"rubric": k, "label": table.label(k, language), "counts": c, "total": sum(c)}
+                    for k, c in data.rubrics
+                ],
+                "feeds": [{"feed": k, "counts": c, "total": sum(c)} for k, c in data.feeds],
+            }
+        )
+        return
+    from .render import feed_names, stats_view
+
+    names = feed_names(cfg.feeds, _store(cfg).feed_states())
+    _emit(stats_view(data, lang=cfg.settings.language, feeds=names), cfg, pager)
 
 
 def _item(store: Store, prefix: str) -> dict[str, Any]:
@@ -482,7 +606,8 @@ def _item(store: Store, prefix: str) -> dict[str, Any]:
 @handled
 def show(
     item_id: Annotated[str, typer.Argument(metavar="ID", help="An item id or a unique prefix.")],
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_: JsonOpt = False,
+    pager: PagerOpt = None,
 ) -> None:
     """One item in full: title, source, time, rubrics, link, also_in, text."""
     from .model import public
@@ -499,7 +624,7 @@ def show(
     from .render import feed_names, item_view
 
     names = feed_names(cfg.feeds, store.feed_states())
-    _console().print(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names))
+    _emit(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names), cfg, pager)
     if cfg.settings.mark_read_on_view and not record.get("read"):
         with store.writer(on_wait=_say) as writer:
             writer.set_read([record["id"]], True)
@@ -522,29 +647,76 @@ def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
         typer.echo(url)
 
 
-def _mark(ids: list[str], read: bool) -> None:
-    cfg = _config()
-    store = _store(cfg)
+def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]) -> None:
+    from .query import newest
     from .store import resolve_id
 
-    full = [resolve_id(store, i) for i in ids]
+    cfg = _config()
+    store = _store(cfg)
+    if all_ == bool(ids):
+        raise UsageError("give item ids, or --all (with the latest filters), not both")
+    if all_:
+        flt = _filters(cfg, _now(), **filters)
+        full = [r["id"] for r in newest(store.iter_newest(), flt, None)]
+    else:
+        full = [resolve_id(store, i) for i in ids or ()]
     with store.writer(on_wait=_say) as writer:
         changed = writer.set_read(full, read)
     typer.echo(f"marked {changed} item(s) {'read' if read else 'unread'}")
 
 
-@app.command()
-@handled
-def read(ids: Annotated[list[str], typer.Argument(metavar="ID…")]) -> None:
-    """Mark items read."""
-    _mark(ids, True)
+IdsArg = Annotated[
+    list[str] | None, typer.Argument(metavar="[ID]...", help="Item ids or prefixes.")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every item the filters select.")]
 
 
 @app.command()
 @handled
-def unread(ids: Annotated[list[str], typer.Argument(metavar="ID…")]) -> None:
-    """Mark items unread."""
-    _mark(ids, False)
+def read(
+    ids: IdsArg = None,
+    all_: AllOpt = False,
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+) -> None:
+    """Mark items read: by id, or `--all` with the `latest` filters."""
+    filters = {
+        "rubric": rubric,
+        "feed": feed,
+        "since": since,
+        "until": until,
+        "lang": lang,
+        "search": search,
+    }
+    _mark(ids, True, all_, filters)
+
+
+@app.command()
+@handled
+def unread(
+    ids: IdsArg = None,
+    all_: AllOpt = False,
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+) -> None:
+    """Mark items unread: by id, or `--all` with the `latest` filters."""
+    filters = {
+        "rubric": rubric,
+        "feed": feed,
+        "since": since,
+        "until": until,
+        "lang": lang,
+        "search": search,
+    }
+    _mark(ids, False, all_, filters)
 
 
 @app.command()
@@ -555,11 +727,11 @@ def prune(
     ] = None,
 ) -> None:
     """Apply retention now: drop items older than the cut-off; they do not come back."""
-    from .dates import parse_when, utcnow
+    from .dates import parse_when
     from .store import retention_cutoff
 
     cfg = _config()
-    now = utcnow()
+    now = _now()
     cutoff = (
         parse_when(older_than, _tz(cfg), now)
         if older_than

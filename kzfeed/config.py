@@ -34,6 +34,8 @@ class Settings:
     lock_timeout: float = 60.0
     max_feed_bytes: int = 16 * 1024 * 1024
     mark_read_on_view: bool = False
+    mark_read_on_list: bool = False
+    pager: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,15 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         data_path = Path(data_dir).expanduser()
         if not data_path.is_absolute():
             data_path = (path.parent / data_path).resolve()
-    mark = raw.get("mark_read_on_view", False)
-    if not isinstance(mark, bool):
-        raise chk.fail("settings.mark_read_on_view", "must be true or false")
+    flags = {}
+    for key, default in (
+        ("mark_read_on_view", False),
+        ("mark_read_on_list", False),
+        ("pager", True),
+    ):
+        flags[key] = raw.get(key, default)
+        if not isinstance(flags[key], bool):
+            raise chk.fail(f"settings.{key}", "must be true or false")
     return Settings(
         timezone=tz,
         language=language,
@@ -205,7 +213,9 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         data_dir=data_path,
         lock_timeout=float(chk.number(raw, "lock_timeout", 60, 0, 86_400, False)),
         max_feed_bytes=chk.number(raw, "max_feed_bytes", 16 * 1024 * 1024, 1024, 1 << 31, True),
-        mark_read_on_view=mark,
+        mark_read_on_view=flags["mark_read_on_view"],
+        mark_read_on_list=flags["mark_read_on_list"],
+        pager=flags["pager"],
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 from . import rubrics
@@ -128,11 +128,51 @@ def rubric_counts(records: Iterable[Record]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: rubrics.sort_key(kv[0]))
 
 
-def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, datetime.min.time(), tz)
-    return start, start + timedelta(days=1)
+def per_group(records: Sequence[Record], group: str, n: int) -> list[Record]:
+    """The ``n`` newest records of each section (primary rubric, or source), newest first."""
+    counts: dict[str, int] = {}
+    kept = []
+    for record in records:
+        if group == "rubric":
+            key = (record.get("rubrics") or ["other"])[0]
+        else:
+            key = str(record.get("source") or record.get("feed"))
+        if counts.get(key, 0) < n:
+            counts[key] = counts.get(key, 0) + 1
+            kept.append(record)
+    return kept
 
 
-def iter_records(partitions: Iterable[tuple[str, list[Record]]]) -> Iterator[Record]:
-    for _day, records in partitions:
-        yield from records
+@dataclass(frozen=True)
+class DailyCounts:
+    days: list[date]
+    total: list[int]
+    rubrics: list[tuple[str, list[int]]]  # in rubric order
+    feeds: list[tuple[str, list[int]]]  # by total, descending
+
+
+def daily_counts(records: Iterable[Record], tz: tzinfo, first: date, days: int) -> DailyCounts:
+    """Items per local day from ``first`` over ``days`` days: in all, per primary rubric, and
+    per feed (every feed that carried the item, also_in included)."""
+    span = [first + timedelta(days=i) for i in range(days)]
+    index = {day: i for i, day in enumerate(span)}
+    total = [0] * days
+    by_rubric: dict[str, list[int]] = {}
+    by_feed: dict[str, list[int]] = {}
+    for record in records:
+        slot = index.get(local_day(record, tz))
+        if slot is None:
+            continue
+        total[slot] += 1
+        primary = (record.get("rubrics") or ["other"])[0]
+        by_rubric.setdefault(primary, [0] * days)[slot] += 1
+        carriers = {record.get("feed")} | {a.get("feed") for a in record.get("also_in", ())}
+        for name in carriers:
+            if name:
+                by_feed.setdefault(str(name), [0] * days)[slot] += 1
+    return DailyCounts(
+        days=span,
+        total=total,
+        rubrics=sorted(by_rubric.items(), key=lambda kv: rubrics.sort_key(kv[0])),
+        feeds=sorted(by_feed.items(), key=lambda kv: (-sum(kv[1]), kv[0])),
+    )

@@ -17,7 +17,7 @@ from rich.text import Text
 from . import rubrics
 from .dates import from_iso
 from .model import FeedResult, FeedSpec, FeedState
-from .query import Record, group_by_day, group_by_feed, group_by_rubric
+from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
 
 MONTHS_GEN = {
@@ -63,6 +63,11 @@ MONTHS_GEN = {
         "November",
         "December",
     ),
+}
+WEEKDAYS = {
+    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
+    "kk": ("дс", "сс", "ср", "бс", "жм", "сн", "жс"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
 RELATIVE = {
     "ru": ("Сегодня", "Вчера"),
@@ -115,19 +120,24 @@ def _item_table(
     lang: str,
     show_rubric: bool = True,
     show_source: bool = True,
+    with_date: bool = False,
 ) -> Table:
+    """One line per item: short id, local time (with the date when sections span days; "~"
+    marks an estimated time), source badge, rubric, title cut to the width that is left."""
     table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
     table.add_column("id", style="dim", no_wrap=True, width=ID_WIDTH)
-    table.add_column("time", style="bold", no_wrap=True, width=5)
+    table.add_column("time", no_wrap=True, width=12 if with_date else 6)
     if show_source:
-        table.add_column("source", style="cyan", no_wrap=True, width=16, overflow="ellipsis")
+        table.add_column("source", style="bold cyan", no_wrap=True, width=16, overflow="ellipsis")
     if show_rubric:
         table.add_column("rubric", style="magenta", no_wrap=True, width=12, overflow="ellipsis")
     table.add_column("title", no_wrap=True, overflow="ellipsis", ratio=1)
     for record in records:
         local = from_iso(record["published"]).astimezone(tz)
-        when = local.strftime("%H:%M") + ("~" if record.get("date_estimated") else "")
-        row: list[Text] = [Text(record["id"][:ID_WIDTH]), Text(when[:5])]
+        when = Text(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"))
+        if record.get("date_estimated"):
+            when.append("~", style="dim")
+        row: list[Text] = [Text(record["id"][:ID_WIDTH]), when]
         if show_source:
             row.append(safe_line(record.get("source") or record.get("feed")))
         if show_rubric:
@@ -151,12 +161,12 @@ def latest_view(
     if group == "rubric":
         for key, chunk in group_by_rubric(records):
             parts.append(Text(f"{rubrics.label(key, lang)} · {len(chunk)}", style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, show_rubric=False))
+            parts.append(_item_table(chunk, tz, lang, show_rubric=False, with_date=True))
             parts.append(Text(""))
     elif group == "feed":
         for source, chunk in group_by_feed(records):
             parts.append(safe_line(f"{source} · {len(chunk)}", style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, show_source=False))
+            parts.append(_item_table(chunk, tz, lang, show_source=False, with_date=True))
             parts.append(Text(""))
     else:
         for day, chunk in group_by_day(records, tz):
@@ -171,7 +181,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     local = from_iso(record["published"]).astimezone(tz)
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="dim", no_wrap=True)
-    meta.add_column()
+    meta.add_column(overflow="fold")
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
         when += " (estimated: the feed gave no usable date)"
@@ -193,10 +203,17 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
             line.append_text(safe_line(also["url"]))
         meta.add_row(WORDS.get(lang, WORDS["en"])["also"], line)
     body = record.get("text") or record.get("summary") or ""
-    paragraphs = [safe(p.strip()) for p in clean_text(body).split("\n\n") if p.strip()]
     parts: list[Any] = [safe_line(record.get("title"), style="bold"), meta, Text("")]
-    for paragraph in paragraphs:
-        parts.append(Padding(paragraph, (0, 0, 1, 0)))
+    paragraphs = [p.strip() for p in clean_text(body).split("\n\n") if p.strip()]
+    for i, paragraph in enumerate(paragraphs):
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+        if paragraph.startswith("│ "):
+            parts.append(Padding(safe(paragraph, style="italic"), (0, 0, 1, 2)))
+        elif paragraph.startswith("• "):  # a list: no blank line between its items
+            gap = 0 if following.startswith("• ") else 1
+            parts.append(Padding(safe(paragraph), (0, 0, gap, 2)))
+        else:
+            parts.append(Padding(safe(paragraph), (0, 0, 1, 0)))
     return Group(*parts)
 
 
@@ -286,3 +303,46 @@ def feed_names(specs: Sequence[FeedSpec], states: dict[str, FeedState]) -> dict[
         state = states.get(spec.name)
         out[spec.name] = spec.title or (state.title if state and state.title else spec.name)
     return out
+
+
+SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One character per value, scaled to the largest; a space for zero."""
+    top = max(counts, default=0)
+    if top <= 0:
+        return " " * len(counts)
+    return "".join(SPARKS[0] if c == 0 else SPARKS[max(1, round(8 * c / top))] for c in counts)
+
+
+def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
+    """Items per day (a bar chart), then per rubric and per feed (a sparkline per row)."""
+    per_day = Table(box=box.SIMPLE_HEAD, title_justify="left")
+    per_day.add_column("day", no_wrap=True)
+    per_day.add_column("items", justify="right")
+    per_day.add_column("", no_wrap=True, ratio=1)
+    top = max(data.total, default=0) or 1
+    for day, count in zip(reversed(data.days), reversed(data.total), strict=True):
+        bar = "█" * round(40 * count / top) if count else ""
+        label = f"{day:%d.%m} {WEEKDAYS.get(lang, WEEKDAYS['en'])[day.weekday()]}"
+        per_day.add_row(label, str(count), Text(bar, style="cyan"))
+    span = f"{data.days[0]:%d.%m}–{data.days[-1]:%d.%m}" if data.days else ""
+
+    def sparks(title: str, rows: Sequence[tuple[str, list[int]]], names: dict[str, str]) -> Table:
+        table = Table(box=box.SIMPLE_HEAD)
+        table.add_column(title, no_wrap=True)
+        table.add_column(span, no_wrap=True)
+        table.add_column("total", justify="right")
+        table.add_column("max/day", justify="right")
+        for key, counts in rows:
+            table.add_row(
+                safe_line(names.get(key, key)),
+                Text(sparkline(counts), style="magenta"),
+                str(sum(counts)),
+                str(max(counts, default=0)),
+            )
+        return table
+
+    labels = {key: rubrics.label(key, lang) for key, _ in data.rubrics}
+    return Group(per_day, sparks("rubric", data.rubrics, labels), sparks("feed", data.feeds, feeds))
