@@ -165,7 +165,7 @@ def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> d
             f"cannot read time {value!r}: use 24h, 7d, 2w, 2023-02-03, 2023-02-03T10:00, "
             "today or yesterday"
         )
-    start = datetime.combine(day, time(0), tz)
-    if end:
-        start = datetime.combine(day + timedelta(days=1), time(0), tz) - timedelta(microseconds=1)
-    return start.astimezone(UTC)
+    if end:  # in UTC: wall-clock arithmetic would land in the wrong fold on a 25-hour day
+        next_day = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+        return next_day - timedelta(microseconds=1)
+    return datetime.combine(day, time(0), tz).astimezone(UTC)

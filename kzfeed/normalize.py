@@ -198,7 +198,7 @@ def normalize_entries(
             continue  # nothing to show and nothing to open: not an item
         if not title:
             title = link or ""
-        text = full if full and " ".join(full.split()) != summary else None
+        text = full if full and full != summary else None
         if text:
             text = shorten(text, TEXT_LIMIT)
         when, estimated = entry_time(entry, fetched)

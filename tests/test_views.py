@@ -1,0 +1,399 @@
+"""Reading views: golden output (fixed clock, fixed width, no colour) in ru/kk/en, filters,
+read state, the pager, and hostile feed text on a pseudo-terminal and through a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+
+from .conftest import FIXTURES, REPO, FeedServer, rss, write_config
+from .test_cli import _env, run_in_pty
+
+VIEWS = FIXTURES / "views"
+NOW = "2026-11-24T12:00:00+00:00"  # 17:00 in Almaty
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled examples, updated once, with configs in ru, kk and en."""
+    root = tmp_path_factory.mktemp("views")
+    shutil.copytree(
+        REPO / "examples", root / "examples", ignore=shutil.ignore_patterns(".kzfeed-demo")
+    )
+    base = (root / "examples" / "offline.toml").read_text(encoding="utf-8")
+    for lang in ("ru", "kk", "en"):
+        text = base.replace('language = "ru"', f'language = "{lang}"')
+        text = text.replace('data_dir = ".kzfeed-demo"', 'data_dir = "data"')
+        (root / "examples" / f"{lang}.toml").write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(root / "examples" / "ru.toml"), "update"])
+    assert result.exit_code == 0, result.output
+    return root / "examples"
+
+
+def view(examples: Path, lang: str, *args: str, now: str = NOW, columns: int = 100) -> str:
+    env = {"KZFEED_NOW": now, "COLUMNS": str(columns), "NO_COLOR": "1"}
+    result = runner.invoke(app, ["--config", str(examples / f"{lang}.toml"), *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def check_golden(name: str, text: str) -> None:
+    path = VIEWS / f"{name}.txt"
+    if os.environ.get("KZFEED_REGEN_GOLDEN"):
+        VIEWS.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+ID_OF_TALKS = "80153889"  # Kazinform ru: «Токаев провел переговоры…», also in the rubric feed
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("latest", ["latest", "-n", "40"]),
+        ("latest-rubric", ["latest", "--group", "rubric", "-n", "3"]),
+        ("latest-feed", ["latest", "--group", "feed", "-n", "2", "--since", "yesterday"]),
+        ("show", ["show", ID_OF_TALKS]),
+        ("rubrics", ["rubrics"]),
+        ("stats", ["stats", "--days", "4"]),
+    ],
+)
+def test_golden_views(examples: Path, lang: str, name: str, args: list[str]) -> None:
+    check_golden(f"{name}-{lang}", view(examples, lang, *args))
+
+
+def test_day_headings_in_three_languages(examples: Path) -> None:
+    ru = view(examples, "ru", "latest", "-n", "40")
+    assert (
+        "Сегодня, 24 ноября 2026" in ru and "Вчера, 23 ноября 2026" in ru and "3 февраля 2023" in ru
+    )
+    kk = view(examples, "kk", "latest", "-n", "40")
+    assert "Бүгін, 2026 жылғы 24 қараша" in kk and "Кеше, 2026 жылғы 23 қараша" in kk
+    en = view(examples, "en", "latest", "-n", "40")
+    assert "Today, 24 November 2026" in en and "Yesterday, 23 November 2026" in en
+    # the next local day: 24 November becomes "Вчера"
+    later = view(examples, "ru", "latest", "-n", "40", now="2026-11-24T19:30:00+00:00")
+    assert "Вчера, 24 ноября 2026" in later and "Сегодня" not in later
+
+
+def test_titles_are_cut_by_display_width_and_columns_line_up(examples: Path) -> None:
+    out = view(examples, "ru", "latest", "-n", "40", columns=72)
+    rows = [
+        line
+        for line in out.splitlines()
+        if line[:8].isalnum() and len(line) > 20 and line[8] == " "
+    ]
+    assert len(rows) == 23
+    assert {len(line.rstrip()) <= 72 for line in rows} == {True}
+    # the title column starts at the same cell on every row, Cyrillic, Kazakh or Latin
+    starts = {len(line) - len(line[8 + 1 + 6 + 1 + 16 + 1 + 12 + 1 :]) for line in rows}
+    assert len(starts) == 1
+    assert any(line.rstrip().endswith("…") for line in rows)
+
+
+def test_grouping_by_rubric_orders_sections_like_the_site(examples: Path) -> None:
+    out = view(examples, "ru", "latest", "--group", "rubric", "-n", "1")
+    order = [line.split(" · ")[0] for line in out.splitlines() if " · " in line]
+    assert order == [
+        "Политика",
+        "Общество",
+        "Экономика",
+        "Культура",
+        "Спорт",
+        "В мире",
+        "Происшествия",
+        "Наука",
+    ]
+    data = json.loads(view(examples, "ru", "latest", "--group", "rubric", "-n", "1", "--json"))
+    assert len(data) == 8  # one (the newest) per section
+
+
+def test_show_renders_the_html_as_readable_text(examples: Path) -> None:
+    out = view(examples, "ru", "show", ID_OF_TALKS)
+    assert "Токаев провел переговоры с президентом Узбекистана в Астане" in out
+    assert "2026-11-24 09:10" in out and "Политика" in out
+    assert "Kazinform · Политика" in out  # also_in, by the feed's title
+    assert "Стороны обсудили водно-энергетическое сотрудничество" in out
+    assert "<p>" not in out
+
+
+def latest_json(examples: Path, *args: str, now: str = NOW) -> list[dict[str, Any]]:
+    return json.loads(view(examples, "ru", "latest", "--json", "-n", "500", *args, now=now))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--rubric", "politics"], 7),  # any rubric of the item, not only the primary
+        (["--rubric", "ПОЛИТИКА"], 7),
+        (["--rubric", "саясат", "--lang", "kk"], 1),
+        (["--rubric", "Economy", "--feed", "tengrinews"], 1),
+        (["--rubric", "economy", "--rubric", "culture"], 9),
+        (["--feed", "kazinform-politics"], 3),
+        (["--feed", "kazinform-politics", "--rubric", "politics", "--since", "today"], 1),
+        (["--since", "today"], 11),
+        (["--since", "yesterday", "--until", "yesterday"], 11),
+        (["--until", "2023-02-03"], 1),
+        (["--since", "2026-11-23T18:00", "--until", "2026-11-24T09:00"], 11),  # local times
+        (["--lang", "en"], 3),
+        (["--lang", "EN", "--search", "bank"], 1),
+        (["--search", "алматы"], 6),  # titles and summaries
+        (["--search", "алматы", "--lang", "kk"], 1),
+        (["--search", "ҚОЛДАНБАЛЫ"], 1),
+        (["--search", "колданбалы"], 0),  # Kazakh letters are matched exactly
+        (["--unread", "--rubric", "sport"], 2),
+    ],
+)
+def test_filter_combinations(examples: Path, args: list[str], expected: int) -> None:
+    items = latest_json(examples, *args)
+    assert len(items) == expected
+    published = [i["published"] for i in items]
+    assert published == sorted(published, reverse=True)
+
+
+def test_time_filters_follow_the_2024_change_to_utc_plus_5(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    """Almaty was UTC+6 until 2024-02-29 18:00 UTC, when clocks went from 00:00 on 1 March
+    back to 23:00 on 29 February (UTC+5): local days, and so --since/--until, moved."""
+    items = [
+        {
+            "title": "2023, UTC+6",
+            "link": "https://t.kz/1",
+            "guid": "1",
+            "pubDate": "Thu, 02 Feb 2023 18:30:00 +0000",
+        },
+        {
+            "title": "Последний час +6",
+            "link": "https://t.kz/2",
+            "guid": "2",
+            "pubDate": "Thu, 29 Feb 2024 17:30:00 +0000",
+        },
+        {
+            "title": "Повторный час +5",
+            "link": "https://t.kz/3",
+            "guid": "3",
+            "pubDate": "Thu, 29 Feb 2024 18:30:00 +0000",
+        },
+        {
+            "title": "1 марта, UTC+5",
+            "link": "https://t.kz/4",
+            "guid": "4",
+            "pubDate": "Fri, 01 Mar 2024 18:30:00 +0000",
+        },
+    ]
+    server.add("/t.xml", rss(items))
+    write_config(cfg_path, [{"name": "t", "url": server.url("/t.xml")}])
+    runner.invoke(app, ["--config", str(cfg_path), "update"])
+
+    def titles(*args: str) -> list[str]:
+        out = runner.invoke(app, ["--config", str(cfg_path), "latest", "--json", *args]).stdout
+        return [i["title"] for i in json.loads(out)]
+
+    # 18:30 UTC on 2 Feb 2023 is 00:30 on 3 Feb at UTC+6 (it would be 23:30 on 2 Feb at +5)
+    assert titles("--since", "2023-02-03", "--until", "2023-02-03") == ["2023, UTC+6"]
+    # 29 Feb 2024 had 25 hours: 23:30 twice, once at +6 and once at +5
+    assert titles("--since", "2024-02-29", "--until", "2024-02-29") == [
+        "Повторный час +5",
+        "Последний час +6",
+    ]
+    # 18:30 UTC on 1 March 2024 is 23:30 on 1 March at UTC+5 (it would be 00:30 on 2 March at +6)
+    assert titles("--since", "2024-03-01", "--until", "2024-03-01") == ["1 марта, UTC+5"]
+    out = runner.invoke(app, ["--config", str(cfg_path), "latest"], env={"KZFEED_NOW": NOW}).stdout
+    assert out.count("23:30") == 3 and "00:30" in out
+    assert "1 марта 2024" in out and "29 февраля 2024" in out and "3 февраля 2023" in out
+
+
+def test_read_state_and_read_all_with_filters(examples: Path, tmp_path: Path) -> None:
+    local = tmp_path / "ex"
+    shutil.copytree(examples, local)
+    cfg = local / "ru.toml"
+
+    def kz(*args: str) -> Any:
+        return runner.invoke(app, ["--config", str(cfg), *args], env={"KZFEED_NOW": NOW})
+
+    assert kz("read", "--all", "--rubric", "sport").stdout.strip() == "marked 2 item(s) read"
+    unread = json.loads(kz("latest", "--json", "-n", "100", "--unread").stdout)
+    assert len(unread) == 21 and all(i["rubrics"][0] != "sport" for i in unread)
+    assert kz("unread", "--all", "--feed", "tengrinews").stdout.strip() == "marked 1 item(s) unread"
+    assert (
+        kz("read", "--all", "--since", "today", "--lang", "kk").stdout.strip()
+        == "marked 2 item(s) read"
+    )
+    both = kz("read", "80153889", "--all")
+    assert both.exit_code == 2
+    # listing marks nothing by itself...
+    before = len(json.loads(kz("latest", "--json", "--unread", "-n", "100").stdout))
+    kz("latest", "-n", "5")
+    assert len(json.loads(kz("latest", "--json", "--unread", "-n", "100").stdout)) == before
+    # ...unless configured to
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "[settings]", "[settings]\nmark_read_on_list = true"
+        ),
+        encoding="utf-8",
+    )
+    shown = [i["id"] for i in json.loads(kz("latest", "--json", "-n", "5").stdout)]
+    kz("latest", "-n", "5")
+    still_unread = {
+        i["id"] for i in json.loads(kz("latest", "--json", "--unread", "-n", "100").stdout)
+    }
+    assert not still_unread.intersection(shown)
+    assert len(still_unread) < before
+
+
+def test_stats_json(examples: Path) -> None:
+    data = json.loads(view(examples, "en", "stats", "--days", "3", "--json"))
+    assert data["days"] == ["2026-11-22", "2026-11-23", "2026-11-24"]
+    assert data["total"] == [0, 11, 11]
+    rubrics = {r["rubric"]: r for r in data["rubrics"]}
+    assert rubrics["politics"]["counts"] == [0, 2, 3] and rubrics["politics"]["label"] == "Politics"
+    feeds = {f["feed"]: f["counts"] for f in data["feeds"]}
+    assert feeds["kazinform-politics"] == [0, 2, 1]  # its merged stories count for it too
+
+
+def test_pager_on_a_terminal_and_no_pager(examples: Path, tmp_path: Path) -> None:
+    paged = tmp_path / "paged.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(f"#!/bin/sh\ncat > {paged}\n", encoding="utf-8")
+    pager.chmod(0o755)
+    env = {**_env(), "PAGER": str(pager), "KZFEED_NOW": NOW, "COLUMNS": "90", "LINES": "10"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "kzfeed",
+        "--config",
+        str(examples / "ru.toml"),
+        "latest",
+        "-n",
+        "40",
+    ]
+    code, screen = run_in_pty(cmd, env)
+    assert code == 0
+    assert "Токаев провел переговоры" in paged.read_text(encoding="utf-8")
+    assert "Токаев провел переговоры" not in screen
+    paged.unlink()
+    code, screen = run_in_pty([*cmd, "--no-pager"], env)
+    assert code == 0 and not paged.exists() and "Токаев провел переговоры" in screen
+    code, screen = run_in_pty([*cmd[:-1], "2"], env)  # fits on the screen: no pager
+    assert code == 0 and not paged.exists()
+
+
+HOSTILE_TITLE = (
+    "[bold red]Жирный[/] [link=http://evil.example]клик[/link] :smile: :warning: "
+    "\x1b[2J\x1b[31mкрасный\x1b[0m \x1b]8;;http://evil.example\x07ссылка\x1b]8;;\x07 "
+    "\x1b]52;c;cm0gLXJmIH4=\x07 \x9b2J\x9d0;title\x9c \u202eперевёрнуто\u202c \u2066изоляция\u2069 конец"
+)
+HOSTILE_SUMMARY = (
+    "<p>[italic]курсив[/italic] \x1b[5mмигает</p><p>\u202dLTR override\u202c :thumbs_up:</p>"
+)
+CONTROLS = (
+    "\x1b",
+    "\x9b",
+    "\x9d",
+    "\x9c",
+    "\x07",
+    "\u202e",
+    "\u202d",
+    "\u202c",
+    "\u2066",
+    "\u2069",
+)
+
+
+@pytest.fixture
+def hostile(server: FeedServer, cfg_path: Path) -> Path:
+    server.add(
+        "/evil.xml",
+        rss(
+            [
+                {
+                    "title": HOSTILE_TITLE,
+                    "link": "https://t.kz/evil",
+                    "guid": "e1",
+                    "description": HOSTILE_SUMMARY,
+                    "categories": "[bold]Политика[/bold]",
+                    "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+                }
+            ],
+            title="\x1b[31mEvil\x1b[0m [blink]News[/blink]",
+        ),
+    )
+    write_config(cfg_path, [{"name": "evil", "url": server.url("/evil.xml")}])
+    assert runner.invoke(app, ["--config", str(cfg_path), "update"]).exit_code == 0
+    return cfg_path
+
+
+def _visible_checks(out: str, full: bool) -> None:
+    assert "[bold red]Жирный[/]" in out and "[link=http://evil.example]клик[/link]" in out
+    if full:  # listings cut the long title at the terminal width; `show` has all of it
+        assert "красный" in out and "конец" in out and "изоляция" in out
+        assert "[italic]курсив[/italic]" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["latest"],
+        ["latest", "--group", "rubric"],
+        ["latest", "--group", "feed"],
+        ["show", "PLACEHOLDER"],
+        ["feeds"],
+        ["rubrics"],
+        ["stats"],
+    ],
+)
+def test_hostile_text_through_a_pipe(hostile: Path, args: list[str]) -> None:
+    if args[-1] == "PLACEHOLDER":
+        items = json.loads(
+            runner.invoke(app, ["--config", str(hostile), "latest", "--json"]).stdout
+        )
+        args = ["show", items[0]["id"]]
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(hostile), *args]
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, env={**_env(), "KZFEED_NOW": NOW}, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    for char in CONTROLS:
+        assert char not in result.stdout
+    if args[0] in ("latest", "show"):
+        _visible_checks(result.stdout, full=args[0] == "show")
+        assert ":smile:" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["latest"], ["latest", "--group", "feed"], ["show"]])
+def test_hostile_text_on_a_terminal(hostile: Path, args: list[str]) -> None:
+    if args == ["show"]:
+        items = json.loads(
+            runner.invoke(app, ["--config", str(hostile), "latest", "--json"]).stdout
+        )
+        args = ["show", items[0]["id"], "--no-pager"]
+    env = {**_env(), "KZFEED_NOW": NOW, "COLUMNS": "200", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    code, screen = run_in_pty(
+        [sys.executable, "-m", "kzfeed", "--config", str(hostile), *args], env
+    )
+    assert code == 0, screen
+    _visible_checks(screen, full=args[0] == "show")
+    assert ":smile:" in screen and "😄" not in screen
+    # the only escape sequences are Rich's own SGR styling: no OSC (links, clipboard,
+    # title), no screen clearing, no C1 controls, no bidi overrides
+    import re
+
+    assert not re.search(r"\x1b\][0-9]", screen)
+    assert "\x1b[2J" not in screen and "\x9b" not in screen and "\x9d" not in screen
+    assert "\u202e" not in screen and "\u2066" not in screen
+    assert set(re.findall(r"\x1b\[[0-9;?]*([A-Za-z])", screen)) <= {"m", "h", "l", "K", "A", "G"}
