@@ -397,3 +397,25 @@ def test_hostile_text_on_a_terminal(hostile: Path, args: list[str]) -> None:
     assert "\x1b[2J" not in screen and "\x9b" not in screen and "\x9d" not in screen
     assert "\u202e" not in screen and "\u2066" not in screen
     assert set(re.findall(r"\x1b\[[0-9;?]*([A-Za-z])", screen)) <= {"m", "h", "l", "K", "A", "G"}
+
+
+def test_no_color_on_a_terminal_gives_no_colour(examples: Path) -> None:
+    import re
+
+    env = {**_env(), "KZFEED_NOW": NOW, "COLUMNS": "100", "TERM": "xterm-256color", "NO_COLOR": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "kzfeed",
+        "--config",
+        str(examples / "ru.toml"),
+        "latest",
+        "--no-pager",
+    ]
+    code, screen = run_in_pty(cmd, env)
+    assert code == 0 and "Токаев провел переговоры" in screen
+    colours = re.findall(r"\x1b\[([0-9;]*)m", screen)
+    assert not [c for c in colours if re.search(r"(^|;)(3[0-9]|9[0-7]|4[0-9])(;|$)", c)]
+    env.pop("NO_COLOR")
+    _code, coloured = run_in_pty(cmd, env)
+    assert re.search(r"\x1b\[[0-9;]*3[0-9][;m]", coloured)  # without NO_COLOR there is colour
