@@ -6,6 +6,7 @@ need them, so `kzfeed latest` and `kzfeed --help` start fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -587,7 +588,8 @@ def stats(
             }
         )
         return
-    from .render import feed_names, stats_view
+    from .model import feed_names
+    from .render import stats_view
 
     names = feed_names(cfg.feeds, _store(cfg).feed_states())
     _emit(stats_view(data, lang=cfg.settings.language, feeds=names), cfg, pager)
@@ -621,7 +623,8 @@ def show(
             data["text"] = record["text"]
         _print_json(data)
         return
-    from .render import feed_names, item_view
+    from .model import feed_names
+    from .render import item_view
 
     names = feed_names(cfg.feeds, store.feed_states())
     _emit(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names), cfg, pager)
@@ -717,6 +720,187 @@ def unread(
         "search": search,
     }
     _mark(ids, False, all_, filters)
+
+
+def _write_output(text: str, output: Path | None) -> None:
+    """To stdout, or to ``output`` atomically (a temp file beside it, then rename)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    import tempfile
+
+    target = output.expanduser()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise KzfeedError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise KzfeedError(f"cannot write {target}: {exc.strerror}") from None
+
+
+@app.command()
+@handled
+def digest(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="One local day: 2026-11-24, today, yesterday.")
+    ] = None,
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+    unread: UnreadOpt = False,
+    format_: Annotated[
+        str, typer.Option("--format", "-F", help="md | html | json | txt | atom")
+    ] = "md",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to FILE (atomically).")
+    ] = None,
+    template: Annotated[
+        Path | None, typer.Option(help="A Jinja2 template given the digest data (as the JSON).")
+    ] = None,
+) -> None:
+    """A digest of the wire grouped by local date, then rubric: Markdown, HTML, JSON, text or
+    Atom.  Without a window: everything since the previous digest of the same format (or the
+    last 24 hours the first time)."""
+    from dataclasses import replace as dc_replace
+
+    from . import export
+    from .dates import parse_when, to_utc_iso
+    from .query import newest
+
+    if format_ not in export.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(export.FORMATS)}, not {format_!r}")
+    if date is not None and (since is not None or until is not None):
+        raise UsageError("--date is one local day: use it without --since/--until")
+    cfg = _config()
+    now = _now()
+    tz = _tz(cfg)
+    store = _store(cfg)
+    flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
+    if date is not None:
+        flt = dc_replace(
+            flt,
+            since=to_utc_iso(parse_when(date, tz, now)),
+            until=to_utc_iso(parse_when(date, tz, now, end=True)),
+        )
+    elif since is None:
+        from datetime import timedelta
+
+        previous = store.digest_marks().get(format_)
+        flt = dc_replace(flt, since=previous or to_utc_iso(now - timedelta(hours=24)))
+    window_end = flt.until or to_utc_iso(now)
+    records = newest(store.iter_newest(), flt, None)
+    from .model import feed_names
+
+    sources = feed_names(cfg.feeds, store.feed_states())
+    data = export.build_digest(
+        records,
+        tz=tz,
+        lang=cfg.settings.language,
+        generated=now,
+        since=flt.since,
+        until=window_end,
+        sources=sources,
+    )
+    if template is not None:
+        try:
+            source = template.expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KzfeedError(f"cannot read template {template}: {exc}") from None
+        try:
+            text = export.render_template(source, template.name, data)
+        except Exception as exc:  # a template error is the user's to fix: one line
+            raise KzfeedError(f"template {template}: {type(exc).__name__}: {exc}") from None
+    elif format_ == "json":
+        text = export.to_json(data)
+    elif format_ == "md":
+        text = export.to_markdown(data, tz)
+    elif format_ == "html":
+        text = export.to_html(data, tz)
+    elif format_ == "txt":
+        text = export.to_text(data, tz)
+    else:
+        text = export.to_atom(data, tz, f"urn:kzfeed:digest:{cfg.path.resolve()}")
+    _write_output(text, output)
+    with store.writer(on_wait=_say) as writer:
+        writer.mark_digest(format_, window_end)
+    if output is not None:
+        _say(f"wrote {output}: {data['count']} item(s)")
+
+
+@app.command("import-opml")
+@handled
+def import_opml(
+    file: Annotated[Path, typer.Argument(help="An OPML 1.0/2.0 file.")],
+) -> None:
+    """Subscribe to every http(s) feed of an OPML file; report every outline skipped."""
+    from .config import append_feeds
+    from .model import FeedSpec
+    from .opml import parse_opml
+
+    cfg = _config()
+    try:
+        data = file.expanduser().read_bytes()
+    except OSError as exc:
+        raise KzfeedError(f"cannot read {file}: {exc.strerror}") from None
+    outlines, skipped = parse_opml(data, [f.url for f in cfg.feeds])
+    taken = {f.name for f in cfg.feeds}
+    specs = []
+    for outline in outlines:
+        name = _derive_name(outline.url, taken)
+        taken.add(name)
+        specs.append(
+            FeedSpec(
+                name=name,
+                url=outline.url,
+                title=outline.title,
+                lang=outline.lang,
+                rubric=outline.rubric,
+            )
+        )
+    append_feeds(cfg.path, specs)
+    for item in skipped:
+        _say(f"skipped {item.what}: {item.reason}")
+    typer.echo(f"imported {len(specs)} feed(s); skipped {len(skipped)}")
+
+
+@app.command("export-opml")
+@handled
+def export_opml(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
+) -> None:
+    """Write the subscriptions as OPML 2.0 (for newsboat, Miniflux, reader …)."""
+    from .export import to_opml
+
+    cfg = _config()
+    states = _store(cfg).feed_states()
+    feeds = []
+    for spec in cfg.feeds:
+        state = states.get(spec.name)
+        if spec.type != "feed" or not spec.url.startswith(("http://", "https://")):
+            _say(f"skipped {spec.name}: only http(s) feeds go into OPML")
+            continue
+        feeds.append(
+            {
+                "name": spec.name,
+                "url": spec.url,
+                "rubric": spec.rubric,
+                "lang": spec.lang,
+                "title": spec.title or (state.title if state else None),
+            }
+        )
+    _write_output(to_opml(feeds, _now(), cfg.settings.language), output)
 
 
 @app.command()

@@ -330,8 +330,12 @@ def _load_document(path: Path) -> Any:
 def _save_document(path: Path, doc: Any) -> None:
     import tomlkit
 
-    text = tomlkit.dumps(doc)
-    parse_config(tomllib.loads(text), path)  # never write a config we could not read back
+    _replace_config(path, tomlkit.dumps(doc))
+
+
+def _replace_config(path: Path, text: str) -> None:
+    """Validate, then atomically replace the config file (never a config we cannot read)."""
+    parse_config(tomllib.loads(text), path)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -375,3 +379,34 @@ def remove_feed(path: Path, name: str) -> None:
         raise NotFound(f"no feed named {name!r} in {path}")
     del feeds[index]
     _save_document(path, doc)
+
+
+def _toml_string(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
+
+
+def append_feeds(path: Path, specs: list[FeedSpec]) -> None:
+    """Append many [[feeds]] tables at once (OPML import), leaving the rest of the file as it
+    is, byte for byte; the result is validated before it replaces the file."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigNotFound(f"no config file at {path}; create one with `kzfeed init`") from exc
+    blocks = []
+    for spec in specs:
+        lines = [
+            "[[feeds]]",
+            f"name = {_toml_string(spec.name)}",
+            f"url = {_toml_string(spec.url)}",
+        ]
+        for key in ("title", "lang", "rubric"):
+            value = getattr(spec, key)
+            if value:
+                lines.append(f"{key} = {_toml_string(value)}")
+        blocks.append("\n".join(lines))
+    if not blocks:
+        return
+    joined = text if text.endswith("\n") or not text else text + "\n"
+    _replace_config(path, joined + "\n" + "\n\n".join(blocks) + "\n")

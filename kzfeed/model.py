@@ -192,3 +192,14 @@ class FeedResult:
             "updated": self.updated,
             "error": self.error,
         }
+
+
+def feed_names(
+    specs: tuple[FeedSpec, ...] | list[FeedSpec], states: dict[str, FeedState]
+) -> dict[str, str]:
+    """Display names of feeds: the configured title, else the feed's own, else the name."""
+    out = {}
+    for spec in specs:
+        state = states.get(spec.name)
+        out[spec.name] = spec.title or (state.title if state and state.title else spec.name)
+    return out

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from . import rubrics
 from .dates import from_iso
-from .model import FeedResult, FeedSpec, FeedState
+from .model import FeedResult
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
 
@@ -294,15 +294,6 @@ def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
     return Console(
         stderr=stderr, width=width, highlight=False, emoji=False, markup=False, soft_wrap=False
     )
-
-
-def feed_names(specs: Sequence[FeedSpec], states: dict[str, FeedState]) -> dict[str, str]:
-    """Display names of feeds: the configured title, else the feed's own, else the name."""
-    out = {}
-    for spec in specs:
-        state = states.get(spec.name)
-        out[spec.name] = spec.title or (state.title if state and state.title else spec.name)
-    return out
 
 
 SPARKS = " ▁▂▃▄▅▆▇█"

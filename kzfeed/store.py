@@ -205,6 +205,11 @@ class Store:
         db, _ = self._state_db()
         return {doc["name"]: FeedState.from_dict(doc) for doc in db.table("feeds").all()}
 
+    def digest_marks(self) -> dict[str, str]:
+        """The end of the period the last digest of each format covered (ISO UTC)."""
+        db, _ = self._state_db()
+        return {doc["format"]: doc["until"] for doc in db.table("digests").all()}
+
     def feed_stats(self) -> dict[str, tuple[int, str | None]]:
         """Per feed: how many stored items it carried and the newest one's time."""
         stats: dict[str, tuple[int, str | None]] = {}
@@ -372,6 +377,12 @@ class Writer:
             table.insert(data)
         elif dict(existing) != data:
             table.update(data, doc_ids=[existing.doc_id])
+
+    def mark_digest(self, fmt: str, until: str) -> None:
+        from tinydb import Query
+
+        db, _ = self.store._state_db()
+        db.table("digests").upsert({"format": fmt, "until": until}, Query().format == fmt)
 
     def drop_state(self, name: str) -> None:
         from tinydb import Query

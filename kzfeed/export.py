@@ -1,0 +1,451 @@
+"""Digest and OPML writers (pure: data -> text).
+
+Every string that came from a feed is escaped for the format it lands in, and only http(s)
+links are ever emitted as links (`normalize.http_url`).  The digest's data is SPEC's JSON
+shape; every other format is rendered from that same dict, so they always agree.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from . import rubrics
+from .dates import from_iso, to_utc_iso
+from .model import public
+from .normalize import http_url
+from .query import Record, group_by_day, group_by_rubric
+from .text import clean_line
+
+FORMATS = ("md", "html", "json", "txt", "atom")
+
+WORDS = {
+    "ru": {
+        "digest": "Дайджест",
+        "items": "новостей",
+        "also": "также",
+        "period": "Период",
+        "generated": "Создан",
+        "none": "Нет новостей за этот период.",
+        "by": "по рубрикам",
+    },
+    "kk": {
+        "digest": "Дайджест",
+        "items": "жаңалық",
+        "also": "сондай-ақ",
+        "period": "Кезең",
+        "generated": "Жасалды",
+        "none": "Бұл кезеңде жаңалық жоқ.",
+        "by": "айдарлар бойынша",
+    },
+    "en": {
+        "digest": "Digest",
+        "items": "items",
+        "also": "also in",
+        "period": "Period",
+        "generated": "Generated",
+        "none": "No items in this period.",
+        "by": "by rubric",
+    },
+}
+
+
+def _words(lang: str) -> dict[str, str]:
+    return WORDS.get(lang, WORDS["en"])
+
+
+# ---------------------------------------------------------------------------- the data
+
+
+def build_digest(
+    records: Sequence[Record],
+    *,
+    tz: tzinfo,
+    lang: str,
+    generated: datetime,
+    since: str | None,
+    until: str | None,
+    sources: Mapping[str, str],
+) -> dict[str, Any]:
+    """SPEC's digest object: groups by local date (newest first), then rubric (SPEC order),
+    items newest first, each item once under its primary rubric.
+
+    ``sources`` maps feed names to display titles, for ``also_in`` entries.
+    """
+    ordered = sorted(records, key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    groups = []
+    counts: dict[str, int] = {}
+    for day, day_records in group_by_day(ordered, tz):
+        sections = []
+        for key, items in group_by_rubric(day_records):
+            counts[key] = counts.get(key, 0) + len(items)
+            sections.append(
+                {
+                    "rubric": key,
+                    "label": rubrics.label(key, lang),
+                    "items": [_item(r, tz, sources) for r in items],
+                }
+            )
+        groups.append({"date": day.isoformat(), "rubrics": sections})
+    return {
+        "generated": to_utc_iso(generated),
+        "since": since,
+        "until": until,
+        "timezone": getattr(tz, "key", str(tz)),
+        "language": lang,
+        "count": len(ordered),
+        "rubric_counts": [
+            {"rubric": k, "label": rubrics.label(k, lang), "count": counts[k]}
+            for k in sorted(counts, key=rubrics.sort_key)
+        ],
+        "groups": groups,
+    }
+
+
+def _item(record: Record, tz: tzinfo, sources: Mapping[str, str]) -> dict[str, Any]:
+    item = public(record)
+    item["url"] = http_url(item.get("url"))
+    item["also_in"] = [
+        {
+            "feed": a.get("feed"),
+            "url": http_url(a.get("url")),
+            "source": sources.get(str(a.get("feed")), str(a.get("feed"))),
+        }
+        for a in record.get("also_in", [])
+    ]
+    item["local_time"] = from_iso(record["published"]).astimezone(tz).strftime("%H:%M")
+    return item
+
+
+def _items(digest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [i for g in digest["groups"] for s in g["rubrics"] for i in s["items"]]
+
+
+def _period(digest: Mapping[str, Any], tz: tzinfo) -> str:
+    def local(value: str | None) -> str:
+        return from_iso(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "…"
+
+    return f"{local(digest['since'])} – {local(digest['until'])}"
+
+
+def _date_heading(day: str, lang: str) -> str:
+    from datetime import date
+
+    from .render import date_words
+
+    return date_words(date.fromisoformat(day), lang)
+
+
+def _also(item: Mapping[str, Any]) -> list[str]:
+    return [clean_line(str(a.get("source") or a.get("feed"))) for a in item.get("also_in", [])]
+
+
+# ---------------------------------------------------------------------------- json
+
+
+def to_json(digest: Mapping[str, Any]) -> str:
+    return json.dumps(digest, ensure_ascii=False, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------------------- markdown
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; Telegram's MarkdownV2 requires
+# exactly these to be.  Escaping all of them keeps feed text literal in both, and in GitHub.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=&])")
+
+
+def md_escape(value: object) -> str:
+    """A feed string as literal Markdown text: one line, every special character escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", clean_line(str(value or "")))
+
+
+def _md_url(url: str) -> str:
+    """A URL for `[text](url)`: characters that could end or break the link percent-encoded."""
+    return "".join(f"%{ord(c):02X}" if c in "()<>\\ `\"'[]" else c for c in url)
+
+
+def to_markdown(digest: Mapping[str, Any], tz: tzinfo) -> str:
+    lang = digest["language"]
+    w = _words(lang)
+    lines = [f"# {md_escape(w['digest'])} · {md_escape(_period(digest, tz))}", ""]
+    lines.append(
+        md_escape(
+            f"{digest['count']} {w['items']}: "
+            + ", ".join(f"{c['label']} {c['count']}" for c in digest["rubric_counts"])
+        )
+        if digest["count"]
+        else md_escape(w["none"])
+    )
+    for group in digest["groups"]:
+        lines += ["", f"## {md_escape(_date_heading(group['date'], lang))}"]
+        for section in group["rubrics"]:
+            lines += ["", f"### {md_escape(section['label'])} \\({len(section['items'])}\\)", ""]
+            for item in section["items"]:
+                title = md_escape(item["title"])
+                link = f"[{title}]({_md_url(item['url'])})" if item["url"] else title
+                line = f"- {md_escape(item['local_time'])} · {md_escape(item['source'])} · {link}"
+                also = _also(item)
+                if also:
+                    line += (
+                        f" \\({md_escape(w['also'])}: {', '.join(md_escape(a) for a in also)}\\)"
+                    )
+                lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- html
+
+_CSS = """
+:root {
+  color-scheme: light dark;
+  --bg: #fff; --fg: #1b1f24; --muted: #5b6470; --line: #e3e6ea; --link: #0b57d0;
+  --accent: #0e7c86;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #111417; --fg: #e6e9ec; --muted: #9aa4ae; --line: #2a3036; --link: #8ab4f8;
+    --accent: #5cc8d0;
+  }
+}
+* { box-sizing: border-box; }
+body {
+  margin: 0; background: var(--bg); color: var(--fg);
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;
+}
+main { max-width: 46rem; margin: 0 auto; padding: 1rem; }
+header { border-bottom: 2px solid var(--accent); margin-bottom: 1rem; }
+h1 { font-size: 1.4rem; margin: .2rem 0; }
+h2 { font-size: 1.15rem; margin: 1.6rem 0 .4rem; color: var(--accent); }
+h3 {
+  font-size: 1rem; margin: 1rem 0 .3rem; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--muted);
+}
+.meta, .counts { color: var(--muted); font-size: .9rem; margin: .2rem 0; }
+ul { list-style: none; padding: 0; margin: 0; }
+li { padding: .45rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+.time { font-variant-numeric: tabular-nums; color: var(--muted); margin-right: .4rem; }
+.source { font-weight: 600; margin-right: .4rem; }
+a { color: var(--link); text-decoration: none; }
+a:hover { text-decoration: underline; }
+.lead { margin: .2rem 0 0; color: var(--muted); font-size: .92rem; }
+.also { color: var(--muted); font-size: .85rem; }
+"""
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def _h(value: object) -> str:
+    return html.escape(clean_line(str(value or "")), quote=True)
+
+
+def to_html(digest: Mapping[str, Any], tz: tzinfo) -> str:
+    lang = digest["language"]
+    w = _words(lang)
+    title = f"{w['digest']} · {_period(digest, tz)}"
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{_h(lang)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="referrer" content="no-referrer">',
+        f"<title>{_h(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body><main>",
+        f"<header><h1>{_h(title)}</h1>",
+    ]
+    if digest["count"]:
+        counts = ", ".join(f"{_h(c['label'])} {c['count']}" for c in digest["rubric_counts"])
+        out.append(f'<p class="counts">{digest["count"]} {_h(w["items"])}: {counts}</p>')
+    else:
+        out.append(f'<p class="counts">{_h(w["none"])}</p>')
+    out.append("</header>")
+    for group in digest["groups"]:
+        out.append(f"<section><h2>{_h(_date_heading(group['date'], lang))}</h2>")
+        for section in group["rubrics"]:
+            out.append(f"<h3>{_h(section['label'])} · {len(section['items'])}</h3><ul>")
+            for item in section["items"]:
+                out.append(f"<li>{_html_item(item, w)}</li>")
+            out.append("</ul>")
+        out.append("</section>")
+    out.append(f'<p class="meta">{_h(w["generated"])} {_h(digest["generated"])} · kzfeed</p>')
+    out.append("</main></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _html_item(item: Mapping[str, Any], w: Mapping[str, str]) -> str:
+    from .text import shorten
+
+    head = f'<span class="time">{_h(item["local_time"])}</span>'
+    head += f'<span class="source">{_h(item["source"])}</span>'
+    if item["url"]:
+        href = html.escape(item["url"], quote=True)
+        head += f'<a href="{href}" rel="noopener noreferrer">{_h(item["title"])}</a>'
+    else:
+        head += _h(item["title"])
+    also = ", ".join(_h(a) for a in _also(item))
+    if also:
+        head += f' <span class="also">({_h(w["also"])}: {also})</span>'
+    if item.get("summary"):
+        head += f'<p class="lead">{_h(shorten(item["summary"], 280))}</p>'
+    return head
+
+
+# ---------------------------------------------------------------------------- plain text
+
+WIDTH = 78
+
+
+def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
+    """Plain text for an e-mail body: wrapped at 78 columns, each URL on its own line."""
+    lang = digest["language"]
+    w = _words(lang)
+    title = f"{w['digest']} · {_period(digest, tz)}"
+    lines = [title, "=" * min(len(title), WIDTH)]
+    if digest["count"]:
+        summary = f"{digest['count']} {w['items']}: " + ", ".join(
+            f"{c['label']} {c['count']}" for c in digest["rubric_counts"]
+        )
+        lines += textwrap.wrap(summary, WIDTH)
+    else:
+        lines.append(w["none"])
+    for group in digest["groups"]:
+        heading = _date_heading(group["date"], lang)
+        lines += ["", heading, "-" * len(heading)]
+        for section in group["rubrics"]:
+            lines += ["", f"{section['label'].upper()} ({len(section['items'])})", ""]
+            for item in section["items"]:
+                source, title = clean_line(item["source"]), clean_line(item["title"])
+                text = f"{item['local_time']}  {source}: {title}"
+                also = _also(item)
+                if also:
+                    text += f" ({w['also']}: {', '.join(also)})"
+                lines += textwrap.wrap(
+                    text,
+                    WIDTH,
+                    subsequent_indent="       ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                if item["url"]:
+                    lines.append(f"       {item['url']}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- atom
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
+    """An Atom 1.0 feed of the digest's stories, one entry each, rubrics as categories."""
+    ET.register_namespace("", ATOM)
+    lang = digest["language"]
+    w = _words(lang)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": lang})
+    sub(feed, "id", feed_id)
+    sub(feed, "title", f"kzfeed · {w['digest']} · {_period(digest, tz)}")
+    sub(feed, "updated", digest["generated"])
+    author = sub(feed, "author")
+    sub(author, "name", "kzfeed")
+    sub(feed, "generator", "kzfeed")
+    seen: set[str] = set()
+    for item in _items(digest):
+        if item["id"] in seen:
+            continue
+        seen.add(item["id"])
+        entry = sub(feed, "entry")
+        sub(entry, "id", f"urn:kzfeed:item:{item['id']}")
+        sub(entry, "title", _xml_text(item["title"]))
+        if item["url"]:
+            sub(entry, "link", rel="alternate", type="text/html", href=item["url"])
+        for also in item.get("also_in", []):
+            if also.get("url"):
+                sub(entry, "link", rel="related", href=also["url"], title=_xml_text(also["source"]))
+        sub(entry, "published", item["published"])
+        sub(entry, "updated", item["published"])
+        entry_author = sub(entry, "author")
+        sub(entry_author, "name", _xml_text(item["source"]))
+        for key in item.get("rubrics", []):
+            sub(entry, "category", term=key, label=rubrics.label(key, lang))
+        if item.get("summary"):
+            sub(entry, "summary", _xml_text(item["summary"]), type="text")
+    body = ET.tostring(feed, encoding="unicode")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: object) -> str:
+    """Text XML 1.0 can carry (ElementTree escapes markup but not invalid characters)."""
+    return _XML_BAD.sub("", clean_line(str(value or "")))
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+def render_template(source: str, name: str, digest: Mapping[str, Any]) -> str:
+    """A user's Jinja2 template over the digest data (sandboxed; HTML/XML autoescaped)."""
+    try:
+        from jinja2.sandbox import SandboxedEnvironment
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        from .errors import KzfeedError
+
+        raise KzfeedError("--template needs Jinja2: pip install 'kzfeed[templates]'") from exc
+    markup = name.rsplit(".", 1)[-1].lower() in ("html", "htm", "xml", "atom")
+    env = SandboxedEnvironment(autoescape=markup, keep_trailing_newline=True)
+    env.filters["http_url"] = http_url
+    return env.from_string(source).render(**digest, digest=digest)
+
+
+# ---------------------------------------------------------------------------- OPML
+
+
+def to_opml(feeds: Sequence[Mapping[str, Any]], generated: datetime, lang: str) -> str:
+    """OPML 2.0, one folder per default rubric, that newsboat, Miniflux and reader import.
+
+    ``feeds``: dicts with name, url, title, rubric, lang; only http(s) URLs are written.
+    """
+    opml = ET.Element("opml", {"version": "2.0"})
+    head = ET.SubElement(opml, "head")
+    ET.SubElement(head, "title").text = "kzfeed subscriptions"
+    from email.utils import format_datetime
+
+    ET.SubElement(head, "dateCreated").text = format_datetime(generated)
+    body = ET.SubElement(opml, "body")
+    folders: dict[str, ET.Element] = {}
+    for feed in sorted(
+        feeds, key=lambda f: (rubrics.sort_key(f.get("rubric") or "other"), f["name"])
+    ):
+        url = http_url(feed.get("url"))
+        if url is None:
+            continue
+        key = feed.get("rubric") or "other"
+        if key not in folders:
+            label = rubrics.label(key, lang)
+            folders[key] = ET.SubElement(body, "outline", {"text": label, "title": label})
+        title = _xml_text(feed.get("title") or feed["name"])
+        attrs = {"type": "rss", "text": title, "title": title, "xmlUrl": url, "category": key}
+        if feed.get("lang"):
+            attrs["language"] = str(feed["lang"])
+        ET.SubElement(folders[key], "outline", attrs)
+    ET.indent(opml, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"

@@ -1,0 +1,108 @@
+"""Reading OPML 1.0/2.0 subscription lists (pure: bytes -> outlines and what was skipped).
+
+OPML files come from other programs and from the web: they are untrusted.  A DTD with
+entities is refused (expat would expand "billion laughs"), only http(s) feed URLs are taken,
+and every outline that is not imported is reported with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
+
+from . import rubrics
+from .errors import KzfeedError
+from .normalize import canonical_url
+from .text import clean_line
+
+MAX_OPML_BYTES = 32 * 1024 * 1024
+_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\[|<!ENTITY", re.I)
+
+
+@dataclass(frozen=True)
+class Outline:
+    url: str
+    title: str | None
+    rubric: str | None  # from a category attribute or an enclosing folder's text
+    lang: str | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    what: str
+    reason: str
+
+
+def parse_opml(data: bytes, known_urls: Iterable[str] = ()) -> tuple[list[Outline], list[Skipped]]:
+    """The feed outlines of an OPML document, in document order, and the skipped ones.
+
+    ``known_urls``: feeds already subscribed (compared by canonical URL).
+    """
+    if len(data) > MAX_OPML_BYTES:
+        raise KzfeedError(f"OPML file is larger than {MAX_OPML_BYTES} bytes")
+    if _DTD.search(data[:65536]):
+        raise KzfeedError("OPML declares a DTD with entities; refused (XML entity expansion)")
+    try:
+        root = ET.fromstring(data)  # noqa: S314 - DTDs/entities refused above; expat reads no URL
+    except ET.ParseError as exc:
+        raise KzfeedError(f"not a valid OPML file: {exc}") from None
+    if root.tag.lower() != "opml":
+        raise KzfeedError(f"not an OPML file (root element <{clean_line(root.tag)[:40]}>)")
+    body = next((child for child in root if child.tag.lower() == "body"), None)
+    if body is None:
+        raise KzfeedError("OPML file has no <body>")
+    seen = {c for c in (canonical_url(u) for u in known_urls) if c}
+    found: list[Outline] = []
+    skipped: list[Skipped] = []
+
+    def walk(element: ET.Element, folder_rubric: str | None) -> None:
+        for outline in element:
+            if outline.tag.lower() != "outline":
+                continue
+            attrs = {k.lower(): v for k, v in outline.attrib.items()}
+            text = clean_line(attrs.get("title") or attrs.get("text") or "")
+            raw_url = clean_line(attrs.get("xmlurl") or "")
+            rubric = _rubric_of(attrs.get("category")) or folder_rubric
+            if not raw_url:
+                if len(outline):  # a folder: its text may name a rubric
+                    walk(outline, rubrics.resolve(text) or folder_rubric)
+                elif text:
+                    skipped.append(Skipped(text[:80], "no xmlUrl: not a feed"))
+                continue
+            label = f"{text[:60]} <{raw_url[:120]}>" if text else raw_url[:160]
+            scheme = urlsplit(raw_url).scheme.lower() if ":" in raw_url else ""
+            if scheme not in ("http", "https"):
+                shown = f"{scheme}:" if scheme else "a relative or local path"
+                skipped.append(
+                    Skipped(label, f"{shown} URL refused: only http(s) feeds are imported")
+                )
+                continue
+            canon = canonical_url(raw_url)
+            if canon is None:
+                skipped.append(Skipped(label, "not a valid http(s) URL"))
+                continue
+            if canon in seen:
+                skipped.append(Skipped(label, "duplicate: already subscribed or listed earlier"))
+                continue
+            seen.add(canon)
+            lang = clean_line(attrs.get("language") or "")[:2].lower() or None
+            found.append(Outline(raw_url, text or None, rubric, lang))
+            if len(outline):
+                walk(outline, rubric)
+
+    walk(body, None)
+    return found, skipped
+
+
+def _rubric_of(category: str | None) -> str | None:
+    """An OPML category ("/Политика", "news,Экономика") as a rubric key, if one matches."""
+    if not category:
+        return None
+    for part in re.split(r"[,/]", category):
+        key = rubrics.resolve(part)
+        if key is not None:
+            return key
+    return None
