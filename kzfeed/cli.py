@@ -797,8 +797,14 @@ def digest(
     elif since is None:
         from datetime import timedelta
 
+        from .dates import from_iso
+
         previous = store.digest_marks().get(format_)
-        flt = dc_replace(flt, since=previous or to_utc_iso(now - timedelta(hours=24)))
+        # the previous digest included its `until`; start one second (the stored precision) later
+        start = from_iso(previous) + timedelta(seconds=1) if previous else now - timedelta(hours=24)
+        flt = dc_replace(flt, since=to_utc_iso(start))
+    if flt.until is None:  # the window is closed: what arrives later is the next digest's
+        flt = dc_replace(flt, until=to_utc_iso(now))
     window_end = flt.until or to_utc_iso(now)
     records = newest(store.iter_newest(), flt, None)
     from .model import feed_names
@@ -831,7 +837,7 @@ def digest(
     elif format_ == "txt":
         text = export.to_text(data, tz)
     else:
-        text = export.to_atom(data, tz, f"urn:kzfeed:digest:{cfg.path.resolve()}")
+        text = export.to_atom(data, tz, export.feed_id(flt, cfg.settings.language))
     _write_output(text, output)
     with store.writer(on_wait=_say) as writer:
         writer.mark_digest(format_, window_end)

@@ -347,6 +347,18 @@ def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
 ATOM = "http://www.w3.org/2005/Atom"
 
 
+def feed_id(flt: Any, lang: str) -> str:
+    """A stable Atom id for "this selection of the wire": the same filters give the same id
+    every morning, whatever the window, so readers see one feed."""
+    import hashlib
+
+    key = json.dumps(
+        [sorted(flt.rubrics), sorted(flt.feeds), flt.lang, flt.search, flt.unread, lang],
+        ensure_ascii=False,
+    )
+    return f"urn:kzfeed:digest:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
 def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
     """An Atom 1.0 feed of the digest's stories, one entry each, rubrics as categories."""
     ET.register_namespace("", ATOM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import html
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -152,8 +153,10 @@ def rss(items: list[dict[str, str]], title: str = "Kazinform", lang: str = "ru")
         for key in ("title", "link", "guid", "pubDate", "description"):
             if key in item:
                 value = item[key]
-                if key == "description":
+                if key == "description":  # HTML, as agencies send it
                     value = f"<![CDATA[{value}]]>"
+                else:  # text: escaped as XML, as a real feed would
+                    value = html.escape(value, quote=False)
                 parts.append(f"<{key}>{value}</{key}>")
         for category in item.get("categories", "").split("|"):
             if category:
