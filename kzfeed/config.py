@@ -36,6 +36,8 @@ class Settings:
     mark_read_on_view: bool = False
     mark_read_on_list: bool = False
     pager: bool = True
+    allow_private: bool = False
+    max_feed_items: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         ("mark_read_on_view", False),
         ("mark_read_on_list", False),
         ("pager", True),
+        ("allow_private", False),
     ):
         flags[key] = raw.get(key, default)
         if not isinstance(flags[key], bool):
@@ -216,6 +219,8 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         mark_read_on_view=flags["mark_read_on_view"],
         mark_read_on_list=flags["mark_read_on_list"],
         pager=flags["pager"],
+        allow_private=flags["allow_private"],
+        max_feed_items=chk.number(raw, "max_feed_items", 10_000, 1, 10_000_000, True),
     )
 
 

@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import ipaddress
 import re
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -94,6 +96,74 @@ class BodyTooLarge(Exception):
     pass
 
 
+class Refused(Exception):
+    pass
+
+
+async def read_capped(response: httpx.Response, cap: int) -> bytes:
+    """The body, decompressed by us from the raw stream with a hard output cap.
+
+    httpx would inflate each network chunk whole (a 64 KB gzip chunk can become 64 MB); here
+    no more than ``cap`` + one chunk's worth is ever held, whatever the compression ratio.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        decoder = None
+    elif encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj()
+    else:
+        raise Refused(f"unsupported Content-Encoding {encoding[:40]!r}")
+    out = bytearray()
+    async for raw in response.aiter_raw():
+        if decoder is None:
+            out += raw
+        else:
+            data = raw
+            while data:
+                try:
+                    out += decoder.decompress(data, cap + 1 - len(out))
+                except zlib.error as exc:
+                    raise Refused(f"corrupt {encoding} body: {exc}") from None
+                if len(out) > cap:
+                    break
+                data = decoder.unconsumed_tail
+        if len(out) > cap:
+            raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
+    if decoder is not None:
+        out += decoder.flush()
+        if len(out) > cap:
+            raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
+    return bytes(out)
+
+
+def is_public_ip(value: str) -> bool:
+    """Whether an address is a public one: not loopback, private, link-local (the cloud
+    metadata address 169.254.169.254), shared, reserved, multicast or unspecified."""
+    try:
+        ip = ipaddress.ip_address(value.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
+
+
+async def public_host(host: str, port: int) -> bool:
+    """Whether every address ``host`` resolves to is public."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return is_public_ip(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+    except OSError:
+        return True  # does not resolve: the request itself will fail with a clear error
+    return all(is_public_ip(str(info[4][0])) for info in infos)
+
+
 def read_local(name: str, url: str, cap: int) -> FetchResult:
     """A feed saved on disk (`url` is a path or file:// URL from the user's own config)."""
     now = to_utc_iso(utcnow())
@@ -123,9 +193,11 @@ class Fetcher:
         per_host: int = 2,
         timeout: float = 20.0,
         max_bytes: int = 16 * 1024 * 1024,
+        allow_private: bool = False,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.allow_private = allow_private
         self.per_host = per_host
         self._jobs = asyncio.Semaphore(jobs)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -133,7 +205,11 @@ class Fetcher:
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max(jobs, 1) * 2, max_keepalive_connections=jobs),
-            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -197,18 +273,35 @@ class Fetcher:
                             return fail(
                                 f"refused: redirect to a non-http(s) URL {target[:200]}", status
                             )
+                        refusal = await self._check_redirect(current, target)
+                        if refusal:
+                            return fail(refusal, status)
                         all_permanent = all_permanent and status in (301, 308)
                         permanent = target if all_permanent else None
                         current = target
                         continue
                     return await self._finish(name, url, current, response, permanent, fetched_at)
-            except BodyTooLarge as exc:
+            except (BodyTooLarge, Refused) as exc:
                 return fail(str(exc))
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
                 return fail(f"refused: invalid URL or redirect target ({exc})")
             except httpx.HTTPError as exc:
                 return fail(f"connection failed: {str(exc) or type(exc).__name__}")
         return fail(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _check_redirect(self, current: str, target: str) -> str | None:
+        """Why a redirect may not be followed: a jump to another host whose address is not
+        public (loopback, private, link-local such as 169.254.169.254 …), unless allowed."""
+        parts = urlsplit(target)
+        if self.allow_private or parts.hostname == urlsplit(current).hostname:
+            return None
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        if await public_host(parts.hostname or "", port):
+            return None
+        return (
+            f"refused: redirect to a private, loopback or link-local address ({parts.hostname}); "
+            "settings.allow_private = true allows it"
+        )
 
     @contextlib.asynccontextmanager
     async def _stream(self, url: str, headers: dict[bytes, bytes]) -> AsyncIterator[httpx.Response]:
@@ -253,24 +346,14 @@ class Fetcher:
             )
         if status >= 400 or status < 200:
             return replace(base, error=f"HTTP {status} {response.reason_phrase}".strip())
-        declared = response.headers.get("content-length", "")
-        if (
-            declared.isdigit()
-            and int(declared) > self.max_bytes
-            and not response.headers.get("content-encoding")
-        ):
-            raise BodyTooLarge(f"body of {declared} bytes is over the {self.max_bytes}-byte limit")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise BodyTooLarge(f"body is over the {self.max_bytes}-byte limit")
-            chunks.append(chunk)
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise BodyTooLarge(
+                f"declared body of {declared} bytes is over the {self.max_bytes}-byte limit"
+            )
+        body = await read_capped(response, self.max_bytes)
         return replace(
-            base,
-            body=b"".join(chunks),
-            retry_after=_iso(parse_cache_control(response.headers, now)),
+            base, body=body, retry_after=_iso(parse_cache_control(response.headers, now))
         )
 
 

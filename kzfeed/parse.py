@@ -6,6 +6,7 @@ feedparser is only ever given the bytes wrapped in a BytesIO: given a ``str`` or
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import time
@@ -32,7 +33,30 @@ def _ru_kk_date_handler(value: str) -> time.struct_time | None:
 
 feedparser.registerDateHandler(_ru_kk_date_handler)
 
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
+_DTD_WITH_ENTITIES = re.compile(r"<!DOCTYPE[^>\[]*\[|<!ENTITY", re.I)
+_ENTRY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def markup_text(body: bytes) -> str:
+    """The body as text good enough to look for markup: UTF-16/32 by BOM or by the NUL
+    pattern of "<", anything else as latin-1 (every ASCII-compatible encoding reads the
+    same for tags)."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(encoding, "ignore")
+    if body[:2] == b"<\x00":
+        return body.decode("utf-16-le", "ignore")
+    if body[:2] == b"\x00<":
+        return body.decode("utf-16-be", "ignore")
+    return body.decode("latin-1")
+
+
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 
 
@@ -76,14 +100,24 @@ class RawFeed:
     bozo: str | None
 
 
-def parse_bytes(body: bytes, headers: dict[str, str], tz: tzinfo = UTC) -> RawFeed:
+def parse_bytes(
+    body: bytes, headers: dict[str, str], tz: tzinfo = UTC, max_items: int | None = None
+) -> RawFeed:
     """Parse a feed body.  A recoverable malformed feed still yields its entries; anything
     that is not a feed (an HTML page, an empty body, JSON, binary) raises FeedError."""
     if not body.strip():
         raise FeedError("empty response: not a feed")
     head = body[:65536].lstrip(b"\xef\xbb\xbf")
-    if _INTERNAL_SUBSET.search(head):
+    text = markup_text(body)
+    if _DTD_WITH_ENTITIES.search(text[:65536]):
         raise FeedError("feed declares a DTD with entities; refused (XML entity expansion)")
+    if max_items is not None:
+        count = len(_ENTRY_TAG.findall(text))
+        if count > max_items:
+            raise FeedError(
+                f"feed has about {count} entries, over the limit of {max_items} "
+                "(settings.max_feed_items); refused"
+            )
     _current_tz[0] = tz
     guessed = sniff_encoding(body, {k.lower(): v for k, v in headers.items()})
     if guessed is not None:

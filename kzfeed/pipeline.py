@@ -127,6 +127,7 @@ def parse_job(
     base_url: str,
     tz_name: str,
     aliases: dict[str, str],
+    max_items: int | None = None,
 ) -> ParsedFeed:
     """Parse and normalize one body (runs in a worker process; pure but for CPU)."""
     from .normalize import normalize_entries
@@ -138,7 +139,7 @@ def parse_job(
         # identity must not change with the URL it was fetched from (mirrors, redirects).
         # Relative links are resolved by normalize against the final URL instead.
         header_map = {k: v for k, v in headers if k.lower() != "content-location"}
-        raw = parse_bytes(body, header_map, zone(tz_name))
+        raw = parse_bytes(body, header_map, zone(tz_name), max_items)
         items = normalize_entries(
             raw.entries,
             spec,
@@ -307,6 +308,7 @@ async def _fetch_all(
             fetched.final_url,
             settings.timezone,
             dict(config.aliases),
+            settings.max_feed_items,
         )
         if progress:
             progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
@@ -316,5 +318,6 @@ async def _fetch_all(
         per_host=settings.per_host,
         timeout=settings.timeout,
         max_bytes=settings.max_feed_bytes,
+        allow_private=settings.allow_private,
     ) as fetcher:
         await asyncio.gather(*(one(outcome, fetcher) for outcome in todo))
