@@ -267,7 +267,8 @@ def remove(
 # ------------------------------------------------------------------------ feeds / update
 
 
-def feed_rows(cfg: Config, store: Store) -> list[dict[str, Any]]:
+def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    from .dates import from_iso
     from .pipeline import effective_url
 
     states = store.feed_states()
@@ -291,6 +292,9 @@ def feed_rows(cfg: Config, store: Store) -> list[dict[str, Any]]:
                 "next_fetch": state.next_fetch if state else None,
                 "items": count,
                 "newest": newest,
+                "newest_age_days": (
+                    round((now - from_iso(newest)).total_seconds() / 86400, 1) if newest else None
+                ),
                 "disabled": spec.disabled or bool(state and state.disabled),
             }
         )
@@ -302,7 +306,7 @@ def feed_rows(cfg: Config, store: Store) -> list[dict[str, Any]]:
 def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Subscriptions with health: last fetch, HTTP status, failure streak, items, newest."""
     cfg = _config()
-    rows = feed_rows(cfg, _store(cfg))
+    rows = feed_rows(cfg, _store(cfg), _now())
     if json_:
         _print_json(rows)
         return

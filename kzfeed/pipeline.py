@@ -14,7 +14,7 @@ import concurrent.futures
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import dedup
@@ -62,6 +62,19 @@ def effective_url(spec: FeedSpec, state: FeedState | None) -> str:
     return spec.url
 
 
+BACKOFF_START = timedelta(minutes=15)
+BACKOFF_CAP = timedelta(hours=24)
+
+
+def backoff(fetched_at: str, failures: int) -> str | None:
+    """When a failing feed may be tried again: a single failure is retried at once (a blip);
+    from the second in a row, 15 min, 30 min, 1 h … doubling up to a day."""
+    if failures < 2 or not fetched_at:
+        return None
+    delay = min(BACKOFF_START * (2 ** min(failures - 2, 10)), BACKOFF_CAP)
+    return to_utc_iso(from_iso(fetched_at) + delay)
+
+
 def due(spec: FeedSpec, state: FeedState | None, now: datetime, force: bool) -> str | None:
     """Why the feed is not fetched now, or None when it is due."""
     if spec.disabled:
@@ -71,7 +84,12 @@ def due(spec: FeedSpec, state: FeedState | None, now: datetime, force: bool) -> 
     if spec.type == "html":
         return 'HTML-list sources (type = "html") are not supported by this version yet'
     if not force and state is not None and state.next_fetch and from_iso(state.next_fetch) > now:
-        return f"not due before {state.next_fetch} (server asked; --force overrides)"
+        why = (
+            f"backing off after {state.failures} failures in a row"
+            if state.failures >= 2 and state.last_status not in (429, 503)
+            else "the server asked"
+        )
+        return f"not due before {state.next_fetch} ({why}; --force overrides)"
     return None
 
 
@@ -94,11 +112,13 @@ def next_state(
         base = replace(base, url=fetched.permanent_url, config_url=spec.url)
     error = fetched.error or (parsed.error if parsed is not None else None)
     if error is not None:
+        failures = old.failures + 1
         return replace(
             base,
             last_error=error,
-            failures=old.failures + 1,
+            failures=failures,
             disabled=old.disabled or fetched.gone,
+            next_fetch=fetched.retry_after or backoff(fetched.fetched_at, failures),
         )
     return replace(
         base,

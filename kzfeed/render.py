@@ -218,30 +218,37 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
 
 
 def feeds_view(rows: Sequence[dict[str, Any]], tz: tzinfo) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=False)
-    table.add_column("feed", no_wrap=True)
+    """Each feed's health: items, age of the newest, last fetch and last success, HTTP status,
+    failure streak, and why it is not fetched (disabled, backing off, server asked)."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True)
+    table.add_column("feed", no_wrap=True, max_width=24, overflow="ellipsis")
     table.add_column("items", justify="right")
-    table.add_column("newest", no_wrap=True)
-    table.add_column("fetched", no_wrap=True)
+    table.add_column("newest", justify="right", no_wrap=True)
+    table.add_column("last ok", no_wrap=True)
     table.add_column("http", justify="right", no_wrap=True)
     table.add_column("fails", justify="right")
-    table.add_column("note", overflow="fold")
+    table.add_column("note", overflow="fold", min_width=16, ratio=1)
     for row in rows:
         status = str(row["last_status"]) if row["last_status"] is not None else "—"
         style = "red" if row["failures"] else ""
-        note = row["last_error"] or ""
+        notes = []
         if row["disabled"]:
-            note = f"disabled. {note}".strip()
-        elif row.get("next_fetch") and row["next_fetch"] > (row["last_fetch"] or ""):
-            note = f"{note} next fetch {_local(row['next_fetch'], tz)}".strip()
+            notes.append("disabled")
+        if row.get("next_fetch") and row["next_fetch"] > (row["last_fetch"] or ""):
+            notes.append(f"next {_local(row['next_fetch'], tz)}")
+        if row["last_error"]:
+            notes.append(f"{row['last_error']} (at {_local(row['last_fetch'], tz)})")
+        if row["url"] != row.get("config_url"):
+            notes.append(f"moved to {row['url']}")
+        age = row.get("newest_age_days")
         table.add_row(
             Text(row["name"], style="dim" if row["disabled"] else ""),
             Text(str(row["items"])),
-            Text(_local(row["newest"], tz)),
-            Text(_local(row["last_fetch"], tz)),
+            Text("—" if age is None else f"{age:g} d", style="yellow" if (age or 0) > 7 else ""),
+            Text(_local(row.get("last_success"), tz)),
             Text(status, style=style),
             Text(str(row["failures"]), style=style),
-            safe_line(note, style="red" if row["failures"] else "dim"),
+            safe_line(". ".join(notes), style="red" if row["failures"] else "dim"),
         )
     return table
 
