@@ -939,5 +939,52 @@ def prune(
     typer.echo(f"pruned {removed} item(s) published before {cutoff:%Y-%m-%d}")
 
 
+db_app = typer.Typer(
+    help="Check the database, or restore its last good state.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("check")
+@handled
+def db_check() -> None:
+    """Read every database file and cross-check the index and the items; exit 1 on a fault."""
+    from .store import check
+
+    cfg = _config()
+    problems, items, partitions = check(cfg.data_dir)
+    for problem in problems:
+        _say(problem)
+    if problems:
+        raise KzfeedError(
+            f"{len(problems)} problem(s) in {cfg.data_dir}; `kzfeed db restore` brings back "
+            "the last good state"
+        )
+    typer.echo(f"ok: {items} items in {partitions} partitions ({cfg.data_dir})")
+
+
+@db_app.command("restore")
+@handled
+def db_restore(
+    previous: Annotated[
+        bool, typer.Option(help="The state before the last write, not after it.")
+    ] = False,
+) -> None:
+    """Bring back the last good copy of the database from its backups (the current files
+    are kept aside, not deleted)."""
+    from .store import check, restore
+
+    cfg = _config()
+    aside = restore(
+        cfg.data_dir, previous=previous, lock_timeout=cfg.settings.lock_timeout, on_wait=_say
+    )
+    problems, items, partitions = check(cfg.data_dir)
+    typer.echo(
+        f"restored {items} items in {partitions} partitions; the replaced files are in {aside}"
+    )
+    for problem in problems:
+        _say(problem)
+
+
 def main() -> None:
     app(prog_name="kzfeed")

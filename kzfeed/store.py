@@ -39,6 +39,7 @@ from .errors import LockTimeout, StoreError
 from .model import FeedState
 
 SCHEMA = 1
+RESTORE_HINT = " (`kzfeed db restore` brings back the last good copy)"
 PARTITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 
 
@@ -54,15 +55,19 @@ def _load_json(path: Path) -> Any:
     except OSError as exc:
         raise StoreError(f"{path}: cannot read the database file: {exc.strerror}") from exc
     if not raw.strip():
-        raise StoreError(f"{path}: database file is empty (truncated?); it was left untouched")
+        raise StoreError(
+            f"{path}: database file is empty (truncated?); it was left untouched{RESTORE_HINT}"
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise StoreError(
-            f"{path}: database file is corrupt ({exc}); it was left untouched"
+            f"{path}: database file is corrupt ({exc}); it was left untouched{RESTORE_HINT}"
         ) from exc
     if not isinstance(data, dict):
-        raise StoreError(f"{path}: database file is not a kzfeed store; it was left untouched")
+        raise StoreError(
+            f"{path}: database file is not a kzfeed store; it was left untouched{RESTORE_HINT}"
+        )
     return data
 
 
@@ -93,12 +98,16 @@ def _dumps(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
+Saver = Callable[[Path, bytes], None]
+
+
 class AtomicStorage(Storage):
     """A TinyDB storage that reads its file once, keeps changes in memory, and writes the
     whole file atomically only when `commit` is called and something changed."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, save: Saver = write_atomic) -> None:
         self.path = Path(path)
+        self.save = save
         self._data: dict[str, Any] | None = None
         self._loaded = False
         self.dirty = False
@@ -117,7 +126,7 @@ class AtomicStorage(Storage):
     def commit(self) -> bool:
         if not self.dirty or self._data is None:
             return False
-        write_atomic(self.path, _dumps(self._data))
+        self.save(self.path, _dumps(self._data))
         self.dirty = False
         return True
 
@@ -125,8 +134,8 @@ class AtomicStorage(Storage):
         pass  # never write implicitly
 
 
-def _open_db(path: Path) -> tuple[TinyDB, AtomicStorage]:
-    storage = AtomicStorage(path)
+def _open_db(path: Path, save: Saver = write_atomic) -> tuple[TinyDB, AtomicStorage]:
+    storage = AtomicStorage(path, save)
     db = TinyDB(storage=lambda: storage)
     return db, storage
 
@@ -173,7 +182,7 @@ class Store:
 
     def _partition(self, name: str) -> tuple[TinyDB, AtomicStorage]:
         if name not in self._partitions:
-            self._partitions[name] = _open_db(self.items_dir / f"{name}.json")
+            self._partitions[name] = _open_db(self.items_dir / f"{name}.json", self.save)
         return self._partitions[name]
 
     def partition_items(self, name: str) -> list[dict[str, Any]]:
@@ -198,7 +207,7 @@ class Store:
 
     def _state_db(self) -> tuple[TinyDB, AtomicStorage]:
         if self._state is None:
-            self._state = _open_db(self.data_dir / "state.json")
+            self._state = _open_db(self.data_dir / "state.json", self.save)
         return self._state
 
     def feed_states(self) -> dict[str, FeedState]:
@@ -227,6 +236,14 @@ class Store:
     @contextlib.contextmanager
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Writer]:
         """Hold the lock, yield a Writer, commit what it changed (only if no exception)."""
+        with self.locked(on_wait):
+            writer = Writer(self)
+            yield writer
+            writer.commit()
+
+    @contextlib.contextmanager
+    def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the database lock (waiting up to lock_timeout, saying so)."""
         from filelock import FileLock, Timeout
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -247,12 +264,61 @@ class Store:
         try:
             self._reset()  # another process may have written while we waited
             self._clean_temp_files()
-            writer = Writer(self)
-            yield writer
-            writer.commit()
+            yield
         finally:
             self._reset()
             lock.release()
+
+    # ------------------------------------------------------------------ backups
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+    def save(self, path: Path, data: bytes) -> None:
+        """Write a store file atomically, and the same bytes to the backup mirror.
+
+        ``backups/last/`` mirrors every file as of the last successful write (copies, not
+        links: a file damaged in place must not damage its backup); the version it replaces
+        moves to ``backups/previous/``.  Only files kzfeed itself wrote from good data ever
+        reach the mirror, so it always holds the last good state.
+        """
+        write_atomic(path, data)
+        rel = path.relative_to(self.data_dir)
+        last = self.backup_dir / "last" / rel
+        if last.exists():
+            previous = self.backup_dir / "previous" / rel
+            previous.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(last, previous)
+        write_atomic(last, data)
+
+    def seed_backups(self) -> None:
+        """Start the backup mirror of a store that has none yet (created before backups
+        existed, or whose backups were deleted) with copies of its files that read well."""
+        if (self.backup_dir / "last" / "index.json").exists():
+            return
+        index = self.data_dir / "index.json"
+        if not index.exists():
+            return  # a new store: the mirror fills as files are written
+        for path in [index, self.data_dir / "state.json", *self.items_dir.glob("*.json")]:
+            try:
+                if _load_json(path) is None:
+                    continue
+            except StoreError:
+                continue  # never copy a damaged file into the backups
+            target = self.backup_dir / "last" / path.relative_to(self.data_dir)
+            write_atomic(target, path.read_bytes())
+
+    def drop_file(self, path: Path) -> None:
+        """Delete a store file (a pruned partition); its backup moves to previous/."""
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        rel = path.relative_to(self.data_dir)
+        last = self.backup_dir / "last" / rel
+        if last.exists():
+            previous = self.backup_dir / "previous" / rel
+            previous.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(last, previous)
 
     def _reset(self) -> None:
         self._index = None
@@ -260,7 +326,16 @@ class Store:
         self._state = None
 
     def _clean_temp_files(self) -> None:
-        for folder in (self.data_dir, self.items_dir):
+        backups = self.backup_dir
+        folders = (
+            self.data_dir,
+            self.items_dir,
+            backups / "last",
+            backups / "last" / "items",
+            backups / "previous",
+            backups / "previous" / "items",
+        )
+        for folder in folders:
             with contextlib.suppress(FileNotFoundError):
                 for path in folder.glob(".*.tmp"):
                     with contextlib.suppress(OSError):
@@ -402,8 +477,7 @@ class Writer:
             self.store._partitions.pop(partition, None)
             self._pending.pop(partition, None)
             self._removed.pop(partition, None)
-            with contextlib.suppress(FileNotFoundError):
-                (self.store.items_dir / f"{partition}.json").unlink()
+            self.store.drop_file(self.store.items_dir / f"{partition}.json")
         tombstones = self.index["tombstones"]
         expired = [key for key, day in tombstones.items() if day < limit]
         for key in expired:
@@ -464,11 +538,12 @@ class Writer:
 
     def commit(self) -> None:
         """Write every changed file: partitions first, then the index, then feed state."""
+        self.store.seed_backups()
         self._flush()
         for _db, storage in list(self.store._partitions.values()):
             storage.commit()
         if self._index_dirty:
-            write_atomic(self.store.data_dir / "index.json", _dumps(self.index))
+            self.store.save(self.store.data_dir / "index.json", _dumps(self.index))
             self._index_dirty = False
         if self.store._state is not None:
             self.store._state[1].commit()
@@ -493,3 +568,93 @@ def resolve_id(store: Store, prefix: str) -> str:
     if len(matches) > 1:
         raise AmbiguousId(prefix, matches)
     return matches[0]
+
+
+def check(data_dir: Path) -> tuple[list[str], int, int]:
+    """Read every file of a store and cross-check index and partitions.
+
+    Returns (problems, items, partitions); no problem means the store is sound.
+    """
+    store = Store(data_dir)
+    problems: list[str] = []
+    try:
+        index = store.index
+    except StoreError as exc:
+        return [str(exc)], 0, 0
+    try:
+        store.feed_states()
+    except StoreError as exc:
+        problems.append(str(exc))
+    found: dict[str, str] = {}
+    partitions = store.partitions()
+    unreadable = set()
+    for name in partitions:
+        try:
+            records = store.partition_items(name)
+        except StoreError as exc:
+            problems.append(str(exc))
+            unreadable.add(name)
+            continue
+        for record in records:
+            if not isinstance(record, dict) or "id" not in record or "published" not in record:
+                problems.append(
+                    f"{store.items_dir / (name + '.json')}: a record without id/published"
+                )
+                continue
+            found[record["id"]] = name
+    missing: dict[str, int] = {}
+    for item_id, meta in index.get("items", {}).items():
+        if not (isinstance(meta, list) and len(meta) == 3):
+            problems.append(f"{data_dir / 'index.json'}: item {item_id} has a malformed entry")
+        elif found.get(item_id) != meta[0] and meta[0] not in unreadable:
+            missing[meta[0]] = missing.get(meta[0], 0) + 1
+    for name, count in sorted(missing.items()):
+        problems.append(
+            f"{count} indexed item(s) missing from {store.items_dir / (name + '.json')}"
+        )
+    orphans = set(found) - set(index.get("items", {}))
+    if orphans:
+        problems.append(
+            f"{len(orphans)} stored item(s) missing from the index (next update re-adds them)"
+        )
+    return problems, len(found), len(partitions)
+
+
+def restore(
+    data_dir: Path,
+    *,
+    previous: bool = False,
+    lock_timeout: float = 60.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> Path:
+    """Bring back the last good state from ``backups/last`` (with ``previous``: the state
+    before the last write).  The current files are moved aside, never deleted; returns
+    the folder they were moved to."""
+    from datetime import datetime
+
+    store = Store(data_dir, lock_timeout=lock_timeout)
+    last = store.backup_dir / "last"
+    if not (last / "index.json").exists():
+        raise StoreError(f"{last}: no backup to restore from")
+    with store.locked(on_wait=on_wait):
+        aside = data_dir / f"replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        aside.mkdir()
+        current = [
+            data_dir / "index.json",
+            data_dir / "state.json",
+            *store.items_dir.glob("*.json"),
+        ]
+        for path in current:
+            if path.exists():
+                target = aside / path.relative_to(data_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+        sources = [last]
+        if previous:
+            sources.append(store.backup_dir / "previous")
+        for source in sources:  # previous/ overlays last/: the files as before the last write
+            for path in sorted(source.rglob("*.json")):
+                target = data_dir / path.relative_to(source)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(target, path.read_bytes())
+    return aside
