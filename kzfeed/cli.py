@@ -55,6 +55,8 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except KzfeedError as exc:
             raise _fail(f"error: {exc}", exc.exit_code) from None
+        except OSError as exc:  # a disk or permission problem: one line, not a traceback
+            raise _fail(f"error: {exc}", 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
         except BrokenPipeError:

@@ -232,6 +232,8 @@ def check_url(url: str, base: Path | None) -> str:
     url = url.strip()
     if not url:
         raise ValueError("is empty")
+    if re.match(r"^[|!<>]", url) or re.search(r"[`\x00-\x1f]|\$\(", url):
+        raise ValueError(f"{url[:80]!r} looks like a shell command, not a URL or a path")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):

@@ -133,6 +133,8 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
             raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
     if decoder is not None:
         out += decoder.flush()
+        if not out and not decoder.eof:
+            raise Refused(f"corrupt {encoding} body: no data could be decompressed")
         if len(out) > cap:
             raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
     return bytes(out)

@@ -90,6 +90,35 @@ def sniff_encoding(body: bytes, headers: dict[str, str]) -> str | None:
     return best if scores[best] > 0.5 else None
 
 
+def _declared(body: bytes, headers: dict[str, str]) -> str | None:
+    match = re.search(r"charset=[\"']?([A-Za-z0-9._-]+)", headers.get("content-type", ""), re.I)
+    if match:
+        return match.group(1).lower()
+    xml = _XML_ENCODING.match(body)
+    return xml.group(1).decode("ascii").lower() if xml else None
+
+
+def repair_utf8(body: bytes, headers: dict[str, str]) -> bytes | None:
+    """A UTF-8 feed with a few invalid bytes, with those bytes replaced (U+FFFD).
+
+    feedparser would otherwise fall back to windows-1252 for the whole document and turn
+    every Cyrillic letter into mojibake.  None when the body is fine or not declared UTF-8.
+    """
+    if _declared(body, headers) not in ("utf-8", "utf8", None) or body.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        return None
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", "replace")
+    if text.count("\ufffd") > max(16, len(text) // 100):
+        return None  # not UTF-8 with a few bad bytes: leave it to the sniffing
+    return text.encode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class RawFeed:
     title: str | None
@@ -119,7 +148,11 @@ def parse_bytes(
                 "(settings.max_feed_items); refused"
             )
     _current_tz[0] = tz
-    guessed = sniff_encoding(body, {k.lower(): v for k, v in headers.items()})
+    lowered = {k.lower(): v for k, v in headers.items()}
+    repaired = repair_utf8(body, lowered)
+    if repaired is not None:
+        body = repaired
+    guessed = sniff_encoding(body, lowered)
     if guessed is not None:
         headers = {**headers, "content-type": f"application/xml; charset={guessed}"}
     parsed = feedparser.parse(

@@ -404,7 +404,8 @@ class Writer:
                     merged = dedup.merge_record(current, item)
                     if merged != current:
                         self._put(merged, previous=current)
-                        if item.feed == current.get("feed"):
+                        edited = current.get("hash") != item.content_hash
+                        if item.feed == current.get("feed") and edited:
                             updated += 1
             keys[item.feed_key] = target
             if item.link_key and item.link_key not in keys:
@@ -637,8 +638,16 @@ def restore(
     if not (last / "index.json").exists():
         raise StoreError(f"{last}: no backup to restore from")
     with store.locked(on_wait=on_wait):
-        aside = data_dir / f"replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-        aside.mkdir()
+        stamp = f"replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        aside = data_dir / stamp
+        n = 1
+        while True:
+            try:
+                aside.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                aside = data_dir / f"{stamp}-{n}"
         current = [
             data_dir / "index.json",
             data_dir / "state.json",

@@ -1,0 +1,706 @@
+"""Hostile servers and broken feeds, one case each, against a fault-injection server on
+127.0.0.1.  For every case: the broken feed is reported as an error with a clear reason, the
+good feed beside it is stored, the database stays readable, and the run ends in bounded time."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+from kzfeed.config import load_config
+from kzfeed.dates import parse_human_date, parse_when
+from kzfeed.errors import UsageError
+from kzfeed.normalize import entry_time
+from kzfeed.pipeline import UpdateReport, update
+from kzfeed.store import Store, check
+
+from .conftest import REPO, FeedServer, rss, write_config
+
+GOOD = rss(
+    [
+        {
+            "title": "Хорошая новость",
+            "link": "https://www.inform.kz/ru/good_a1",
+            "guid": "good-1",
+            "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+        }
+    ]
+)
+runner = CliRunner()
+
+
+def run_case(server: FeedServer, cfg_path: Path, **settings_: Any) -> UpdateReport:
+    server.add("/good.xml", GOOD)
+    write_config(
+        cfg_path,
+        [
+            {"name": "bad", "url": server.url("/bad")},
+            {"name": "good", "url": server.url("/good.xml")},
+        ],
+        timeout=settings_.pop("timeout", 3),
+        **settings_,
+    )
+    started = time.monotonic()
+    report = update(load_config(cfg_path))
+    assert time.monotonic() - started < 15, "the run must end in bounded time"
+    statuses = {f.name: f for f in report.feeds}
+    assert statuses["good"].status == "ok" and statuses["good"].new == 1
+    problems, items, _ = check(load_config(cfg_path).data_dir)
+    assert problems == [] and items >= 1
+    return report
+
+
+def bad(report: UpdateReport) -> Any:
+    return next(f for f in report.feeds if f.name == "bad")
+
+
+def handler(fn: Callable[[BaseHTTPRequestHandler], None]) -> dict[str, Any]:
+    return {"handler": fn}
+
+
+def _reset(h: BaseHTTPRequestHandler) -> None:
+    h.connection.setsockopt(
+        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+    )
+    h.close_connection = True
+    h.rfile.close()
+    h.wfile.close()
+    h.connection.close()  # the last reference: a real close, and with linger 0 an RST
+
+
+def _truncated(h: BaseHTTPRequestHandler) -> None:
+    body = GOOD.encode()
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Length", str(len(body) * 2))
+    h.end_headers()
+    h.wfile.write(body[: len(body) // 2])
+    h.wfile.flush()
+    h.close_connection = True
+    h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _bomb(h: BaseHTTPRequestHandler) -> None:
+    body = BOMB
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _huge_declared(h: BaseHTTPRequestHandler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Length", str(10**12))
+    h.end_headers()
+    h.wfile.write(b"<rss>")
+
+
+def _make_bomb(megabytes: int = 300) -> bytes:
+    """A small gzip body that inflates to hundreds of MB, built without holding them."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * (1024 * 1024)
+    parts = [packer.compress(b"<rss>")]
+    parts += [packer.compress(chunk) for _ in range(megabytes)]
+    parts.append(packer.compress(b"</rss>") + packer.flush())
+    return b"".join(parts)
+
+
+BOMB = _make_bomb()
+
+ENTITY_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "ААААААААААААААААААААААА">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+    '<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>'
+    "<rss><channel><title>&e;</title><item><title>&e;&e;&e;</title></item></channel></rss>"
+)
+ONE_BIG_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY big "'
+    + "Я" * 40_000
+    + '">]><rss><channel>'
+    + "".join(f"<item><title>&big;</title><guid>{n}</guid></item>" for n in range(200))
+    + "</channel></rss>"
+)
+EXTERNAL = (
+    '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    "<rss><channel><item><title>&x;</title></item></channel></rss>"
+)
+PARAMETER = (
+    '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;]>'
+    "<rss><channel><item><title>x</title></item></channel></rss>"
+)
+
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("entity-laughs", {"body": ENTITY_LAUGHS}, "entities; refused"),
+    ("one-big-entity", {"body": ONE_BIG_ENTITY}, "entities; refused"),
+    ("external-entity", {"body": EXTERNAL}, "entities; refused"),
+    ("parameter-entity", {"body": PARAMETER}, "entities; refused"),
+    (
+        "utf16-entities",
+        {"body": codecs.BOM_UTF16_LE + ENTITY_LAUGHS.encode("utf-16-le")},
+        "entities; refused",
+    ),
+    ("decompression-bomb", handler(_bomb), "limit (after decompression)"),
+    ("huge-content-length", handler(_huge_declared), "over the"),
+    ("over-the-cap", {"body": b"<rss>" + b" " * 3_000_000 + b"</rss>"}, "over the"),
+    ("slow-drip", {"body": GOOD, "drip": 0.5}, "timed out"),
+    ("redirect-loop", {"status": 302, "headers": {"Location": "/bad"}}, "more than 5 redirects"),
+    (
+        "redirect-file",
+        {"status": 301, "headers": {"Location": "file:///etc/passwd"}},
+        "non-http(s)",
+    ),
+    (
+        "redirect-gopher",
+        {"status": 302, "headers": {"Location": "gopher://127.0.0.1/x"}},
+        "non-http(s)",
+    ),
+    # only loopback redirect targets here: a regression must not send traffic anywhere else
+    (
+        "redirect-localhost",
+        {"status": 307, "headers": {"Location": "http://localhost:9/feed"}},
+        "private",
+    ),
+    (
+        "html-404",
+        {
+            "status": 404,
+            "body": "<html><body><h1>404</h1></body></html>",
+            "headers": {"Content-Type": "text/html"},
+        },
+        "HTTP 404",
+    ),
+    (
+        "html-500",
+        {
+            "status": 500,
+            "body": "<!DOCTYPE html><html><body>oops</body></html>",
+            "headers": {"Content-Type": "text/html"},
+        },
+        "HTTP 500",
+    ),
+    (
+        "html-200",
+        {
+            "body": "<!DOCTYPE html><html><head><title>Главная</title></head><body></body></html>",
+            "headers": {"Content-Type": "text/html"},
+        },
+        "an HTML page, not a feed",
+    ),
+    (
+        "json-200",
+        {"body": '{"items": [{"title": "x"}]}', "headers": {"Content-Type": "application/json"}},
+        "not a feed",
+    ),
+    ("empty-200", {"body": ""}, "empty response"),
+    (
+        "binary-200",
+        {"body": bytes(range(256)) * 40, "headers": {"Content-Type": "application/octet-stream"}},
+        "not a feed",
+    ),
+    ("truncated-body", handler(_truncated), "connection failed"),
+    ("connection-reset", handler(_reset), "connection failed"),
+    (
+        "bad-gzip",
+        {"body": b"\x1f\x8b\x08\x00garbage", "headers": {"Content-Encoding": "gzip"}},
+        "corrupt gzip",
+    ),
+    (
+        "too-many-items",
+        {"body": rss([{"title": f"n{n}", "guid": str(n)} for n in range(60)])},
+        "over the limit of 50",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "route", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_hostile_server_cases(
+    server: FeedServer, cfg_path: Path, name: str, route: dict[str, Any], reason: str
+) -> None:
+    server.add("/bad", **route)
+    report = run_case(server, cfg_path, max_feed_bytes=2_000_000, max_feed_items=50)
+    result = bad(report)
+    assert result.status == "error", result
+    assert reason in (result.error or ""), result.error
+    assert report.errors == 1
+    if name.startswith("redirect-") and name not in ("redirect-loop",):
+        # nothing was requested from the refused target
+        assert all(r.path == "/bad" for r in server.requests if r.path != "/good.xml")
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("169.254.169.254", False),
+        ("10.0.0.1", False),
+        ("172.16.5.4", False),
+        ("192.168.1.1", False),
+        ("127.0.0.1", False),
+        ("0.0.0.0", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:169.254.169.254", False),
+        ("not an ip", False),
+        ("1.1.1.1", True),
+        ("95.59.100.1", True),
+        ("2a00:1450:4001::1", True),
+    ],
+)
+def test_which_addresses_are_public(address: str, public: bool) -> None:
+    from kzfeed.fetch import is_public_ip
+
+    assert is_public_ip(address) is public
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/feed",
+        "https://[::1]:8443/x",
+        "http://192.168.0.1:8080/rss",
+        "http://[fe80::1]/",
+    ],
+)
+def test_redirects_to_private_addresses_are_refused_before_any_request(target: str) -> None:
+    """Decided on the address alone (literal IPs: no DNS, no traffic)."""
+    import asyncio
+
+    from kzfeed.fetch import Fetcher
+
+    async def decide(allow: bool) -> str | None:
+        async with Fetcher(allow_private=allow) as fetcher:
+            return await fetcher._check_redirect("https://www.inform.kz/rss/rus.xml", target)
+
+    assert "private, loopback or link-local" in (asyncio.run(decide(False)) or "")
+    assert asyncio.run(decide(True)) is None
+
+
+def test_refused_redirects_are_allowed_when_the_user_says_so(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    other = FeedServer()
+    other.thread.start()
+    try:
+        target = f"http://localhost:{other.port}/feed.xml"
+        other.add(
+            "/feed.xml", rss([{"title": "Интранет", "link": "https://intra.kz/1", "guid": "i1"}])
+        )
+        server.add("/bad", status=302, headers={"Location": target})
+        assert "private" in (bad(run_case(server, cfg_path)).error or "")
+        allowed = run_case(
+            server,
+            cfg_path.parent / "allowed.toml",
+            allow_private=True,
+            data_dir=str(cfg_path.parent / "allowed-data"),
+        )
+        assert bad(allowed).status == "ok" and bad(allowed).new == 1
+    finally:
+        other.httpd.shutdown()
+        other.httpd.server_close()
+
+
+def test_nothing_is_read_from_disk_because_of_a_feed(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/bad", EXTERNAL.replace("&x;", "x") + "")
+    secret = cfg_path.parent / "secret.txt"
+    secret.write_text("TOP-SECRET", encoding="utf-8")
+    server.add(
+        "/xinclude",
+        f'<rss xmlns:xi="http://www.w3.org/2001/XInclude"><channel><item><title>t</title>'
+        f'<description><xi:include href="{secret.as_uri()}" parse="text"/></description>'
+        f"</item></channel></rss>",
+    )
+    write_config(cfg_path, [{"name": "x", "url": server.url("/xinclude")}])
+    update(load_config(cfg_path))
+    stored = json.dumps(
+        [r for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs]
+    )
+    assert "TOP-SECRET" not in stored
+
+
+# ------------------------------------------------------------------------------ politeness
+
+
+def test_expires_header_is_respected_across_runs(server: FeedServer, cfg_path: Path) -> None:
+    expires = datetime.now(UTC).replace(microsecond=0).timestamp() + 3600
+    from email.utils import formatdate
+
+    server.add("/good.xml", GOOD, headers={"Expires": formatdate(expires, usegmt=True)})
+    write_config(cfg_path, [{"name": "good", "url": server.url("/good.xml")}])
+    update(load_config(cfg_path))
+    again = update(load_config(cfg_path))
+    assert again.feeds[0].status == "skipped" and len(server.hits("/good.xml")) == 1
+    update(load_config(cfg_path), force=True)
+    assert len(server.hits("/good.xml")) == 2
+
+
+def test_garbage_retry_after_is_ignored(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/bad", status=503, headers={"Retry-After": "когда-нибудь"})
+    run_case(server, cfg_path)
+    again = update(load_config(cfg_path), ["bad"])
+    assert again.feeds[0].status == "error"  # asked again: no back-off after one failure
+
+
+def test_failure_streak_backs_off_exponentially(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/bad", status=500)
+    run_case(server, cfg_path)
+    second = update(load_config(cfg_path), ["bad"])
+    assert second.feeds[0].status == "error"
+    states = Store(load_config(cfg_path).data_dir).feed_states()
+    first_wait = datetime.fromisoformat(states["bad"].next_fetch or "") - datetime.fromisoformat(
+        states["bad"].last_fetch or ""
+    )
+    assert 14 * 60 <= first_wait.total_seconds() <= 16 * 60
+    third = update(load_config(cfg_path), ["bad"])
+    assert third.feeds[0].status == "skipped" and "backing off after 2 failures" in (
+        third.feeds[0].error or ""
+    )
+    update(load_config(cfg_path), ["bad"], force=True)
+    states = Store(load_config(cfg_path).data_dir).feed_states()
+    wait = datetime.fromisoformat(states["bad"].next_fetch or "") - datetime.fromisoformat(
+        states["bad"].last_fetch or ""
+    )
+    assert 29 * 60 <= wait.total_seconds() <= 31 * 60 and states["bad"].failures == 3
+    server.add("/bad", GOOD.replace("good-1", "bad-1"))
+    update(load_config(cfg_path), ["bad"], force=True)
+    assert Store(load_config(cfg_path).data_dir).feed_states()["bad"].failures == 0
+
+
+def test_feeds_shows_health(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/bad", status=410)
+    server.add("/moved", status=301, headers={"Location": "/good.xml"})
+    run_case(server, cfg_path)
+    text = (
+        cfg_path.read_text(encoding="utf-8")
+        + f'\n[[feeds]]\nname = "moved"\nurl = "{server.url("/moved")}"\n'
+    )
+    cfg_path.write_text(text, encoding="utf-8")
+    runner.invoke(app, ["--config", str(cfg_path), "update"])
+    rows = {
+        r["name"]: r
+        for r in json.loads(
+            runner.invoke(app, ["--config", str(cfg_path), "feeds", "--json"]).stdout
+        )
+    }
+    assert rows["bad"]["disabled"] is True and "410" in rows["bad"]["last_error"]
+    assert rows["moved"]["url"] == server.url("/good.xml") and rows["moved"][
+        "config_url"
+    ] == server.url("/moved")
+    assert rows["good"]["newest_age_days"] is not None and rows["good"]["last_success"]
+    human = runner.invoke(app, ["--config", str(cfg_path), "feeds"], env={"COLUMNS": "160"}).stdout
+    assert "disabled" in human and "moved to" in human
+
+
+# ------------------------------------------------------------------------------ encodings
+
+
+def _serve_and_titles(
+    server: FeedServer, cfg_path: Path, body: bytes, content_type: str
+) -> list[str]:
+    server.add("/enc.xml", body, headers={"Content-Type": content_type})
+    write_config(cfg_path, [{"name": "enc", "url": server.url("/enc.xml")}])
+    report = update(load_config(cfg_path))
+    assert report.errors == 0, report.feeds
+    return [
+        r["title"] for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs
+    ]
+
+
+TITLE = "Токаев провел переговоры в Астане"
+DOC = (
+    '<?xml version="1.0" encoding="{enc}"?><rss version="2.0"><channel><title>Kazinform</title>'
+    f"<item><title>{TITLE}</title><link>https://www.inform.kz/ru/a1</link><guid>a1</guid></item>"
+    "</channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (codecs.BOM_UTF16_LE + DOC.format(enc="utf-16").encode("utf-16-le"), "application/xml"),
+        (codecs.BOM_UTF16_BE + DOC.format(enc="utf-16").encode("utf-16-be"), "application/rss+xml"),
+        (DOC.format(enc="windows-1251").encode("cp1251"), "application/rss+xml; charset=utf-8"),
+        (DOC.format(enc="windows-1251").encode("cp1251"), "text/xml; charset=windows-1251"),
+        (
+            DOC.format(enc="utf-8").replace('encoding="utf-8"', "").encode("cp1251"),
+            "application/xml",
+        ),
+        (DOC.format(enc="utf-8").replace('encoding="utf-8"', "").encode("koi8_r"), "text/xml"),
+        (DOC.format(enc="koi8-r").encode("koi8_r"), "application/xml"),
+    ],
+    ids=[
+        "utf16le-bom",
+        "utf16be-bom",
+        "http-utf8-contradicts-decl-cp1251",
+        "cp1251-declared",
+        "cp1251-undeclared",
+        "koi8r-undeclared",
+        "koi8r-declared",
+    ],
+)
+def test_encodings(server: FeedServer, cfg_path: Path, body: bytes, content_type: str) -> None:
+    assert _serve_and_titles(server, cfg_path, body, content_type) == [TITLE]
+
+
+def test_invalid_utf8_keeps_the_cyrillic(server: FeedServer, cfg_path: Path) -> None:
+    body = (
+        DOC.format(enc="utf-8").encode().replace("Астане".encode(), "Астане".encode() + b"\xff\xfe")
+    )
+    assert _serve_and_titles(server, cfg_path, body, "application/rss+xml; charset=utf-8") == [
+        TITLE + "\ufffd\ufffd"
+    ]
+
+
+# ------------------------------------------------------------------------------ dates and entries
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "estimated"),
+    [
+        ("", True),
+        ("вчера вечером", True),
+        ("Fri, 31 Dec 9999 23:59:59 +0000", True),  # the future: clamped to the fetch time
+        ("Thu, 30 Feb 2023 10:00:00 +0000", True),
+        ("Tue, 24 Nov 2026 09:00:00 +2400", None),  # an absurd offset: parsed or not, never a crash
+        ("Tue, 24 Nov 2026 09:00:00 +0500", False),
+    ],
+)
+def test_bad_dates(
+    server: FeedServer, cfg_path: Path, pub_date: str, estimated: bool | None
+) -> None:
+    item = {"title": "Дата", "link": "https://t.kz/1", "guid": "1"}
+    if pub_date:
+        item["pubDate"] = pub_date
+    server.add("/d.xml", rss([item]))
+    write_config(cfg_path, [{"name": "d", "url": server.url("/d.xml")}])
+    before = datetime.now(UTC)
+    assert update(load_config(cfg_path)).errors == 0
+    (record,) = [r for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs]
+    when = datetime.fromisoformat(record["published"])
+    assert when <= datetime.now(UTC)
+    if estimated is not None:
+        assert record["date_estimated"] is estimated
+    if estimated:
+        assert when >= before.replace(microsecond=0)
+
+
+def test_entries_without_title_link_or_guid_and_changing_guids(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    items = [
+        {"description": "Только описание, без заголовка", "link": "https://t.kz/a", "guid": "a"},
+        {"title": "Без ссылки", "guid": "b"},
+        {"title": "Без guid", "link": "https://t.kz/c"},
+        {"title": "Дубль 1", "link": "https://t.kz/d1", "guid": "dup"},
+        {"title": "Дубль 2", "link": "https://t.kz/d2", "guid": "dup"},
+        {"title": "Меняет guid", "link": "https://t.kz/e", "guid": "e-1"},
+    ]
+    server.add("/e.xml", rss(items))
+    write_config(cfg_path, [{"name": "e", "url": server.url("/e.xml")}])
+    assert update(load_config(cfg_path)).new == 6
+    items[-1]["guid"] = "e-2"  # a feed that changes GUIDs on every fetch
+    items[2]["title"] = "Без guid (обновлено)"
+    server.add("/e.xml", rss(items))
+    report = update(load_config(cfg_path))
+    assert report.new == 0 and report.updated == 1
+    titles = sorted(
+        r["title"] for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs
+    )
+    assert titles == [
+        "Без guid (обновлено)",
+        "Без ссылки",
+        "Дубль 1",
+        "Дубль 2",
+        "Меняет guid",
+        "Только описание, без заголовка",
+    ]
+
+
+# ------------------------------------------------------------------------------ size and memory
+
+
+MEASURE = (
+    "import resource, sys\n"
+    "from kzfeed.cli import main\n"
+    "sys.argv = ['kzfeed', *sys.argv[1:]]\n"
+    "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+    "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+    "           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.stderr.write(f'PEAK_RSS_KB={peak}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_a_20mb_feed_and_a_50k_item_feed_are_refused_quickly_with_bounded_memory(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    entry = "<item><title>Новость {n}</title><link>https://t.kz/{n}</link><guid>{n}</guid></item>"
+    fifty_k = (
+        '<rss version="2.0"><channel><title>big</title>'
+        + "".join(entry.format(n=n) for n in range(50_000))
+        + "</channel></rss>"
+    ).encode()
+    twenty_mb = (
+        b'<rss version="2.0"><channel><title>big</title>'
+        + b"<!-- pad -->" * 1_750_000
+        + b"</channel></rss>"
+    )
+    server.add("/50k.xml", fifty_k)
+    server.add("/20mb.xml", twenty_mb, gzip=True)
+    server.add("/good.xml", GOOD)
+    write_config(
+        cfg_path,
+        [
+            {"name": "fifty", "url": server.url("/50k.xml")},
+            {"name": "twenty", "url": server.url("/20mb.xml")},
+            {"name": "good", "url": server.url("/good.xml")},
+        ],
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, "--config", str(cfg_path), "update", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    feeds = {f["name"]: f for f in json.loads(result.stdout)["feeds"]}
+    assert "entries, over the limit of 10000" in feeds["fifty"]["error"]
+    assert "over the 16777216-byte limit" in feeds["twenty"]["error"]
+    assert feeds["good"]["status"] == "ok"
+    assert elapsed < 30
+    peak_mb = int(result.stderr.split("PEAK_RSS_KB=")[1].split()[0]) / 1024
+    assert peak_mb < 300, peak_mb
+
+
+# ------------------------------------------------------------------------------ crash safety
+
+
+def test_kill_9_during_update_leaves_a_database_that_opens(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    feeds = []
+    for n in range(12):
+        items = [
+            {
+                "title": f"Новость {n}-{k}",
+                "link": f"https://zakon.kz/{n}/{k}",
+                "guid": f"{n}-{k}",
+                "pubDate": f"Tue, {10 + k % 14} Nov 2026 09:10:00 +0500",
+            }
+            for k in range(300)
+        ]
+        server.add(f"/f{n}.xml", rss(items), delay=0.05 * (n % 4))
+        feeds.append({"name": f"f{n}", "url": server.url(f"/f{n}.xml")})
+    write_config(cfg_path, feeds)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"]
+    data = load_config(cfg_path).data_dir
+    rng = random.Random(5)
+    for attempt in range(4):
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(rng.uniform(0.4, 1.6))
+        os.killpg(proc.pid, signal.SIGKILL)  # the update and its parse workers
+        proc.wait()
+        if data.exists():
+            problems, _items, _ = check(data)
+            assert [p for p in problems if "missing from the index" not in p] == [], (
+                attempt,
+                problems,
+            )
+    final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    problems, items, _ = check(data)
+    assert problems == [] and items == 12 * 300
+    assert not list(data.rglob("*.tmp"))
+
+
+def test_corrupt_store_then_db_check_and_restore(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/good.xml", GOOD)
+    write_config(cfg_path, [{"name": "good", "url": server.url("/good.xml")}])
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    assert kz("update").exit_code == 0
+    data = load_config(cfg_path).data_dir
+    for damage in (b"", b'{"schema": 1, "ke', b"\x00" * 100):
+        index = data / "index.json"
+        index.write_bytes(damage)
+        result = kz("show", "abc")
+        assert (
+            result.exit_code == 1 and str(index) in result.stderr and "db restore" in result.stderr
+        )
+        assert kz("latest").exit_code == 0  # listings read the partitions, not the index
+        assert index.read_bytes() == damage  # never overwritten
+        assert kz("update").exit_code == 1 and index.read_bytes() == damage
+        assert kz("db", "check").exit_code == 1
+        restored = kz("db", "restore")
+        assert restored.exit_code == 0, restored.output
+        assert kz("db", "check").stdout.startswith("ok: 1 items")
+        assert json.loads(kz("latest", "--json").stdout)[0]["title"] == "Хорошая новость"
+    kept = sorted(p.name for p in data.iterdir() if p.name.startswith("replaced-"))
+    assert kept  # the damaged files were moved aside, not deleted
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300)
+def test_human_dates_never_crash(text: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    result = parse_human_date(text, ZoneInfo("Asia/Almaty"), datetime(2026, 11, 24, tzinfo=UTC))
+    assert result is None or result.tzinfo is not None
+
+
+@given(st.text(max_size=30))
+def test_time_grammar_raises_only_usage_errors(text: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        result = parse_when(text, ZoneInfo("Asia/Almaty"), datetime(2026, 11, 24, tzinfo=UTC))
+    except UsageError:
+        return
+    assert result.tzinfo is not None
+
+
+@given(st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=9, max_size=9))
+def test_entry_time_never_crashes_and_never_returns_the_future(values: list[int]) -> None:
+    fetched = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    when, estimated = entry_time({"published_parsed": time.struct_time(values)}, fetched)
+    assert when <= fetched or not estimated
+    assert when <= fetched.replace(minute=10) or when == fetched
