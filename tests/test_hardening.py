@@ -704,3 +704,43 @@ def test_entry_time_never_crashes_and_never_returns_the_future(values: list[int]
     when, estimated = entry_time({"published_parsed": time.struct_time(values)}, fetched)
     assert when <= fetched or not estimated
     assert when <= fetched.replace(minute=10) or when == fetched
+
+
+def test_a_decompression_bomb_never_inflates_in_memory(server: FeedServer, cfg_path: Path) -> None:
+    """300 MB of spaces in 300 KB of gzip: stopped at the cap without ever holding more than
+    the cap (httpx alone would inflate each 64 KB network chunk to ~64 MB)."""
+    server.add("/bad", handler=_bomb)
+    server.add("/good.xml", GOOD)
+    write_config(
+        cfg_path,
+        [
+            {"name": "bad", "url": server.url("/bad")},
+            {"name": "good", "url": server.url("/good.xml")},
+        ],
+        max_feed_bytes=1_000_000,
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, "--config", str(cfg_path), "update", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    feeds = {f["name"]: f for f in json.loads(result.stdout)["feeds"]}
+    assert "after decompression" in feeds["bad"]["error"] and feeds["good"]["status"] == "ok"
+    baseline = subprocess.run(
+        [sys.executable, "-c", MEASURE, "--config", str(cfg_path), "feeds"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+    def peak(out: str) -> float:
+        return int(out.split("PEAK_RSS_KB=")[1].split()[0]) / 1024
+
+    assert peak(result.stderr) - peak(baseline.stderr) < 60, (
+        peak(result.stderr),
+        peak(baseline.stderr),
+    )
