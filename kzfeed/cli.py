@@ -33,6 +33,7 @@ app = typer.Typer(
     help="A wire reader for Kazakhstan's news agencies and the Russian-language wires.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: Rich help formatting costs ~0.15 s at start-up
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
