@@ -1,0 +1,627 @@
+"""Speed at scale: kzfeed against a year of the wire, and against sfeed and newsboat.
+
+One command, from the repository root (with kzfeed installed, e.g. the README's test venv):
+
+    .venv/bin/python bench/scale.py            # everything, about 5-8 minutes on 2 cores
+    .venv/bin/python bench/scale.py --quick    # smaller stores, fewer runs
+
+It generates a deterministic corpus (500 agency feeds x 50 items of Cyrillic/Kazakh news,
+with rubrics, some stories carried by several feeds), serves it from a server on 127.0.0.1
+with ETag support, and measures whole-process wall time (median of --runs) and peak RSS:
+
+1. cold `kzfeed update` of all 500 feeds into an empty database;
+2. warm `kzfeed update`: the server answers 304, and the server ignores validators and
+   re-sends identical bodies;
+3. `kzfeed latest -n 50` and `kzfeed latest --group rubric --since 24h` over stores of 25k,
+   100k and 365k items (built through the store's own write path);
+4. `kzfeed --help` and a minimal Typer hello-world command (the start-up yardstick);
+5. database bytes per item; adding 1,000 new items to the 100k store;
+6. where installed, `sfeed_update` (maxjobs=8) and `newsboat -x reload` (reload-threads 8)
+   on the same feeds, cold and warm.
+
+Figures vary between runs on a shared machine: compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from kzfeed import dedup  # noqa: E402
+from kzfeed.model import Item  # noqa: E402
+from kzfeed.normalize import _hash, canonical_url  # noqa: E402
+from kzfeed.store import Store  # noqa: E402
+
+FEEDS = 500
+ITEMS = 50
+AGENCIES = [
+    ("inform.kz", "Kazinform", "ru"),
+    ("inform.kz", "Kazinform", "kk"),
+    ("tengrinews.kz", "Tengrinews", "ru"),
+    ("zakon.kz", "Zakon.kz", "ru"),
+    ("kz.kursiv.media", "Kursiv", "ru"),
+    ("astanatimes.com", "The Astana Times", "en"),
+    ("rus.azattyq.org", "Azattyq", "ru"),
+    ("ru.sputnik.kz", "Sputnik Казахстан", "ru"),
+    ("tass.ru", "ТАСС", "ru"),
+    ("ria.ru", "РИА Новости", "ru"),
+    ("interfax.ru", "Интерфакс", "ru"),
+    ("lenta.ru", "Lenta.ru", "ru"),
+]
+CATEGORIES = {
+    "ru": [
+        "Политика",
+        "Общество",
+        "Экономика",
+        "Культура",
+        "Аналитика",
+        "Спорт",
+        "В мире",
+        "Происшествия",
+        "Наука",
+        "Здоровье",
+        "Казахстан",
+        "Регионы",
+    ],
+    "kk": [
+        "Саясат",
+        "Қоғам",
+        "Экономика",
+        "Мәдениет",
+        "Талдау",
+        "Спорт",
+        "Әлем",
+        "Оқиғалар",
+        "Ғылым",
+    ],
+    "en": [
+        "Politics",
+        "Nation",
+        "Business",
+        "Culture",
+        "Analysis",
+        "Sport",
+        "World",
+        "Incidents",
+        "Science",
+    ],
+}
+WORDS = {
+    "ru": (
+        "Токаев провел переговоры с президентом Нацбанк сохранил базовую ставку Мажилис одобрил "
+        "поправки в Налоговый кодекс Алматы Астана Шымкент Караганда выставка чемпионат медали "
+        "снегопад гололед Казгидромет сенат соглашение цифровизация инвестиции нефть тенге "
+        "правительство министр аким области студенты больница дорога аэропорт"
+    ).split(),
+    "kk": (
+        "Тоқаев келіссөз жүргізді Ұлттық банк мөлшерлемені сақтады Мәжіліс түзетулерді мақұлдады "
+        "Алматы Астана Шымкент көрме чемпионат медаль қар жол әкім облыс студенттер аурухана "
+        "үкімет министр инвестиция мұнай теңге"
+    ).split(),
+    "en": (
+        "Tokayev held talks with the president National Bank kept its base rate Mazhilis approved "
+        "amendments Almaty Astana Shymkent exhibition championship medals snowfall government "
+        "minister investment oil tenge students hospital airport region"
+    ).split(),
+}
+
+
+# ------------------------------------------------------------------------------ the corpus
+
+
+def build_corpus(now: datetime, seed: int = 2026) -> dict[str, bytes]:
+    """500 RSS documents, path -> bytes.  About one story in ten is carried by 2-3 feeds
+    (an agency's main feed and its rubric feeds, http/https and utm variants)."""
+    rng = random.Random(seed)
+    shared: list[tuple[str, str, str, datetime]] = []
+    docs: dict[str, bytes] = {}
+    for f in range(FEEDS):
+        host, source, lang = AGENCIES[f % len(AGENCIES)]
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<rss version="2.0"><channel>',
+            f"<title>{escape(source)} #{f}</title><link>https://{host}/</link>",
+            f"<description>{escape(source)}</description><language>{lang}</language>",
+        ]
+        for i in range(ITEMS):
+            if shared and rng.random() < 0.1:
+                title, link, category, when = rng.choice(shared)
+                link = link.replace("https://", "http://") + "?utm_source=rss&utm_medium=feed"
+            else:
+                words = WORDS[lang]
+                title = " ".join(rng.choice(words) for _ in range(rng.randint(6, 12))).capitalize()
+                link = f"https://{host}/{lang}/news/{f}-{i}-{rng.randrange(10**9)}"
+                category = rng.choice(CATEGORIES[lang])
+                when = now - timedelta(minutes=rng.randint(0, 48 * 60))
+                if rng.random() < 0.05:
+                    shared.append((title, link, category, when))
+            lead = " ".join(rng.choice(WORDS[lang]) for _ in range(rng.randint(20, 40))) + "."
+            parts.append(
+                f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
+                f"<guid>{escape(link)}</guid>"
+                f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+                f"<category>{escape(category)}</category>"
+                f"<description><![CDATA[<p>{escape(lead)}</p>]]></description></item>"
+            )
+        parts.append("</channel></rss>")
+        docs[f"/feed/{f}.xml"] = "\n".join(parts).encode()
+    return docs
+
+
+class CorpusServer:
+    """Serves the corpus on 127.0.0.1 with strong ETags; `honour` toggles 304 answers."""
+
+    def __init__(self, docs: dict[str, bytes]) -> None:
+        self.docs = docs
+        self.honour = True
+        self.requests = 0
+        self.not_modified = 0
+        etags = {
+            path: '"' + hashlib.sha1(body).hexdigest()[:16] + '"' for path, body in docs.items()
+        }
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests += 1
+                body = server.docs.get(self.path)
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                etag = etags[self.path]
+                if server.honour and self.headers.get("If-None-Match") == etag:
+                    server.not_modified += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 128
+        self.port = self.httpd.server_address[1]
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+# ------------------------------------------------------------------------------ measuring
+
+MEASURE = (
+    "import resource, sys, time\n"
+    "from kzfeed.cli import main\n"
+    "sys.argv = ['kzfeed', *sys.argv[1:]]\n"
+    "code = 0\n"
+    "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
+    "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+    "           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.stderr.write(f'\\nPEAK_RSS_KB={peak}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def run(
+    cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    return time.perf_counter() - started, result
+
+
+def median_time(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+    return statistics.median(run(cmd, env)[0] for _ in range(runs))
+
+
+def peak_mb(result: subprocess.CompletedProcess[str]) -> float:
+    marker = result.stderr.rsplit("PEAK_RSS_KB=", 1)
+    return int(marker[1].split()[0]) / 1024 if len(marker) == 2 else float("nan")
+
+
+def kzfeed_config(path: Path, data: Path, server: CorpusServer) -> Path:
+    feeds = "\n".join(
+        f'[[feeds]]\nname = "f{n}"\nurl = "{server.url(f"/feed/{n}.xml")}"\n' for n in range(FEEDS)
+    )
+    path.write_text(
+        "[settings]\n"
+        f'data_dir = "{data}"\n'
+        "jobs = 8\n"
+        "per_host = 8  # every feed is on 127.0.0.1 here; real agencies are on many hosts\n"
+        "timeout = 60\n"
+        "retention_days = 0\n"
+        f"{feeds}",
+        encoding="utf-8",
+    )
+    return path
+
+
+# ------------------------------------------------------------------------------ stores
+
+
+def synthetic_items(start: int, count: int, now: datetime, days: int, seed: int) -> list[Item]:
+    """Items for the store benchmarks, newest first: ~1,000 a day over ``days`` days."""
+    rng = random.Random(seed)
+    feeds = [f"f{n}" for n in range(40)]
+    rubrics = (
+        "politics",
+        "society",
+        "economy",
+        "culture",
+        "sport",
+        "world",
+        "incidents",
+        "science",
+    )
+    items = []
+    for k in range(count):
+        n = start + k
+        lang = "kk" if n % 7 == 0 else "ru"
+        title = " ".join(rng.choice(WORDS[lang]) for _ in range(rng.randint(7, 12))).capitalize()
+        lead = " ".join(rng.choice(WORDS[lang]) for _ in range(rng.randint(25, 45))) + "."
+        when = now - timedelta(seconds=int(k * days * 86400 / max(count, 1)) + rng.randint(0, 60))
+        link = f"https://www.inform.kz/{lang}/news_a{5_000_000 + n}"
+        feed = feeds[n % len(feeds)]
+        key = _hash("f", feed, "g:" + link)
+        items.append(
+            Item(
+                id=key,
+                feed=feed,
+                source="Kazinform",
+                title=title,
+                url=link,
+                published=when.replace(microsecond=0).isoformat(),
+                date_estimated=False,
+                rubrics=(rubrics[n % len(rubrics)],),
+                categories=("Политика",),
+                lang=lang,
+                summary=lead,
+                guid=link,
+                feed_key=key,
+                link_key=_hash("u", canonical_url(link) or link),
+                content_hash=_hash(title, lead),
+                first_seen=now.isoformat(),
+            )
+        )
+    return items
+
+
+def load_store(data: Path, items: list[Item], batch: int = 20_000) -> float:
+    """Through the store's own write path (dedup decisions, partitions, index, backups)."""
+    store = Store(data)
+    started = time.perf_counter()
+    for offset in range(0, len(items), batch):
+        with store.writer() as writer:
+            writer.apply(dedup.plan(items[offset : offset + batch], writer.view()))
+    return time.perf_counter() - started
+
+
+def store_bytes(data: Path) -> int:
+    return sum(
+        p.stat().st_size
+        for p in [data / "index.json", data / "state.json", *data.glob("items/*.json")]
+        if p.exists()
+    )
+
+
+# ------------------------------------------------------------------------------ the others
+
+
+def sfeed_run(tmp: Path, server: CorpusServer, fresh: bool) -> float | None:
+    exe = shutil.which("sfeed_update")
+    if exe is None:
+        return None
+    home = tmp / "sfeed"
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(exist_ok=True)
+    rc = home / "sfeedrc"
+    lines = [f'sfeedpath="{home}/feeds"', "maxjobs=8", "feeds() {"]
+    lines += [f'\tfeed "f{n}" "{server.url(f"/feed/{n}.xml")}"' for n in range(FEEDS)]
+    lines.append("}")
+    rc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seconds, _ = run([exe, str(rc)], env={**os.environ, "HOME": str(home)})
+    return seconds
+
+
+def newsboat_run(tmp: Path, server: CorpusServer, fresh: bool) -> float | None:
+    exe = shutil.which("newsboat")
+    if exe is None:
+        return None
+    home = tmp / "newsboat"
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(exist_ok=True)
+    (home / "urls").write_text(
+        "\n".join(server.url(f"/feed/{n}.xml") for n in range(FEEDS)) + "\n", encoding="utf-8"
+    )
+    (home / "config").write_text("reload-threads 8\n", encoding="utf-8")
+    cmd = [
+        exe,
+        "-u",
+        str(home / "urls"),
+        "-c",
+        str(home / "cache.db"),
+        "-C",
+        str(home / "config"),
+        "-x",
+        "reload",
+    ]
+    seconds, _ = run(
+        cmd,
+        env={
+            **os.environ,
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home),
+            "XDG_CONFIG_HOME": str(home),
+        },
+    )
+    return seconds
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--quick", action="store_true", help="stores of 5k/20k/40k items, 1 run")
+    args = parser.parse_args()
+    runs = 1 if args.quick else args.runs
+    sizes = (5_000, 20_000, 40_000) if args.quick else (25_000, 100_000, 365_000)
+    now = datetime.now(UTC).replace(microsecond=0)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    py = sys.executable
+    rows: list[tuple[str, str]] = []
+    figures: dict[str, float] = {}
+
+    def record(key: str, label: str, value: float, unit: str = "s") -> None:
+        figures[key] = value
+        rows.append((label, f"{value:.3f} {unit}" if unit == "s" else f"{value:,.0f} {unit}"))
+        print(f"  {label}: {rows[-1][1]}", file=sys.stderr, flush=True)
+
+    docs = build_corpus(now)
+    server = CorpusServer(docs)
+    corpus_mb = sum(len(b) for b in docs.values()) / 1e6
+    print(
+        f"corpus: {FEEDS} feeds x {ITEMS} items, {corpus_mb:.1f} MB, on {server.url('/')}",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory(prefix="kzfeed-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        hello = tmp / "hello.py"
+        hello.write_text(
+            "import typer\napp = typer.Typer()\n\n@app.command()\ndef hello(name: str = 'мир') -> None:\n"
+            "    print(f'Сәлем, {name}')\n\nif __name__ == '__main__':\n    app()\n",
+            encoding="utf-8",
+        )
+        record(
+            "hello",
+            "minimal Typer hello-world command",
+            median_time([py, str(hello), "--name", "x"], max(runs, 5)),
+        )
+        record(
+            "help", "kzfeed --help", median_time([py, "-m", "kzfeed", "--help"], max(runs, 5), env)
+        )
+
+        # 1-2: updates
+        cold, warm_304, warm_same, peaks = [], [], [], []
+        parsed_warm = []
+        for r in range(runs):
+            data = tmp / f"data-{r}"
+            cfg = kzfeed_config(tmp / f"kz-{r}.toml", data, server)
+            server.honour = True
+            seconds, result = run(
+                [py, "-c", MEASURE, "--config", str(cfg), "update", "--json"], env
+            )
+            assert result.returncode == 0, result.stderr[-2000:]
+            cold.append(seconds)
+            peaks.append(peak_mb(result))
+            before = server.not_modified
+            seconds, result = run(
+                [py, "-c", MEASURE, "--config", str(cfg), "update", "--json"], env
+            )
+            warm_304.append(seconds)
+            assert server.not_modified - before == FEEDS, "the warm run must be all 304s"
+            peaks.append(peak_mb(result))
+            server.honour = False
+            index_mtime = (data / "index.json").stat().st_mtime_ns
+            seconds, result = run(
+                [py, "-c", MEASURE, "--config", str(cfg), "update", "--json"], env
+            )
+            warm_same.append(seconds)
+            import json
+
+            report = json.loads(result.stdout)
+            parsed_warm.append(sum(1 for f in report["feeds"] if f["status"] == "ok"))
+            assert (data / "index.json").stat().st_mtime_ns == index_mtime, (
+                "no rewrite when nothing changed"
+            )
+            server.honour = True
+        record("cold", "kzfeed update, cold (500 feeds, 25k items)", statistics.median(cold))
+        record("warm304", "kzfeed update, warm: all 304", statistics.median(warm_304))
+        record(
+            "warmsame",
+            "kzfeed update, warm: validators ignored, same bodies",
+            statistics.median(warm_same),
+        )
+        record("parsed", "feeds parsed again in the warm runs", float(max(parsed_warm)), "feeds")
+        record("rss", "kzfeed update peak RSS (process + parse workers)", max(peaks), "MB")
+        stored = len(Store(tmp / "data-0").ids())
+        record(
+            "stored", "items stored from the corpus (shared stories merged)", float(stored), "items"
+        )
+
+        # 6: the others
+        for name, fn in (("sfeed", sfeed_run), ("newsboat", newsboat_run)):
+            cold_o, warm_o = [], []
+            for _ in range(runs):
+                first = fn(tmp, server, True)
+                if first is None:
+                    break
+                cold_o.append(first)
+                second = fn(tmp, server, False)
+                warm_o.append(second or 0.0)
+            if cold_o:
+                record(f"{name}_cold", f"{name}: cold update", statistics.median(cold_o))
+                record(f"{name}_warm", f"{name}: warm update (304s)", statistics.median(warm_o))
+            else:
+                rows.append((f"{name}", "not installed (apt-get install sfeed newsboat)"))
+        server.httpd.shutdown()
+
+        # 3 and 5: stores
+        data = tmp / "store"
+        big_cfg = tmp / "store.toml"
+        big_cfg.write_text(
+            f'[settings]\ndata_dir = "{data}"\nretention_days = 0\n'
+            + "".join(
+                f'[[feeds]]\nname = "f{n}"\nurl = "https://example.invalid/{n}"\n'
+                for n in range(40)
+            ),
+            encoding="utf-8",
+        )
+        loaded = 0
+        days_for = {size: max(1, round(size / 1000)) for size in sizes}
+        for size in sizes:
+            items = synthetic_items(
+                loaded,
+                size - loaded,
+                now - timedelta(days=days_for.get(loaded, 0)),
+                days_for[size] - days_for.get(loaded, 0),
+                seed=size,
+            )
+            seconds = load_store(data, items)
+            loaded = size
+            print(f"  (built {size} items in {seconds:.1f} s)", file=sys.stderr, flush=True)
+            record(
+                f"latest_{size}",
+                f"latest -n 50 over {size:,} items",
+                median_time(
+                    [py, "-m", "kzfeed", "--config", str(big_cfg), "latest", "-n", "50"],
+                    max(runs, 5),
+                    env,
+                ),
+            )
+            record(
+                f"group_{size}",
+                f"latest --group rubric --since 24h over {size:,} items",
+                median_time(
+                    [
+                        py,
+                        "-m",
+                        "kzfeed",
+                        "--config",
+                        str(big_cfg),
+                        "latest",
+                        "--group",
+                        "rubric",
+                        "--since",
+                        "24h",
+                    ],
+                    max(runs, 5),
+                    env,
+                ),
+            )
+            if size == sizes[1]:
+                record(
+                    "bytes", f"database bytes per item at {size:,}", store_bytes(data) / size, "B"
+                )
+                extra = synthetic_items(10_000_000, 1000, now, 1, seed=7)
+                started = time.perf_counter()
+                load_store(data, extra)
+                record(
+                    "add1000",
+                    f"add 1,000 new items to the {size:,}-item store",
+                    time.perf_counter() - started,
+                )
+                loaded += 1000
+
+    # report
+    print()
+    print(
+        f"kzfeed speed benchmark — {now:%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value:>14}")
+    print()
+    print("targets (ratios in this run):")
+    targets: list[tuple[str, float | None, float]] = []
+    if "sfeed_cold" in figures:
+        targets.append(("cold update / sfeed cold", figures["cold"] / figures["sfeed_cold"], 0.6))
+        targets.append(
+            ("warm update (304) / sfeed warm", figures["warm304"] / figures["sfeed_warm"], 0.1)
+        )
+        targets.append(
+            (
+                "warm update (same bodies) / sfeed warm",
+                figures["warmsame"] / figures["sfeed_warm"],
+                0.1,
+            )
+        )
+    if "newsboat_cold" in figures:
+        targets.append(
+            (
+                "cold update / newsboat cold (for reference)",
+                figures["cold"] / figures["newsboat_cold"],
+                float("inf"),
+            )
+        )
+    for size in sizes[1:]:
+        targets.append(
+            (
+                f"latest -n 50 over {size:,} / Typer hello",
+                figures[f"latest_{size}"] / figures["hello"],
+                2.0,
+            )
+        )
+    targets.append(("kzfeed --help / Typer hello", figures["help"] / figures["hello"], 1.2))
+    targets.append(("bytes per item / 1,500", figures["bytes"] / 1500, 1.0))
+    targets.append(("add 1,000 items to 100k (s)", figures["add1000"], 1.0))
+    targets.append(("update peak RSS / 300 MB", figures["rss"] / 300, 1.0))
+    targets.append(("feeds parsed in warm runs (must be 0)", figures["parsed"], 0.0))
+    for label, ratio, limit in targets:
+        if ratio is None:
+            continue
+        verdict = "" if limit == float("inf") else ("  ok" if ratio <= limit else "  MISSED")
+        shown = "" if limit == float("inf") else f" (target ≤ {limit:g})"
+        print(f"  {label:<48} {ratio:7.2f}{shown}{verdict}")
+
+
+if __name__ == "__main__":
+    main()
