@@ -29,7 +29,6 @@ import hashlib
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -186,7 +185,7 @@ class CorpusServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.requests += 1
                 body = server.docs.get(self.path)
                 if body is None:
