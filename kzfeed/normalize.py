@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -82,13 +83,14 @@ def http_url(url: str | None, base: str | None = None) -> str | None:
     )
 
 
-def canonical_url(url: str | None) -> str | None:
+def canonical_url(url: str | None, *, clean: bool = False) -> str | None:
     """The identity form of a link: https, host lower-cased without ``www.`` and default port,
-    tracking parameters dropped, the rest sorted, no fragment, no trailing slash."""
-    clean = http_url(url)
-    if clean is None:
+    tracking parameters dropped, the rest sorted, no fragment, no trailing slash.
+    ``clean``: ``url`` already came from `http_url` (skip that step)."""
+    safe = url if clean else http_url(url)
+    if safe is None:
         return None
-    parts = urlsplit(clean)
+    parts = urlsplit(safe)
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
@@ -98,6 +100,9 @@ def canonical_url(url: str | None) -> str | None:
     path = parts.path.rstrip("/") or ""
     query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
     return urlunsplit(("https", host, path, query, ""))
+
+
+_RICH_MARKUP = re.compile(r"<(?:a|blockquote)\b", re.I)
 
 
 def _hash(*parts: str) -> str:
@@ -176,7 +181,7 @@ def normalize_entries(
     lang = spec.lang or (clean_line(feed_language or "")[:2].lower() or None)
     fetched_iso = to_utc_iso(fetched)
     links = [http_url(e.get("link"), base_url) for e in entries]
-    canon = [canonical_url(link) for link in links]
+    canon = [canonical_url(link, clean=True) for link in links]
     guids = [_guid(e) for e in entries]
     guid_counts = Counter(g for g in guids if g)
     link_counts = Counter(c for c in canon if c)
@@ -186,10 +191,13 @@ def normalize_entries(
         title = _text_of(entry.get("title_detail"), str(entry.get("title") or ""))
         description = str(entry.get("summary") or "")
         content = _full_text(entry)
-        summary = shorten(" ".join(html_to_text(description).split()), SUMMARY_LIMIT)
         # the reading form for `show`: paragraphs, lists, quotes, links with their URLs;
         # kept only when it says more than the one-line summary
         full = html_to_text(content or description, links=True, base=link)
+        # without links or quotes in the description, its reading form is the plain text
+        rich = bool(content) or bool(_RICH_MARKUP.search(description))
+        plain = html_to_text(description) if rich else full
+        summary = shorten(" ".join(plain.split()), SUMMARY_LIMIT)
         if not summary and content:
             summary = shorten(" ".join(html_to_text(content).split()), SUMMARY_LIMIT)
         if not title:

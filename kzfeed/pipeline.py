@@ -177,10 +177,6 @@ def parse_job(
         return ParsedFeed(spec.name, None, (), error=f"parser failed: {type(exc).__name__}: {exc}")
 
 
-def _warm() -> None:
-    from . import parse  # noqa: F401  (imports feedparser once per worker)
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -274,18 +270,43 @@ def _run(
     force: bool,
     progress: ProgressHook | None,
 ) -> None:
-    workers = min(os.cpu_count() or 1, len(todo))
-    pool: concurrent.futures.Executor
-    if workers > 1 and len(todo) > 2:
-        # forked before the event loop or any thread exists, so the fork is clean
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
-        pool.submit(_warm)
-    else:
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pool = _Parsers(min(os.cpu_count() or 1, len(todo)), many=len(todo) > 2)
     try:
         asyncio.run(_fetch_all(todo, states, config, jobs, force, progress, pool))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
+
+
+class _Parsers:
+    """Where bodies are parsed: started only when the first body needs parsing (a warm run of
+    304s and unchanged bodies starts nothing).  Many feeds: worker processes on every core,
+    from a forkserver that has imported feedparser once (forking the running event loop's
+    process, with resolver threads about, would not be safe).  One or two: a thread."""
+
+    def __init__(self, workers: int, many: bool) -> None:
+        self.workers = workers
+        self.many = many and workers > 1
+        self.executor: concurrent.futures.Executor | None = None
+
+    def get(self) -> concurrent.futures.Executor:
+        if self.executor is None:
+            if self.many:
+                import multiprocessing
+
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(
+                    ["kzfeed.parse", "kzfeed.normalize", "kzfeed.pipeline"]
+                )
+                self.executor = concurrent.futures.ProcessPoolExecutor(
+                    self.workers, mp_context=context
+                )
+            else:
+                self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        return self.executor
+
+    def shutdown(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def _fetch_all(
@@ -295,7 +316,7 @@ async def _fetch_all(
     jobs: int,
     force: bool,
     progress: ProgressHook | None,
-    pool: concurrent.futures.Executor,
+    pool: _Parsers,
 ) -> None:
     from .fetch import Fetcher, body_hash
 
@@ -319,7 +340,7 @@ async def _fetch_all(
                 progress(spec.name, "unchanged")
             return
         outcome.parsed = await loop.run_in_executor(
-            pool,
+            pool.get(),
             parse_job,
             spec,
             fetched.body,

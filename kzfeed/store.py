@@ -359,6 +359,7 @@ class Writer:
         self.index = store.index
         self._index_dirty = False
         self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
+        self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
 
     def view(self) -> dedup.IndexView:
@@ -443,16 +444,22 @@ class Writer:
         return changed
 
     def save_state(self, state: FeedState) -> None:
-        from tinydb import Query
+        """Remember a feed's state; written with the batch (one table write, not one per
+        feed: TinyDB rewrites the whole table on every update)."""
+        self._states[state.name] = state.to_dict()
 
+    def _flush_states(self) -> None:
+        if not self._states:
+            return
         db, _ = self.store._state_db()
         table = db.table("feeds")
-        data = state.to_dict()
-        existing = table.get(Query().name == state.name)
-        if existing is None:
-            table.insert(data)
-        elif dict(existing) != data:
-            table.update(data, doc_ids=[existing.doc_id])
+        current = {doc["name"]: dict(doc) for doc in table.all()}
+        merged = {**current, **self._states}
+        self._states.clear()
+        if merged == current:
+            return  # nothing changed: no write
+        table.truncate()
+        table.insert_multiple(merged[name] for name in sorted(merged))
 
     def mark_digest(self, fmt: str, until: str) -> None:
         from tinydb import Query
@@ -463,6 +470,7 @@ class Writer:
     def drop_state(self, name: str) -> None:
         from tinydb import Query
 
+        self._states.pop(name, None)
         db, _ = self.store._state_db()
         db.table("feeds").remove(Query().name == name)
 
@@ -541,6 +549,7 @@ class Writer:
         """Write every changed file: partitions first, then the index, then feed state."""
         self.store.seed_backups()
         self._flush()
+        self._flush_states()
         for _db, storage in list(self.store._partitions.values()):
             storage.commit()
         if self._index_dirty:

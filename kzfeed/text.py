@@ -113,6 +113,8 @@ def html_to_text(markup: str, *, links: bool = False, base: str | None = None) -
     their HTML twice (``&lt;p&gt;`` inside CDATA) are unwrapped once more.  The result never
     contains markup: only text, cleaned of control characters.
     """
+    if "<" not in markup and "&" not in markup:  # plain text already: no parser needed
+        return _paragraphs(clean_text(markup))
     text = _extract(markup, links, base)
     if _LOOKS_LIKE_HTML.search(text):
         text = _extract(text, links, base)
@@ -126,7 +128,11 @@ def _extract(markup: str, links: bool = False, base: str | None = None) -> str:
         parser.close()
     except Exception:  # html.parser is lenient; never let odd markup kill an item
         return clean_line(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
-    raw = clean_text("".join(parser.parts))
+    return _paragraphs(clean_text("".join(parser.parts)))
+
+
+def _paragraphs(raw: str) -> str:
+    """Blank-line separated blocks, white space folded, block quote marks turned into "│ "."""
     paragraphs = []
     depth = 0
     for block in re.split(r"\n\s*\n", raw):
