@@ -278,35 +278,27 @@ def _run(
 
 
 class _Parsers:
-    """Where bodies are parsed: started only when the first body needs parsing (a warm run of
-    304s and unchanged bodies starts nothing).  Many feeds: worker processes on every core,
-    from a forkserver that has imported feedparser once (forking the running event loop's
-    process, with resolver threads about, would not be safe).  One or two: a thread."""
+    """Where bodies are parsed.  Many feeds: worker processes on every core, forked before
+    the event loop or any thread exists (a clean fork), idle until a body needs parsing and
+    importing feedparser only then, so a warm run of 304s costs two cheap forks.  One or two
+    feeds: a thread."""
 
     def __init__(self, workers: int, many: bool) -> None:
-        self.workers = workers
-        self.many = many and workers > 1
-        self.executor: concurrent.futures.Executor | None = None
+        self.executor: concurrent.futures.Executor
+        if many and workers > 1:
+            import multiprocessing
+
+            context = multiprocessing.get_context("fork")
+            self.executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+            self.executor.submit(int).result()  # start the workers now, while it is safe
+        else:
+            self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
 
     def get(self) -> concurrent.futures.Executor:
-        if self.executor is None:
-            if self.many:
-                import multiprocessing
-
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(
-                    ["kzfeed.parse", "kzfeed.normalize", "kzfeed.pipeline"]
-                )
-                self.executor = concurrent.futures.ProcessPoolExecutor(
-                    self.workers, mp_context=context
-                )
-            else:
-                self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         return self.executor
 
     def shutdown(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 async def _fetch_all(
@@ -339,18 +331,21 @@ async def _fetch_all(
             if progress:
                 progress(spec.name, "unchanged")
             return
-        outcome.parsed = await loop.run_in_executor(
-            pool.get(),
-            parse_job,
-            spec,
-            fetched.body,
-            fetched.headers,
-            fetched.fetched_at,
-            fetched.final_url,
-            settings.timezone,
-            dict(config.aliases),
-            settings.max_feed_items,
-        )
+        try:
+            outcome.parsed = await loop.run_in_executor(
+                pool.get(),
+                parse_job,
+                spec,
+                fetched.body,
+                fetched.headers,
+                fetched.fetched_at,
+                fetched.final_url,
+                settings.timezone,
+                dict(config.aliases),
+                settings.max_feed_items,
+            )
+        except Exception as exc:  # a worker killed by the system (memory) costs its feed only
+            outcome.parsed = ParsedFeed(spec.name, None, (), error=f"parser failed: {exc!r}"[:300])
         if progress:
             progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
 
