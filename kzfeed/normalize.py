@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -57,6 +58,7 @@ def _is_tracking(name: str) -> bool:
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and feeds repeat links as GUIDs
 def http_url(url: str | None, base: str | None = None) -> str | None:
     """``url`` resolved against ``base`` if it is http(s) (tracking parameters dropped),
     else None: the only kind of link kzfeed ever emits."""
@@ -83,6 +85,7 @@ def http_url(url: str | None, base: str | None = None) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical_url(url: str | None, *, clean: bool = False) -> str | None:
     """The identity form of a link: https, host lower-cased without ``www.`` and default port,
     tracking parameters dropped, the rest sorted, no fragment, no trailing slash.
