@@ -681,52 +681,37 @@ IdsArg = Annotated[
 AllOpt = Annotated[bool, typer.Option("--all", help="Every item the filters select.")]
 
 
-@app.command()
-@handled
-def read(
-    ids: IdsArg = None,
-    all_: AllOpt = False,
-    rubric: RubricOpt = None,
-    feed: FeedOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    lang: LangOpt = None,
-    search: SearchOpt = None,
-) -> None:
-    """Mark items read: by id, or `--all` with the `latest` filters."""
-    filters = {
-        "rubric": rubric,
-        "feed": feed,
-        "since": since,
-        "until": until,
-        "lang": lang,
-        "search": search,
-    }
-    _mark(ids, True, all_, filters)
+def _marker(read: bool) -> Callable[..., None]:
+    """The `read` / `unread` command: by ids, or `--all` with the listing filters."""
+
+    def command(
+        ids: IdsArg = None,
+        all_: AllOpt = False,
+        rubric: RubricOpt = None,
+        feed: FeedOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
+        lang: LangOpt = None,
+        search: SearchOpt = None,
+    ) -> None:
+        filters = {
+            "rubric": rubric,
+            "feed": feed,
+            "since": since,
+            "until": until,
+            "lang": lang,
+            "search": search,
+        }
+        _mark(ids, read, all_, filters)
+
+    word = "read" if read else "unread"
+    command.__doc__ = f"Mark items {word}: by id, or `--all` with the `latest` filters."
+    command.__name__ = word
+    return handled(command)
 
 
-@app.command()
-@handled
-def unread(
-    ids: IdsArg = None,
-    all_: AllOpt = False,
-    rubric: RubricOpt = None,
-    feed: FeedOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    lang: LangOpt = None,
-    search: SearchOpt = None,
-) -> None:
-    """Mark items unread: by id, or `--all` with the `latest` filters."""
-    filters = {
-        "rubric": rubric,
-        "feed": feed,
-        "since": since,
-        "until": until,
-        "lang": lang,
-        "search": search,
-    }
-    _mark(ids, False, all_, filters)
+app.command("read")(_marker(True))
+app.command("unread")(_marker(False))
 
 
 def _write_output(text: str, output: Path | None) -> None:

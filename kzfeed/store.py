@@ -284,13 +284,17 @@ class Store:
         reach the mirror, so it always holds the last good state.
         """
         write_atomic(path, data)
+        write_atomic(self._retire_backup(path), data)
+
+    def _retire_backup(self, path: Path) -> Path:
+        """Move a store file's backup from last/ to previous/; return its last/ path."""
         rel = path.relative_to(self.data_dir)
         last = self.backup_dir / "last" / rel
         if last.exists():
             previous = self.backup_dir / "previous" / rel
             previous.parent.mkdir(parents=True, exist_ok=True)
             os.replace(last, previous)
-        write_atomic(last, data)
+        return last
 
     def seed_backups(self) -> None:
         """Start the backup mirror of a store that has none yet (created before backups
@@ -313,12 +317,7 @@ class Store:
         """Delete a store file (a pruned partition); its backup moves to previous/."""
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        rel = path.relative_to(self.data_dir)
-        last = self.backup_dir / "last" / rel
-        if last.exists():
-            previous = self.backup_dir / "previous" / rel
-            previous.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(last, previous)
+        self._retire_backup(path)
 
     def _reset(self) -> None:
         self._index = None
