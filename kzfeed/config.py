@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 from . import rubrics
 from .errors import ConfigError, ConfigNotFound
+from .htmlsource import PRESETS as _html_presets
 from .model import FeedSpec
 
 APP = "kzfeed"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 FEED_TYPES = ("feed", "html")
-PRESETS = ("kazinform",)
+PRESETS = tuple(_html_presets)
 SELECT_KEYS = ("item", "title", "link", "date", "lead", "rubric")
 
 

@@ -81,8 +81,6 @@ def due(spec: FeedSpec, state: FeedState | None, now: datetime, force: bool) -> 
         return "disabled in the config"
     if state is not None and state.disabled:
         return f"disabled: {state.last_error or 'by the user'}"
-    if spec.type == "html":
-        return 'HTML-list sources (type = "html") are not supported by this version yet'
     if not force and state is not None and state.next_fetch and from_iso(state.next_fetch) > now:
         why = (
             f"backing off after {state.failures} failures in a row"
@@ -159,17 +157,32 @@ def parse_job(
         # identity must not change with the URL it was fetched from (mirrors, redirects).
         # Relative links are resolved by normalize against the final URL instead.
         header_map = {k: v for k, v in headers if k.lower() != "content-location"}
-        raw = parse_bytes(body, header_map, zone(tz_name), max_items)
+        http_base = base_url if base_url.startswith(("http://", "https://")) else None
+        if spec.type == "html":
+            from .htmlsource import parse_list
+
+            page_title, entries = parse_list(
+                body,
+                header_map,
+                spec,
+                base_url=base_url,
+                tz=zone(tz_name),
+                now=from_iso(fetched_at),
+            )
+            raw_title, language = page_title, spec.lang
+        else:
+            raw = parse_bytes(body, header_map, zone(tz_name), max_items)
+            entries, raw_title, language = raw.entries, raw.title, raw.language
         items = normalize_entries(
-            raw.entries,
+            entries,
             spec,
             fetched=from_iso(fetched_at),
-            feed_title=raw.title,
-            feed_language=raw.language,
-            base_url=base_url if base_url.startswith(("http://", "https://")) else None,
+            feed_title=raw_title,
+            feed_language=language,
+            base_url=http_base,
             aliases=aliases,
         )
-        title = clean_line(raw.title or "") or None
+        title = clean_line(raw_title or "") or None
         return ParsedFeed(spec.name, title, items)
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
