@@ -157,8 +157,15 @@ def add(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Add without fetching the URL.")
     ] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Read the page's news list (an HTML source).")
+    ] = False,
+    preset: Annotated[
+        str | None, typer.Option(help="Selectors for --html: a built-in preset (kazinform).")
+    ] = None,
 ) -> None:
-    """Subscribe to a feed; an HTML page URL is searched for its feed links."""
+    """Subscribe to a feed; an HTML page URL is searched for its feed links (or, with --html,
+    its news list is read with a preset's CSS selectors)."""
     from . import rubrics as rubric_table
     from .config import add_feed, check_url
     from .model import FeedSpec
@@ -170,10 +177,13 @@ def add(
         raise UsageError(f"URL {exc}") from None
     if rubric is not None and rubric_table.resolve(rubric) is None:
         raise UsageError(f"unknown rubric {rubric!r} (known: {', '.join(rubric_table.ORDER)})")
+    if html:
+        from .htmlsource import PRESETS
+
+        if preset not in PRESETS:
+            known = ", ".join(PRESETS)
+            raise UsageError(f"--html needs --preset ({known}); or write [feeds.select] by hand")
     feed_title = title
-    if not no_check:
-        target, found_title = _probe(target, cfg, pick)
-        feed_title = title or found_title
     chosen = name or _derive_name(target, {f.name for f in cfg.feeds})
     spec = FeedSpec(
         name=chosen,
@@ -181,38 +191,106 @@ def add(
         title=feed_title,
         lang=lang,
         rubric=rubric_table.resolve(rubric) if rubric else None,
+        type="html" if html else "feed",
+        preset=preset if html else None,
     )
+    if not no_check:
+        if html:
+            feed_title = title or _check_html_source(spec, cfg)
+        else:
+            target, found_title = _probe(target, cfg, pick)
+            feed_title = title or found_title
+        from dataclasses import replace as dc_replace
+
+        spec = dc_replace(spec, url=target, title=feed_title)
     add_feed(cfg.path, spec)
     typer.echo(f"added {chosen}: {target}")
+
+
+def _check_html_source(spec: Any, cfg: Config) -> str | None:
+    """Fetch an HTML source once and read its list: its page title, or the error."""
+    import asyncio
+
+    from .dates import zone
+    from .errors import FeedError
+    from .fetch import Fetcher
+    from .htmlsource import parse_list
+
+    async def get() -> Any:
+        async with Fetcher(
+            timeout=cfg.settings.timeout,
+            max_bytes=cfg.settings.max_feed_bytes,
+            allow_private=cfg.settings.allow_private,
+        ) as f:
+            return await f.fetch(spec.name, spec.url)
+
+    fetched = asyncio.run(get())
+    if fetched.error:
+        raise KzfeedError(f"cannot subscribe to {spec.url}: {fetched.error}")
+    try:
+        title, entries = parse_list(
+            fetched.body,
+            dict(fetched.headers),
+            spec,
+            base_url=fetched.final_url,
+            tz=zone(cfg.settings.timezone),
+            now=_now(),
+        )
+    except FeedError as exc:
+        raise KzfeedError(f"{spec.url}: {exc}") from None
+    _say(f"{len(entries)} item(s) on the page")
+    return title
+
+
+COMMON_FEED_PATHS = ("/rss", "/rss.xml", "/feed", "/feed/", "/atom.xml", "/rss/all.xml")
 
 
 def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
     """Fetch ``url``: a feed is taken as is; an HTML page is searched for feed links."""
     import asyncio
 
-    from .discover import find_feeds
+    from .discover import Candidate, find_feeds
     from .errors import FeedError
     from .fetch import Fetcher
     from .parse import parse_bytes
     from .text import clean_line
 
-    async def get(target: str) -> Any:
+    async def get(targets: list[str]) -> list[Any]:
         async with Fetcher(
-            timeout=cfg.settings.timeout, max_bytes=cfg.settings.max_feed_bytes
+            timeout=cfg.settings.timeout,
+            max_bytes=cfg.settings.max_feed_bytes,
+            allow_private=cfg.settings.allow_private,
         ) as f:
-            return await f.fetch("new", target)
+            return list(await asyncio.gather(*(f.fetch("new", t) for t in targets)))
 
-    fetched = asyncio.run(get(url))
+    (fetched,) = asyncio.run(get([url]))
     if fetched.error:
         raise KzfeedError(f"cannot subscribe to {url}: {fetched.error}")
     try:
         raw = parse_bytes(fetched.body, dict(fetched.headers))
         return fetched.permanent_url or url, clean_line(raw.title or "") or None
     except FeedError as not_feed:
-        page = fetched.body.decode("utf-8", "replace")
+        from .htmlsource import decode_html
+
+        page = decode_html(fetched.body, dict(fetched.headers))
         candidates = find_feeds(page, fetched.final_url)
+        if not candidates and fetched.status is not None:  # the usual places of a feed
+            from urllib.parse import urljoin
+
+            guesses = [urljoin(fetched.final_url, path) for path in COMMON_FEED_PATHS]
+            for guess, answer in zip(guesses, asyncio.run(get(guesses)), strict=True):
+                try:
+                    if not answer.error:
+                        parse_bytes(answer.body, dict(answer.headers))
+                        candidates.append(Candidate(guess, "", "guess"))
+                except FeedError:
+                    continue
         if not candidates:
-            raise KzfeedError(f"{url} is not a feed ({not_feed}) and links to none") from None
+            how = "--preset kazinform" if "inform.kz" in url else "(and [feeds.select] selectors)"
+            raise KzfeedError(
+                f"{url} is not a feed ({not_feed}) and links to none; to read its news list, "
+                f"add it as an HTML source: kzfeed add {url} --html {how}"
+            ) from None
         if len(candidates) > 1 and pick is None:
             lines = "\n".join(
                 f"  {i}. {c.url}  {c.title}".rstrip() for i, c in enumerate(candidates, 1)
@@ -615,6 +693,9 @@ def _item(store: Store, prefix: str) -> dict[str, Any]:
 @handled
 def show(
     item_id: Annotated[str, typer.Argument(metavar="ID", help="An item id or a unique prefix.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Fetch the article page and show its main text.")
+    ] = False,
     json_: JsonOpt = False,
     pager: PagerOpt = None,
 ) -> None:
@@ -624,6 +705,12 @@ def show(
     cfg = _config()
     store = _store(cfg)
     record = _item(store, item_id)
+    if full and not record.get("full_text"):
+        record["full_text"] = _fetch_article(cfg, record)
+        with store.writer(on_wait=_say) as writer:
+            writer.set_full_text(record["id"], record["full_text"])
+    if full:
+        record["text"] = record["full_text"]
     if json_:
         data = public(record)
         if record.get("text"):
@@ -638,6 +725,33 @@ def show(
     if cfg.settings.mark_read_on_view and not record.get("read"):
         with store.writer(on_wait=_say) as writer:
             writer.set_read([record["id"]], True)
+
+
+def _fetch_article(cfg: Config, record: dict[str, Any]) -> str:
+    """The item's article page, fetched under the feeds' rules, as its main text."""
+    import asyncio
+
+    from .article import extract_text
+    from .fetch import Fetcher
+    from .normalize import http_url
+
+    url = http_url(record.get("url"))
+    if url is None:
+        raise KzfeedError(f"item {record['id'][:8]} has no http(s) link to fetch")
+    settings = cfg.settings
+
+    async def get() -> Any:
+        async with Fetcher(
+            timeout=settings.timeout,
+            max_bytes=settings.max_feed_bytes,
+            allow_private=settings.allow_private,
+        ) as fetcher:
+            return await fetcher.fetch(record["feed"], url)
+
+    fetched = asyncio.run(get())
+    if fetched.error:
+        raise KzfeedError(f"cannot fetch the article {url}: {fetched.error}")
+    return extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
 
 
 @app.command("open")

@@ -371,6 +371,10 @@ def add_feed(path: Path, spec: FeedSpec) -> None:
         value = getattr(spec, key)
         if value:
             table.add(key, value)
+    if spec.type != "feed":
+        table.add("type", spec.type)
+        if spec.preset:
+            table.add("preset", spec.preset)
     feeds.append(table)
     _save_document(path, doc)
 

@@ -432,6 +432,13 @@ class Writer:
             self._pending.get(meta[0], {}).pop(item_id, None)
             self._removed.setdefault(meta[0], set()).add(item_id)
 
+    def set_full_text(self, item_id: str, text: str) -> None:
+        """Keep an article's extracted text with the item (`show --full` reads it again)."""
+        record = self.get(item_id)
+        if record is not None and record.get("full_text") != text:
+            record["full_text"] = text
+            self._put(record)
+
     def set_read(self, ids: Iterable[str], read: bool) -> int:
         changed = 0
         for item_id in ids:
