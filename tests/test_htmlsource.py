@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,149 @@ def test_html_source_through_update_dedup_and_store(server: FeedServer, cfg_path
     )
     changed = update(load_config(cfg_path), ["kazinform-lenta"])
     assert changed.feeds[0].status == "ok" and (changed.new, changed.updated) == (0, 1)
+
+
+# ------------------------------------------------------------------------------ full text and add
+
+from typer.testing import CliRunner  # noqa: E402
+
+from kzfeed.article import extract_text  # noqa: E402
+from kzfeed.cli import app  # noqa: E402
+
+from .conftest import rss  # noqa: E402
+
+runner = CliRunner()
+SEED_PARAGRAPHS = 7
+
+
+def test_article_extraction_keeps_the_story_and_drops_the_chrome() -> None:
+    text = extract_text(
+        (HTML / "kazinform-article-seed.html").read_bytes(),
+        {},
+        "https://www.inform.kz/ru/x_a4031927",
+    )
+    paragraphs = text.split("\n\n")
+    assert len(paragraphs) == SEED_PARAGRAPHS
+    assert paragraphs[0].startswith("Алматы (Алма-Ата) - 3 февраля /KZinform/.")
+    assert paragraphs[-1].endswith("— сказал Михаил Мишустин.")
+    for chrome in (
+        "Версия для печати",
+        "Последние новости",
+        "Последние интервью",
+        "Президент НОК",
+        "Все права защищены",
+        "О агентстве",
+        "__NEXT_DATA__",
+        "Политика   Общество",
+    ):
+        assert chrome not in text, chrome
+
+
+def test_show_full_fetches_once_and_keeps_the_text(server: FeedServer, cfg_path: Path) -> None:
+    article = server.add(
+        "/ru/smailov-mishustin_a4031927",
+        (HTML / "kazinform-article-seed.html").read_bytes(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    server.add(
+        "/rss.xml",
+        rss(
+            [
+                {
+                    "title": "Алихан Смаилов и Михаил Мишустин обсудили вопросы сотрудничества",
+                    "link": article,
+                    "guid": "4031927",
+                    "pubDate": "03.02.2023 10:00",
+                    "description": "Алматы (Алма-Ата) - 3 февраля /KZinform/.",
+                }
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "kazinform-ru", "url": server.url("/rss.xml")}])
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a], env={"COLUMNS": "200"})  # noqa: E731
+    assert kz("update").exit_code == 0
+    item_id = json.loads(kz("latest", "--json").stdout)[0]["id"]
+    shown = kz("show", item_id, "--full", "--no-pager")
+    assert shown.exit_code == 0, shown.output
+    assert "Стороны обсудили широкий круг вопросов" in shown.stdout
+    assert "Версия для печати" not in shown.stdout and "Последние новости" not in shown.stdout
+    assert len(server.hits("/ru/smailov-mishustin_a4031927")) == 1
+    data = json.loads(kz("show", item_id, "--full", "--json").stdout)
+    assert len(data["text"].split("\n\n")) == SEED_PARAGRAPHS
+    assert (
+        len(server.hits("/ru/smailov-mishustin_a4031927")) == 1
+    )  # kept in the store: no new request
+    plain = json.loads(kz("show", item_id, "--json").stdout)
+    assert "text" not in plain or "Стороны обсудили" not in plain.get("text", "")
+
+
+def test_show_full_failures_are_one_line(server: FeedServer, cfg_path: Path) -> None:
+    server.add(
+        "/rss.xml",
+        rss(
+            [
+                {"title": "Нет страницы", "link": server.url("/gone"), "guid": "1"},
+                {"title": "Не http", "link": "javascript:alert(1)", "guid": "2"},
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "k", "url": server.url("/rss.xml")}])
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    kz("update")
+    items = {i["title"]: i["id"] for i in json.loads(kz("latest", "--json").stdout)}
+    missing = kz("show", items["Нет страницы"], "--full")
+    assert (
+        missing.exit_code == 1 and "HTTP 404" in missing.stderr and missing.stderr.count("\n") == 1
+    )
+    nolink = kz("show", items["Не http"], "--full")
+    assert nolink.exit_code == 1 and "no http(s) link" in nolink.stderr
+
+
+def test_add_html_source_with_a_preset(server: FeedServer, cfg_path: Path) -> None:
+    write_config(cfg_path, [])
+    page = server.add(
+        "/ru/lenta",
+        (HTML / "kazinform-lenta-ru.html").read_bytes(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    result = kz(
+        "add", page, "--html", "--preset", "kazinform", "--name", "kazinform-lenta", "--lang", "ru"
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 item(s) on the page" in result.stderr
+    text = cfg_path.read_text(encoding="utf-8")
+    assert 'type = "html"' in text and 'preset = "kazinform"' in text
+    assert 'title = "Последние новости Казахстана и мира — Kazinform"' in text
+    assert kz("update").exit_code == 0
+    assert len(json.loads(kz("latest", "--json").stdout)) == 5
+    assert kz("add", page, "--html").exit_code == 2  # a preset is needed
+    plain = server.add(
+        "/ru/plain",
+        "<html><body><div>no list here</div></body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    bad = kz("add", plain, "--html", "--preset", "kazinform", "--name", "x")
+    assert bad.exit_code == 1 and "selectors matched no items" in bad.stderr
+
+
+def test_add_finds_a_feed_at_a_common_path_or_suggests_an_html_source(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    write_config(cfg_path, [])
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    server.add(
+        "/rss.xml",
+        rss([{"title": "Новость", "link": "https://t.kz/1", "guid": "1"}], title="Agency"),
+    )
+    home = server.add(
+        "/",
+        "<html><head><title>Agency</title></head><body>news</body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    found = kz("add", home, "--name", "agency")
+    assert found.exit_code == 0, found.output
+    assert f'url = "{server.url("/rss.xml")}"' in cfg_path.read_text(encoding="utf-8")
+    del server.routes["/rss.xml"]
+    none = kz("add", home, "--name", "agency2")
+    assert none.exit_code == 1 and "--html" in none.stderr
