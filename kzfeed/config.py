@@ -255,7 +255,18 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     where = f"feeds[{i}]"
     if not isinstance(entry, dict):
         raise chk.fail(where, "must be a table")
-    allowed = {"name", "url", "title", "lang", "rubric", "type", "preset", "select", "disabled"}
+    allowed = {
+        "name",
+        "url",
+        "title",
+        "lang",
+        "rubric",
+        "type",
+        "preset",
+        "select",
+        "disabled",
+        "timezone",
+    }
     for key in entry:
         if key not in allowed:
             raise chk.fail(f"{where}.{key}", "unknown key")
@@ -308,6 +319,14 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     disabled = entry.get("disabled", False)
     if not isinstance(disabled, bool):
         raise chk.fail(f"{where}.disabled", "must be true or false")
+    feed_tz = chk.string(entry, "timezone", f"{where}.")
+    if feed_tz is not None:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(feed_tz)
+        except Exception as exc:
+            raise chk.fail(f"{where}.timezone", f"unknown timezone {feed_tz!r}") from exc
     return FeedSpec(
         name=name,
         url=url,
@@ -318,6 +337,7 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
         preset=preset,
         select=tuple(sorted(select_raw.items())),
         disabled=disabled,
+        timezone=feed_tz,
     )
 
 

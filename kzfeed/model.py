@@ -47,6 +47,7 @@ class FeedSpec:
     preset: str | None = None
     select: tuple[tuple[str, str], ...] = ()
     disabled: bool = False
+    timezone: str | None = None  # the feed's own, for dates written without an offset
 
 
 @dataclass(frozen=True, slots=True)

@@ -353,7 +353,7 @@ async def _fetch_all(
                 fetched.headers,
                 fetched.fetched_at,
                 fetched.final_url,
-                settings.timezone,
+                spec.timezone or settings.timezone,
                 dict(config.aliases),
                 settings.max_feed_items,
             )

@@ -339,3 +339,49 @@ def test_add_finds_a_feed_at_a_common_path_or_suggests_an_html_source(
     del server.routes["/rss.xml"]
     none = kz("add", home, "--name", "agency2")
     assert none.exit_code == 1 and "--html" in none.stderr
+
+
+def test_english_page_and_a_feed_timezone() -> None:
+    _title, found = entries("kazinform-lenta-en.html", base="https://www.inform.kz/en/lenta")
+    assert [e["title"] for e in found] == [
+        "Tokayev, Mirziyoyev hold talks in Astana",
+        "National Bank keeps base rate at 16.5%",
+    ]
+    assert utc(found[0]) == "2026-11-24T16:38:00+00:00" and found[0]["tags"] == [
+        {"term": "Politics"}
+    ]
+    # the same page read as if the site wrote Moscow time (UTC+3)
+    moscow = parse_list(
+        (HTML / "kazinform-lenta-en.html").read_bytes(),
+        {},
+        KAZINFORM,
+        base_url="https://www.inform.kz/en/lenta",
+        tz=ZoneInfo("Europe/Moscow"),
+        now=NOW,
+    )[1]
+    assert utc(moscow[0]) == "2026-11-24T18:38:00+00:00"
+
+
+def test_a_feed_timezone_in_the_config_is_used(server: FeedServer, cfg_path: Path) -> None:
+    server.add(
+        "/en/lenta",
+        (HTML / "kazinform-lenta-en.html").read_bytes(),
+        headers={"Content-Type": "text/html"},
+    )
+    write_config(
+        cfg_path,
+        [
+            {
+                "name": "en",
+                "url": server.url("/en/lenta"),
+                "type": "html",
+                "preset": "kazinform",
+                "timezone": "Europe/Moscow",
+            }
+        ],
+    )
+    update(load_config(cfg_path))
+    times = sorted(
+        r["published"] for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs
+    )
+    assert times == ["2026-11-23T21:00:00+00:00", "2026-11-24T18:38:00+00:00"]
