@@ -209,22 +209,13 @@ def add(
 
 def _check_html_source(spec: Any, cfg: Config) -> str | None:
     """Fetch an HTML source once and read its list: its page title, or the error."""
-    import asyncio
 
     from .dates import zone
     from .errors import FeedError
-    from .fetch import Fetcher
+    from .fetch import fetch_now
     from .htmlsource import parse_list
 
-    async def get() -> Any:
-        async with Fetcher(
-            timeout=cfg.settings.timeout,
-            max_bytes=cfg.settings.max_feed_bytes,
-            allow_private=cfg.settings.allow_private,
-        ) as f:
-            return await f.fetch(spec.name, spec.url)
-
-    fetched = asyncio.run(get())
+    (fetched,) = fetch_now(cfg.settings, [spec.url], spec.name)
     if fetched.error:
         raise KzfeedError(f"cannot subscribe to {spec.url}: {fetched.error}")
     try:
@@ -247,23 +238,14 @@ COMMON_FEED_PATHS = ("/rss", "/rss.xml", "/feed", "/feed/", "/atom.xml", "/rss/a
 
 def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
     """Fetch ``url``: a feed is taken as is; an HTML page is searched for feed links."""
-    import asyncio
 
     from .discover import Candidate, find_feeds
     from .errors import FeedError
-    from .fetch import Fetcher
+    from .fetch import fetch_now
     from .parse import parse_bytes
     from .text import clean_line
 
-    async def get(targets: list[str]) -> list[Any]:
-        async with Fetcher(
-            timeout=cfg.settings.timeout,
-            max_bytes=cfg.settings.max_feed_bytes,
-            allow_private=cfg.settings.allow_private,
-        ) as f:
-            return list(await asyncio.gather(*(f.fetch("new", t) for t in targets)))
-
-    (fetched,) = asyncio.run(get([url]))
+    (fetched,) = fetch_now(cfg.settings, [url])
     if fetched.error:
         raise KzfeedError(f"cannot subscribe to {url}: {fetched.error}")
     try:
@@ -278,7 +260,7 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
             from urllib.parse import urljoin
 
             guesses = [urljoin(fetched.final_url, path) for path in COMMON_FEED_PATHS]
-            for guess, answer in zip(guesses, asyncio.run(get(guesses)), strict=True):
+            for guess, answer in zip(guesses, fetch_now(cfg.settings, guesses), strict=True):
                 try:
                     if not answer.error:
                         parse_bytes(answer.body, dict(answer.headers))
@@ -729,26 +711,15 @@ def show(
 
 def _fetch_article(cfg: Config, record: dict[str, Any]) -> str:
     """The item's article page, fetched under the feeds' rules, as its main text."""
-    import asyncio
 
     from .article import extract_text
-    from .fetch import Fetcher
+    from .fetch import fetch_now
     from .normalize import http_url
 
     url = http_url(record.get("url"))
     if url is None:
         raise KzfeedError(f"item {record['id'][:8]} has no http(s) link to fetch")
-    settings = cfg.settings
-
-    async def get() -> Any:
-        async with Fetcher(
-            timeout=settings.timeout,
-            max_bytes=settings.max_feed_bytes,
-            allow_private=settings.allow_private,
-        ) as fetcher:
-            return await fetcher.fetch(record["feed"], url)
-
-    fetched = asyncio.run(get())
+    (fetched,) = fetch_now(cfg.settings, [url], record["feed"])
     if fetched.error:
         raise KzfeedError(f"cannot fetch the article {url}: {fetched.error}")
     return extract_text(fetched.body, dict(fetched.headers), fetched.final_url)

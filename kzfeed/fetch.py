@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
@@ -214,6 +215,17 @@ class Fetcher:
             },
         )
 
+    @classmethod
+    def from_settings(cls, settings: Any, jobs: int | None = None) -> Fetcher:
+        """A fetcher with the config's limits (timeout, size cap, per-host, private hosts)."""
+        return cls(
+            jobs=jobs or settings.jobs,
+            per_host=settings.per_host,
+            timeout=settings.timeout,
+            max_bytes=settings.max_feed_bytes,
+            allow_private=settings.allow_private,
+        )
+
     async def __aenter__(self) -> Fetcher:
         return self
 
@@ -369,3 +381,13 @@ def _raw_header(response: httpx.Response, name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
+
+
+def fetch_now(settings: Any, urls: list[str], name: str = "fetch") -> list[FetchResult]:
+    """Fetch a few URLs at once, outside an update (add, show --full), under the same rules."""
+
+    async def run() -> list[FetchResult]:
+        async with Fetcher.from_settings(settings) as fetcher:
+            return list(await asyncio.gather(*(fetcher.fetch(name, url) for url in urls)))
+
+    return asyncio.run(run())

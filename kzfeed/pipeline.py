@@ -362,11 +362,5 @@ async def _fetch_all(
         if progress:
             progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
 
-    async with Fetcher(
-        jobs=jobs,
-        per_host=settings.per_host,
-        timeout=settings.timeout,
-        max_bytes=settings.max_feed_bytes,
-        allow_private=settings.allow_private,
-    ) as fetcher:
+    async with Fetcher.from_settings(settings, jobs=jobs) as fetcher:
         await asyncio.gather(*(one(outcome, fetcher) for outcome in todo))
