@@ -562,6 +562,13 @@ def main() -> None:
                 record(
                     "bytes", f"database bytes per item at {size:,}", store_bytes(data) / size, "B"
                 )
+                backups = sum(p.stat().st_size for p in (data / "backups").rglob("*.json"))
+                record(
+                    "backup_bytes",
+                    f"backup bytes per item at {size:,} (last + previous copies)",
+                    backups / size,
+                    "B",
+                )
                 extra = synthetic_items(10_000_000, 1000, now, 1, seed=7)
                 started = time.perf_counter()
                 load_store(data, extra)
