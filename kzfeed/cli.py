@@ -42,8 +42,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    sys.stderr.write(f"kzfeed: {message}\n")
-    sys.stderr.flush()
+    _say(message)
     return typer.Exit(code)
 
 
@@ -124,7 +123,11 @@ def _print_json(data: Any) -> None:
 
 
 def _say(message: str) -> None:
-    sys.stderr.write(f"kzfeed: {message}\n")
+    """One message on stderr.  Messages can quote a server (an HTTP reason phrase, a URL):
+    control and bidi characters are removed first, as for everything shown."""
+    from .text import clean_text
+
+    sys.stderr.write(f"kzfeed: {clean_text(message)}\n")
     sys.stderr.flush()
 
 
@@ -401,8 +404,10 @@ def update(
     if live:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        from .text import clean_line
+
         progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # feed names and server text
             BarColumn(),
             MofNCompleteColumn(),
             console=err,
@@ -412,7 +417,7 @@ def update(
         task = progress.add_task("updating", total=total)
 
         def hook(name: str, what: str) -> None:
-            progress.update(task, advance=1, description=f"{name}: {what}"[:60])
+            progress.update(task, advance=1, description=clean_line(f"{name}: {what}")[:60])
 
         progress.start()
     try:

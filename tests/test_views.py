@@ -419,3 +419,36 @@ def test_no_color_on_a_terminal_gives_no_colour(examples: Path) -> None:
     env.pop("NO_COLOR")
     _code, coloured = run_in_pty(cmd, env)
     assert re.search(r"\x1b\[[0-9;]*3[0-9][;m]", coloured)  # without NO_COLOR there is colour
+
+
+def test_a_hostile_http_reason_phrase_reaches_neither_markup_nor_the_terminal(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    """Server text in errors (the reason phrase) goes through the progress line, the summary
+    and stderr: never as Rich markup, never with its control characters."""
+
+    def evil(h: Any) -> None:
+        # HTTP allows obs-text (0x80-0xff) in a reason phrase: 0x9b is a C1 CSI once decoded
+        h.send_response(500, "[/] [bold]boom [link=http://evil.example]x \x9b2J")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    server.add("/evil", handler=evil)
+    server.add(
+        "/good.xml", rss([{"title": "Хорошо", "link": "https://t.kz/1", "guid": "1"}]), delay=0.3
+    )
+    write_config(
+        cfg_path,
+        [
+            {"name": "evil", "url": server.url("/evil")},
+            {"name": "good", "url": server.url("/good.xml")},
+        ],
+    )
+    env = {**_env(), "COLUMNS": "200", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    code, screen = run_in_pty(
+        [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"], env
+    )
+    assert code == 3, screen
+    assert "[/] [bold]boom [link=http://evil.example]x" in screen
+    assert "\x9b" not in screen and "\x1b]8;" not in screen
