@@ -451,4 +451,5 @@ def test_a_hostile_http_reason_phrase_reaches_neither_markup_nor_the_terminal(
     )
     assert code == 3, screen
     assert "[/] [bold]boom [link=http://evil.example]x" in screen
+    assert "evil: HTTP 500 [/] [bold]boom" in screen  # the live progress line, literally
     assert "\x9b" not in screen and "\x1b]8;" not in screen
