@@ -397,6 +397,10 @@ def update(
     from .pipeline import update as run_update
 
     cfg = _config()
+    if not cfg.feeds:
+        _say(
+            f"no feeds in {cfg.path}: add one with `kzfeed add URL` (or `kzfeed import-opml FILE`)"
+        )
     err = _console(stderr=True)
     live = err.is_terminal and not json_
     hook = None
