@@ -855,6 +855,9 @@ def digest(
     template: Annotated[
         Path | None, typer.Option(help="A Jinja2 template given the digest data (as the JSON).")
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Include each story's kept text (show --full).")
+    ] = False,
 ) -> None:
     """A digest of the wire grouped by local date, then rubric: Markdown, HTML, JSON, text or
     Atom.  Without a window: everything since the previous digest of the same format (or the
@@ -904,6 +907,7 @@ def digest(
         since=flt.since,
         until=window_end,
         sources=sources,
+        full=full,
     )
     if template is not None:
         try:

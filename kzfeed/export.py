@@ -72,6 +72,7 @@ def build_digest(
     since: str | None,
     until: str | None,
     sources: Mapping[str, str],
+    full: bool = False,
 ) -> dict[str, Any]:
     """SPEC's digest object: groups by local date (newest first), then rubric (SPEC order),
     items newest first, each item once under its primary rubric.
@@ -89,7 +90,7 @@ def build_digest(
                 {
                     "rubric": key,
                     "label": rubrics.label(key, lang),
-                    "items": [_item(r, tz, sources) for r in items],
+                    "items": [_item(r, tz, sources, full) for r in items],
                 }
             )
         groups.append({"date": day.isoformat(), "rubrics": sections})
@@ -108,8 +109,12 @@ def build_digest(
     }
 
 
-def _item(record: Record, tz: tzinfo, sources: Mapping[str, str]) -> dict[str, Any]:
+def _item(record: Record, tz: tzinfo, sources: Mapping[str, str], full: bool) -> dict[str, Any]:
     item = public(record)
+    if full:  # the article text kept by `show --full`, else the feed's own longer text
+        text = record.get("full_text") or record.get("text")
+        if text:
+            item["text"] = text
     item["url"] = http_url(item.get("url"))
     item["also_in"] = [
         {
@@ -140,6 +145,11 @@ def _date_heading(day: str, lang: str) -> str:
     from .render import date_words
 
     return date_words(date.fromisoformat(day), lang)
+
+
+def _paragraphs(item: Mapping[str, Any]) -> list[str]:
+    """The item's full text (digest --full) as paragraphs; none without it."""
+    return [p for p in (clean_line(x) for x in str(item.get("text") or "").split("\n\n")) if p]
 
 
 def _also(item: Mapping[str, Any]) -> list[str]:
@@ -196,6 +206,8 @@ def to_markdown(digest: Mapping[str, Any], tz: tzinfo) -> str:
                         f" \\({md_escape(w['also'])}: {', '.join(md_escape(a) for a in also)}\\)"
                     )
                 lines.append(line)
+                for paragraph in _paragraphs(item):
+                    lines += ["", f"  {md_escape(paragraph)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -235,6 +247,7 @@ a { color: var(--link); text-decoration: none; }
 a:hover { text-decoration: underline; }
 .lead { margin: .2rem 0 0; color: var(--muted); font-size: .92rem; }
 .also { color: var(--muted); font-size: .85rem; }
+.text p { margin: .4rem 0; }
 """
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
@@ -296,7 +309,10 @@ def _html_item(item: Mapping[str, Any], w: Mapping[str, str]) -> str:
     also = ", ".join(_h(a) for a in _also(item))
     if also:
         head += f' <span class="also">({_h(w["also"])}: {also})</span>'
-    if item.get("summary"):
+    paragraphs = _paragraphs(item)
+    if paragraphs:
+        head += '<div class="text">' + "".join(f"<p>{_h(p)}</p>" for p in paragraphs) + "</div>"
+    elif item.get("summary"):
         head += f'<p class="lead">{_h(shorten(item["summary"], 280))}</p>'
     return head
 
@@ -339,6 +355,11 @@ def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
                 )
                 if item["url"]:
                     lines.append(f"       {item['url']}")
+                for paragraph in _paragraphs(item):
+                    lines.append("")
+                    lines += textwrap.wrap(
+                        paragraph, WIDTH, initial_indent="       ", subsequent_indent="       "
+                    )
     return "\n".join(lines) + "\n"
 
 
@@ -399,11 +420,19 @@ def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
             sub(entry, "category", term=key, label=rubrics.label(key, lang))
         if item.get("summary"):
             sub(entry, "summary", _xml_text(item["summary"]), type="text")
+        if item.get("text"):
+            sub(entry, "content", _xml_text_block(item["text"]), type="text")
     body = ET.tostring(feed, encoding="unicode")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text_block(value: object) -> str:
+    """Paragraphs for an Atom text construct: each cleaned, blank lines between."""
+    paragraphs = (_XML_BAD.sub("", clean_line(p)) for p in str(value or "").split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _xml_text(value: object) -> str:

@@ -267,6 +267,27 @@ def test_show_full_fetches_once_and_keeps_the_text(server: FeedServer, cfg_path:
     )  # kept in the store: no new request
     plain = json.loads(kz("show", item_id, "--json").stdout)
     assert "text" not in plain or "Стороны обсудили" not in plain.get("text", "")
+    # digest --full carries the kept text, in every format, escaped like any feed text
+    window = ("--since", "2023-02-01", "--until", "2023-02-05")
+    data = json.loads(kz("digest", *window, "-F", "json", "--full").stdout)
+    (item,) = [i for g in data["groups"] for s in g["rubrics"] for i in s["items"]]
+    assert len(item["text"].split("\n\n")) == SEED_PARAGRAPHS
+    assert (
+        "text"
+        not in json.loads(kz("digest", *window, "-F", "json").stdout)["groups"][0]["rubrics"][0][
+            "items"
+        ][0]
+    )
+    assert (
+        "Стороны обсудили широкий круг вопросов"
+        in kz("digest", *window, "-F", "txt", "--full").stdout
+    )
+    assert "\n  «Это наглядно показывает" in kz("digest", *window, "-F", "md", "--full").stdout
+    assert (
+        '<div class="text"><p>Алматы (Алма-Ата)'
+        in kz("digest", *window, "-F", "html", "--full").stdout
+    )
+    assert len(server.hits("/ru/smailov-mishustin_a4031927")) == 1  # digests never fetch
 
 
 def test_show_full_failures_are_one_line(server: FeedServer, cfg_path: Path) -> None:
