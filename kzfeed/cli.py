@@ -325,7 +325,9 @@ def remove(
     store = _store(cfg)
     with store.writer(on_wait=_say) as writer:
         if purge:
-            dropped = writer.purge_feed(name)
+            from .model import feed_names
+
+            dropped = writer.purge_feed(name, feed_names(cfg.feeds, store.feed_states()))
         writer.drop_state(name)
     typer.echo(f"removed {name}" + (f"; dropped {dropped} items" if purge else ""))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -517,8 +517,9 @@ class Writer:
         self._index_dirty = True
         return len(doomed)
 
-    def purge_feed(self, name: str) -> int:
-        """Drop the items whose own feed is ``name``; remove it from others' ``also_in``."""
+    def purge_feed(self, name: str, titles: Mapping[str, str] | None = None) -> int:
+        """Drop the items only ``name`` carried; a story another feed carried too stays, under
+        that feed (``titles``: display names of feeds); ``name`` leaves every ``also_in``."""
         doomed: set[str] = set()
         for item_id, (_partition, _published, feeds) in list(self.index["items"].items()):
             if name not in feeds:
@@ -526,7 +527,15 @@ class Writer:
             record = self.get(item_id)
             if record is None:
                 continue
-            if record.get("feed") == name:
+            others = [a for a in record.get("also_in", []) if a.get("feed") != name]
+            if record.get("feed") == name and others:
+                heir = others[0]
+                record["feed"] = heir["feed"]
+                record["url"] = heir.get("url") or record.get("url")
+                record["source"] = (titles or {}).get(heir["feed"], heir["feed"])
+                record["also_in"] = others[1:]
+                self._put(record)
+            elif record.get("feed") == name:
                 self._drop(item_id)
                 doomed.add(item_id)
             else:

@@ -629,3 +629,20 @@ def test_version() -> None:
 
     result = kz("--version")
     assert result.exit_code == 0 and result.stdout.strip() == f"kzfeed {__version__}"
+
+
+def test_purging_a_feed_keeps_stories_other_feeds_carried(wired: Path) -> None:
+    before = {i["title"]: i for i in latest_json(wired)}
+    talks = before["Токаев провел переговоры с президентом Узбекистана"]
+    assert talks["feed"] == "kazinform-ru" and talks["also_in"][0]["feed"] == "kazinform-politics"
+    result = kz("remove", "kazinform-ru", "--purge", config=wired)
+    assert result.exit_code == 0 and "dropped 2 items" in result.stdout
+    after = {i["title"]: i for i in latest_json(wired)}
+    kept = after["Токаев провел переговоры с президентом Узбекистана"]
+    assert (
+        kept["id"] == talks["id"] and kept["feed"] == "kazinform-politics" and kept["also_in"] == []
+    )
+    assert kept["url"] == "http://inform.kz/ru/tokaev-provel-peregovory_a4201567/"
+    assert kept["source"] == "Kazinform"  # no title in the config: the feed's own <title>
+    assert "Нацбанк сохранил базовую ставку" not in after  # only kazinform-ru carried it
+    assert len(after) == len(before) - 2
