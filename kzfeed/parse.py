@@ -79,15 +79,20 @@ def sniff_encoding(body: bytes, headers: dict[str, str]) -> str | None:
         return None
     if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _XML_ENCODING.match(body):
         return None
-    try:
-        body.decode("utf-8")
+    if _valid_utf8(body):
         return None
-    except UnicodeDecodeError:
-        pass
     sample = body[:65536]
     scores = {enc: _cyrillic_score(sample.decode(enc, "replace")) for enc in _CYRILLIC_GUESSES}
     best = max(scores, key=lambda enc: scores[enc])
     return best if scores[best] > 0.5 else None
+
+
+def _valid_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _declared(body: bytes, headers: dict[str, str]) -> str | None:
@@ -108,11 +113,8 @@ def repair_utf8(body: bytes, headers: dict[str, str]) -> bytes | None:
         (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     ):
         return None
-    try:
-        body.decode("utf-8")
+    if _valid_utf8(body):
         return None
-    except UnicodeDecodeError:
-        pass
     text = body.decode("utf-8", "replace")
     if text.count("\ufffd") > max(16, len(text) // 100):
         return None  # not UTF-8 with a few bad bytes: leave it to the sniffing

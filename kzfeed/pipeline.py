@@ -307,9 +307,6 @@ class _Parsers:
         else:
             self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
 
-    def get(self) -> concurrent.futures.Executor:
-        return self.executor
-
     def shutdown(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 
@@ -346,7 +343,7 @@ async def _fetch_all(
             return
         try:
             outcome.parsed = await loop.run_in_executor(
-                pool.get(),
+                pool.executor,
                 parse_job,
                 spec,
                 fetched.body,
