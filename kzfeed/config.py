@@ -266,6 +266,7 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
         "select",
         "disabled",
         "timezone",
+        "full_text",
     }
     for key in entry:
         if key not in allowed:
@@ -319,6 +320,9 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     disabled = entry.get("disabled", False)
     if not isinstance(disabled, bool):
         raise chk.fail(f"{where}.disabled", "must be true or false")
+    full_text = entry.get("full_text", False)
+    if not isinstance(full_text, bool):
+        raise chk.fail(f"{where}.full_text", "must be true or false")
     feed_tz = chk.string(entry, "timezone", f"{where}.")
     if feed_tz is not None:
         from zoneinfo import ZoneInfo
@@ -338,6 +342,7 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
         select=tuple(sorted(select_raw.items())),
         disabled=disabled,
         timezone=feed_tz,
+        full_text=full_text,
     )
 
 

@@ -48,6 +48,7 @@ class FeedSpec:
     select: tuple[tuple[str, str], ...] = ()
     disabled: bool = False
     timezone: str | None = None  # the feed's own, for dates written without an offset
+    full_text: bool = False  # fetch and keep each new item's article text
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,17 +248,24 @@ def update(
             _run(todo, states, config, jobs or settings.jobs, force, progress)
         cutoff = retention_cutoff(settings.retention_days, now)
         cutoff_iso = to_utc_iso(cutoff) if cutoff else None
+        wanted: list[tuple[str, str]] = []  # (item id, url) of new items to read in full
         for outcome in outcomes:
             report.feeds.append(
-                _store_outcome(writer, outcome, states.get(outcome.spec.name), cutoff_iso)
+                _store_outcome(writer, outcome, states.get(outcome.spec.name), cutoff_iso, wanted)
             )
+        if wanted:
+            _read_articles(writer, wanted, config)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
     return report
 
 
 def _store_outcome(
-    writer: Any, outcome: _Outcome, state: FeedState | None, cutoff: str | None
+    writer: Any,
+    outcome: _Outcome,
+    state: FeedState | None,
+    cutoff: str | None,
+    wanted: list[tuple[str, str]],
 ) -> FeedResult:
     spec = outcome.spec
     if outcome.skipped is not None or outcome.fetched is None:
@@ -272,7 +279,32 @@ def _store_outcome(
         return FeedResult(spec.name, "not_modified", fetched.status)
     decisions = dedup.plan(parsed.items, writer.view(), cutoff)
     new, updated = writer.apply(decisions)
+    if spec.full_text:
+        fresh = [d.item for d in decisions if d.action is dedup.Action.NEW and d.item.url]
+        wanted.extend((item.id, item.url or "") for item in fresh[:MAX_ARTICLES_PER_FEED])
     return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated)
+
+
+MAX_ARTICLES_PER_FEED = 30  # per update: a first run of a 500-item feed must not hammer a site
+
+
+def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -> None:
+    """Fetch and keep the article text of new items of `full_text = true` feeds, under the
+    feeds' rules (timeout, size cap, per-host limit).  A page that fails costs its text only:
+    `show --full` tries again later."""
+    from .article import extract_text
+    from .errors import KzfeedError
+    from .fetch import fetch_now
+
+    results = fetch_now(config.settings, [url for _id, url in wanted], "article")
+    for (item_id, _url), fetched in zip(wanted, results, strict=True):
+        if fetched.error:
+            continue
+        try:
+            text = extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
+        except KzfeedError:
+            continue
+        writer.set_full_text(item_id, text)
 
 
 def _run(

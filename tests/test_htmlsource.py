@@ -406,3 +406,41 @@ def test_a_feed_timezone_in_the_config_is_used(server: FeedServer, cfg_path: Pat
         r["published"] for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs
     )
     assert times == ["2026-11-23T21:00:00+00:00", "2026-11-24T18:38:00+00:00"]
+
+
+def test_full_text_feeds_keep_new_articles_text_during_update(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    article = server.add(
+        "/ru/smailov_a4031927",
+        (HTML / "kazinform-article-seed.html").read_bytes(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    server.add(
+        "/rss.xml",
+        rss(
+            [
+                {
+                    "title": "Смаилов и Мишустин",
+                    "link": article,
+                    "guid": "a1",
+                    "pubDate": "03.02.2023 10:00",
+                },
+                {"title": "Страницы нет", "link": server.url("/ru/missing_a1"), "guid": "a2"},
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "k", "url": server.url("/rss.xml"), "full_text": True}])
+    report = update(load_config(cfg_path))
+    assert report.errors == 0 and report.new == 2  # a missing article page costs its text only
+    records = {
+        r["title"]: r for _d, rs in Store(load_config(cfg_path).data_dir).iter_newest() for r in rs
+    }
+    assert len(records["Смаилов и Мишустин"]["full_text"].split("\n\n")) == SEED_PARAGRAPHS
+    assert "full_text" not in records["Страницы нет"]
+    item_id = records["Смаилов и Мишустин"]["id"]
+    shown = runner.invoke(app, ["--config", str(cfg_path), "show", item_id, "--full", "--json"])
+    assert "Стороны обсудили" in json.loads(shown.stdout)["text"]
+    assert len(server.hits("/ru/smailov_a4031927")) == 1  # kept: show --full asked nothing
+    update(load_config(cfg_path), force=True)  # nothing new: no article is fetched again
+    assert len(server.hits("/ru/smailov_a4031927")) == 1
