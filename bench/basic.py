@@ -11,36 +11,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kzfeed import dedup  # noqa: E402
-from kzfeed.model import Item  # noqa: E402
-from kzfeed.normalize import _hash  # noqa: E402
-from kzfeed.store import Store  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WORDS = (
-    "Токаев провел переговоры с президентом Узбекистана Нацбанк сохранил базовую ставку "
-    "Мажилис одобрил поправки в Налоговый кодекс Алматы Астана Шымкент Қазақстан Тоқаев "
-    "келіссөз жүргізді Ұлттық банк мөлшерлемені сақтады выставка чемпионат борцы медали "
-    "снегопад гололед Казгидромет сенат соглашение цифровизация инвестиции нефть"
-).split()
-RUBRICS = ("politics", "society", "economy", "culture", "sport", "world", "incidents")
-FEEDS = ("kazinform-ru", "kazinform-kk", "tengrinews", "zakon", "kursiv", "interfax", "tass")
-
+from scale import load_store, store_bytes, synthetic_items  # noqa: E402
 
 # as a user runs it: with Python's bytecode cache (a shell or CI may switch it off)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+FEEDS = [f"f{n}" for n in range(40)]  # the feed names scale.synthetic_items uses
 
 
 def timed(cmd: list[str], runs: int) -> float:
@@ -53,53 +42,6 @@ def timed(cmd: list[str], runs: int) -> float:
         )
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
-
-
-def synthetic_items(count: int, days: int, seed: int = 7) -> list[Item]:
-    rng = random.Random(seed)
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    items = []
-    for n in range(count):
-        feed = rng.choice(FEEDS)
-        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(7, 13))).capitalize()
-        summary = " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 45))) + "."
-        when = now - timedelta(seconds=rng.randint(0, days * 86400))
-        key = _hash("f", feed, f"g:{n}")
-        items.append(
-            Item(
-                id=key,
-                feed=feed,
-                source=feed.title(),
-                title=title,
-                url=f"https://www.inform.kz/ru/news_a{4_000_000 + n}",
-                published=when.replace(microsecond=0).isoformat(),
-                date_estimated=False,
-                rubrics=(rng.choice(RUBRICS),),
-                categories=("Политика",),
-                lang="ru",
-                summary=summary,
-                guid=str(4_000_000 + n),
-                feed_key=key,
-                link_key=_hash("u", f"https://inform.kz/ru/news_a{4_000_000 + n}"),
-                content_hash=_hash(title, summary),
-                first_seen=now.isoformat(),
-            )
-        )
-    return items
-
-
-def build_store(data: Path, items: list[Item], batch: int = 2000) -> float:
-    store = Store(data)
-    started = time.perf_counter()
-    for start in range(0, len(items), batch):
-        with store.writer() as writer:
-            writer.apply(dedup.plan(items[start : start + batch], writer.view()))
-    return time.perf_counter() - started
-
-
-def store_bytes(data: Path) -> int:
-    """The database itself (partitions, index, state); backups/ are counted apart."""
-    return sum(p.stat().st_size for p in data.rglob("*.json") if "backups" not in p.parts)
 
 
 def main() -> None:
@@ -142,7 +84,8 @@ def main() -> None:
         )
 
         data = work / "big"
-        build = build_store(data, synthetic_items(args.items, days=30))
+        now = datetime.now(UTC).replace(microsecond=0)
+        build = load_store(data, synthetic_items(0, args.items, now, 30, seed=7), batch=2000)
         rows.append((f"store {args.items} items (batches of 2000)", f"{build:.2f} s"))
         rows.append(
             (
@@ -164,11 +107,11 @@ def main() -> None:
                 kz(big, "latest", "--group", "rubric", "--since", "24h"),
             )
         )
-        extra = synthetic_items(args.items + 1000, days=1, seed=99)[args.items :]
+        extra = synthetic_items(args.items, 1000, now, 1, seed=99)
         rows.append(
             (
                 f"add 1000 new items to the {args.items}-item store",
-                f"{build_store(data, extra, 1000):.3f} s",
+                f"{load_store(data, extra, 1000):.3f} s",
             )
         )
     width = max(len(r[0]) for r in rows)

@@ -207,7 +207,9 @@ def add(
 
         spec = dc_replace(spec, url=target, title=feed_title)
     add_feed(cfg.path, spec)
-    typer.echo(f"added {chosen}: {target}")
+    from .text import clean_line
+
+    typer.echo(f"added {spec.name}: {clean_line(spec.url)}")
 
 
 def _check_html_source(spec: Any, cfg: Config) -> str | None:
@@ -245,6 +247,7 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
     from .discover import Candidate, find_feeds
     from .errors import FeedError
     from .fetch import fetch_now
+    from .normalize import http_url
     from .parse import parse_bytes
     from .text import clean_line
 
@@ -253,7 +256,9 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
         raise KzfeedError(f"cannot subscribe to {url}: {fetched.error}")
     try:
         raw = parse_bytes(fetched.body, dict(fetched.headers))
-        return fetched.permanent_url or url, clean_line(raw.title or "") or None
+        # a server-sent Location goes into the config: only as a clean http(s) URL
+        moved = http_url(fetched.permanent_url) if fetched.permanent_url else None
+        return moved or url, clean_line(raw.title or "") or None
     except FeedError as not_feed:
         from .htmlsource import decode_html
 

@@ -6,7 +6,6 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +84,8 @@ def resolve_data_dir(configured: Path | None) -> Path:
 
 
 def example_text() -> str:
+    from importlib import resources  # only `init` needs it: keep it off the start-up path
+
     return resources.files("kzfeed").joinpath("config.example.toml").read_text("utf-8")
 
 

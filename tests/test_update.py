@@ -289,8 +289,8 @@ def test_retention_prunes_and_pruned_items_do_not_come_back(
 
 def test_two_updates_at_once_lose_nothing(server: FeedServer, cfg_path: Path) -> None:
     setup(server, cfg_path, lock_timeout=30)
-    server.routes["/rss/rus.xml"].delay = 0.8
-    server.routes["/news.rss"].delay = 0.8
+    server.routes["/rss/rus.xml"].delay = 2.0  # wide enough for a slow start of the other
+    server.routes["/news.rss"].delay = 2.0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"]
     first = subprocess.Popen(

@@ -435,7 +435,7 @@ def test_a_hostile_http_reason_phrase_reaches_neither_markup_nor_the_terminal(
 
     server.add("/evil", handler=evil)
     server.add(
-        "/good.xml", rss([{"title": "Хорошо", "link": "https://t.kz/1", "guid": "1"}]), delay=0.3
+        "/good.xml", rss([{"title": "Хорошо", "link": "https://t.kz/1", "guid": "1"}]), delay=1.0
     )
     write_config(
         cfg_path,
