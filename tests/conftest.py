@@ -41,6 +41,22 @@ class Seen:
     headers: dict[str, str]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Keeps a request's exception (a client that hung up early, say) off stderr.
+
+    socketserver prints such tracebacks to ``sys.stderr`` from the handler thread; while a
+    ``CliRunner`` has swapped ``sys.stderr`` that text lands in the command's captured stderr.
+    The errors are kept in ``errors`` instead, for a test that wants to look at them.
+    """
+
+    errors: list[str]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import traceback
+
+        self.errors.append(traceback.format_exc())
+
+
 class FeedServer:
     """A threaded HTTP/1.1 server on an ephemeral loopback port with programmable routes."""
 
@@ -109,8 +125,9 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.errors = []
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
