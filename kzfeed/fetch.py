@@ -141,6 +141,23 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
     return bytes(out)
 
 
+DRAIN_LIMIT = 64 * 1024
+DRAIN_SECONDS = 2.0
+
+
+async def drain(response: httpx.Response, limit: int = DRAIN_LIMIT) -> None:
+    """Read and drop a body we do not use (a 304's, an error page's, a redirect's) so the
+    connection goes back to the pool for the next feed on that host instead of being
+    closed; a body larger than ``limit`` is not worth reading: the connection is dropped."""
+    seen = 0
+    with contextlib.suppress(httpx.HTTPError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for raw in response.aiter_raw():
+                seen += len(raw)
+                if seen > limit:
+                    return
+
+
 def is_public_ip(value: str) -> bool:
     """Whether an address is a public one: not loopback, private, link-local (the cloud
     metadata address 169.254.169.254), shared, reserved, multicast or unspecified."""
@@ -279,6 +296,7 @@ class Fetcher:
                 async with self._host_slot(current), self._stream(current, headers) as response:
                     status = response.status_code
                     if status in (301, 302, 303, 307, 308):
+                        await drain(response)
                         location = response.headers.get("location")
                         if not location:
                             return fail(f"HTTP {status} redirect without a Location", status)
@@ -344,6 +362,8 @@ class Fetcher:
             permanent_url=permanent,
             fetched_at=fetched_at,
         )
+        if status == 304 or status >= 400 or status < 200:
+            await drain(response)
         if status == 304:
             return replace(
                 base,

@@ -39,6 +39,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # which connection carried the request
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -73,7 +74,11 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 server.requests.append(
-                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                    Seen(
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        self.client_address[1],
+                    )
                 )
                 route = server.routes.get(self.path)
                 if route is None:

@@ -51,6 +51,32 @@ def test_validators_are_sent_back_exactly_and_304_is_not_modified(server: FeedSe
     assert headers["if-none-match"] == first.etag == odd_etag
 
 
+def test_one_connection_serves_304s_errors_redirects_and_bodies(server: FeedServer) -> None:
+    """A warm run is mostly 304s: each must leave its connection open for the next feed on
+    the host (the unread empty body would otherwise cost a new TCP connection per feed)."""
+    url = server.add("/rss.xml", BODY, etag='"v1"')
+    server.add("/missing.html", b"<html>" + b"x" * 5000 + b"</html>", status=404)
+    server.add("/old", status=301, headers={"Location": "/rss.xml"})
+    state = FeedState(name="feed", etag='"v1"')
+
+    async def run() -> list[FetchResult]:
+        async with Fetcher(jobs=1, per_host=1) as fetcher:
+            return [
+                await fetcher.fetch("feed", url, state),
+                await fetcher.fetch("feed", server.url("/missing.html")),
+                await fetcher.fetch("feed", url, state),
+                await fetcher.fetch("feed", server.url("/old")),
+                await fetcher.fetch("feed", url),
+                await fetcher.fetch("feed", url, state),
+            ]
+
+    results = asyncio.run(run())
+    assert [r.status for r in results] == [304, 404, 304, 200, 200, 304]
+    assert results[3].body.decode() == BODY and results[3].permanent_url == url
+    assert len(server.requests) == 7
+    assert len({seen.client_port for seen in server.requests}) == 1
+
+
 def test_gzip_bodies_are_decompressed(server: FeedServer) -> None:
     url = server.add("/gz.xml", BODY, gzip=True)
     result = fetch(url)
