@@ -181,6 +181,10 @@ class CorpusServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body leave in separate writes: with Nagle's algorithm on, the body
+            # waits for the client's delayed ACK (40 ms a response on Linux), which no real
+            # server does
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
