@@ -355,11 +355,15 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.index = store.index
         self._index_dirty = False
         self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
+
+    @property
+    def index(self) -> dict[str, Any]:
+        """The identity index, read on first use: a warm update of 304s never needs it."""
+        return self.store.index
 
     def view(self) -> dedup.IndexView:
         return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
@@ -486,6 +490,8 @@ class Writer:
         now = now or utcnow()
         limit = to_utc_iso(cutoff)[:10]
         old = [p for p in self.store.partitions() if p < limit]
+        if not old and self.store._index is None:
+            return 0  # nothing to drop; tombstones expire on a run that reads the index anyway
         doomed = {item_id for item_id, meta in self.index["items"].items() if meta[0] < limit}
         removed = self._forget(doomed, now)
         for partition in old:

@@ -669,7 +669,9 @@ def test_corrupt_store_then_db_check_and_restore(server: FeedServer, cfg_path: P
         )
         assert kz("latest").exit_code == 0  # listings read the partitions, not the index
         assert index.read_bytes() == damage  # never overwritten
-        assert kz("update").exit_code == 1 and index.read_bytes() == damage
+        # an update with nothing to store never reads the index; one that parses must stop
+        assert kz("update").exit_code == 0 and index.read_bytes() == damage
+        assert kz("update", "--force").exit_code == 1 and index.read_bytes() == damage
         assert kz("db", "check").exit_code == 1
         restored = kz("db", "restore")
         assert restored.exit_code == 0, restored.output

@@ -142,8 +142,12 @@ def test_second_update_is_conditional_and_adds_nothing(
     writes: list[str] = []
     real = store_mod.write_atomic
     monkeypatch.setattr(store_mod, "write_atomic", lambda p, d: (writes.append(p.name), real(p, d)))
+    reads: list[str] = []
+    load = store_mod._load_json
+    monkeypatch.setattr(store_mod, "_load_json", lambda p: (reads.append(p.name), load(p))[1])
     report = run(cfg_path)
     assert report.new == 0 and report.updated == 0 and report.errors == 0
+    assert reads == ["state.json"]  # nothing was parsed: the identity index is never read
     statuses = {f.name: f.status for f in report.feeds}
     assert statuses == {
         "kazinform-ru": "not_modified",
