@@ -58,12 +58,35 @@ def _is_tracking(name: str) -> bool:
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
+# An absolute http(s) link in the form most agency links take: lower-case scheme and host, no
+# port, query, fragment, dot segments, white space or characters outside plain ASCII. Such a
+# link is already what `http_url` would make of it (resolution against a base cannot change
+# it), so the URL parsing below, a third of normalizing an entry, is skipped.
+_PLAIN_URL = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9_~%/:@!$&'()*+,;=.-]*)?"
+)
+
+
+def _plain(url: str) -> re.Match[str] | None:
+    match = _PLAIN_URL.fullmatch(url)
+    if match is None or "/." in url:
+        return None
+    return match
+
+
 @functools.lru_cache(maxsize=8192)  # pure, and feeds repeat links as GUIDs
 def http_url(url: str | None, base: str | None = None) -> str | None:
     """``url`` resolved against ``base`` if it is http(s) (tracking parameters dropped),
     else None: the only kind of link kzfeed ever emits."""
     if not url:
         return None
+    if _plain(url):
+        return url if url.count("/") > 2 else url + "/"
+    return _resolve(url, base)
+
+
+def _resolve(url: str, base: str | None) -> str | None:
+    """`http_url` the long way, for any link."""
     url = clean_line(url)
     if base:
         try:
@@ -93,6 +116,19 @@ def canonical_url(url: str | None, *, clean: bool = False) -> str | None:
     safe = url if clean else http_url(url)
     if safe is None:
         return None
+    plain = _plain(safe)
+    if plain is not None:
+        host = plain.group(2)
+        return (
+            "https://"
+            + (host[4:] if host.startswith("www.") else host)
+            + ((plain.group(3) or "").rstrip("/"))
+        )
+    return _canonical(safe)
+
+
+def _canonical(safe: str) -> str:
+    """`canonical_url` the long way, for any link `http_url` accepted."""
     parts = urlsplit(safe)
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzfeed.errors import FeedError
@@ -338,3 +338,25 @@ def test_canonical_url_ignores_scheme_www_and_trailing_slash(url: str) -> None:
     variant = url.replace("http://", "https://").replace("://www.", "://")
     assert canonical_url(variant.rstrip("/")) == canon or "?" in url
     assert canonical_url(variant) == canon
+
+
+PLAIN_LINKS = st.from_regex(
+    r"https?://(www\.)?[a-z0-9-]{1,10}(\.[a-z0-9-]{1,6}){0,2}"
+    r"(/[A-Za-z0-9_~%:@!$&'()*+,;=.-]{0,12}){0,4}/?",
+    fullmatch=True,
+)
+BASES = st.sampled_from(
+    [None, "https://www.inform.kz/ru/lenta", "http://127.0.0.1:8080/feed/", "https://x.kz"]
+)
+
+
+@given(PLAIN_LINKS | st.text(max_size=40), BASES)
+@settings(max_examples=600)
+def test_the_plain_link_shortcut_agrees_with_the_long_way(link: str, base: str | None) -> None:
+    """Most agency links skip URL parsing; what they get must be what parsing would give."""
+    from kzfeed.normalize import _canonical, _resolve
+
+    fast = http_url(link, base)
+    assert fast == (_resolve(link, base) if link else None)
+    if fast is not None:
+        assert canonical_url(fast, clean=True) == _canonical(fast)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzfeed.text import clean_line, clean_text, html_to_text, shorten
@@ -62,3 +62,28 @@ def test_shorten_cuts_at_a_word_boundary() -> None:
     assert len(short) <= 30 and short.endswith("…")
     assert text.startswith(short[:-1])
     assert shorten("коротко", 30) == "коротко"
+
+
+SIMPLE_TAGS = st.sampled_from(
+    ["p", "P", "div", "br", "BR", "li", "ul", "ol", "h2", "b", "i", "em", "strong", "span"]
+)
+SIMPLE_TOKENS = st.one_of(
+    st.builds(lambda t, sp: f"<{t}{sp}>", SIMPLE_TAGS, st.sampled_from(["", " ", "\n"])),
+    st.builds(lambda t, sp: f"</{t}{sp}>", SIMPLE_TAGS, st.sampled_from(["", " "])),
+    st.builds(lambda t, sp: f"<{t}{sp}/>", SIMPLE_TAGS, st.sampled_from(["", " "])),
+    st.text(max_size=12).filter(lambda t: "<" not in t),
+    st.sampled_from(
+        ["&amp;", "&lt;p&gt;", "&#171;", "&nbsp;", "&", "&amp", "\ue000", "\u202e", "Қазақ", "ё"]
+    ),
+)
+
+
+@given(st.lists(SIMPLE_TOKENS, max_size=14), st.booleans())
+@settings(max_examples=800)
+def test_simple_markup_shortcut_agrees_with_the_parser(tokens: list[str], links: bool) -> None:
+    """Paragraph/list/emphasis markup skips html.parser; the text must be the parser's."""
+    from kzfeed.text import _extract, _parsed, _simple_parts
+
+    markup = "".join(tokens)
+    assert _simple_parts(markup) is not None
+    assert _extract(markup, links) == _parsed(markup, links)
