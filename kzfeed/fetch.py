@@ -41,7 +41,9 @@ ACCEPT = (
 
 
 def body_hash(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
+    """A body's fingerprint, to recognise the same bytes sent again.  SHA-256: with the CPU's
+    SHA instructions it runs at about 3x BLAKE2b's speed, and a cold run hashes every body."""
+    return "s" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def is_local(url: str) -> bool:
