@@ -67,6 +67,9 @@ _PLAIN_URL = re.compile(
 )
 
 
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+
+
 def _plain(url: str) -> re.Match[str] | None:
     match = _PLAIN_URL.fullmatch(url)
     if match is None or "/." in url:
@@ -87,7 +90,9 @@ def http_url(url: str | None, base: str | None = None) -> str | None:
 
 def _resolve(url: str, base: str | None) -> str | None:
     """`http_url` the long way, for any link."""
-    url = clean_line(url)
+    # as browsers read a link: tabs and line breaks dropped, white space around it trimmed,
+    # white space inside it percent-encoded (a link never ends up with a space in it)
+    url = clean_line(_TAB_OR_NEWLINE.sub("", url)).replace(" ", "%20")
     if base:
         try:
             url = urljoin(base, url)

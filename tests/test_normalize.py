@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kzfeed.errors import FeedError
@@ -319,6 +319,7 @@ def test_canonical_url_keeps_what_identifies_a_story() -> None:
 
 
 @given(st.text(max_size=80))
+@example("\n?")  # once gave "https://inform.kz/ " (a trailing space), then "https://inform.kz"
 def test_canonical_url_is_idempotent_and_only_https(value: str) -> None:
     url = canonical_url("https://inform.kz/" + value)
     if url is not None:
@@ -360,3 +361,9 @@ def test_the_plain_link_shortcut_agrees_with_the_long_way(link: str, base: str |
     assert fast == (_resolve(link, base) if link else None)
     if fast is not None:
         assert canonical_url(fast, clean=True) == _canonical(fast)
+
+
+def test_links_are_read_as_browsers_read_them() -> None:
+    assert http_url(" https://www.inform.kz/ru/\nnews_a1\t ") == "https://www.inform.kz/ru/news_a1"
+    assert http_url("https://inform.kz/ru/a b") == "https://inform.kz/ru/a%20b"
+    assert canonical_url("https://inform.kz/\n?") == "https://inform.kz"
