@@ -59,11 +59,11 @@ def _is_tracking(name: str) -> bool:
 
 
 # An absolute http(s) link in the form most agency links take: lower-case scheme and host, no
-# port, query, fragment, dot segments, white space or characters outside plain ASCII. Such a
+# port, query, fragment, ";" parameters, dot segments, white space or non-ASCII. Such a
 # link is already what `http_url` would make of it (resolution against a base cannot change
 # it), so the URL parsing below, a third of normalizing an entry, is skipped.
 _PLAIN_URL = re.compile(
-    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9_~%/:@!$&'()*+,;=.-]*)?"
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9_~%/:@!$&'()*+,=.-]*)?"
 )
 
 

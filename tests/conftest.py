@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import html
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI must not fail on a draw no one can
+# reproduce); KZFEED_HYPOTHESIS=explore draws fresh ones, to hunt for new counterexamples.
+settings.register_profile("kzfeed", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile("explore" if os.environ.get("KZFEED_HYPOTHESIS") == "explore" else "kzfeed")
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
