@@ -19,7 +19,9 @@ with ETag support, and measures whole-process wall time (median of --runs) and p
 6. where installed, `sfeed_update` (maxjobs=8) and `newsboat -x reload` (reload-threads 8)
    on the same feeds, cold and warm.
 
-Figures vary between runs on a shared machine: compare ratios measured in the same run.
+Figures vary between runs on a shared machine: compare ratios measured in the same run.  To
+keep a slow spell from skewing a ratio, each round of updates runs kzfeed, sfeed and newsboat
+in turn, and each `latest`/`--help` figure is timed alternately with the Typer yardstick.
 """
 
 from __future__ import annotations
@@ -252,6 +254,20 @@ def median_time(cmd: list[str], runs: int, env: dict[str, str] | None = None) ->
     return statistics.median(run(cmd, env)[0] for _ in range(runs))
 
 
+def paired_medians(
+    cmds: list[list[str]], runs: int, env: dict[str, str] | None = None
+) -> list[float]:
+    """Median wall time of each command, the commands run in turn (a, b, a, b, ...) so that
+    a ratio between them is not skewed by a slow spell of a shared machine."""
+    for cmd in cmds:
+        run(cmd, env)  # warm-up: bytecode cache, page cache
+    times: list[list[float]] = [[] for _ in cmds]
+    for _ in range(runs):
+        for k, cmd in enumerate(cmds):
+            times[k].append(run(cmd, env)[0])
+    return [statistics.median(t) for t in times]
+
+
 def peak_mb(result: subprocess.CompletedProcess[str]) -> float:
     marker = result.stderr.rsplit("PEAK_RSS_KB=", 1)
     return int(marker[1].split()[0]) / 1024 if len(marker) == 2 else float("nan")
@@ -435,18 +451,21 @@ def main() -> None:
             "    print(f'Сәлем, {name}')\n\nif __name__ == '__main__':\n    app()\n",
             encoding="utf-8",
         )
-        record(
-            "hello",
-            "minimal Typer hello-world command",
-            median_time([py, str(hello), "--name", "x"], max(runs, 5)),
+        help_s, hello_s = paired_medians(
+            [[py, "-m", "kzfeed", "--help"], [py, str(hello), "--name", "x"]], max(runs, 5), env
         )
-        record(
-            "help", "kzfeed --help", median_time([py, "-m", "kzfeed", "--help"], max(runs, 5), env)
-        )
+        record("help", "kzfeed --help", help_s)
+        record("hello_help", "  Typer hello-world, timed alternately with it", hello_s)
 
-        # 1-2: updates
+        # 1-2 and 6: updates, each round kzfeed then the others, so that a slow spell of a
+        # shared machine falls on all of them alike
         cold, warm_304, warm_same, peaks = [], [], [], []
         parsed_warm = []
+        others: dict[str, tuple[list[float], list[float]]] = {
+            "sfeed": ([], []),
+            "newsboat": ([], []),
+        }
+        runners = {"sfeed": sfeed_run, "newsboat": newsboat_run}
         for r in range(runs):
             data = tmp / f"data-{r}"
             cfg = kzfeed_config(tmp / f"kz-{r}.toml", data, server)
@@ -478,6 +497,11 @@ def main() -> None:
                 "no rewrite when nothing changed"
             )
             server.honour = True
+            for name, fn in runners.items():
+                first = fn(tmp, server, True)
+                if first is not None:
+                    others[name][0].append(first)
+                    others[name][1].append(fn(tmp, server, False) or 0.0)
         record("cold", "kzfeed update, cold (500 feeds, 25k items)", statistics.median(cold))
         record("warm304", "kzfeed update, warm: all 304", statistics.median(warm_304))
         record(
@@ -491,17 +515,7 @@ def main() -> None:
         record(
             "stored", "items stored from the corpus (shared stories merged)", float(stored), "items"
         )
-
-        # 6: the others
-        for name, fn in (("sfeed", sfeed_run), ("newsboat", newsboat_run)):
-            cold_o, warm_o = [], []
-            for _ in range(runs):
-                first = fn(tmp, server, True)
-                if first is None:
-                    break
-                cold_o.append(first)
-                second = fn(tmp, server, False)
-                warm_o.append(second or 0.0)
+        for name, (cold_o, warm_o) in others.items():
             if cold_o:
                 record(f"{name}_cold", f"{name}: cold update", statistics.median(cold_o))
                 record(f"{name}_warm", f"{name}: warm update (304s)", statistics.median(warm_o))
@@ -533,15 +547,16 @@ def main() -> None:
             seconds = load_store(data, items)
             loaded = size
             print(f"  (built {size} items in {seconds:.1f} s)", file=sys.stderr, flush=True)
-            record(
-                f"latest_{size}",
-                f"latest -n 50 over {size:,} items",
-                median_time(
+            latest_s, hello_s = paired_medians(
+                [
                     [py, "-m", "kzfeed", "--config", str(big_cfg), "latest", "-n", "50"],
-                    max(runs, 5),
-                    env,
-                ),
+                    [py, str(hello), "--name", "x"],
+                ],
+                max(runs, 5),
+                env,
             )
+            record(f"latest_{size}", f"latest -n 50 over {size:,} items", latest_s)
+            record(f"hello_{size}", "  Typer hello-world, timed alternately with it", hello_s)
             record(
                 f"group_{size}",
                 f"latest --group rubric --since 24h over {size:,} items",
@@ -619,11 +634,11 @@ def main() -> None:
         targets.append(
             (
                 f"latest -n 50 over {size:,} / Typer hello",
-                figures[f"latest_{size}"] / figures["hello"],
+                figures[f"latest_{size}"] / figures[f"hello_{size}"],
                 2.0,
             )
         )
-    targets.append(("kzfeed --help / Typer hello", figures["help"] / figures["hello"], 1.2))
+    targets.append(("kzfeed --help / Typer hello", figures["help"] / figures["hello_help"], 1.2))
     targets.append(("bytes per item / 1,500", figures["bytes"] / 1500, 1.0))
     targets.append(("add 1,000 items to 100k (s)", figures["add1000"], 1.0))
     targets.append(("update peak RSS / 300 MB", figures["rss"] / 300, 1.0))
