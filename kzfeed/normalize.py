@@ -67,9 +67,6 @@ _PLAIN_URL = re.compile(
 )
 
 
-_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
-
-
 def _plain(url: str) -> re.Match[str] | None:
     match = _PLAIN_URL.fullmatch(url)
     if match is None or "/." in url:
@@ -86,6 +83,9 @@ def http_url(url: str | None, base: str | None = None) -> str | None:
     if _plain(url):
         return url if url.count("/") > 2 else url + "/"
     return _resolve(url, base)
+
+
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 
 
 def _resolve(url: str, base: str | None) -> str | None:

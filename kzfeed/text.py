@@ -39,6 +39,19 @@ _SKIP = frozenset("script style head title noscript template iframe object svg m
 _QUOTE_OPEN, _QUOTE_CLOSE = "\ue000", "\ue001"  # private-use marks, removed from feed text
 
 
+def _opening(tag: str, empty: bool) -> str:
+    """What an opening tag (``empty``: a self-closing one) puts in the text."""
+    if tag == "br":
+        return "\n"
+    if tag == "li":
+        return "" if empty else "\n\n• "
+    return "\n\n" if tag in _BLOCK else ""
+
+
+def _closing(tag: str) -> str:
+    return "\n\n" if tag in _BLOCK or tag == "li" else ""
+
+
 class _TextExtractor(HTMLParser):
     def __init__(self, links: bool, base: str | None) -> None:
         super().__init__(convert_charrefs=True)
@@ -51,36 +64,30 @@ class _TextExtractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
             self.skip += 1
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag == "li":
-            self.parts.append("\n\n• ")
         elif tag == "blockquote" and self.links:
             self.parts.append(f"\n\n{_QUOTE_OPEN}")
-        elif tag in _BLOCK:
-            self.parts.append("\n\n")
         elif tag == "a" and self.links:
             self.anchors.append((dict(attrs).get("href"), len(self.parts)))
+        elif text := _opening(tag, empty=False):
+            self.parts.append(text)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in _BLOCK:
-            self.parts.append("\n\n")
+        if text := _opening(tag, empty=True):
+            self.parts.append(text)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
         elif tag == "blockquote" and self.links:
             self.parts.append(f"{_QUOTE_CLOSE}\n\n")
-        elif tag in _BLOCK or tag == "li":
-            self.parts.append("\n\n")
         elif tag == "a" and self.anchors:
             href, first = self.anchors.pop()
             url = _http_link(href, self.base)
             label = clean_line("".join(self.parts[first:]))
             if url and label and url.rstrip("/") != label.rstrip("/"):
                 self.parts.append(f" ({url})")
+        elif text := _closing(tag):
+            self.parts.append(text)
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
@@ -144,17 +151,9 @@ def _simple_parts(markup: str) -> list[str] | None:
             parts.append(_data(html.unescape(data)))
         closing, opening = match.group(2), match.group(3)
         if closing is not None:
-            tag = closing.lower()
-            if tag in _BLOCK or tag == "li":
-                parts.append("\n\n")
+            parts.append(_closing(closing.lower()))
         else:
-            tag, empty = opening.lower(), bool(match.group(4))
-            if tag == "br":
-                parts.append("\n")
-            elif tag == "li" and not empty:
-                parts.append("\n\n• ")
-            elif tag in _BLOCK:
-                parts.append("\n\n")
+            parts.append(_opening(opening.lower(), empty=bool(match.group(4))))
         pos = match.end()
     data = markup[pos:]
     if "<" in data:
