@@ -29,6 +29,7 @@ import httpx
 from . import __version__
 from .dates import to_utc_iso, utcnow
 from .model import FeedState, FetchResult
+from .transport import KeepAliveTransport
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -206,7 +207,7 @@ def read_local(name: str, url: str, cap: int) -> FetchResult:
 
 
 class Fetcher:
-    """One httpx client shared by every feed of a run."""
+    """One keep-alive transport shared by every feed of a run (see transport.py)."""
 
     def __init__(
         self,
@@ -223,16 +224,13 @@ class Fetcher:
         self.per_host = per_host
         self._jobs = asyncio.Semaphore(jobs)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max(jobs, 1) * 2, max_keepalive_connections=jobs),
-            headers={
-                "User-Agent": USER_AGENT,
-                "Accept": ACCEPT,
-                "Accept-Encoding": "gzip, deflate",
-            },
-        )
+        self._transport = KeepAliveTransport(idle_per_origin=per_host)
+        self._timeouts = httpx.Timeout(timeout).as_dict()  # connect/read/write/pool, each
+        self._headers = {
+            b"User-Agent": USER_AGENT.encode(),
+            b"Accept": ACCEPT.encode(),
+            b"Accept-Encoding": b"gzip, deflate",
+        }
 
     @classmethod
     def from_settings(cls, settings: Any, jobs: int | None = None) -> Fetcher:
@@ -249,7 +247,7 @@ class Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -339,8 +337,16 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def _stream(self, url: str, headers: dict[bytes, bytes]) -> AsyncIterator[httpx.Response]:
-        async with self._client.stream("GET", url, headers=headers) as response:
+        """One GET, straight to the transport (no client: no cookies, redirects are ours)."""
+        request = httpx.Request(
+            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeouts}
+        )
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
             yield response
+        finally:
+            await response.aclose()
 
     async def _finish(
         self,

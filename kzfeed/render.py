@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.padding import Padding
 from rich.table import Table
@@ -259,28 +260,47 @@ def _local(value: str | None, tz: tzinfo) -> str:
     return from_iso(value).astimezone(tz).strftime("%d.%m %H:%M")
 
 
-def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: int) -> Group:
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("feed", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("http", justify="right")
-    table.add_column("new", justify="right")
-    table.add_column("updated", justify="right")
-    table.add_column("note")
+def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: int) -> Text:
+    """A line per feed in aligned columns, then the totals.
+
+    Laid out here rather than as a rich Table: measuring a Table of 500 feeds took Rich
+    0.3-0.5 s, most of a warm update's time."""
     colors = {"ok": "green", "not_modified": "dim", "error": "red", "skipped": "yellow"}
-    for result in results:
-        table.add_row(
-            Text(result.name),
-            Text(result.status, style=colors.get(result.status, "")),
-            Text(str(result.http_status) if result.http_status is not None else "—"),
-            Text(str(result.new)),
-            Text(str(result.updated)),
-            safe_line(result.error or ""),
+    header = ("feed", "status", "http", "new", "updated", "note")
+    rows = [
+        (
+            clean_line(result.name),
+            result.status,
+            str(result.http_status) if result.http_status is not None else "—",
+            str(result.new),
+            str(result.updated),
+            clean_line(result.error or ""),
         )
+        for result in results
+    ]
+    widths = [max(cell_len(row[k]) for row in (header, *rows)) for k in range(5)]
+
+    def line(out: Text, cells: Sequence[str], status_style: str = "") -> None:
+        out.append("  ")
+        for k, width in enumerate(widths):
+            gap = " " * (width - cell_len(cells[k]))
+            cell = cells[k] + gap if k < 2 else gap + cells[k]
+            out.append(cell, style=status_style if k == 1 else "")
+            if k < 4 or cells[5]:
+                out.append("   ")
+        out.append(cells[5] + "\n")
+
+    out = Text()
+    line(out, header)
+    out.stylize("bold")
+    out.append(" " + "─" * (sum(widths) + 3 * len(widths) + 2 + cell_len(header[5])) + "\n")
+    for row, result in zip(rows, results, strict=True):
+        line(out, row, colors.get(result.status, ""))
     summary = Text(f"{new} new, {updated} updated, {errors} failed")
     if errors:
         summary.stylize("bold red")
-    return Group(table, summary)
+    out.append_text(summary)
+    return out
 
 
 def rubrics_view(counts: Sequence[tuple[str, int]], lang: str) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import html
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -69,8 +70,9 @@ class _QuietServer(ThreadingHTTPServer):
 class FeedServer:
     """A threaded HTTP/1.1 server on an ephemeral loopback port with programmable routes."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
+        self.scheme = "https" if tls else "http"
         self.requests: list[Seen] = []
         server = self
 
@@ -145,13 +147,15 @@ class FeedServer:
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.errors = []
+        if tls is not None:  # the handshake happens on accept, in the server's thread
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def add(self, path: str, body: bytes | str = b"", **kwargs: Any) -> str:
         if isinstance(body, str):

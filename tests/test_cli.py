@@ -268,6 +268,36 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
     assert "1 feed(s) failed" in result.stderr
 
 
+def test_update_summary_is_a_line_per_feed_in_aligned_columns(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    server.add("/rss/rus.xml", rss(KAZINFORM))
+    write_config(
+        cfg_path,
+        [
+            {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
+            {"name": "gone-feed", "url": server.url("/missing.xml")},
+        ],
+    )
+    first = kz("update", config=cfg_path)
+    again = kz("update", config=cfg_path)
+    for result, status, http in ((first, "ok", "200"), (again, "not_modified", "200")):
+        lines = result.stdout.splitlines()
+        head = next(n for n, line in enumerate(lines) if line.split()[:2] == ["feed", "status"])
+        header, rule, ok_row, bad_row = lines[head : head + 4]
+        assert set(rule.strip()) == {"─"}
+        assert ok_row.split()[:3] == ["kazinform-ru", status, http]
+        assert bad_row.split()[:6] == ["gone-feed", "error", "404", "0", "0", "HTTP"]
+        assert bad_row.rstrip().endswith("HTTP 404 Not Found")
+        # columns line up by display width: "http" is right-aligned over the codes
+        for row, code in ((ok_row, http), (bad_row, "404")):
+            assert row.index(code) + len(code) == header.index("http") + len("http")
+        assert row.index("error") == header.index("status")
+        assert lines[head + 4].endswith("failed")
+    assert "3 new, 0 updated, 1 failed" in first.stdout
+    assert "0 new, 0 updated, 1 failed" in again.stdout
+
+
 def test_update_unknown_feed_is_exit_1(wired: Path) -> None:
     result = kz("update", "nope", config=wired)
     assert result.exit_code == 1 and "no feed named 'nope'" in result.stderr

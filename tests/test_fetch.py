@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from kzfeed.fetch import USER_AGENT, Fetcher, parse_retry_after
 from kzfeed.model import FeedState, FetchResult
+from kzfeed.transport import env_proxy
 
 from .conftest import FeedServer, rss
 
@@ -225,3 +228,130 @@ def test_per_host_limit_is_respected(server: FeedServer) -> None:
     results = asyncio.run(run())
     assert all(r.ok for r in results)
     assert active["max"] == 2
+
+
+def test_a_kept_connection_the_server_dropped_is_retried_once_on_a_new_one(
+    server: FeedServer,
+) -> None:
+    """A server may close an idle keep-alive connection just as the next request goes out
+    on it: that request is sent once more on a new connection, not reported as a failure."""
+
+    def once_per_connection(handler: Any) -> None:
+        if getattr(handler, "served", False):
+            handler.close_connection = True  # read the request, hang up without an answer
+            return
+        handler.served = True
+        handler._send(200, BODY.encode(), {})
+
+    url = server.add("/once.xml", handler=once_per_connection)
+
+    async def run() -> list[FetchResult]:
+        async with Fetcher(jobs=1, per_host=1) as fetcher:
+            return [await fetcher.fetch("feed", url) for _ in range(3)]
+
+    results = asyncio.run(run())
+    assert [r.error for r in results] == [None, None, None]
+    assert all(r.body.decode() == BODY for r in results)
+    ports = [seen.client_port for seen in server.hits("/once.xml")]
+    # A served; A dropped, B served; B dropped, C served
+    assert len(ports) == 5 and len(set(ports)) == 3
+
+
+def test_a_connection_that_fails_when_new_is_not_retried(server: FeedServer) -> None:
+    def hang_up(handler: Any) -> None:
+        handler.close_connection = True
+
+    url = server.add("/gone.xml", handler=hang_up)
+    result = fetch(url)
+    assert result.error is not None and result.error.startswith("connection failed")
+    assert len(server.hits("/gone.xml")) == 1
+
+
+def test_a_proxy_named_in_the_environment_carries_requests_but_not_no_proxy_hosts(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    proxy = FeedServer()
+    proxy.thread.start()
+    try:
+        target = server.add("/rss.xml", BODY)
+        proxy.add(target, BODY.replace("Токаев", "Прокси"))  # a proxy sees the whole URL
+        monkeypatch.setenv("http_proxy", proxy.url(""))
+        via = fetch(target)
+        assert via.ok and "Прокси" in via.body.decode()
+        assert [seen.path for seen in proxy.requests] == [target]
+        assert server.requests == []
+
+        monkeypatch.setenv("no_proxy", "localhost, 127.0.0.0/8")
+        direct = fetch(target)
+        assert direct.ok and "Токаев" in direct.body.decode()
+        assert len(proxy.requests) == 1 and len(server.hits("/rss.xml")) == 1
+    finally:
+        proxy.httpd.shutdown()
+        proxy.httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "expected"),
+    [
+        ("http://tengrinews.kz/rss", "", "http://proxy:3128"),
+        ("http://tengrinews.kz/rss", "*", None),
+        ("http://tengrinews.kz/rss", "tengrinews.kz", None),
+        ("http://kaz.tengrinews.kz/rss", ".tengrinews.kz", None),
+        ("http://kaz.tengrinews.kz/rss", "tengrinews.kz", None),
+        ("http://nottengrinews.kz/rss", "tengrinews.kz", "http://proxy:3128"),
+        ("http://10.1.2.3/rss", "10.0.0.0/8", None),
+        ("http://11.1.2.3/rss", "10.0.0.0/8", "http://proxy:3128"),
+        ("https://www.inform.kz/rss", "", "http://tls-proxy:3128"),
+        ("https://www.inform.kz/rss", "example.com,inform.kz", None),
+    ],
+)
+def test_env_proxy_choice(url: str, no_proxy: str, expected: str | None) -> None:
+    proxies = {"http": "http://proxy:3128", "https": "http://tls-proxy:3128", "no": no_proxy}
+    assert env_proxy(httpx.URL(url), proxies) == expected
+    assert env_proxy(httpx.URL(url), {"all": "socks5://p:1080"}) == "socks5://p:1080"
+
+
+def test_https_feeds_are_verified_and_their_connection_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(tls)
+    secure = FeedServer(tls=tls)
+    secure.thread.start()
+    try:
+        url = secure.add("/rss.xml", BODY, etag='"v1"')
+        assert url.startswith("https://")
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        trustme.CA().cert_pem.write_to_path(str(tmp_path / "other.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "other.pem"))
+        refused = fetch(url)  # a certificate from a CA we do not trust
+        assert refused.error is not None and "CERTIFICATE_VERIFY_FAILED" in refused.error
+        assert secure.requests == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+        unloadable = fetch(url)  # a reported failure, not an exception
+        assert unloadable.error is not None and "missing.pem" in unloadable.error
+
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+
+        async def run() -> list[FetchResult]:
+            async with Fetcher(jobs=1, per_host=1) as fetcher:
+                first = await fetcher.fetch("feed", url)
+                return [first, await fetcher.fetch("feed", url, FeedState("feed", etag='"v1"'))]
+
+        first, again = asyncio.run(run())
+        assert first.ok and first.body.decode() == BODY
+        assert again.not_modified
+        assert len({seen.client_port for seen in secure.requests}) == 1
+    finally:
+        secure.httpd.shutdown()
+        secure.httpd.server_close()
