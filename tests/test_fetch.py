@@ -184,7 +184,7 @@ def test_body_cap_applies_after_decompression(server: FeedServer) -> None:
 
 def test_connection_refused_is_an_error_not_an_exception() -> None:
     result = fetch("http://127.0.0.1:9/rss.xml", timeout=2.0)
-    assert not result.ok and "connection failed" in (result.error or "")
+    assert result.error == "connection failed: cannot connect to 127.0.0.1:9: Connection refused"
 
 
 def test_local_files_are_read_directly(tmp_path: Path) -> None:
