@@ -224,7 +224,7 @@ class Fetcher:
         self.per_host = per_host
         self._jobs = asyncio.Semaphore(jobs)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._transport = KeepAliveTransport(idle_per_origin=per_host)
+        self._transport = KeepAliveTransport(idle_per_origin=per_host, max_idle=max(jobs, per_host))
         self._timeouts = httpx.Timeout(timeout).as_dict()  # connect/read/write/pool, each
         self._headers = {
             b"User-Agent": USER_AGENT.encode(),

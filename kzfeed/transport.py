@@ -28,6 +28,7 @@ import os
 import socket
 import ssl
 import urllib.request
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -196,17 +197,26 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 connections kept per origin (scheme, host, port) for reuse, at most
-    ``idle_per_origin`` of them idle; how many are busy at once is the caller's business."""
+    """HTTP/1.1 connections kept for reuse: at most ``idle_per_origin`` idle ones per
+    origin (scheme, host, port) and ``max_idle`` in all (the least recently used is closed
+    first: a run over a thousand hosts must not hold a thousand sockets).  How many are busy
+    at once is the caller's business."""
 
-    def __init__(self, *, idle_per_origin: int = 8) -> None:
+    def __init__(self, *, idle_per_origin: int = 8, max_idle: int = 16) -> None:
         self.idle_per_origin = max(1, idle_per_origin)
-        self._idle: dict[_Key, list[httpcore.AsyncHTTPConnection]] = {}
+        self.max_idle = max(1, max_idle)
+        # idle connections, least recently used first
+        self._idle: OrderedDict[httpcore.AsyncHTTPConnection, _Key] = OrderedDict()
         self._busy: set[httpcore.AsyncHTTPConnection] = set()
         self._ssl: ssl.SSLContext | None = None
         self._backend = _AsyncioBackend()
         self._proxies = urllib.request.getproxies_environment()
         self._via_proxy: dict[str, httpx.AsyncHTTPTransport] = {}
+
+    @property
+    def idle(self) -> int:
+        """How many idle connections are kept."""
+        return len(self._idle)
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:  # certificates are loaded on the first https request only
@@ -218,9 +228,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return self._ssl
 
     async def _take(self, key: _Key) -> httpcore.AsyncHTTPConnection | None:
-        stack = self._idle.get(key)
-        while stack:
-            conn = stack.pop()
+        """The most recently used idle connection to ``key`` that is still open."""
+        for conn in [c for c, k in reversed(self._idle.items()) if k == key]:
+            del self._idle[conn]
             if conn.is_idle() and not conn.has_expired():
                 return conn
             await conn.aclose()
@@ -236,11 +246,17 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
     async def _release(self, conn: httpcore.AsyncHTTPConnection, key: _Key) -> None:
         self._busy.discard(conn)
-        stack = self._idle.setdefault(key, [])
-        if conn.is_idle() and len(stack) < self.idle_per_origin:
-            stack.append(conn)
-        else:
+        if not conn.is_idle():  # closed, or the body was not read to the end
             await conn.aclose()
+            return
+        self._idle[conn] = key
+        same = [c for c, k in self._idle.items() if k == key]
+        for old in same[: max(0, len(same) - self.idle_per_origin)]:
+            del self._idle[old]
+            await old.aclose()
+        while len(self._idle) > self.max_idle:
+            old, _key = self._idle.popitem(last=False)
+            await old.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -290,7 +306,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        conns = [conn for stack in self._idle.values() for conn in stack] + list(self._busy)
+        conns = [*self._idle, *self._busy]
         self._idle.clear()
         self._busy.clear()
         for conn in conns:

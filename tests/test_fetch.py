@@ -355,3 +355,31 @@ def test_https_feeds_are_verified_and_their_connection_kept(
     finally:
         secure.httpd.shutdown()
         secure.httpd.server_close()
+
+
+def test_idle_connections_are_capped_per_host_and_in_all(server: FeedServer) -> None:
+    """A run over many hosts keeps only the most recently used few connections open."""
+    others = [FeedServer() for _ in range(4)]
+    for other in others:
+        other.thread.start()
+    try:
+        urls = [srv.add("/rss.xml", BODY) for srv in [server, *others]]
+
+        async def run() -> list[int]:
+            async with Fetcher(jobs=3, per_host=2) as fetcher:
+                kept = []
+                for url in urls:  # five hosts, one after another
+                    await asyncio.gather(*(fetcher.fetch("feed", url) for _ in range(2)))
+                    kept.append(fetcher._transport.idle)
+                # the newest host's connections are the ones kept, and they are reused
+                await asyncio.gather(*(fetcher.fetch("feed", urls[-1]) for _ in range(2)))
+                return kept
+
+        kept = asyncio.run(run())
+        assert kept == [2, 3, 3, 3, 3]
+        last = others[-1].requests
+        assert len(last) == 4 and len({seen.client_port for seen in last}) == 2
+    finally:
+        for other in others:
+            other.httpd.shutdown()
+            other.httpd.server_close()
