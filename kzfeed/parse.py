@@ -23,8 +23,20 @@ from .errors import FeedError
 _current_tz: list[tzinfo] = [UTC]
 
 
+# What feedparser's own handlers read: RFC 822 with an English month and a numeric or UTC
+# zone, and W3C/ISO 8601.  Ours runs first (registerDateHandler puts it there) and would
+# spend 15-25 µs on each such date, a few per cent of a cold update's parsing.
+_FEEDPARSER_OWN = re.compile(
+    r"\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d\d(?::\d\d)?"
+    r"\s+(?:[+-]\d{4}|GMT|UTC?|Z)\s*$"
+    r"|\s*\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)\s*$"
+)
+
+
 def _ru_kk_date_handler(value: str) -> time.struct_time | None:
     """feedparser date handler for Russian and Kazakh month names ("3 февраля 2023 10:00")."""
+    if _FEEDPARSER_OWN.match(value):
+        return None  # the common case, left to feedparser's own handlers
     parsed = parse_human_date(value, _current_tz[0])
     if parsed is None:
         return None

@@ -29,6 +29,7 @@ from kzfeed.config import load_config
 from kzfeed.dates import parse_human_date, parse_when
 from kzfeed.errors import UsageError
 from kzfeed.normalize import entry_time
+from kzfeed.parse import parse_bytes
 from kzfeed.pipeline import UpdateReport, update
 from kzfeed.store import Store, check
 
@@ -730,3 +731,38 @@ def test_a_decompression_bomb_never_inflates_in_memory(server: FeedServer, cfg_p
     assert "after decompression" in feeds["bad"]["error"] and feeds["good"]["status"] == "ok"
     _baseline, baseline_mb = measured(cfg_path, "feeds")
     assert update_mb - baseline_mb < 60, (update_mb, baseline_mb)
+
+
+@settings(max_examples=150)
+@given(
+    st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2099, 12, 31)),
+    st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: m - m % 15),
+    st.sampled_from(["rfc822", "rfc822-no-day", "rfc822-gmt", "iso", "iso-z", "iso-frac"]),
+)
+def test_rfc822_and_iso_dates_give_the_instant_they_name(
+    when: datetime, offset_minutes: int, form: str
+) -> None:
+    """Those dates skip kzfeed's Russian/Kazakh handler (feedparser's own read them): the
+    entry's time must be the instant written, whichever handler read it."""
+    from datetime import timedelta, timezone
+
+    if form in ("rfc822-gmt", "iso-z"):
+        offset_minutes = 0
+    tz = timezone(timedelta(minutes=offset_minutes))
+    local = when.replace(microsecond=0, tzinfo=tz)
+    sign = "-" if offset_minutes < 0 else "+"
+    hh, mm = divmod(abs(offset_minutes), 60)
+    written = {
+        "rfc822": local.strftime(f"%a, %d %b %Y %H:%M:%S {sign}{hh:02d}{mm:02d}"),
+        "rfc822-no-day": local.strftime(f"%d %b %Y %H:%M {sign}{hh:02d}{mm:02d}"),
+        "rfc822-gmt": local.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "iso": local.strftime(f"%Y-%m-%dT%H:%M:%S{sign}{hh:02d}:{mm:02d}"),
+        "iso-z": local.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "iso-frac": local.strftime(f"%Y-%m-%dT%H:%M:%S.250{sign}{hh:02d}:{mm:02d}"),
+    }[form]
+    if form == "rfc822-no-day":
+        local = local.replace(second=0)
+    doc = rss([{"title": "Т", "link": "https://www.inform.kz/ru/a", "pubDate": written}])
+    raw = parse_bytes(doc.encode(), {"content-type": "application/rss+xml; charset=utf-8"})
+    parsed = raw.entries[0]["published_parsed"]
+    assert datetime(*parsed[:6], tzinfo=UTC) == local.astimezone(UTC), written
