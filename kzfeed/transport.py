@@ -206,8 +206,8 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self.idle_per_origin = max(1, idle_per_origin)
         self.max_idle = max(1, max_idle)
         # idle connections, least recently used first
-        self._idle: OrderedDict[httpcore.AsyncHTTPConnection, _Key] = OrderedDict()
-        self._busy: set[httpcore.AsyncHTTPConnection] = set()
+        self._idle: OrderedDict[httpcore.AsyncHTTP11Connection, _Key] = OrderedDict()
+        self._busy: set[httpcore.AsyncHTTP11Connection] = set()
         self._ssl: ssl.SSLContext | None = None
         self._backend = _AsyncioBackend()
         self._proxies = urllib.request.getproxies_environment()
@@ -227,7 +227,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 raise httpx.ConnectError(f"cannot load CA certificates {where}: {exc}") from exc
         return self._ssl
 
-    async def _take(self, key: _Key) -> httpcore.AsyncHTTPConnection | None:
+    async def _take(self, key: _Key) -> httpcore.AsyncHTTP11Connection | None:
         """The most recently used idle connection to ``key`` that is still open."""
         for conn in [c for c, k in reversed(self._idle.items()) if k == key]:
             del self._idle[conn]
@@ -236,15 +236,21 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             await conn.aclose()
         return None
 
-    def _new(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
-        return httpcore.AsyncHTTPConnection(
-            origin,
-            ssl_context=self._ssl_context() if origin.scheme == b"https" else None,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            network_backend=self._backend,
-        )
+    async def _connect(
+        self, origin: httpcore.Origin, timeouts: dict[str, float | None]
+    ) -> httpcore.AsyncHTTP11Connection:
+        """A new HTTP/1.1 connection (TLS for https), used directly rather than through
+        httpcore's connection wrapper, which adds a lock and a trace per request."""
+        host = origin.host.decode("ascii")
+        timeout = timeouts.get("connect")
+        stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
+        if origin.scheme == b"https":
+            stream = await stream.start_tls(
+                self._ssl_context(), server_hostname=host, timeout=timeout
+            )
+        return httpcore.AsyncHTTP11Connection(origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
 
-    async def _release(self, conn: httpcore.AsyncHTTPConnection, key: _Key) -> None:
+    async def _release(self, conn: httpcore.AsyncHTTP11Connection, key: _Key) -> None:
         self._busy.discard(conn)
         if not conn.is_idle():  # closed, or the body was not read to the end
             await conn.aclose()
@@ -283,7 +289,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         with _httpx_errors():
             while True:
                 if conn is None:
-                    conn = self._new(origin)
+                    conn = await self._connect(origin, request.extensions.get("timeout", {}))
                 self._busy.add(conn)
                 try:
                     response = await conn.handle_async_request(core)
@@ -323,7 +329,7 @@ class _Body(httpx.AsyncByteStream):
     def __init__(
         self,
         response: httpcore.Response,
-        conn: httpcore.AsyncHTTPConnection,
+        conn: httpcore.AsyncHTTP11Connection,
         key: _Key,
         owner: KeepAliveTransport,
     ) -> None:
