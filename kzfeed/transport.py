@@ -137,6 +137,10 @@ class _Stream(httpcore.AsyncNetworkStream):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from exc
+        except ssl.SSLCertVerificationError as exc:
+            self._writer.close()
+            why = f"TLS certificate not accepted: {exc.verify_message or exc.reason}"
+            raise httpcore.ConnectError(why) from exc
         except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for clarity
             self._writer.close()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc

@@ -333,7 +333,9 @@ def test_https_feeds_are_verified_and_their_connection_kept(
         trustme.CA().cert_pem.write_to_path(str(tmp_path / "other.pem"))
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "other.pem"))
         refused = fetch(url)  # a certificate from a CA we do not trust
-        assert refused.error is not None and "CERTIFICATE_VERIFY_FAILED" in refused.error
+        assert refused.error == (
+            "connection failed: TLS certificate not accepted: unable to get local issuer certificate"
+        )
         assert secure.requests == []
 
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
@@ -352,6 +354,14 @@ def test_https_feeds_are_verified_and_their_connection_kept(
         assert first.ok and first.body.decode() == BODY
         assert again.not_modified
         assert len({seen.client_port for seen in secure.requests}) == 1
+
+        # the certificate names 127.0.0.1, not localhost: refused although the CA is trusted
+        wrong_name = fetch(url.replace("127.0.0.1", "localhost"))
+        assert wrong_name.error == (
+            "connection failed: TLS certificate not accepted: "
+            "Hostname mismatch, certificate is not valid for 'localhost'."
+        )
+        assert len(secure.requests) == 2
     finally:
         secure.httpd.shutdown()
         secure.httpd.server_close()
