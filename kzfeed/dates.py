@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,25 +35,29 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=Tru
 _TIME = r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?"
 # "3 февраля 2023 10:00", "21:38, 18 Августа 2026", "18апреля 9:09", "1 августа 2026 года",
 # "3 ақпан 2023 ж.", "2023 жылғы 3 ақпан", with an optional numeric offset or zone name.
-_HUMAN = [
-    re.compile(
-        rf"^(?:[^\d]*?,\s*)?(?:{_TIME}[,\s]+)?(?P<d>\d{{1,2}})\s*(?P<mon>{_MONTH_RE})\.?"
-        rf"(?:[\s,]+(?P<y>\d{{4}})(?:\s*(?:г\.|года|г|ж\.|жыл|жылы|жылғы))?)?"
-        rf"(?:[\s,в]+{_TIME.replace('P<', 'P<t')})?"
-        r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        rf"^(?P<y>\d{{4}})\s*(?:ж\.|жылғы|жылы|жыл|г\.|года)?\s*(?P<d>\d{{1,2}})\s*"
-        rf"(?P<mon>{_MONTH_RE})\.?(?:[\s,]+{_TIME})?"
-        r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
-        re.IGNORECASE,
-    ),
-]
-_NUMERIC = re.compile(
-    rf"^(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}})(?:[\s,]+{_TIME})?"
-    r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$"
-)
+# Compiled on first use: only parsing needs them, and they cost every command 7 ms to build.
+@functools.cache
+def _date_patterns() -> tuple[re.Pattern[str], ...]:
+    return (
+        re.compile(
+            rf"^(?:[^\d]*?,\s*)?(?:{_TIME}[,\s]+)?(?P<d>\d{{1,2}})\s*(?P<mon>{_MONTH_RE})\.?"
+            rf"(?:[\s,]+(?P<y>\d{{4}})(?:\s*(?:г\.|года|г|ж\.|жыл|жылы|жылғы))?)?"
+            rf"(?:[\s,в]+{_TIME.replace('P<', 'P<t')})?"
+            r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            rf"^(?P<y>\d{{4}})\s*(?:ж\.|жылғы|жылы|жыл|г\.|года)?\s*(?P<d>\d{{1,2}})\s*"
+            rf"(?P<mon>{_MONTH_RE})\.?(?:[\s,]+{_TIME})?"
+            r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
+            re.IGNORECASE,
+        ),
+        # 03.02.2023 10:00
+        re.compile(
+            rf"^(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}})(?:[\s,]+{_TIME})?"
+            r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$"
+        ),
+    )
 
 
 def zone(name: str) -> tzinfo:
@@ -86,7 +91,7 @@ def parse_human_date(text: str, tz: tzinfo, now: datetime | None = None) -> date
     value = " ".join(text.replace("\u00a0", " ").split()).strip()
     if not value:
         return None
-    for pattern in (*_HUMAN, _NUMERIC):
+    for pattern in _date_patterns():
         match = pattern.match(value)
         if match:
             break
