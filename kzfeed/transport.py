@@ -247,11 +247,10 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         httpcore's connection wrapper, which adds a lock and a trace per request."""
         host = origin.host.decode("ascii")
         timeout = timeouts.get("connect")
+        tls = self._ssl_context() if origin.scheme == b"https" else None  # before connecting
         stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
-        if origin.scheme == b"https":
-            stream = await stream.start_tls(
-                self._ssl_context(), server_hostname=host, timeout=timeout
-            )
+        if tls is not None:
+            stream = await stream.start_tls(tls, server_hostname=host, timeout=timeout)
         return httpcore.AsyncHTTP11Connection(origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
 
     async def _release(self, conn: httpcore.AsyncHTTP11Connection, key: _Key) -> None:
