@@ -54,9 +54,15 @@ _ERRORS: dict[type[Exception], type[httpx.TransportError]] = {
     httpcore.ProtocolError: httpx.ProtocolError,
     httpcore.LocalProtocolError: httpx.LocalProtocolError,
     httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
+    httpcore.ConnectionNotAvailable: httpx.ConnectError,
 }
 # failures that mean "this idle connection was already dead", worth one more try
-_STALE = (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)
+_STALE = (
+    httpcore.RemoteProtocolError,
+    httpcore.ReadError,
+    httpcore.WriteError,
+    httpcore.ConnectionNotAvailable,
+)
 
 
 def env_proxy(url: httpx.URL, proxies: dict[str, str]) -> str | None:
