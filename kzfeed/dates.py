@@ -33,6 +33,8 @@ for _num, _names in enumerate(
 
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _TIME = r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?"
+
+
 # "3 февраля 2023 10:00", "21:38, 18 Августа 2026", "18апреля 9:09", "1 августа 2026 года",
 # "3 ақпан 2023 ж.", "2023 жылғы 3 ақпан", with an optional numeric offset or zone name.
 # Compiled on first use: only parsing needs them, and they cost every command 7 ms to build.
