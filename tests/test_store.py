@@ -218,3 +218,54 @@ def test_kill_9_during_writes_leaves_a_database_that_opens(tmp_path: Path) -> No
     with Store(data).writer():
         pass
     assert not list(data.rglob("*.tmp"))
+
+
+def _as_schema_1(index_path: Path) -> None:
+    """Rewrite an index the way kzfeed wrote it before schema 2."""
+    import orjson
+
+    data = orjson.loads(index_path.read_bytes())
+    assert data["schema"] == 2
+    data["schema"] = 1
+    data["items"] = {
+        item_id: [entry[:10], entry.split("|")[0], entry.split("|")[1].split(",")]
+        for item_id, entry in data["items"].items()
+    }
+    index_path.write_bytes(orjson.dumps(data))
+
+
+def test_an_index_of_schema_1_is_read_and_written_back_as_schema_2(tmp_path: Path) -> None:
+    import orjson
+
+    store = Store(tmp_path)
+    shared = make_item(2, "2026-11-23")
+    store_items(store, [make_item(1, "2026-11-22"), shared])
+    store_items(store, [replace(shared, feed="tengrinews", feed_key="t2")])  # a merged story
+    entries = orjson.loads((tmp_path / "index.json").read_bytes())["items"]
+    assert entries[shared.id] == "2026-11-23T04:02:00+00:00|kazinform-ru,tengrinews"
+    _as_schema_1(tmp_path / "index.json")
+
+    old = Store(tmp_path)
+    assert old.get(shared.id)["also_in"] == [{"feed": "tengrinews", "url": shared.url}]
+    assert old.feed_stats() == {
+        "kazinform-ru": (2, "2026-11-23T04:02:00+00:00"),
+        "tengrinews": (1, "2026-11-23T04:02:00+00:00"),
+    }
+    assert store_mod.check(tmp_path)[0] == []
+    assert store_items(old, [make_item(3, "2026-11-24")]) == (1, 0)
+    data = orjson.loads((tmp_path / "index.json").read_bytes())
+    assert data["schema"] == 2 and data["items"] == {
+        **entries,
+        make_item(3).id: "2026-11-24T04:03:00+00:00|kazinform-ru",
+    }
+    assert resolve_id(Store(tmp_path), shared.id) == shared.id
+
+
+def test_a_malformed_schema_1_index_names_the_file(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1)])
+    (tmp_path / "index.json").write_text(
+        '{"schema": 1, "keys": {}, "seen": {}, "items": {"a": 5}, "tombstones": {}}'
+    )
+    with pytest.raises(StoreError, match=r"index\.json: a malformed schema 1 index"):
+        Store(tmp_path).get("a")
