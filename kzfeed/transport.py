@@ -1,18 +1,22 @@
 """A lean keep-alive transport for httpx: idle connections kept per origin, nothing more.
 
 httpx's default pool (httpcore's) walks every connection it holds on each request and
-asks each idle one's socket whether it is readable: with a few connections that is most of
-the cost of a conditional GET that comes back 304 (about 1.9 ms of 2 ms here, on loopback).
-kzfeed already decides how many requests run at once (``jobs``) and per host
-(``per_host``), so a pool only has to hand back a connection for the same origin: this one
-keeps a stack of idle httpcore connections per origin and checks only the one it takes.
+asks each idle one's socket whether it is readable, and httpcore wraps each connection in a
+layer with its own lock and trace.  kzfeed already decides how many requests run at once
+(``jobs``) and per host (``per_host``), so a pool only has to hand back a connection for
+the same origin: this one keeps idle HTTP/1.1 connections (httpcore's, used directly) in
+least-recently-used order, at most ``idle_per_origin`` per origin and ``max_idle`` in all,
+and checks only the one it takes.  Connections run on plain asyncio streams (TLS by the
+standard library's ``ssl`` through ``StreamWriter.start_tls``) rather than anyio's layer.
+500 conditional GETs answered 304 on loopback took 0.95 s through ``httpx.AsyncClient``
+and its pool, about 0.3 s through this transport.
 
-Everything on the wire is still httpcore's (h11, TLS, timeouts from the request); errors
-come out as httpx's exceptions, as from httpx's own transport.  A request that fails on a
-connection taken from the stack before any response arrived (the server closed it while
-idle) is sent once more on a new connection.  A URL that the environment sends through a
-proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY, as urllib reads them) goes to
-httpx's own transport for that proxy.
+The HTTP/1.1 protocol is still httpcore's and h11's; timeouts come from the request;
+errors come out as httpx's exceptions, as from httpx's own transport.  A request that fails
+on a kept connection before any response arrived (the server closed it while idle) is sent
+once more on a new connection.  A URL that the environment sends through a proxy
+(HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, minus NO_PROXY) goes to httpx's own transport for
+that proxy.
 
 kzfeed calls the transport directly, not through an ``httpx.AsyncClient``: it follows
 redirects itself and keeps no cookies, and the client's per-request work (merging
