@@ -29,7 +29,7 @@ import httpx
 from . import __version__
 from .dates import to_utc_iso, utcnow
 from .model import FeedState, FetchResult
-from .transport import KeepAliveTransport
+from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -161,18 +161,6 @@ async def drain(response: httpx.Response, limit: int = DRAIN_LIMIT) -> None:
                     return
 
 
-def is_public_ip(value: str) -> bool:
-    """Whether an address is a public one: not loopback, private, link-local (the cloud
-    metadata address 169.254.169.254), shared, reserved, multicast or unspecified."""
-    try:
-        ip = ipaddress.ip_address(value.split("%")[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(ip.is_global) and not ip.is_multicast
-
-
 async def public_host(host: str, port: int) -> bool:
     """Whether every address ``host`` resolves to is public."""
     try:
@@ -287,13 +275,20 @@ class Fetcher:
         current = url
         permanent: str | None = None
         all_permanent = True
+        # once a redirect has left the feed's own host for a checked one, every later request
+        # connects only to addresses the transport itself found public (no second lookup that
+        # a rebinding DNS server could answer differently)
+        pinned = False
 
         def fail(error: str, status: int | None = None) -> FetchResult:
             return FetchResult(name, url, current, status, fetched_at=fetched_at, error=error)
 
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                async with self._host_slot(current), self._stream(current, headers) as response:
+                async with (
+                    self._host_slot(current),
+                    self._stream(current, headers, public_only=pinned) as response,
+                ):
                     status = response.status_code
                     if status in (301, 302, 303, 307, 308):
                         await drain(response)
@@ -308,6 +303,8 @@ class Fetcher:
                         refusal = await self._check_redirect(current, target)
                         if refusal:
                             return fail(refusal, status)
+                        if not self.allow_private and _host(target) != _host(current):
+                            pinned = True
                         all_permanent = all_permanent and status in (301, 308)
                         permanent = target if all_permanent else None
                         current = target
@@ -318,14 +315,15 @@ class Fetcher:
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
                 return fail(f"refused: invalid URL or redirect target ({exc})")
             except httpx.HTTPError as exc:
-                return fail(f"connection failed: {str(exc) or type(exc).__name__}")
+                why = str(exc) or type(exc).__name__
+                return fail(why if why.startswith("refused:") else f"connection failed: {why}")
         return fail(f"more than {MAX_REDIRECTS} redirects")
 
     async def _check_redirect(self, current: str, target: str) -> str | None:
         """Why a redirect may not be followed: a jump to another host whose address is not
         public (loopback, private, link-local such as 169.254.169.254 …), unless allowed."""
         parts = urlsplit(target)
-        if self.allow_private or parts.hostname == urlsplit(current).hostname:
+        if self.allow_private or parts.hostname == _host(current):
             return None
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         if await public_host(parts.hostname or "", port):
@@ -336,10 +334,15 @@ class Fetcher:
         )
 
     @contextlib.asynccontextmanager
-    async def _stream(self, url: str, headers: dict[bytes, bytes]) -> AsyncIterator[httpx.Response]:
+    async def _stream(
+        self, url: str, headers: dict[bytes, bytes], public_only: bool = False
+    ) -> AsyncIterator[httpx.Response]:
         """One GET, straight to the transport (no client: no cookies, redirects are ours)."""
+        extensions: dict[str, Any] = {"timeout": self._timeouts}
+        if public_only:
+            extensions[PUBLIC_ONLY] = True
         request = httpx.Request(
-            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeouts}
+            "GET", url, headers={**self._headers, **headers}, extensions=extensions
         )
         response = await self._transport.handle_async_request(request)
         response.request = request
@@ -397,6 +400,10 @@ class Fetcher:
         return replace(
             base, body=body, retry_after=_iso(parse_cache_control(response.headers, now))
         )
+
+
+def _host(url: str) -> str | None:
+    return urlsplit(url).hostname
 
 
 def _iso(when: datetime | None) -> str | None:

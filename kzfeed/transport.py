@@ -32,6 +32,7 @@ import os
 import socket
 import ssl
 import urllib.request
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
@@ -40,6 +41,8 @@ import httpcore
 import httpx
 
 KEEPALIVE_SECONDS = 5.0  # as httpx's default pool
+# a request extension: connect only to addresses this transport resolved and found public
+PUBLIC_ONLY = "kzfeed.public_only"
 _Key = tuple[bytes, bytes, int]  # an origin: scheme, host, port
 
 # httpcore's exceptions -> httpx's (the most specific match wins, as in httpx itself)
@@ -67,6 +70,18 @@ _STALE = (
     httpcore.WriteError,
     httpcore.ConnectionNotAvailable,
 )
+
+
+def is_public_ip(value: str) -> bool:
+    """Whether an address is a public one: not loopback, private, link-local (the cloud
+    metadata address 169.254.169.254), shared, reserved, multicast or unspecified."""
+    try:
+        ip = ipaddress.ip_address(value.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not ip.is_multicast
 
 
 def env_proxy(url: httpx.URL, proxies: dict[str, str]) -> str | None:
@@ -222,6 +237,8 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         # idle connections, least recently used first
         self._idle: OrderedDict[httpcore.AsyncHTTP11Connection, _Key] = OrderedDict()
         self._busy: set[httpcore.AsyncHTTP11Connection] = set()
+        # connections made to addresses found public by this transport (PUBLIC_ONLY)
+        self._checked: weakref.WeakSet[httpcore.AsyncHTTP11Connection] = weakref.WeakSet()
         self._ssl: ssl.SSLContext | None = None
         self._backend = _AsyncioBackend()
         self._proxies = urllib.request.getproxies_environment()
@@ -241,9 +258,14 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 raise httpx.ConnectError(f"cannot load CA certificates {where}: {exc}") from exc
         return self._ssl
 
-    async def _take(self, key: _Key) -> httpcore.AsyncHTTP11Connection | None:
-        """The most recently used idle connection to ``key`` that is still open."""
+    async def _take(
+        self, key: _Key, public_only: bool = False
+    ) -> httpcore.AsyncHTTP11Connection | None:
+        """The most recently used idle connection to ``key`` that is still open (for a
+        PUBLIC_ONLY request, one made to an address found public)."""
         for conn in [c for c, k in reversed(self._idle.items()) if k == key]:
+            if public_only and conn not in self._checked:
+                continue
             del self._idle[conn]
             if conn.is_idle() and not conn.has_expired():
                 return conn
@@ -251,17 +273,50 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return None
 
     async def _connect(
-        self, origin: httpcore.Origin, timeouts: dict[str, float | None]
+        self, origin: httpcore.Origin, timeouts: dict[str, float | None], public_only: bool
     ) -> httpcore.AsyncHTTP11Connection:
         """A new HTTP/1.1 connection (TLS for https), used directly rather than through
         httpcore's connection wrapper, which adds a lock and a trace per request."""
         host = origin.host.decode("ascii")
         timeout = timeouts.get("connect")
         tls = self._ssl_context() if origin.scheme == b"https" else None  # before connecting
-        stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
+        if public_only:
+            stream = await self._connect_public(host, origin.port, timeout)
+        else:
+            stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
         if tls is not None:
             stream = await stream.start_tls(tls, server_hostname=host, timeout=timeout)
-        return httpcore.AsyncHTTP11Connection(origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
+        conn = httpcore.AsyncHTTP11Connection(origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
+        if public_only:
+            self._checked.add(conn)
+        return conn
+
+    async def _connect_public(
+        self, host: str, port: int, timeout: float | None
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve ``host`` once, refuse unless every address is public, and connect to
+        those very addresses: a DNS server that answers a public address to a check and a
+        private one to the connection (DNS rebinding) gets no second question."""
+        try:
+            async with asyncio.timeout(timeout):
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"timed out resolving {host}") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        private = [a for a in addresses if not is_public_ip(a)]
+        if private or not addresses:
+            raise httpx.ConnectError(
+                f"refused: {host} resolves to a private, loopback or link-local address "
+                f"({(private or ['none'])[0]}); settings.allow_private = true allows it"
+            )
+        for address in addresses[:-1]:
+            with contextlib.suppress(httpcore.ConnectError):
+                return await self._backend.connect_tcp(address, port, timeout=timeout)
+        return await self._backend.connect_tcp(addresses[-1], port, timeout=timeout)
 
     async def _release(self, conn: httpcore.AsyncHTTP11Connection, key: _Key) -> None:
         self._busy.discard(conn)
@@ -297,12 +352,14 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         )
         origin = core.url.origin
         key = (origin.scheme, origin.host, origin.port)
-        conn = await self._take(key)
+        public_only = bool(request.extensions.get(PUBLIC_ONLY))
+        conn = await self._take(key, public_only)
         reused = conn is not None
         with _httpx_errors():
             while True:
                 if conn is None:
-                    conn = await self._connect(origin, request.extensions.get("timeout", {}))
+                    timeouts = request.extensions.get("timeout", {})
+                    conn = await self._connect(origin, timeouts, public_only)
                 self._busy.add(conn)
                 try:
                     response = await conn.handle_async_request(core)

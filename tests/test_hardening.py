@@ -766,3 +766,87 @@ def test_rfc822_and_iso_dates_give_the_instant_they_name(
     raw = parse_bytes(doc.encode(), {"content-type": "application/rss+xml; charset=utf-8"})
     parsed = raw.entries[0]["published_parsed"]
     assert datetime(*parsed[:6], tzinfo=UTC) == local.astimezone(UTC), written
+
+
+def _rebinding_resolver(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """`rebind.test` resolves to the given addresses in turn (a DNS server that changes its
+    answer between two lookups); every other name resolves as usual."""
+    import asyncio.base_events
+    import socket
+
+    real = asyncio.base_events.BaseEventLoop.getaddrinfo
+    asked: list[str] = []
+
+    async def getaddrinfo(self: Any, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return await real(self, host, port, *args, **kwargs)
+        address = answers[min(len(asked), len(answers) - 1)]
+        asked.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+
+    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def _fetch_via_redirect(server: FeedServer, target: str) -> Any:
+    import asyncio
+
+    from kzfeed.fetch import Fetcher
+
+    server.add("/moved", status=302, headers={"Location": target})
+
+    async def go() -> Any:
+        async with Fetcher() as fetcher:
+            return await fetcher.fetch("feed", server.url("/moved"))
+
+    return asyncio.run(go())
+
+
+def test_a_rebinding_dns_answer_cannot_turn_a_checked_redirect_private(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The redirect target's name is public when checked, loopback when connected to: kzfeed
+    connects only to the addresses it checked, so the internal server is never reached."""
+    internal = FeedServer()
+    internal.thread.start()
+    try:
+        internal.add("/secret.xml", rss([{"title": "Внутреннее", "link": "https://in.kz/1"}]))
+        asked = _rebinding_resolver(monkeypatch, ["95.59.100.1", "127.0.0.1"])
+        result = _fetch_via_redirect(server, f"http://rebind.test:{internal.port}/secret.xml")
+        assert result.error == (
+            "refused: rebind.test resolves to a private, loopback or link-local address "
+            "(127.0.0.1); settings.allow_private = true allows it"
+        )
+        assert internal.requests == []
+        assert asked == ["95.59.100.1", "127.0.0.1"]  # the check's lookup, then the connect's
+    finally:
+        internal.httpd.shutdown()
+        internal.httpd.server_close()
+
+
+def test_a_checked_redirect_connects_to_the_checked_address_without_asking_again(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pinned path end to end (loopback counts as public for this test only): one lookup
+    for the check, one by the transport, the connection made to the address it found, the
+    request still naming the host."""
+    import kzfeed.fetch
+    import kzfeed.transport
+
+    def loopback_is_public(value: str) -> bool:
+        return value == "127.0.0.1"
+
+    monkeypatch.setattr(kzfeed.fetch, "is_public_ip", loopback_is_public)
+    monkeypatch.setattr(kzfeed.transport, "is_public_ip", loopback_is_public)
+    other = FeedServer()
+    other.thread.start()
+    try:
+        other.add("/feed.xml", rss([{"title": "Снаружи", "link": "https://out.kz/1"}]))
+        asked = _rebinding_resolver(monkeypatch, ["127.0.0.1", "127.0.0.1", "10.255.255.1"])
+        result = _fetch_via_redirect(server, f"http://rebind.test:{other.port}/feed.xml")
+        assert result.error is None and "Снаружи" in result.body.decode()
+        assert asked == ["127.0.0.1", "127.0.0.1"]
+        assert [seen.headers["host"] for seen in other.requests] == [f"rebind.test:{other.port}"]
+    finally:
+        other.httpd.shutdown()
+        other.httpd.server_close()
