@@ -2,7 +2,7 @@
 
 One command, from the repository root (with kzfeed installed, e.g. the README's test venv):
 
-    .venv/bin/python bench/scale.py            # everything, about 5-8 minutes on 2 cores
+    .venv/bin/python bench/scale.py            # everything, about 6-10 minutes on 2 cores
     .venv/bin/python bench/scale.py --quick    # smaller stores, fewer runs
 
 It generates a deterministic corpus (500 agency feeds x 50 items of Cyrillic/Kazakh news,
