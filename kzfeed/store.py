@@ -577,7 +577,7 @@ class Writer:
                 self._drop(item_id)
                 doomed.add(item_id)
             else:
-                record["also_in"] = [a for a in record.get("also_in", []) if a.get("feed") != name]
+                record["also_in"] = others
                 self._put(record)
         return self._forget(doomed, utcnow(), tombstone=False)
 
@@ -667,11 +667,10 @@ def check(data_dir: Path) -> tuple[list[str], int, int]:
             found[record["id"]] = name
     missing: dict[str, int] = {}
     for item_id, entry in index.get("items", {}).items():
-        if not (isinstance(entry, str) and PARTITION_RE.match(partition_of(entry) + ".json")):
+        partition = partition_of(entry) if isinstance(entry, str) else ""
+        if not PARTITION_RE.match(partition + ".json"):
             problems.append(f"{data_dir / 'index.json'}: item {item_id} has a malformed entry")
-            continue
-        partition = partition_of(entry)
-        if found.get(item_id) != partition and partition not in unreadable:
+        elif found.get(item_id) != partition and partition not in unreadable:
             missing[partition] = missing.get(partition, 0) + 1
     for name, count in sorted(missing.items()):
         problems.append(
