@@ -29,7 +29,7 @@ import httpx
 from . import __version__
 from .dates import to_utc_iso, utcnow
 from .model import FeedState, FetchResult
-from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip
+from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip, resolve
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -169,10 +169,10 @@ async def public_host(host: str, port: int) -> bool:
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+        addresses = await resolve(host, port)
     except OSError:
         return True  # does not resolve: the request itself will fail with a clear error
-    return all(is_public_ip(str(info[4][0])) for info in infos)
+    return all(is_public_ip(address) for address in addresses)
 
 
 def read_local(name: str, url: str, cap: int) -> FetchResult:

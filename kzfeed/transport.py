@@ -84,6 +84,13 @@ def is_public_ip(value: str) -> bool:
     return bool(ip.is_global) and not ip.is_multicast
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order, once each (OSError when
+    it does not resolve)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def env_proxy(url: httpx.URL, proxies: dict[str, str]) -> str | None:
     """The proxy the environment names for ``url`` (``proxies`` as from
     ``urllib.request.getproxies_environment()``), or None: none set, or the host is in
@@ -299,14 +306,11 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         private one to the connection (DNS rebinding) gets no second question."""
         try:
             async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
+                addresses = await resolve(host, port)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"timed out resolving {host}") from exc
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         private = [a for a in addresses if not is_public_ip(a)]
         if private or not addresses:
             raise httpx.ConnectError(
