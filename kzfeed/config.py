@@ -38,6 +38,7 @@ class Settings:
     pager: bool = True
     allow_private: bool = False
     max_feed_items: int = 10_000
+    parse_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         pager=flags["pager"],
         allow_private=flags["allow_private"],
         max_feed_items=chk.number(raw, "max_feed_items", 10_000, 1, 10_000_000, True),
+        parse_timeout=float(chk.number(raw, "parse_timeout", 30, 0.1, 3600, False)),
     )
 
 

@@ -90,6 +90,8 @@ def parse_human_date(text: str, tz: tzinfo, now: datetime | None = None) -> date
     Without a year, the most recent such date not after ``now`` is taken; without a time
     of day, 00:00 local.  Times without an offset are in ``tz``.
     """
+    if len(text) > 300:  # no date is written that long; hostile input is not scanned
+        return None
     value = " ".join(text.replace("\u00a0", " ").split()).strip()
     if not value:
         return None

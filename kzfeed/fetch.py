@@ -58,12 +58,13 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
         return None
     value = value.strip()
     when: datetime | None = None
-    if value.isdigit():
-        when = now + timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true, and int() refuses it
+        seconds = min(int(value[:12]), int(MAX_RETRY_AFTER.total_seconds()))
+        when = now + timedelta(seconds=seconds)
     else:
         try:
             parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if parsed is None or parsed.tzinfo is None:
             return None
@@ -73,7 +74,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     return min(when, now + MAX_RETRY_AFTER)
 
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?([0-9]+)", re.I)
 
 
 def parse_cache_control(headers: httpx.Headers, now: datetime) -> datetime | None:
@@ -83,13 +84,15 @@ def parse_cache_control(headers: httpx.Headers, now: datetime) -> datetime | Non
         return None
     match = _MAX_AGE.search(cache)
     if match:
-        seconds = int(match.group(1))
-        return now + min(timedelta(seconds=seconds), MAX_AGE_CAP) if seconds > 0 else None
+        # capped before any arithmetic: a server may send max-age=99999999999999999999,
+        # which no timedelta can hold
+        seconds = min(int(match.group(1)[:12]), int(MAX_AGE_CAP.total_seconds()))
+        return now + timedelta(seconds=seconds) if seconds > 0 else None
     expires = headers.get("expires")
     if expires:
         try:
             when = email.utils.parsedate_to_datetime(expires)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when is not None and when.tzinfo is not None and when > now:
             return min(when, now + MAX_AGE_CAP)
@@ -259,6 +262,16 @@ class Fetcher:
                     url,
                     None,
                     error=f"timed out after {self.timeout:g} s",
+                    fetched_at=to_utc_iso(started),
+                )
+            except Exception as exc:  # whatever a server sends costs its own feed only
+                text = str(exc).splitlines()[0] if str(exc) else ""
+                return FetchResult(
+                    name,
+                    url,
+                    url,
+                    None,
+                    error=f"internal error while fetching: {type(exc).__name__}: {text}"[:300],
                     fetched_at=to_utc_iso(started),
                 )
 

@@ -45,7 +45,7 @@ def _ru_kk_date_handler(value: str) -> time.struct_time | None:
 
 feedparser.registerDateHandler(_ru_kk_date_handler)
 
-_DTD_WITH_ENTITIES = re.compile(r"<!DOCTYPE[^>\[]*\[|<!ENTITY", re.I)
+_DTD_WITH_ENTITIES = re.compile(r"<!DOCTYPE[^<>\[]*\[|<!ENTITY", re.I)
 _ENTRY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -69,7 +69,25 @@ def markup_text(body: bytes) -> str:
     return body.decode("latin-1")
 
 
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+_HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html)\b", re.I)
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Whether a body starts (after white space and comments) with an HTML doctype or tag.
+
+    Comments are skipped with ``find``, in linear time: a regular expression that repeats a
+    lazy comment pattern backtracks exponentially over a run of comments (40 of them hung
+    parsing)."""
+    pos = 0
+    while True:
+        while pos < len(head) and head[pos] in b" \t\r\n\x0c":
+            pos += 1
+        if not head.startswith(b"<!--", pos):
+            return _HTML_TAG.match(head, pos) is not None
+        end = head.find(b"-->", pos + 4)
+        if end < 0:
+            return False
+        pos = end + 3
 
 
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.I)
@@ -178,7 +196,7 @@ def parse_bytes(
     entries = list(parsed.entries)
     bozo = parsed.get("bozo_exception")
     if not parsed.version and not entries:
-        if _HTML_START.match(head):
+        if looks_like_html(head):
             raise FeedError("an HTML page, not a feed")
         reason = f" ({_short(bozo)})" if bozo else ""
         raise FeedError(f"not a feed{reason}")

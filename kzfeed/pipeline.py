@@ -20,7 +20,7 @@ from typing import Any
 from . import dedup
 from .config import Config
 from .dates import from_iso, to_utc_iso, utcnow, zone
-from .errors import FeedError, NotFound
+from .errors import FeedError, NotFound, StoreError
 from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
 from .store import Store, retention_cutoff
 
@@ -250,9 +250,14 @@ def update(
         cutoff_iso = to_utc_iso(cutoff) if cutoff else None
         wanted: list[tuple[str, str]] = []  # (item id, url) of new items to read in full
         for outcome in outcomes:
-            report.feeds.append(
-                _store_outcome(writer, outcome, states.get(outcome.spec.name), cutoff_iso, wanted)
-            )
+            state = states.get(outcome.spec.name)
+            try:
+                result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
+            except StoreError:
+                raise  # the database itself: the run stops, nothing is written
+            except Exception as exc:  # one feed's bad data costs that feed, never the run
+                result = _failed_outcome(writer, outcome, state, exc)
+            report.feeds.append(result)
         if wanted:
             _read_articles(writer, wanted, config)
         if cutoff is not None:
@@ -271,18 +276,41 @@ def _store_outcome(
     if outcome.skipped is not None or outcome.fetched is None:
         return FeedResult(spec.name, "skipped", error=outcome.skipped)
     fetched, parsed = outcome.fetched, outcome.parsed
-    writer.save_state(next_state(spec, state, fetched, parsed, outcome.body_hash))
     error = fetched.error or (parsed.error if parsed is not None else None)
-    if error is not None:
-        return FeedResult(spec.name, "error", fetched.status, error=error)
-    if parsed is None:  # 304, or the same bytes as last time: nothing parsed
+    if error is not None or parsed is None:
+        writer.save_state(next_state(spec, state, fetched, parsed, outcome.body_hash))
+        if error is not None:
+            return FeedResult(spec.name, "error", fetched.status, error=error)
+        # 304, or the same bytes as last time: nothing parsed
         return FeedResult(spec.name, "not_modified", fetched.status)
     decisions = dedup.plan(parsed.items, writer.view(), cutoff)
-    new, updated = writer.apply(decisions)
+    new, updated = writer.apply(decisions)  # all or nothing
+    # the body's fingerprint is kept only once its items are stored: a feed whose items
+    # could not be stored is parsed again next time, not skipped as "unchanged"
+    writer.save_state(next_state(spec, state, fetched, parsed, outcome.body_hash))
     if spec.full_text:
         fresh = [d.item for d in decisions if d.action is dedup.Action.NEW and d.item.url]
         wanted.extend((item.id, item.url or "") for item in fresh[:MAX_ARTICLES_PER_FEED])
     return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated)
+
+
+def internal_error(stage: str, exc: BaseException) -> str:
+    """The reason a feed failed on a bug or an input nothing foresaw (one line)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"internal error while {stage}: {type(exc).__name__}{': ' + text if text else ''}"[:300]
+
+
+def _failed_outcome(
+    writer: Any, outcome: _Outcome, state: FeedState | None, exc: Exception
+) -> FeedResult:
+    """The feed's result and state after an unexpected exception while storing it: an
+    error like any other (counted, backed off), nothing of its batch stored."""
+    spec = outcome.spec
+    error = internal_error("storing", exc)
+    fetched = outcome.fetched or FetchResult(spec.name, spec.url, spec.url, None)
+    fetched = replace(fetched, error=error, fetched_at=fetched.fetched_at or to_utc_iso(utcnow()))
+    writer.save_state(next_state(spec, state, fetched, None, None))
+    return FeedResult(spec.name, "error", fetched.status, error=error)
 
 
 MAX_ARTICLES_PER_FEED = 30  # per update: a first run of a 500-item feed must not hammer a site
@@ -293,7 +321,6 @@ def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -
     feeds' rules (timeout, size cap, per-host limit).  A page that fails costs its text only:
     `show --full` tries again later."""
     from .article import extract_text
-    from .errors import KzfeedError
     from .fetch import fetch_now
 
     results = fetch_now(config.settings, [url for _id, url in wanted], "article")
@@ -302,7 +329,7 @@ def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -
             continue
         try:
             text = extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
-        except KzfeedError:
+        except Exception:  # noqa: S112 - a page that fails (KzfeedError or a bug) costs its text only
             continue
         writer.set_full_text(item_id, text)
 
@@ -315,7 +342,7 @@ def _run(
     force: bool,
     progress: ProgressHook | None,
 ) -> None:
-    pool = _Parsers(min(os.cpu_count() or 1, len(todo)), many=len(todo) > 2)
+    pool = _Parsers(min(os.cpu_count() or 1, len(todo)), config.settings.parse_timeout)
     try:
         asyncio.run(_fetch_all(todo, states, config, jobs, force, progress, pool))
     finally:
@@ -323,24 +350,41 @@ def _run(
 
 
 class _Parsers:
-    """Where bodies are parsed.  Many feeds: worker processes on every core, forked before
-    the event loop or any thread exists (a clean fork), idle until a body needs parsing and
-    importing feedparser only then, so a warm run of 304s costs two cheap forks.  One or two
-    feeds: a thread."""
+    """Where bodies are parsed: worker processes on every core (kzfeed.workers), forked
+    before the event loop or any thread exists (a clean fork), idle until a body needs
+    parsing and importing feedparser only then, so a warm run of 304s costs cheap forks.
+    Each parse runs under ``settings.parse_timeout``.  Where processes cannot be forked, a
+    thread, without a time budget."""
 
-    def __init__(self, workers: int, many: bool) -> None:
-        self.executor: concurrent.futures.Executor
-        if many and workers > 1:
-            import multiprocessing
+    def __init__(self, workers: int, budget: float) -> None:
+        from .workers import ParsePool
 
-            context = multiprocessing.get_context("fork")
-            self.executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
-            self.executor.submit(int).result()  # start the workers now, while it is safe
+        self.pool: ParsePool | None = None
+        self.thread: concurrent.futures.ThreadPoolExecutor | None = None
+        if ParsePool.available():
+            self.pool = ParsePool(workers, budget)
         else:
-            self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+            self.thread = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    async def parse(self, *args: Any) -> ParsedFeed:
+        from .workers import JobFailed
+
+        spec: FeedSpec = args[0]
+        try:
+            if self.pool is not None:
+                parsed: ParsedFeed = await self.pool.run(parse_job, *args)
+            else:
+                loop = asyncio.get_running_loop()
+                parsed = await loop.run_in_executor(self.thread, parse_job, *args)
+        except JobFailed as exc:
+            return ParsedFeed(spec.name, None, (), error=str(exc))
+        return parsed
 
     def shutdown(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.thread is not None:
+            self.thread.shutdown(wait=True, cancel_futures=True)
 
 
 async def _fetch_all(
@@ -355,9 +399,21 @@ async def _fetch_all(
     from .fetch import Fetcher, body_hash
 
     settings = config.settings
-    loop = asyncio.get_running_loop()
 
     async def one(outcome: _Outcome, fetcher: Fetcher) -> None:
+        try:
+            await handle(outcome, fetcher)
+        except Exception as exc:  # a bug or an unforeseen input costs this feed only
+            error = internal_error("fetching" if outcome.fetched is None else "parsing", exc)
+            spec = outcome.spec
+            if outcome.fetched is None:
+                outcome.fetched = FetchResult(
+                    spec.name, spec.url, spec.url, None, fetched_at=to_utc_iso(utcnow())
+                )
+            outcome.fetched = replace(outcome.fetched, error=error)
+            outcome.parsed = None
+
+    async def handle(outcome: _Outcome, fetcher: Fetcher) -> None:
         spec = outcome.spec
         state = states.get(spec.name)
         url = effective_url(spec, state)
@@ -373,21 +429,16 @@ async def _fetch_all(
             if progress:
                 progress(spec.name, "unchanged")
             return
-        try:
-            outcome.parsed = await loop.run_in_executor(
-                pool.executor,
-                parse_job,
-                spec,
-                fetched.body,
-                fetched.headers,
-                fetched.fetched_at,
-                fetched.final_url,
-                spec.timezone or settings.timezone,
-                dict(config.aliases),
-                settings.max_feed_items,
-            )
-        except Exception as exc:  # a worker killed by the system (memory) costs its feed only
-            outcome.parsed = ParsedFeed(spec.name, None, (), error=f"parser failed: {exc!r}"[:300])
+        outcome.parsed = await pool.parse(
+            spec,
+            fetched.body,
+            fetched.headers,
+            fetched.fetched_at,
+            fetched.final_url,
+            spec.timezone or settings.timezone,
+            dict(config.aliases),
+            settings.max_feed_items,
+        )
         if progress:
             progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
 

@@ -408,9 +408,16 @@ class Writer:
         return self.store.get(item_id)
 
     def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
-        """Store the decisions of one feed's batch; returns (new, updated)."""
+        """Store the decisions of one feed's batch; returns (new, updated).
+
+        All or nothing: every record and key is worked out first (where a bad item could
+        raise), then written into the batch with plain assignments, so a failure leaves
+        nothing of this feed half-applied."""
         new = updated = 0
-        keys, seen = self.index["keys"], self.index["seen"]
+        keys = self.index["keys"]
+        puts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        key_updates: dict[str, str] = {}
+        seen_updates: dict[str, str] = {}
         for decision in decisions:
             item = decision.item
             action = decision.action
@@ -418,32 +425,37 @@ class Writer:
                 continue
             if action is dedup.Action.UNCHANGED:
                 if item.feed_key not in keys and decision.target:
-                    keys[item.feed_key] = decision.target
-                    self._index_dirty = True
+                    key_updates.setdefault(item.feed_key, decision.target)
                 continue
             if action is dedup.Action.NEW:
-                self._put(item.to_record())
+                puts[item.id] = (item.to_record(), None)
                 new += 1
                 target = item.id
             else:
                 target = decision.target or ""
-                current = self.get(target)
+                current = puts[target][0] if target in puts else self.get(target)
                 if current is None:  # index and partition disagree: store it afresh
                     record = item.to_record()
                     record["id"] = target
-                    self._put(record)
+                    puts[target] = (record, None)
                     new += 1
                 else:
                     merged = dedup.merge_record(current, item)
                     if merged != current:
-                        self._put(merged, previous=current)
+                        previous = puts[target][1] if target in puts else current
+                        puts[target] = (merged, previous)
                         edited = current.get("hash") != item.content_hash
                         if item.feed == current.get("feed") and edited:
                             updated += 1
-            keys[item.feed_key] = target
+            key_updates[item.feed_key] = target
             if item.link_key and item.link_key not in keys:
-                keys[item.link_key] = target
-            seen[item.feed_key] = item.content_hash
+                key_updates.setdefault(item.link_key, target)
+            seen_updates[item.feed_key] = item.content_hash
+        for record, previous in puts.values():
+            self._put(record, previous)
+        if key_updates or seen_updates:
+            keys.update(key_updates)
+            self.index["seen"].update(seen_updates)
             self._index_dirty = True
         return new, updated
 

@@ -108,7 +108,35 @@ def _http_link(href: str | None, base: str | None) -> str | None:
     return url
 
 
-_LOOKS_LIKE_HTML = re.compile(r"<(?:p|br|div|a|b|i|strong|em|img|span|ul|li)\b[^>]*>|</\w+>", re.I)
+# Every pattern here runs in linear time on hostile text: a tag's body is ``[^<>]*`` (it ends
+# at the next "<"), never ``[^>]*`` (which, for each of 40,000 unclosed "<p ", scans to the end).
+_LOOKS_LIKE_HTML = re.compile(r"<(?:p|br|div|a|b|i|strong|em|img|span|ul|li)\b[^<>]*>|</\w+>", re.I)
+
+# How much markup one field may feed the HTML parser: the kept text is cut at 60,000
+# characters anyway (normalize.TEXT_LIMIT), and markup is rarely more than 4x its text.
+MARKUP_LIMIT = 256 * 1024
+
+# A "<" that opens no tag before the next "<": html.parser re-scans the rest of the document
+# from each such "<" (120 KB of "&lt;a " took 86 s); escaped, it is the same text, read once.
+_UNCLOSED_LT = re.compile(r"<(?![^<>]*>)")
+
+
+def defuse(markup: str) -> str:
+    """``markup`` with every "<" that cannot start a complete tag or comment escaped as
+    "&lt;", so html.parser reads it in linear time and shows it as text, as it would have."""
+    if len(markup) > MARKUP_LIMIT:
+        markup = markup[:MARKUP_LIMIT]
+    parts: list[str] = []
+    pos = 0
+    while True:
+        start = markup.find("<!--", pos)
+        end = markup.find("-->", start + 4) if start >= 0 else -1
+        if end < 0:  # no (more) complete comments
+            parts.append(_UNCLOSED_LT.sub("&lt;", markup[pos:]))
+            return "".join(parts)
+        parts.append(_UNCLOSED_LT.sub("&lt;", markup[pos:start]))
+        parts.append(markup[start : end + 3])
+        pos = end + 3
 
 
 def html_to_text(markup: str, *, links: bool = False, base: str | None = None) -> str:
@@ -118,8 +146,11 @@ def html_to_text(markup: str, *, links: bool = False, base: str | None = None) -
     With ``links``, the reading form for `show`: links become "text (http(s) URL)" (other
     schemes are dropped), block quotes become lines starting with "│ ".  Feeds that escape
     their HTML twice (``&lt;p&gt;`` inside CDATA) are unwrapped once more.  The result never
-    contains markup: only text, cleaned of control characters.
+    contains markup: only text, cleaned of control characters.  At most ``MARKUP_LIMIT``
+    characters of ``markup`` are read.
     """
+    if len(markup) > MARKUP_LIMIT:
+        markup = markup[:MARKUP_LIMIT]
     if "<" not in markup and "&" not in markup:  # plain text already: no parser needed
         return _paragraphs(clean_text(markup))
     text = _extract(markup, links, base)
@@ -176,11 +207,12 @@ def _extract(markup: str, links: bool = False, base: str | None = None) -> str:
 
 def _parsed(markup: str, links: bool = False, base: str | None = None) -> str:
     parser = _TextExtractor(links, base)
+    markup = defuse(markup)
     try:
         parser.feed(markup)
         parser.close()
     except Exception:  # html.parser is lenient; never let odd markup kill an item
-        return clean_line(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
+        return clean_line(html.unescape(re.sub(r"<[^<>]*>", " ", markup)))
     return _paragraphs(clean_text("".join(parser.parts)))
 
 

@@ -1,0 +1,180 @@
+"""Worker processes for parsing: every job under a deadline, no worker outliving kzfeed.
+
+Parsing is CPU work on hostile bytes, and nothing bounds the time a parser may take on
+them but a clock.  Each worker is a forked process with a pipe of its own; a job still
+running when its budget is spent has its worker killed (SIGKILL) and replaced, and comes
+back as a `JobFailed` that names the reason — the feed fails, the run goes on.
+
+Workers die with kzfeed: on Linux the kernel kills them when the process that forked them
+ends (``PR_SET_PDEATHSIG``), however it ends (``timeout 60 kzfeed update`` from cron, a
+SIGKILL, a crash); elsewhere an idle worker leaves when its pipe closes.  They ignore
+SIGINT: Ctrl-C is for kzfeed itself, which then ends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class JobFailed(Exception):
+    """A job did not come back: over its time budget, or its worker died."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent ended before the line above took effect
+        os._exit(0)
+
+
+def _serve(conn: Connection, parent_pid: int, siblings: list[int]) -> None:
+    """A worker's life: run jobs from the pipe until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent_pid)
+    for fd in siblings:  # kzfeed's ends of the other workers' pipes, inherited by the fork:
+        with contextlib.suppress(OSError):  # held open here, they would never see EOF
+            os.close(fd)
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except BaseException as exc:  # a job's failure is its answer
+            reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            os._exit(0)
+        except Exception as exc:  # an answer that cannot be pickled
+            conn.send(("error", f"result not sendable: {type(exc).__name__}: {exc}"[:300]))
+
+
+class _Worker:
+    def __init__(self, context: Any, siblings: list[int]) -> None:
+        parent_end, child_end = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=_serve,
+            args=(child_end, os.getpid(), [*siblings, parent_end.fileno()]),
+            daemon=True,
+            name="kzfeed-parse",
+        )
+        self.process.start()
+        child_end.close()
+        self.conn: Connection = parent_end
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> tuple[str, Any]:
+        """Run one job (in a thread of the pool: it blocks until the answer or the budget)."""
+        try:
+            self.conn.send((fn, args))
+            if not self.conn.poll(budget):
+                return ("timeout", None)
+            answer: tuple[str, Any] = self.conn.recv()
+            return answer
+        except (EOFError, OSError):
+            return ("died", None)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self.process.kill()
+            self.process.join(2)
+        with contextlib.suppress(OSError):
+            self.conn.close()
+
+
+class ParsePool:
+    """``workers`` processes, forked at once (before any event loop or thread exists: a
+    clean fork), idle until a job comes; `run` is called from the event loop."""
+
+    def __init__(self, workers: int, budget: float) -> None:
+        self.budget = budget
+        self._context = multiprocessing.get_context("fork")
+        self._workers: list[_Worker] = []
+        for _ in range(max(1, workers)):
+            self._workers.append(_Worker(self._context, self._fds()))
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._busy: set[_Worker] = set()
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            len(self._workers), thread_name_prefix="kzfeed-parse-wait"
+        )
+
+    @staticmethod
+    def available() -> bool:
+        return "fork" in multiprocessing.get_all_start_methods()
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers if w.process.pid is not None]
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a worker; raises JobFailed when it runs past the budget, dies
+        or raises (with the reason)."""
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for worker in self._workers:
+                self._idle.put_nowait(worker)
+        worker = await self._idle.get()
+        self._busy.add(worker)
+        loop = asyncio.get_running_loop()
+        healthy = False
+        try:
+            status, value = await loop.run_in_executor(
+                self._threads, worker.call, fn, args, self.budget
+            )
+            healthy = status in ("ok", "error")
+        finally:
+            self._busy.discard(worker)
+            if not healthy:  # over budget, dead, or cancelled mid-job: a fresh worker
+                worker = self._replace(worker)
+            self._idle.put_nowait(worker)
+        if status == "ok":
+            return value
+        if status == "timeout":
+            raise JobFailed(f"parsing took longer than {self.budget:g} s; stopped")
+        if status == "died":
+            raise JobFailed("the parser process died (out of memory?)")
+        raise JobFailed(f"parser failed: {value}")
+
+    def _fds(self) -> list[int]:
+        fds = []
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                fds.append(worker.conn.fileno())
+        return fds
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        fresh = _Worker(self._context, self._fds())
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
+
+    def shutdown(self) -> None:
+        """End every worker: idle ones leave on EOF, a busy one (a cancelled run) is killed."""
+        for worker in self._workers:
+            if worker in self._busy:
+                worker.kill()
+            else:
+                with contextlib.suppress(OSError):
+                    worker.conn.close()
+        for worker in self._workers:
+            worker.process.join(0.5)
+            if worker.process.is_alive():
+                worker.kill()
+        self._threads.shutdown(wait=True, cancel_futures=True)
