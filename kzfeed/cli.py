@@ -119,7 +119,11 @@ def _console(stderr: bool = False) -> Console:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    """JSON on stdout, every string cleaned of control and bidi characters first: JSON
+    escapes C0 controls but would print C1 (0x9b, a CSI to some terminals) and bidi raw."""
+    from .text import clean_tree
+
+    sys.stdout.write(json.dumps(clean_tree(data), ensure_ascii=False, indent=2) + "\n")
 
 
 def _say(message: str) -> None:
@@ -589,8 +593,10 @@ def latest(
         _print_json([public(r) for r in records])
         return
     if jsonl:
+        from .text import clean_tree
+
         for record in records:
-            sys.stdout.write(json.dumps(public(record), ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(clean_tree(public(record)), ensure_ascii=False) + "\n")
         return
     from .render import latest_view
 

@@ -21,7 +21,7 @@ from .dates import from_iso, to_utc_iso
 from .model import public
 from .normalize import http_url
 from .query import Record, group_by_day, group_by_rubric
-from .text import clean_line
+from .text import clean_line, clean_text, clean_tree
 
 FORMATS = ("md", "html", "json", "txt", "atom")
 
@@ -110,11 +110,11 @@ def build_digest(
 
 
 def _item(record: Record, tz: tzinfo, sources: Mapping[str, str], full: bool) -> dict[str, Any]:
-    item = public(record)
+    item: dict[str, Any] = clean_tree(public(record))  # also what an older kzfeed stored
     if full:  # the article text kept by `show --full`, else the feed's own longer text
         text = record.get("full_text") or record.get("text")
         if text:
-            item["text"] = text
+            item["text"] = clean_text(str(text))
     item["url"] = http_url(item.get("url"))
     item["also_in"] = [
         {
@@ -387,9 +387,11 @@ def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
     w = _words(lang)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        # every value, links and ids too, reduced to what XML 1.0 can carry
+        clean = {key: _XML_BAD.sub("", value) for key, value in attrs.items()}
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", clean)
         if text is not None:
-            element.text = text
+            element.text = _XML_BAD.sub("", text)
         return element
 
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": lang})
@@ -426,7 +428,7 @@ def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text_block(value: object) -> str:

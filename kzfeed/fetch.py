@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import httpx
 
@@ -140,8 +140,10 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
             raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
     if decoder is not None:
         out += decoder.flush()
-        if not out and not decoder.eof:
-            raise Refused(f"corrupt {encoding} body: no data could be decompressed")
+        if not decoder.eof:  # the stream stopped before its end: a cut body, never stored
+            if not out:
+                raise Refused(f"corrupt {encoding} body: no data could be decompressed")
+            raise Refused(f"truncated {encoding} body: the compressed stream ends early")
         if len(out) > cap:
             raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
     return bytes(out)
@@ -308,7 +310,7 @@ class Fetcher:
                         location = response.headers.get("location")
                         if not location:
                             return fail(f"HTTP {status} redirect without a Location", status)
-                        target = urljoin(current, location.strip())
+                        target = urljoin(current, safe_location(location))
                         if urlsplit(target).scheme.lower() not in ("http", "https"):
                             return fail(
                                 f"refused: redirect to a non-http(s) URL {target[:200]}", status
@@ -400,10 +402,10 @@ class Fetcher:
             retry = parse_retry_after(response.headers.get("retry-after"), now)
             when = f"; retrying after {to_utc_iso(retry)}" if retry else ""
             return replace(
-                base, retry_after=_iso(retry), error=f"HTTP {status} {response.reason_phrase}{when}"
+                base, retry_after=_iso(retry), error=f"HTTP {status} {_reason(response)}{when}"
             )
         if status >= 400 or status < 200:
-            return replace(base, error=f"HTTP {status} {response.reason_phrase}".strip())
+            return replace(base, error=f"HTTP {status} {_reason(response)}".strip())
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise BodyTooLarge(
@@ -413,6 +415,26 @@ class Fetcher:
         return replace(
             base, body=body, retry_after=_iso(parse_cache_control(response.headers, now))
         )
+
+
+_LOCATION_UNSAFE = re.compile(
+    "[\x00-\x20\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+)
+
+
+def safe_location(location: str) -> str:
+    """A redirect's ``Location`` as a URL kzfeed may follow, store and print: trimmed, tabs
+    and line breaks dropped (as browsers do), every other control, space or bidi character
+    percent-encoded, so none reaches a terminal or a JSON output raw."""
+    value = re.sub(r"[\t\n\r]", "", location.strip())
+    return _LOCATION_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), value)
+
+
+def _reason(response: httpx.Response) -> str:
+    """The server's reason phrase, as one clean line of at most 100 characters."""
+    from .text import clean_line
+
+    return clean_line(response.reason_phrase)[:100]
 
 
 def _host(url: str) -> str | None:

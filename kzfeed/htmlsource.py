@@ -48,9 +48,10 @@ def selectors(spec: FeedSpec) -> dict[str, str]:
 
 
 def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
-    """The page's text: the HTTP charset, else `<meta charset>`, else UTF-8, else the
-    cp1251/KOI8-R guess, else UTF-8 with replacements."""
-    from .parse import sniff_encoding
+    """The page's text: a BOM, else the HTTP charset, else `<meta charset>`, else UTF-8,
+    else the detector's guess (cp1251/KOI8-R when it reads as Cyrillic), else UTF-8 with
+    replacements."""
+    from .encoding import decode
 
     candidates = []
     match = re.search(r"charset=[\"']?([A-Za-z0-9._-]+)", headers.get("content-type", ""), re.I)
@@ -59,16 +60,7 @@ def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
     meta = _META_CHARSET.search(body[:4096])
     if meta:
         candidates.append(meta.group(1).decode("ascii"))
-    candidates.append("utf-8")
-    for encoding in candidates:
-        try:
-            return body.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    guessed = sniff_encoding(body, {})
-    if guessed:
-        return body.decode(guessed, "replace")
-    return body.decode("utf-8", "replace")
+    return decode(body, candidates)
 
 
 def _text(node: Any) -> str:

@@ -6,7 +6,6 @@ feedparser is only ever given the bytes wrapped in a BytesIO: given a ``str`` or
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 import time
@@ -17,6 +16,7 @@ from typing import Any
 import feedparser
 
 from .dates import parse_human_date
+from .encoding import as_utf8, bom, repair_char_refs, wide_without_bom
 from .errors import FeedError
 
 # feedparser's date handlers know no time zone; the feed's is set for each parse.
@@ -47,25 +47,18 @@ feedparser.registerDateHandler(_ru_kk_date_handler)
 
 _DTD_WITH_ENTITIES = re.compile(r"<!DOCTYPE[^<>\[]*\[|<!ENTITY", re.I)
 _ENTRY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 def markup_text(body: bytes) -> str:
     """The body as text good enough to look for markup: UTF-16/32 by BOM or by the NUL
     pattern of "<", anything else as latin-1 (every ASCII-compatible encoding reads the
     same for tags)."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body.decode(encoding, "ignore")
-    if body[:2] == b"<\x00":
-        return body.decode("utf-16-le", "ignore")
-    if body[:2] == b"\x00<":
-        return body.decode("utf-16-be", "ignore")
+    marked = bom(body)
+    if marked is not None and marked[0] != "utf-8":
+        return body[marked[1] :].decode(marked[0], "ignore")
+    wide = wide_without_bom(body)
+    if wide is not None:
+        return body.decode(wide, "ignore")
     return body.decode("latin-1")
 
 
@@ -90,67 +83,6 @@ def looks_like_html(head: bytes) -> bool:
         pos = end + 3
 
 
-_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.I)
-_CYRILLIC_GUESSES = ("cp1251", "koi8_r")
-
-
-def _cyrillic_score(text: str) -> float:
-    """Share of lower-case letters among Cyrillic ones: real Russian text is mostly
-    lower-case; cp1251 read as KOI8-R (and the reverse) comes out mostly upper-case."""
-    lower = sum(1 for ch in text if "а" <= ch <= "я" or ch == "ё")
-    upper = sum(1 for ch in text if "А" <= ch <= "Я" or ch == "Ё")
-    return lower / (lower + upper) if lower + upper else 0.0
-
-
-def sniff_encoding(body: bytes, headers: dict[str, str]) -> str | None:
-    """The encoding of a feed that declares none (no BOM, no HTTP charset, no XML
-    declaration) and is not UTF-8: cp1251 or KOI8-R, told apart by letter case."""
-    if "charset=" in headers.get("content-type", "").lower():
-        return None
-    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _XML_ENCODING.match(body):
-        return None
-    if _valid_utf8(body):
-        return None
-    sample = body[:65536]
-    scores = {enc: _cyrillic_score(sample.decode(enc, "replace")) for enc in _CYRILLIC_GUESSES}
-    best = max(scores, key=lambda enc: scores[enc])
-    return best if scores[best] > 0.5 else None
-
-
-def _valid_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _declared(body: bytes, headers: dict[str, str]) -> str | None:
-    match = re.search(r"charset=[\"']?([A-Za-z0-9._-]+)", headers.get("content-type", ""), re.I)
-    if match:
-        return match.group(1).lower()
-    xml = _XML_ENCODING.match(body)
-    return xml.group(1).decode("ascii").lower() if xml else None
-
-
-def repair_utf8(body: bytes, headers: dict[str, str]) -> bytes | None:
-    """A UTF-8 feed with a few invalid bytes, with those bytes replaced (U+FFFD).
-
-    feedparser would otherwise fall back to windows-1252 for the whole document and turn
-    every Cyrillic letter into mojibake.  None when the body is fine or not declared UTF-8.
-    """
-    if _declared(body, headers) not in ("utf-8", "utf8", None) or body.startswith(
-        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    ):
-        return None
-    if _valid_utf8(body):
-        return None
-    text = body.decode("utf-8", "replace")
-    if text.count("\ufffd") > max(16, len(text) // 100):
-        return None  # not UTF-8 with a few bad bytes: leave it to the sniffing
-    return text.encode("utf-8")
-
-
 @dataclass(frozen=True, slots=True)
 class RawFeed:
     title: str | None
@@ -168,6 +100,11 @@ def parse_bytes(
     that is not a feed (an HTML page, an empty body, JSON, binary) raises FeedError."""
     if not body.strip():
         raise FeedError("empty response: not a feed")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    decoded = as_utf8(body, lowered)
+    if decoded is not None:  # an encoding feedparser would get wrong, decoded here
+        body, headers = decoded
+    body = repair_char_refs(body)
     head = body[:65536].lstrip(b"\xef\xbb\xbf")
     text = markup_text(body)
     if _DTD_WITH_ENTITIES.search(text[:65536]):
@@ -180,13 +117,6 @@ def parse_bytes(
                 "(settings.max_feed_items); refused"
             )
     _current_tz[0] = tz
-    lowered = {k.lower(): v for k, v in headers.items()}
-    repaired = repair_utf8(body, lowered)
-    if repaired is not None:
-        body = repaired
-    guessed = sniff_encoding(body, lowered)
-    if guessed is not None:
-        headers = {**headers, "content-type": f"application/xml; charset={guessed}"}
     parsed = feedparser.parse(
         io.BytesIO(body),
         response_headers=headers,

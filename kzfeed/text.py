@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 # C0 controls except TAB and LF, DEL, C1 controls (0x80-0x9f, e.g. 0x9b CSI),
 # bidi embeddings/overrides/isolates and marks, the BOM and other invisible formatters
 # that change how a terminal lays out the text.
+# Also what XML cannot carry (surrogates, U+FFFE, U+FFFF): an export must stay well-formed.
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f"
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-    "\u2028\u2029\ufeff\ufff9-\ufffb]"
+    "\u2028\u2029\ufeff\ufff9-\ufffb\ud800-\udfff\ufffe\uffff]"
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
@@ -21,6 +23,18 @@ def clean_text(value: str) -> str:
     """Remove terminal control and bidi characters; keep newlines and visible text."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return _UNSAFE.sub("", value)
+
+
+def clean_tree(value: Any) -> Any:
+    """``value`` (JSON-like data) with every string in it, keys too, passed through
+    `clean_text`: the last word before any output of data a server or feed sent."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_tree(k): clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_tree(v) for v in value]
+    return value
 
 
 def clean_line(value: str) -> str:

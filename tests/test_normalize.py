@@ -12,10 +12,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from kzfeed.encoding import sniff_encoding
 from kzfeed.errors import FeedError
 from kzfeed.model import FeedSpec, Item
 from kzfeed.normalize import canonical_url, http_url, normalize_entries
-from kzfeed.parse import parse_bytes, sniff_encoding
+from kzfeed.parse import parse_bytes
 
 from .conftest import CORPUS, FIXTURES, rss
 
