@@ -107,14 +107,15 @@ def _cyrillic_score(text: str) -> float:
 
 _WORD = re.compile(r"[^\W\d_]+")
 _VOWELS = frozenset("аеёиоуыэюяіәөүұ")
+_RARE = frozenset("ъщфцэ")
 _PUNCT = frozenset("«»—–…№“”„‘’•\u00a0\ufffd")
 
 
 def looks_cyrillic(text: str) -> bool:
     """Whether decoded text reads as Cyrillic prose: its non-ASCII letters are Cyrillic,
     its words are not half Latin ("Йlection prйsidentielle" is Latin-1 read as cp1251),
-    vowels are as common as in Russian or Kazakh (Hebrew read as cp1251 is not), and most
-    letters are lower-case."""
+    vowels and rare letters are as common as in Russian or Kazakh (Hebrew read as cp1251
+    is not), and most letters are lower-case."""
     words = [w for w in _WORD.findall(text) if not w.isascii()]
     letters = [ch for w in words for ch in w if not ch.isascii()]
     cyrillic = [ch for ch in letters if "\u0400" <= ch <= "\u04ff"]
@@ -128,7 +129,9 @@ def looks_cyrillic(text: str) -> bool:
     if mixed > 0.1 * len(words):
         return False
     vowels = sum(1 for ch in cyrillic if ch.lower() in _VOWELS) / len(cyrillic)
-    return 0.3 <= vowels <= 0.62 and _cyrillic_score(text) > 0.5
+    # ъ щ ф ц э are 1-2 % of Russian letters; Hebrew read as cp1251 is a third of them
+    rare = sum(1 for ch in cyrillic if ch.lower() in _RARE) / len(cyrillic)
+    return 0.3 <= vowels <= 0.62 and rare <= 0.08 and _cyrillic_score(text) > 0.5
 
 
 def _detected(sample: bytes) -> tuple[str, str] | None:

@@ -1,0 +1,545 @@
+"""No server and no feed can stop, hang or corrupt an update (issue 16).
+
+Each case is served from the loopback server beside a good feed: the bad feed costs itself
+at most, with a reason; the good one is stored; the database checks clean.  Deadlines here
+are generous bounds on a hang (minutes of CPU before the fixes), not speed measurements.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import html.parser
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from kzfeed import encoding
+from kzfeed.cli import app
+from kzfeed.config import load_config
+from kzfeed.fetch import parse_cache_control, parse_retry_after, safe_location
+from kzfeed.parse import looks_like_html, parse_bytes
+from kzfeed.pipeline import update
+from kzfeed.store import Store, check
+from kzfeed.text import clean_line, defuse, html_to_text
+
+from .conftest import REPO, FeedServer, rss, write_config
+from .test_hardening import bad, run_case
+
+runner = CliRunner()
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+KAZAKH = "Тоқаев Өзбекстан Президентімен әңгімелесті: ұлттық үміт, һәм іс"
+UNSAFE_OUTPUT = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] + [
+    chr(c) for c in [*range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+]
+
+
+def feed(title: str, n: int = 1, link: str = "https://www.inform.kz/ru/x_a{k}") -> str:
+    return rss(
+        [
+            {
+                "title": f"{title} {k}",
+                "link": link.format(k=k),
+                "guid": f"{title}-{k}",
+                "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+                "description": f"<p>{title} {k}</p>",
+            }
+            for k in range(n)
+        ]
+    )
+
+
+def stored(cfg_path: Path) -> list[dict[str, Any]]:
+    store = Store(load_config(cfg_path).data_dir)
+    return [store.get(i) or {} for i in store.ids()]
+
+
+def kz(cfg_path: Path, *args: str) -> Any:
+    return runner.invoke(app, ["--config", str(cfg_path), *args])
+
+
+# ---------------------------------------------------------------- 1. one header, one feed
+
+
+def test_an_enormous_max_age_costs_nothing(server: FeedServer, cfg_path: Path) -> None:
+    """max-age=1e20 overflowed timedelta: every run died with a traceback, also on 304s."""
+    server.add(
+        "/bad", feed("Долгий кэш"), etag='"v1"', headers={"Cache-Control": "max-age=" + "9" * 20}
+    )
+    report = run_case(server, cfg_path)
+    assert bad(report).status == "ok" and bad(report).new == 1
+    state = Store(load_config(cfg_path).data_dir).feed_states()["bad"]
+    assert state.next_fetch is not None  # capped at a day
+    result = kz(cfg_path, "update", "--force")  # a 304 carries the header too
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["garbage", "²", "١٢٣", "9" * 40, "-5", "Mon, 01 Jan 99999999999 00:00:00 GMT", "\x00"],
+)
+def test_unreadable_cache_headers_are_ignored_or_capped(value: str) -> None:
+    retry = parse_retry_after(value, NOW)
+    assert retry is None or NOW < retry <= NOW + timedelta(days=7)
+    headers = httpx.Headers(
+        [(b"cache-control", b"max-age=" + value.encode()), (b"expires", value.encode())]
+    )
+    when = parse_cache_control(headers, NOW)
+    assert when is None or NOW < when <= NOW + timedelta(days=1)
+
+
+def test_a_garbage_retry_after_on_429_says_only_what_happened(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    server.add("/bad", status=429, headers={"Retry-After": "²"})
+    report = run_case(server, cfg_path)
+    assert bad(report).error == "HTTP 429 Too Many Requests"  # no made-up retry time
+
+
+STAGES = {
+    "fetch": ("kzfeed.fetch.Fetcher._finish", "fetching"),
+    "parse": ("kzfeed.parse.parse_bytes", "parser failed"),
+    "normalize": ("kzfeed.normalize.normalize_entries", "parser failed"),
+    "dedup": ("kzfeed.dedup.plan", "storing"),
+    "store": ("kzfeed.model.Item.to_record", "storing"),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_an_exception_in_any_stage_costs_one_feed(
+    server: FeedServer, cfg_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    target, reason = STAGES[stage]
+    module_name, _, attr = target.rpartition(".")
+    owner: Any
+    if module_name.endswith(("Fetcher", "Item")):
+        mod, _, cls = module_name.rpartition(".")
+        owner = getattr(__import__(mod, fromlist=[cls]), cls)
+    else:
+        owner = __import__(module_name, fromlist=[attr])
+    original = getattr(owner, attr)
+    calls = {"n": 0}
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        text = repr(args)[:100_000]
+        if "poison" in text or "/poison" in text:
+            calls["n"] += 1
+            if stage != "store" or calls["n"] == 2:  # store: the 2nd item of 3 fails
+                raise RuntimeError(f"injected into {stage}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attr, boom)
+    server.add("/poison", feed("poison", 3, "https://www.inform.kz/ru/poison_a{k}"))
+    for n in range(3):
+        server.add(f"/ok{n}", feed(f"ok{n}", 2, f"https://tengrinews.kz/ok{n}/{{k}}"))
+    write_config(
+        cfg_path,
+        [{"name": "poison", "url": server.url("/poison")}]
+        + [{"name": f"ok{n}", "url": server.url(f"/ok{n}")} for n in range(3)],
+    )
+    result = kz(cfg_path, "update", "--json")
+    assert result.exit_code == 3, result.output
+    data = json.loads(result.stdout)
+    by_name = {f["name"]: f for f in data["feeds"]}
+    assert by_name["poison"]["status"] == "error"
+    assert reason in by_name["poison"]["error"] and "injected" in by_name["poison"]["error"]
+    assert all(
+        by_name[f"ok{n}"]["status"] == "ok" and by_name[f"ok{n}"]["new"] == 2 for n in range(3)
+    )
+    titles = [r["title"] for r in stored(cfg_path)]
+    assert len(titles) == 6 and not any("poison" in t for t in titles)  # nothing half-stored
+    assert check(load_config(cfg_path).data_dir)[0] == []
+    monkeypatch.setattr(owner, attr, original)
+    again = kz(cfg_path, "update", "--json")  # the body was not remembered as handled
+    assert again.exit_code == 0, again.output
+    assert sum("poison" in r["title"] for r in stored(cfg_path)) == 3
+
+
+# ---------------------------------------------------------------- 2-3. linear-time text work
+
+
+def test_forty_comments_before_the_feed_parse_at_once(server: FeedServer, cfg_path: Path) -> None:
+    body = "<!-- c -->\n" * 40 + feed("Комментарии")
+    assert not looks_like_html(body.encode())
+    assert looks_like_html(b"<!-- a -->" * 40 + b"<!DOCTYPE html><html>")
+    assert not looks_like_html(b"<!-- never closed" + b"<!-- x" * 5000)
+    server.add("/bad", body)
+    report = run_case(server, cfg_path, parse_timeout=10)
+    assert bad(report).status == "ok" and bad(report).new == 1
+
+
+@pytest.mark.parametrize(
+    "shape", ["<a ", '<a href="', "<!--", "<![CDATA[", "<b", "<p ", "<"], ids=repr
+)
+def test_unclosed_markup_is_read_once(shape: str) -> None:
+    markup = "Начало " + shape * (200_000 // len(shape)) + " конец"  # under MARKUP_LIMIT
+    defused = defuse(markup)
+    # what html.parser gets: every "<" closes as a tag before the next "<" (read once)
+    assert all(">" in part for part in defused.split("<")[1:])
+    text = html_to_text(markup, links=True)
+    assert text.startswith("Начало") and text.endswith("конец")
+    assert shape.strip() in text  # shown as the text it is
+
+
+def test_a_description_of_unclosed_tags_is_stored_as_text(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    body = feed("Теги").replace("<p>Теги 0</p>", "<a " * 20_000)  # in CDATA, as "&lt;a " outside
+    server.add("/bad", body)
+    report = run_case(server, cfg_path, parse_timeout=20)
+    assert bad(report).status == "ok"
+    (item,) = [r for r in stored(cfg_path) if r["feed"] == "bad"]
+    assert item["summary"].startswith("<a <a")
+
+
+# ---------------------------------------------------------------- 4. a deadline, no orphans
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+@linux_only
+def test_a_parse_past_its_budget_is_stopped_and_the_run_goes_on(
+    server: FeedServer, cfg_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kzfeed.parse
+
+    original = kzfeed.parse.parse_bytes
+
+    def stuck(body: bytes, *args: Any, **kwargs: Any) -> Any:
+        if b"stuck" in body:
+            while True:  # CPU-bound and deaf to everything but a kill
+                pass
+        return original(body, *args, **kwargs)
+
+    monkeypatch.setattr(kzfeed.parse, "parse_bytes", stuck)
+    server.add("/stuck", feed("stuck"))
+    server.add("/good2", feed("Вторая", link="https://tengrinews.kz/two/{k}"))
+    server.add("/good.xml", feed("Первая", link="https://tengrinews.kz/one/{k}"))
+    write_config(
+        cfg_path,
+        [
+            {"name": "stuck", "url": server.url("/stuck")},
+            {"name": "good", "url": server.url("/good.xml")},
+            {"name": "good2", "url": server.url("/good2")},
+        ],
+        parse_timeout=1,
+    )
+    report = update(load_config(cfg_path))
+    by_name = {f.name: f for f in report.feeds}
+    assert by_name["stuck"].status == "error"
+    assert by_name["stuck"].error == "parsing took longer than 1 s; stopped"
+    assert by_name["good"].new == 1 and by_name["good2"].new == 1
+    assert _children(os.getpid()) == []  # the stuck worker was killed, the others ended
+
+
+def _slow_feed(entries: int = 6000) -> str:
+    """A legitimate feed that takes feedparser several seconds of CPU."""
+    return rss(
+        [
+            {
+                "title": f"Новость номер {k}",
+                "link": f"https://www.inform.kz/ru/n_a{k}",
+                "guid": f"n-{k}",
+                "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+                "description": "<p>" + "Текст новости, абзац. " * 40 + "</p>",
+            }
+            for k in range(entries)
+        ]
+    )
+
+
+@linux_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+def test_a_killed_update_leaves_no_process_behind(
+    server: FeedServer, cfg_path: Path, sig: signal.Signals
+) -> None:
+    """`timeout 60 kzfeed update` from cron: the signal reaches kzfeed only (not its process
+    group), and the worker parsing at that moment must not run on."""
+    body = _slow_feed()
+    feeds = []
+    for n in range(3):
+        server.add(f"/slow{n}", body.replace("n-", f"n{n}-"))
+        feeds.append({"name": f"slow{n}", "url": server.url(f"/slow{n}")})
+    write_config(cfg_path, feeds)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(cfg_path), "update"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(server.requests) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        time.sleep(0.5)  # the bodies are in the workers now
+        assert workers, "the update should have forked its parse workers"
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "parse workers outlived kzfeed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+# ---------------------------------------------------------------- 5-8. text decoded right
+
+
+def _doc(title: str, declaration: str | None = None) -> str:
+    decl = f'<?xml version="1.0" encoding="{declaration}"?>' if declaration else ""
+    return (
+        f'{decl}<rss version="2.0"><channel><title>Feed</title><item><title>{title}</title>'
+        "<link>https://kaz.inform.kz/news/a1</link></item></channel></rss>"
+    )
+
+
+XML = {"content-type": "application/xml"}
+HEBREW = (  # a sentence or two: fewer words are as likely Greek or Russian to any detector
+    "בחירות לנשיאות צרפת: תוצאות ראשונות מהקלפיות מראות כי המועמד המוביל זכה ברוב הקולות, "
+    "כך הודיע משרד הפנים בפריז הערב"
+)
+FRENCH = (
+    "Élection présidentielle : à Paris, les électeurs se sont déplacés en masse ; "
+    "le résultat du scrutin sera connu à vingt heures, a précisé le ministère de l'Intérieur"
+)
+
+ENCODED = {
+    "utf-32-be with BOM": (
+        codecs.BOM_UTF32_BE + _doc(KAZAKH, "utf-32").encode("utf-32-be"),
+        KAZAKH,
+    ),
+    "utf-32-le with BOM": (
+        codecs.BOM_UTF32_LE + _doc(KAZAKH, "utf-32").encode("utf-32-le"),
+        KAZAKH,
+    ),
+    "utf-16-le, no BOM": (_doc(KAZAKH, "utf-16").encode("utf-16-le"), KAZAKH),
+    "utf-16-be, no BOM": (_doc(KAZAKH, "utf-16").encode("utf-16-be"), KAZAKH),
+    "utf-16-le, no BOM, no declaration": (_doc(KAZAKH).encode("utf-16-le"), KAZAKH),
+    "latin-1, undeclared": (_doc(FRENCH).encode("latin-1"), FRENCH),
+    "hebrew cp1255, undeclared": (_doc(HEBREW).encode("cp1255"), HEBREW),
+    "shift_jis, undeclared": (
+        _doc("日本の選挙結果が発表されました。東京では投票率が上がりました").encode("shift_jis"),
+        "日本の選挙結果が発表されました。東京では投票率が上がりました",
+    ),
+    "koi8-r, undeclared, short": (
+        _doc("Выборы в Казахстане").encode("koi8_r"),
+        "Выборы в Казахстане",
+    ),
+    "cp1251, undeclared, short": (
+        _doc("Выборы в Казахстане").encode("cp1251"),
+        "Выборы в Казахстане",
+    ),
+    "kz1048, undeclared": (_doc(KAZAKH).encode("kz1048"), KAZAKH),
+    "cp1251 declared, one undefined byte": (
+        _doc("Привет, мир XX тест", "windows-1251").encode("cp1251").replace(b"XX", b"\x98"),
+        "Привет, мир \ufffd тест",
+    ),
+    "utf-8 declared, two bad bytes": (
+        _doc("Привет, мир XX тест", "utf-8").encode().replace(b"XX", b"\xff\xfe"),
+        "Привет, мир \ufffd\ufffd тест",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENCODED))
+def test_text_is_decoded_as_the_bytes_say(case: str) -> None:
+    body, title = ENCODED[case]
+    raw = parse_bytes(body, XML)
+    assert [e["title"] for e in raw.entries] == [title]
+
+
+def test_a_utf32_feed_is_stored_in_kazakh(server: FeedServer, cfg_path: Path) -> None:
+    body, title = ENCODED["utf-32-be with BOM"]
+    server.add("/bad", body, headers={"Content-Type": "application/rss+xml"})
+    report = run_case(server, cfg_path)
+    assert bad(report).status == "ok"
+    assert [r["title"] for r in stored(cfg_path) if r["feed"] == "bad"] == [title]
+
+
+def test_cyrillic_is_guessed_only_for_cyrillic_text() -> None:
+    assert encoding.looks_cyrillic("Как пережить новогоднюю ночь в Астане и Алматы")
+    assert not encoding.looks_cyrillic("Йlection prйsidentielle а Paris : les rйsultats")
+    assert not encoding.looks_cyrillic("бзйшеъ мрщйаеъ цшфъ ъецаеъ шащереъ")  # Hebrew as cp1251
+
+
+@pytest.mark.parametrize(
+    ("refs", "title"),
+    [
+        ("&#55357;&#56832;", "смайл 😀"),  # an emoji as a surrogate pair of references
+        ("&#xD83D;&#xDE00;", "смайл 😀"),
+        ("&#1114112;", "смайл \ufffd"),
+        ("&#x110000;", "смайл \ufffd"),
+        ("&#99999999999999999999;", "смайл \ufffd"),
+        ("&#55357;", "смайл \ufffd"),  # a lone surrogate
+        ("&#xFFFE;", "смайл \ufffd"),
+        ("&#27;", "смайл"),  # a control character: dropped, as from any text
+    ],
+)
+def test_bad_character_references_cost_only_themselves(refs: str, title: str) -> None:
+    raw = parse_bytes(_doc(f"смайл {refs}", "utf-8").encode(), XML)
+    assert [clean_line(e["title"]) for e in raw.entries] == [title]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=0x11FFFF), max_size=8))
+def test_repaired_references_always_parse_as_xml(values: list[int]) -> None:
+    refs = "".join(f"&#{v};" if v % 2 else f"&#x{v:X};" for v in values)
+    repaired = encoding.repair_char_refs(f"<t>a{refs}b</t>".encode())
+    text = ET.fromstring(repaired).text or ""
+    assert text.startswith("a") and text.endswith("b")
+
+
+# ---------------------------------------------------------------- 9. cut bodies
+
+
+def test_half_a_gzip_body_stores_nothing(server: FeedServer, cfg_path: Path) -> None:
+    whole = feed("Сжатая", 4).encode()
+    packed = gzip.compress(whole)
+    route = {"headers": {"Content-Encoding": "gzip"}}
+    server.add("/bad", packed[: len(packed) // 2], **route)
+    report = run_case(server, cfg_path)
+    assert bad(report).status == "error"
+    assert bad(report).error == "truncated gzip body: the compressed stream ends early"
+    assert [r for r in stored(cfg_path) if r["feed"] == "bad"] == []
+    server.add("/bad", packed, **route)
+    again = update(load_config(cfg_path), ["bad"])
+    assert again.feeds[0].new == 4
+    assert len([r for r in stored(cfg_path) if r["feed"] == "bad"]) == 4  # each once
+
+
+# ---------------------------------------------------------------- 10-11. output that holds
+
+
+HOSTILE_TITLE = (
+    "Титул \ufffe\x1b[31mкрасный\x9b2J \u202eевыч [bold]x[/bold] <script>alert(1)</script>"
+)
+
+
+def _hostile_feed() -> str:
+    return rss(
+        [
+            {
+                "title": HOSTILE_TITLE + f" {k}",
+                "link": f"https://www.inform.kz/ru/x\ufffe{k}?a=\x1b",
+                "guid": f"hostile-{k}",
+                "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+                "description": f"<p>Текст &#55357;&#56832; \ufffe{k} <a href='javascript:alert(1)'>ссылка</a></p>",
+            }
+            for k in range(3)
+        ]
+    )
+
+
+class _StrictHTML(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for _name, value in attrs:
+            assert value is None or not value.lower().startswith("javascript:")
+
+
+def test_every_export_is_valid_whatever_the_feed_held(
+    server: FeedServer, cfg_path: Path, tmp_path: Path
+) -> None:
+    server.add("/bad", _hostile_feed().encode("utf-8"))
+    run_case(server, cfg_path)
+    outputs = {}
+    for fmt in ("atom", "json", "html", "md", "txt"):
+        out = tmp_path / f"digest.{fmt}"
+        result = kz(cfg_path, "digest", "--format", fmt, "--since", "3650d", "-o", str(out))
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = out.read_bytes().decode("utf-8")  # strict: no surrogates
+    atom = ET.fromstring(outputs["atom"].encode())
+    titles = [e.text or "" for e in atom.iter("{http://www.w3.org/2005/Atom}title")]
+    assert any("красный" in t for t in titles)
+    hrefs = [e.get("href") or "" for e in atom.iter("{http://www.w3.org/2005/Atom}link")]
+    assert hrefs and all(h.startswith("https://") for h in hrefs)
+    data = json.loads(outputs["json"])
+    assert data["count"] == 4
+    parser = _StrictHTML()
+    parser.feed(outputs["html"])
+    parser.close()
+    assert "script" not in parser.tags
+    for fmt, text in outputs.items():
+        leaked = sorted({hex(ord(c)) for c in text if c in UNSAFE_OUTPUT or c in "\ufffe\uffff"})
+        assert leaked == [], (fmt, leaked)
+
+
+def _evil_redirect(h: Any) -> None:
+    h.wfile.write(
+        b"HTTP/1.1 301 Moved\r\nContent-Length: 0\r\n"
+        + "Location: ftp://x/moved\x9b31m\x1b[2J\u202eevil\r\n\r\n".encode()
+    )
+
+
+def test_a_redirect_location_cannot_write_to_the_terminal(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    server.add("/good.xml", feed("Хорошая"))
+    server.add("/bad", handler=_evil_redirect)
+    write_config(
+        cfg_path,
+        [
+            {"name": "bad", "url": server.url("/bad")},
+            {"name": "good", "url": server.url("/good.xml")},
+        ],
+    )
+    outputs = [
+        kz(cfg_path, "update", "--json"),
+        kz(cfg_path, "feeds", "--json"),
+        kz(cfg_path, "feeds"),
+    ]
+    for result in outputs:
+        leaked = sorted({hex(ord(c)) for c in result.stdout if c in UNSAFE_OUTPUT})
+        assert leaked == [], (result.stdout, leaked)
+    error = json.loads(outputs[0].stdout)["feeds"][0]["error"]
+    assert (
+        error == "refused: redirect to a non-http(s) URL ftp://x/moved%C2%9B31m%1B[2J%E2%80%AEevil"
+    )
+
+
+def test_locations_are_made_safe_to_follow_and_print() -> None:
+    assert safe_location(" /a\tb\nc ") == "/abc"
+    assert safe_location("/x\x9by\u202e z") == "/x%C2%9By%E2%80%AE%20z"
+    assert safe_location("https://www.inform.kz/ru/a1") == "https://www.inform.kz/ru/a1"
