@@ -133,17 +133,18 @@ class ParsePool:
         worker = await self._idle.get()
         self._busy.add(worker)
         loop = asyncio.get_running_loop()
-        healthy = False
         try:
             status, value = await loop.run_in_executor(
                 self._threads, worker.call, fn, args, self.budget
             )
-            healthy = status in ("ok", "error")
-        finally:
+        except BaseException:  # cancelled mid-job (Ctrl-C): the run is ending, no new worker
+            worker.kill()
             self._busy.discard(worker)
-            if not healthy:  # over budget, dead, or cancelled mid-job: a fresh worker
-                worker = self._replace(worker)
-            self._idle.put_nowait(worker)
+            raise
+        self._busy.discard(worker)
+        if status not in ("ok", "error"):  # over budget, or dead: a fresh worker
+            worker = self._replace(worker)
+        self._idle.put_nowait(worker)
         if status == "ok":
             return value
         if status == "timeout":
