@@ -28,6 +28,9 @@ feedparser-tests entries that vanished, `db check`, terminal-control leaks in th
 export parses.  The config, the database, every run's output and report.txt/report.json
 stay in --out (default: a fresh temporary directory).
 
+--fp-limit N takes about N of the feedparser files (every k-th: quicker, for developing);
+--batch sets the feeds per `update` run (500).
+
 Finding failures is the point: a non-zero figure in "tracebacks", "hangs", "leftover
 processes", "lost feeds", "leaks" or an invalid export is a kzfeed bug to look at.
 """
@@ -71,7 +74,7 @@ class Route:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
-    close: bool = False  # close the connection after the body (a short body must end)
+    short: int = 0  # announce this many bytes more than the body, then close the connection
 
 
 def route_key(path: str) -> str:
@@ -117,9 +120,8 @@ class FuzzServer:
                 self.send_response(route.status)
                 for name, value in route.headers:
                     self.send_header(name, value)
-                if not any(name.lower() == "content-length" for name, _ in route.headers):
-                    self.send_header("Content-Length", str(len(route.body)))
-                if route.close:
+                self.send_header("Content-Length", str(len(route.body) + route.short))
+                if route.short:
                     self.send_header("Connection", "close")
                     self.close_connection = True
                 self.end_headers()
@@ -471,10 +473,7 @@ def header_bodies() -> list[Body]:
         ("302 Location: javascript:", Route(302, [rss, ("Location", "javascript:alert(1)")])),
         ("301 redirect to itself", Route(301, [rss, ("Location", "/hdr/loop")])),
         ("Content-Encoding: br (body not br)", Route(200, [rss, ("Content-Encoding", "br")])),
-        (
-            "Content-Length 1000 over the body",
-            Route(200, [rss, ("Content-Length", "")], close=True),
-        ),
+        ("Content-Length 1000 over the body", Route(200, [rss], short=1000)),
         (
             "Expires: garbage",
             Route(200, [rss, ("Expires", "garbage \x01"), ("Cache-Control", "public")]),
@@ -519,8 +518,6 @@ def header_bodies() -> list[Body]:
         path = "/hdr/loop" if kind == "301 redirect to itself" else f"/hdr/{n:02d}"
         if route.status < 300 and not route.body and kind not in ("200 with an empty body",):
             route.body = small_feed(name)
-        if kind.startswith("Content-Length"):
-            route.headers = [rss, ("Content-Length", str(len(route.body) + 1000))]
         bodies.append(Body(name, path, route, kind, "hdr"))
     return bodies
 
@@ -605,7 +602,11 @@ class Run:
 
     @property
     def traceback(self) -> bool:
-        return b"Traceback" in self.stderr or self.code not in (0, 3, None)
+        return (
+            b"Traceback" in self.stderr
+            or b"Exception ignored" in self.stderr
+            or self.code not in (0, 3, None)
+        )
 
 
 class Kzfeed:
@@ -626,26 +627,32 @@ class Kzfeed:
     def __call__(self, label: str, *argv: str) -> Run:
         cmd = [sys.executable, "-m", "kzfeed", "--config", str(self.config), *argv]
         run = Run(label, list(argv))
+        stem = self.runs_dir / f"{len(self.runs) + 1:03d}-{label}"
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its processes are found by their session afterwards
-        )
-        try:
-            run.stdout, run.stderr = proc.communicate(timeout=self.timeout)
-            run.code = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc.kill()  # the run itself only: its workers must go by themselves
-            run.stdout, run.stderr = proc.communicate()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
+        # output to files, not pipes: a worker left behind would hold a pipe open, and
+        # waiting for its end would look like a hang of the run itself
+        with (
+            open(stem.with_suffix(".stdout"), "wb") as out,
+            open(stem.with_suffix(".stderr"), "wb") as err,
+        ):
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,  # its processes are found by their session afterwards
+            )
+            try:
+                run.code = proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # the run itself only: its workers must go by themselves
+                proc.wait()
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
         run.seconds = time.perf_counter() - started
         # a worker may take a moment to notice its parent ended; what is still there after
         # a grace period is left behind
@@ -658,10 +665,8 @@ class Kzfeed:
         for pid in left:  # they were started by this run: end them by id, recorded above
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        n = len(self.runs) + 1
-        stem = self.runs_dir / f"{n:03d}-{label}"
-        stem.with_suffix(".stdout").write_bytes(run.stdout)
-        stem.with_suffix(".stderr").write_bytes(run.stderr)
+        run.stdout = stem.with_suffix(".stdout").read_bytes()
+        run.stderr = stem.with_suffix(".stderr").read_bytes()
         self.runs.append(run)
         return run
 
@@ -705,6 +710,10 @@ def shown(text: str, limit: int = 160) -> str:
     return "".join(out) + ("…" if len(text) > limit else "")
 
 
+# a feed's error that is a bug caught by a catch-all rather than a reason about the feed
+INTERNAL = re.compile(r"^(?:internal error|parser failed)|\b[A-Z]\w*(?:Error|Exception)\b")
+
+
 def reason(error: str) -> str:
     """An error's gist: up to the first detail ( "(", ": ", "; " ), at most 5 words."""
     head = error
@@ -715,8 +724,8 @@ def reason(error: str) -> str:
     return shown(" ".join(head.split()[:5]), 60)
 
 
-def entry_counts(body: Body) -> tuple[int, int]:
-    """Entries feedparser itself finds with a title or link, and how many kzfeed can be
+def entry_counts(body: Body) -> tuple[int, int, int]:
+    """Entries feedparser itself finds, those with a title or link, and how many kzfeed can be
     expected to keep: repeats within the file merged (the same id or link, or the same
     title where an entry has neither, as kzfeed does), and entries with no link whose title
     has no text once HTML tags are removed left out."""
@@ -742,7 +751,7 @@ def entry_counts(body: Body) -> tuple[int, int]:
         parent[i] = i
         for key in keys:
             parent[find(i)] = find(first.setdefault(key, i))
-    return len(entries), len({find(i) for i in parent})
+    return len(parsed.entries), len(entries), len({find(i) for i in parent})
 
 
 _VOID = {
@@ -966,6 +975,7 @@ def main() -> None:
     bodies += mutated_bodies(args.corpus, args.bodies, args.seed)
     bodies += header_bodies()
     names = [b.name for b in bodies]
+    by_name = {b.name: b for b in bodies}
     server = FuzzServer()
     for body in bodies:
         server.routes[body.path] = body.route
@@ -1038,6 +1048,11 @@ def main() -> None:
                 reason(str(entry.get("error") or "")),
                 f"{name}: {shown(str(entry.get('error')), 110)}",
             )
+    internal = [
+        f"{name} ({by_name[name].kind}): {shown(str(entry.get('error')), 150)}"
+        for name, entry in cold.items()
+        if INTERNAL.search(str(entry.get("error") or ""))
+    ]
     new_errors = [
         f"{name}: {shown(str(warm[name].get('error')), 100)}"
         for name in names
@@ -1055,6 +1070,7 @@ def main() -> None:
     print("  counting feedparser's own entries ...", flush=True)
     vanished = []
     vanished_beyond_dups = 0
+    entries_sum = [0, 0, 0, 0]  # feedparser's: all, with a title or link, to keep; kzfeed's
     refused_with_entries = Counter[str]()
     fp_ok = 0
     for body in bodies:
@@ -1064,7 +1080,7 @@ def main() -> None:
         if status not in ("ok", "error"):
             continue
         try:
-            found, distinct = entry_counts(body)
+            every, found, distinct = entry_counts(body)
         except Exception as exc:  # feedparser's own failure: not kzfeed's
             print(f"  feedparser failed on {body.kind}: {type(exc).__name__}: {exc}")
             continue
@@ -1074,6 +1090,8 @@ def main() -> None:
             continue
         fp_ok += 1
         stored = per_feed[body.name]
+        for k, figure in enumerate((every, found, distinct, stored)):
+            entries_sum[k] += figure
         if stored < found:
             vanished.append((body, found, distinct, stored))
             vanished_beyond_dups += stored < distinct
@@ -1135,13 +1153,18 @@ def main() -> None:
     row("tracebacks or exit codes other than 0/3 (must be 0)", len(tracebacks))
     row("hangs: runs past --timeout (must be 0)", f"{len(hangs)} (timeout {args.timeout:g} s)")
     row("processes left behind (must be 0)", len(leftovers))
+    row("errors that are a caught internal exception (should be 0)", len(internal))
     row("lost feeds, cold + warm (must be 0)", f"{len(cold_lost)} + {len(warm_lost)}")
     row(
         "truncated gzip bodies not refused (must be 0)",
         f"{len(gzip_not_refused)} of {sum(b.must_fail for b in bodies)}",
     )
     row("feedparser-tests feeds ok, compared with feedparser", fp_ok)
-    row("  with fewer kzfeed items than feedparser entries", len(vanished))
+    row(
+        "  feedparser entries: all / with a title or link / to keep; kzfeed items",
+        " / ".join(map(str, entries_sum[:3])) + f"; {entries_sum[3]}",
+    )
+    row("  feeds with fewer kzfeed items than feedparser entries", len(vanished))
     row("  not explained by repeats or entries with no text", vanished_beyond_dups)
     row(
         "feedparser-tests refused although feedparser finds entries",
@@ -1205,6 +1228,7 @@ def main() -> None:
         lines += [f"  {n:6d}  {gist}" for gist, n in refused_with_entries.most_common(10)]
     for title, found in (
         ("lost feeds", cold_lost + warm_lost),
+        ("errors that are a caught internal exception", internal),
         ("warm failures that were not cold ones", new_errors),
         ("truncated gzip bodies not refused", gzip_not_refused),
         ("items with a non-http(s) url", bad_urls),
@@ -1250,6 +1274,7 @@ def main() -> None:
         "vanished": [[b.name, b.kind, f, d, s] for b, f, d, s in vanished],
         "refused_with_entries": dict(refused_with_entries),
         "lost": cold_lost + warm_lost,
+        "internal_errors": internal,
         "new_errors_warm": new_errors,
         "gzip_not_refused": gzip_not_refused,
         "tracebacks": [
