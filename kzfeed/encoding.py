@@ -33,7 +33,11 @@ _BOMS = (  # UTF-32 LE's BOM starts with UTF-16 LE's: it is checked first
 _XML_ENCODING = re.compile(
     rb"^\s*<\?xml[^<>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})", re.I
 )
-_DECL_ENCODING = re.compile(r"(encoding\s*=\s*)([\"'])[A-Za-z0-9._:-]*\2", re.I)
+# feedparser's own reading of the declaration: anything between the quotes
+_ANY_XML_ENCODING = re.compile(
+    rb"^\s*<\?xml[^<>]{0,200}?encoding\s*=\s*[\"']([^\"'<>]{0,60})[\"']", re.I
+)
+_DECL_ENCODING = re.compile(r"(encoding\s*=\s*)([\"'])[^\"'<>]*\2", re.I)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.I)
 _CYRILLIC_GUESSES = ("cp1251", "koi8_r")
 _CYRILLIC_FAMILY = frozenset(
@@ -174,9 +178,27 @@ def _utf8_with_few_errors(body: bytes) -> bool:
     return text.count("\ufffd") <= max(16, len(text) // 100)
 
 
+def broken_declaration(body: bytes) -> bool:
+    """Whether the XML declaration names an encoding that is no encoding at all (a flipped
+    byte in "utf-8": feedparser raised on it and the feed was lost)."""
+    match = _ANY_XML_ENCODING.match(body)
+    if match is None:
+        return False
+    label = match.group(1)
+    return not re.fullmatch(rb"[A-Za-z0-9._:-]{1,40}", label) or codec_name(label.decode()) is None
+
+
 def choose(body: bytes, headers: Mapping[str, str]) -> tuple[str, int] | None:
     """The encoding kzfeed decodes ``body`` in itself, and how many leading bytes (a BOM)
     to skip; None when the parser's own decoding is right for it."""
+    if broken_declaration(body):  # decoded here, whatever it is, so the declaration is fixed
+        declared_http = codec_name(http_charset(headers))
+        for name in (declared_http, "utf-8"):
+            if name and _decodes(body, name):
+                return name, 0
+        if _utf8_with_few_errors(body):
+            return "utf-8", 0
+        return _guess(body) or declared_http or "utf-8", 0
     marked = bom(body)
     if marked is not None:
         name, skip = marked

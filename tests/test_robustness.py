@@ -372,6 +372,11 @@ ENCODED = {
         _doc("Привет, мир XX тест", "windows-1251").encode("cp1251").replace(b"XX", b"\x98"),
         "Привет, мир \ufffd тест",
     ),
+    "a flipped byte in the declared encoding's name": (
+        _doc("Привет, мир", "ut\udcba-8").encode("utf-8", "surrogateescape"),
+        "Привет, мир",
+    ),
+    "an encoding name nobody knows": (_doc("Привет, мир", "bogus-8").encode(), "Привет, мир"),
     "utf-8 declared, two bad bytes": (
         _doc("Привет, мир XX тест", "utf-8").encode().replace(b"XX", b"\xff\xfe"),
         "Привет, мир \ufffd\ufffd тест",
