@@ -432,9 +432,12 @@ def update(
         task = progress.add_task("updating", total=total)
 
         def hook(name: str, what: str) -> None:
+            # started at the first answer, after the parse workers were forked: Rich's
+            # refresh thread must not exist at the fork (it may hold stderr's lock)
+            if not progress.live.is_started:
+                progress.start()
             progress.update(task, advance=1, description=clean_line(f"{name}: {what}")[:60])
 
-        progress.start()
     try:
         report = run_update(cfg, names, jobs=jobs, force=force, progress=hook, on_wait=_say)
     finally:

@@ -172,6 +172,7 @@ class ParsedFeed:
     title: str | None
     items: tuple[Item, ...]
     error: str | None = None
+    empty: int = 0  # entries left out: no title, text or link
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,7 @@ class FeedResult:
     new: int = 0
     updated: int = 0
     error: str | None = None
+    empty: int = 0  # entries of the body left out: no title, text or link
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -193,6 +195,7 @@ class FeedResult:
             "new": self.new,
             "updated": self.updated,
             "error": self.error,
+            "empty_entries": self.empty,
         }
 
 

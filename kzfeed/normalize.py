@@ -214,8 +214,10 @@ def normalize_entries(
     feed_language: str | None = None,
     base_url: str | None = None,
     aliases: Mapping[str, str] | None = None,
+    empty: list[int] | None = None,
 ) -> tuple[Item, ...]:
-    """Every usable entry of one feed as an Item, in feed order.
+    """Every usable entry of one feed as an Item, in feed order.  ``empty``, if given,
+    receives the position of every entry left out for having no title, text or link.
 
     GUIDs are trusted unless several entries of the batch share one; links are used for
     identity unless several entries share one (a feed linking every item to its front page).
@@ -247,6 +249,8 @@ def normalize_entries(
         if not title:
             title = shorten(summary, 120) if summary else ""
         if not title and not link:
+            if empty is not None:
+                empty.append(len(items))
             continue  # nothing to show and nothing to open: not an item
         if not title:
             title = link or ""

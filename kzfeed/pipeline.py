@@ -173,6 +173,7 @@ def parse_job(
         else:
             raw = parse_bytes(body, header_map, zone(tz_name), max_items)
             entries, raw_title, language = raw.entries, raw.title, raw.language
+        empty: list[int] = []
         items = normalize_entries(
             entries,
             spec,
@@ -181,9 +182,10 @@ def parse_job(
             feed_language=language,
             base_url=http_base,
             aliases=aliases,
+            empty=empty,
         )
         title = clean_line(raw_title or "") or None
-        return ParsedFeed(spec.name, title, items)
+        return ParsedFeed(spec.name, title, items, empty=len(empty))
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
@@ -291,7 +293,7 @@ def _store_outcome(
     if spec.full_text:
         fresh = [d.item for d in decisions if d.action is dedup.Action.NEW and d.item.url]
         wanted.extend((item.id, item.url or "") for item in fresh[:MAX_ARTICLES_PER_FEED])
-    return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated)
+    return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated, empty=parsed.empty)
 
 
 def internal_error(stage: str, exc: BaseException) -> str:

@@ -260,6 +260,13 @@ def _local(value: str | None, tz: tzinfo) -> str:
     return from_iso(value).astimezone(tz).strftime("%d.%m %H:%M")
 
 
+def _empty_note(count: int) -> str:
+    if not count:
+        return ""
+    entries = "entry" if count == 1 else "entries"
+    return f"{count} {entries} without title, text or link left out"
+
+
 def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: int) -> Text:
     """A line per feed in aligned columns, then the totals.
 
@@ -274,7 +281,7 @@ def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: i
             str(result.http_status) if result.http_status is not None else "—",
             str(result.new),
             str(result.updated),
-            clean_line(result.error or ""),
+            clean_line(result.error or "") or _empty_note(result.empty),
         )
         for result in results
     ]

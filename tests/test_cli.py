@@ -255,6 +255,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "new": 3,
             "updated": 0,
             "error": None,
+            "empty_entries": 0,
         },
         {
             "name": "broken",
@@ -263,6 +264,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "new": 0,
             "updated": 0,
             "error": "HTTP 404 Not Found",
+            "empty_entries": 0,
         },
     ]
     assert "1 feed(s) failed" in result.stderr

@@ -547,3 +547,24 @@ def test_locations_are_made_safe_to_follow_and_print() -> None:
     assert safe_location(" /a\tb\nc ") == "/abc"
     assert safe_location("/x\x9by\u202e z") == "/x%C2%9By%E2%80%AE%20z"
     assert safe_location("https://www.inform.kz/ru/a1") == "https://www.inform.kz/ru/a1"
+
+
+def test_entries_with_nothing_to_show_are_counted_not_silently_dropped(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    """feedparser's sanitize tests: an entry whose only text is an <img onclick=…>, no link."""
+    body = feed("Видно").replace(
+        "</channel>",
+        "<item><description>&lt;img src=&quot;x&quot; onclick=&quot;alert(1)&quot;&gt;"
+        "</description></item>"
+        "</channel>",
+    )
+    server.add("/bad", body)
+    write_config(cfg_path, [{"name": "bad", "url": server.url("/bad")}])
+    result = kz(cfg_path, "update", "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["feeds"]
+    assert (row["new"], row["empty_entries"]) == (1, 1)
+    server.add("/bad", body.replace("Видно", "Снова"))
+    text = kz(cfg_path, "update")
+    assert "1 entry without title, text or link left out" in text.stdout
