@@ -929,6 +929,9 @@ def update_phase(
             for key in ("new", "updated", "errors"):
                 totals[key] += int(doc.get(key) or 0)
         for entry in feeds or []:
+            if isinstance(entry, dict):
+                totals["empty_entries"] += int(entry.get("empty_entries") or 0)
+        for entry in feeds or []:
             if isinstance(entry, dict) and entry.get("name") in chunk:
                 results[entry["name"]] = entry
     return results, dict(totals), runs
@@ -1137,6 +1140,10 @@ def main() -> None:
     row(
         "cold: new / updated items (update --json)",
         f"{cold_totals.get('new', 0)} / {cold_totals.get('updated', 0)}",
+    )
+    row(
+        "cold: entries left out, no title/text/link (empty_entries)",
+        cold_totals.get("empty_entries", 0),
     )
     row(
         "warm: ok / error / not_modified / skipped",
