@@ -62,7 +62,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path("/work/shared/corpus")
+# the project's shared folder beside the repository: feedparser-tests/ and real/
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 # ------------------------------------------------------------------------------ the server
 
@@ -965,7 +966,9 @@ def main() -> None:
     parser.add_argument(
         "--fp-limit", type=int, default=0, help="every k-th feedparser file, about N (0: all)"
     )
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument(
+        "--corpus", type=Path, default=CORPUS, help="holds feedparser-tests/ and real/"
+    )
     args = parser.parse_args()
     wall = time.perf_counter()
     out = args.out or Path(tempfile.mkdtemp(prefix="kzfeed-fuzz-"))
