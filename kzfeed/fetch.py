@@ -407,7 +407,7 @@ class Fetcher:
         if status >= 400 or status < 200:
             return replace(base, error=f"HTTP {status} {_reason(response)}".strip())
         declared = response.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             raise BodyTooLarge(
                 f"declared body of {declared} bytes is over the {self.max_bytes}-byte limit"
             )
