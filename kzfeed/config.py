@@ -19,7 +19,7 @@ APP = "kzfeed"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 FEED_TYPES = ("feed", "html")
 PRESETS = tuple(_html_presets)
-SELECT_KEYS = ("item", "title", "link", "date", "lead", "rubric")
+SELECT_KEYS = ("item", "title", "link", "date", "lead", "rubric", "day")
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,102 @@ def parse_human_date(text: str, tz: tzinfo, now: datetime | None = None) -> date
     return None
 
 
+_DAY_WORDS = {
+    "сегодня": 0,
+    "бүгін": 0,
+    "today": 0,
+    "вчера": 1,
+    "кеше": 1,
+    "yesterday": 1,
+    "позавчера": 2,
+}
+_DAY_WORD = "|".join(_DAY_WORDS)
+_WEEKDAY = (
+    r"(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье|дүйсенбі|сейсенбі"
+    r"|сәрсенбі|бейсенбі|жұма|сенбі|жексенбі|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday)[,\s]*"
+)
+
+
+@functools.cache
+def _list_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    relative = re.compile(
+        rf"^(?:(?P<w>{_DAY_WORD})[,\s]*(?:в\s*)?{_TIME}"
+        rf"|{_TIME.replace('P<', 'P<t')}[,\s]*(?P<w2>{_DAY_WORD}))\.?$",
+        re.IGNORECASE,
+    )
+    time_only = re.compile(rf"^(?:в\s*)?{_TIME}\.?$")
+    day_only = re.compile(rf"^(?P<w>{_DAY_WORD})$", re.IGNORECASE)
+    return relative, time_only, day_only
+
+
+def _latest_at(day: date, when: time, tz: tzinfo) -> datetime:
+    return datetime.combine(day, when, tz)
+
+
+def parse_list_date(
+    text: str, tz: tzinfo, now: datetime, day: date | None = None
+) -> datetime | None:
+    """A date as a news list writes it, as an aware datetime, or None.
+
+    Everything `parse_human_date` reads, and: ISO 8601 (a ``datetime`` attribute); a day
+    word with a time, either way round ("Сегодня, 13:51", "13:51, сегодня", "Вчера в
+    18:20", "Бүгін 09:05", "Yesterday, 7:40"); a time alone ("13:51"), on ``day`` (from a
+    day heading above it) or else the most recent such time not after ``now``."""
+    if len(text) > 300:
+        return None
+    value = " ".join(text.replace("\u00a0", " ").split()).strip()
+    if not value:
+        return None
+    local_now = now.astimezone(tz)
+    relative, time_only, _day_only = _list_patterns()
+    match = relative.match(value)
+    if match:
+        back = _DAY_WORDS[(match.group("w") or match.group("w2")).lower()]
+        try:
+            when = time(
+                int(match.group("h") or match.group("th")),
+                int(match.group("mi") or match.group("tmi")),
+            )
+        except ValueError:
+            return None
+        return _latest_at(local_now.date() - timedelta(days=back), when, tz)
+    match = time_only.match(value)
+    if match:
+        try:
+            when = time(int(match.group("h")), int(match.group("mi")))
+        except ValueError:
+            return None
+        if day is not None:
+            return _latest_at(day, when, tz)
+        candidate = _latest_at(local_now.date(), when, tz)
+        if candidate > local_now + timedelta(minutes=5):
+            candidate -= timedelta(days=1)
+        return candidate
+    if value[:4].isdigit() and len(value) >= 10 and value[4] == "-":
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return parse_human_date(value, tz, now)
+
+
+def parse_day(text: str, tz: tzinfo, now: datetime) -> date | None:
+    """The day a heading names: "Сегодня", "Вчера", "Бүгін", "24 ноября", "Понедельник,
+    24 ноября 2026", "2026 жылғы 24 қараша", "24.11.2026", ISO."""
+    value = " ".join(text.replace("\u00a0", " ").split()).strip().rstrip(".")
+    if not value or len(value) > 100:
+        return None
+    _relative, _time_only, day_only = _list_patterns()
+    match = day_only.match(value)
+    if match:
+        return now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[match.group("w").lower()])
+    value = re.sub(rf"^{_WEEKDAY}", "", value, flags=re.IGNORECASE)
+    parsed = parse_list_date(value, tz, now)
+    return parsed.astimezone(tz).date() if parsed is not None else None
+
+
 def to_utc_iso(dt: datetime) -> str:
     """ISO 8601 in UTC with an explicit +00:00 offset, seconds precision."""
     return dt.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -10,26 +10,68 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
-from .dates import parse_human_date
+from .dates import parse_day, parse_list_date
 from .errors import FeedError
 from .model import FeedSpec
 from .text import clean_line
 
-#: Built-in selectors, by preset name.  They describe the news-list pages (`/ru/lenta`,
-#: `/kz/lenta`, `/en/lenta`) as kzfeed's fixture pages model them; when a site changes its
-#: markup, override any of them under [feeds.select] in the config.
+#: Built-in selectors, by preset name, written against what public material says the
+#: agencies' list pages look like (../shared/sites/README.md, checked 2025-2026).  Each key is
+#: a list of alternatives, the first that gives something wins; "sel@attr" reads an
+#: attribute, "@attr" the block's own.  When a site changes its markup, override any key
+#: under [feeds.select]; when they all match nothing, kzfeed finds the list itself.
 PRESETS: dict[str, dict[str, str]] = {
+    # www.inform.kz/lenta/ (ru) and en.inform.kz/lenta/: 2025 cards (high confidence), and
+    # the 2026 "news-card" variant one source shows (low)
     "kazinform": {
-        "item": "article.lenta-item",
-        "title": ".lenta-item__title",
-        "link": "a.lenta-item__title",
-        "date": ".lenta-item__date",
+        "item": "div.allNewsCard, a.news-card, article.lenta-item",
+        "title": ".allNewsCard_title, .allNewsCard__title, .card-title, .lenta-item__title",
+        "link": "a.lenta-item__title@href, a@href, @href",
+        "date": "time@datetime, .allNewsCard_time, time.meta-date, .lenta-item__date",
         "lead": ".lenta-item__lead",
         "rubric": ".lenta-item__rubric",
+    },
+    # www.zakon.kz/news/ (medium): "Сегодня, 13:51", "13:51, 15 августа 2025"; older cards
+    # carry time[datetime]
+    "zakon": {
+        "item": ".newscard, a.newscard_link, .zmainCard_item",
+        "title": ".newscard__title, .zmainCard_title, .newscard_title",
+        "link": "a.newscard_link@href, a@href, @href",
+        "date": ".newscard__date, time@datetime, .zmainCard_date",
+    },
+    # informburo.kz/novosti (medium-high): day headings between time-only items
+    "informburo": {
+        "item": "ul.uk-nav.uk-nav-default > li",
+        "title": ".uk-width-expand > a",
+        "link": ".uk-width-expand > a@href",
+        "date": "time.article-time@datetime, time.article-time",
+        "day": "h2.date-heading",
+    },
+    # 24.kz/ru/news (high)
+    "24kz": {
+        "item": ".itemsContainerWrap > .entry-content",
+        "title": "h3 > a",
+        "link": "h3 > a@href",
+        "date": "time@datetime, time",
+    },
+    # vlast.kz/novosti (medium-high)
+    "vlast": {
+        "item": ".news-inline-item",
+        "title": "a > b",
+        "link": "a@href",
+        "date": "time@datetime, time",
+    },
+    # kazpravda.kz front page (medium): a time alone, the day in .news-feed__body__date
+    "kazpravda": {
+        "item": ".news-feed__item",
+        "title": ".news-feed__title",
+        "link": ".news-feed__title a@href, a@href",
+        "date": "time@datetime, time, .news-feed__time",
+        "day": ".news-feed__body__date",
     },
 }
 REQUIRED = ("item", "title", "link")
@@ -67,6 +109,80 @@ def _text(node: Any) -> str:
     return clean_line(node.text(separator=" ")) if node is not None else ""
 
 
+def alternatives(value: str) -> list[tuple[str, str | None]]:
+    """A selector key's alternatives, in order: (CSS selector, attribute or None).
+
+    "time@datetime, .date" -> [("time", "datetime"), (".date", None)]; "@href" -> the
+    block's own href ("" selector).  Commas inside brackets, parentheses or quotes do not
+    split."""
+    parts: list[str] = []
+    depth, quote, start = 0, "", 0
+    for pos, ch in enumerate(value):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(value[start:pos])
+            start = pos + 1
+    parts.append(value[start:])
+    out = []
+    for part in parts:
+        part = part.strip()
+        match = re.fullmatch(r"(.*?)@([A-Za-z_:][-\w:.]*)", part, re.S)
+        if match and "[" not in match.group(2):
+            out.append((match.group(1).strip(), match.group(2)))
+        elif part:
+            out.append((part, None))
+    return out
+
+
+def _find(block: Any, selector: str) -> list[Any]:
+    if not selector:
+        return [block]
+    try:
+        return list(block.css(selector))
+    except Exception as exc:  # selectolax: a selector it cannot read
+        raise FeedError(f"invalid CSS selector {selector!r}: {exc}") from None
+
+
+def _value(block: Any, key: str, chosen: Mapping[str, str]) -> str:
+    """The first non-empty value the key's alternatives give inside ``block``."""
+    for selector, attr in alternatives(chosen.get(key) or ""):
+        for node in _find(block, selector)[:1]:
+            if attr is not None:
+                value = clean_line(node.attributes.get(attr) or "")
+            elif key == "link":
+                value = _href(node)
+            else:
+                value = _text(node)
+            if value:
+                return value
+    return ""
+
+
+def _href(node: Any) -> str:
+    """A link's target: the node's href, else the first link inside it."""
+    href = node.attributes.get("href")
+    if not href:
+        inner = node.css_first("a[href]")
+        href = inner.attributes.get("href") if inner is not None else None
+    return clean_line(href or "")
+
+
+def _blocks(tree: Any, chosen: Mapping[str, str]) -> tuple[str, list[Any]]:
+    """The item blocks: those of the first ``item`` alternative that matches any."""
+    for selector, _attr in alternatives(chosen["item"]):
+        blocks = _find(tree, selector)
+        if blocks:
+            return selector, blocks
+    return "", []
+
+
 def parse_list(
     body: bytes,
     headers: Mapping[str, str],
@@ -84,44 +200,82 @@ def parse_list(
     tree = LexborHTMLParser(decode_html(body, headers))
     title_node = tree.css_first("title")
     page_title = _text(title_node) or None
-    try:
-        blocks = tree.css(chosen["item"])
-    except Exception as exc:  # selectolax: a selector it cannot read
-        raise FeedError(f"invalid CSS selector {chosen['item']!r}: {exc}") from None
+    item_selector, blocks = _blocks(tree, chosen)
     if not blocks:
         raise FeedError(f"selectors matched no items (item = {chosen['item']!r})")
+    days = (
+        _day_of_each(tree, item_selector, chosen.get("day"), tz, now) if chosen.get("day") else {}
+    )
     entries = []
     for block in blocks:
-        try:
-            entries.append(_entry(block, chosen, base_url, tz, now))
-        except FeedError:
-            raise
-        except Exception as exc:
-            raise FeedError(f"invalid CSS selector in {dict(chosen)!r}: {exc}") from None
-    return page_title, [e for e in entries if e["title"] or e["link"]]
+        entry = _entry(block, chosen, base_url, tz, now, days.get(block.mem_id))
+        if entry["title"] or entry["link"]:
+            entries.append(entry)
+    return page_title, entries
+
+
+def _day_of_each(
+    tree: Any, item: str, day: str | None, tz: tzinfo, now: datetime
+) -> dict[int, date]:
+    """For lists whose day headings sit between time-only items: each item block's day
+    (its own day node if it holds one, else the last heading above it), by block id."""
+    out: dict[int, date] = {}
+    current: date | None = None
+    for selector, attr in alternatives(day or ""):
+        nodes = _find(tree, f"{item}, {selector}")
+        if not any(not n.css_matches(item) for n in nodes):
+            continue  # this alternative names no heading on the page
+        for node in nodes:
+            if node.css_matches(item):
+                inner = node.css_first(selector)
+                own = _day_text(inner, attr) if inner is not None else ""
+                parsed = parse_day(own, tz, now) if own else None
+                if parsed is not None:
+                    out[node.mem_id] = parsed
+                elif current is not None:
+                    out[node.mem_id] = current
+            else:
+                found = parse_day(_day_text(node, attr), tz, now)
+                current = found if found is not None else current
+        return out
+    return out
+
+
+def _day_text(node: Any, attr: str | None) -> str:
+    return clean_line(node.attributes.get(attr) or "") if attr else _text(node)
 
 
 def _entry(
-    block: Any, chosen: Mapping[str, str], base_url: str, tz: tzinfo, now: datetime
+    block: Any,
+    chosen: Mapping[str, str],
+    base_url: str,
+    tz: tzinfo,
+    now: datetime,
+    day: date | None = None,
 ) -> dict[str, Any]:
-    title = _text(block.css_first(chosen["title"]))
-    link_node = block.css_first(chosen["link"])
-    href = link_node.attributes.get("href") if link_node is not None else None
-    if not href and link_node is not None:  # the selector named a block around the link
-        inner = link_node.css_first("a[href]")
-        href = inner.attributes.get("href") if inner is not None else None
-    link = urljoin(base_url, clean_line(href)) if href else None
+    title = _value(block, "title", chosen)
+    href = _value(block, "link", chosen)
+    link = urljoin(base_url, href) if href else None
     entry: dict[str, Any] = {
         "title": title,
         "title_detail": {"type": "text/plain"},
         "link": link,
-        "summary": _text(block.css_first(chosen["lead"])) if chosen.get("lead") else "",
+        "summary": _value(block, "lead", chosen) if chosen.get("lead") else "",
     }
     if chosen.get("rubric"):
-        terms = [_text(node) for node in block.css(chosen["rubric"])]
+        terms = []
+        for selector, attr in alternatives(chosen["rubric"]):
+            nodes = _find(block, selector)
+            terms = [_day_text(node, attr) for node in nodes]
+            if any(terms):
+                break
         entry["tags"] = [{"term": term} for term in terms if term]
     if chosen.get("date"):
-        when = parse_human_date(_text(block.css_first(chosen["date"])), tz, now)
-        if when is not None:
-            entry["published_parsed"] = when.astimezone(UTC).timetuple()
+        for selector, attr in alternatives(chosen["date"]):
+            when = None
+            for node in _find(block, selector)[:1]:
+                when = parse_list_date(_day_text(node, attr), tz, now, day)
+            if when is not None:
+                entry["published_parsed"] = when.astimezone(UTC).timetuple()
+                break
     return entry

@@ -1,0 +1,146 @@
+"""News-list pages as the agencies really write them (issue 11): the date texts, the
+selector grammar (alternatives, attributes, day headings) and the presets."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kzfeed.dates import parse_day, parse_list_date
+from kzfeed.htmlsource import alternatives, parse_list
+from kzfeed.model import FeedSpec
+
+ALMATY = ZoneInfo("Asia/Almaty")
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 13:00 on 27 November in Almaty (UTC+5)
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("Сегодня, 13:51", "2026-11-27 13:51"),
+        ("13:51, сегодня", "2026-11-27 13:51"),  # said today: today (later than now: clamped later)
+        ("12:51, сегодня", "2026-11-27 12:51"),
+        ("Вчера, 18:20", "2026-11-26 18:20"),
+        ("вчера в 18:20", "2026-11-26 18:20"),
+        ("Бүгін, 09:05", "2026-11-27 09:05"),
+        ("09:05 бүгін", "2026-11-27 09:05"),
+        ("Кеше 23:59", "2026-11-26 23:59"),
+        ("Today, 7:40", "2026-11-27 07:40"),
+        ("Yesterday 7:40", "2026-11-26 07:40"),
+        ("12:30", "2026-11-27 12:30"),
+        ("13:30", "2026-11-26 13:30"),  # a time alone, later than now: yesterday's
+        ("13:51, 15 Август 2025", "2025-08-15 13:51"),  # Kazinform: nominative, capitalised
+        ("15:00, 23 Ноябрь 2025", "2025-11-23 15:00"),
+        ("21:38, 18 Августа 2026", "2026-08-18 21:38"),
+        ("13 августа 2025, 18:25", "2025-08-13 18:25"),
+        ("13:51, 15 тамыз 2025", "2025-08-15 13:51"),
+        ("2026 жылғы 24 қараша", "2026-11-24 00:00"),
+        ("23 қараша 2026 ж.", "2026-11-23 00:00"),
+        ("13:51, 15 August 2025", "2025-08-15 13:51"),
+        ("24 ноября", "2026-11-24 00:00"),  # no year: the most recent not after now
+        ("28 ноября", "2025-11-28 00:00"),
+        ("2025-08-13T18:25:00+05:00", "2025-08-13 18:25"),
+        ("2025-08-13T13:25:00Z", "2025-08-13 18:25"),
+        ("2026-11-24 13:51", "2026-11-24 13:51"),  # ISO without an offset: local
+        ("2025-08-13", "2025-08-13 00:00"),
+    ],
+)
+def test_every_date_text_of_the_evidence_parses(text: str, local: str) -> None:
+    parsed = parse_list_date(text, ALMATY, NOW)
+    assert parsed is not None
+    assert parsed.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M") == local
+
+
+@pytest.mark.parametrize("text", ["", "garbage", "25:99", "Сегодня", "вчера", "x" * 400])
+def test_what_is_no_date_is_none(text: str) -> None:
+    assert parse_list_date(text, ALMATY, NOW) is None
+
+
+def test_a_time_under_a_day_heading_takes_its_day() -> None:
+    heading = parse_day("25 ноября", ALMATY, NOW)
+    assert heading == date(2026, 11, 25)
+    parsed = parse_list_date("23:55", ALMATY, NOW, heading)
+    assert parsed is not None and parsed.astimezone(UTC).isoformat() == "2026-11-25T18:55:00+00:00"
+    # before 2024-03-01 Almaty was UTC+6
+    old = parse_list_date("23:30", ALMATY, NOW, parse_day("29 февраля 2024", ALMATY, NOW))
+    assert old is not None and old.astimezone(UTC).isoformat() == "2024-02-29T17:30:00+00:00"
+    new = parse_list_date("00:30", ALMATY, NOW, parse_day("1 марта 2024", ALMATY, NOW))
+    assert new is not None and new.astimezone(UTC).isoformat() == "2024-02-29T19:30:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("Сегодня", date(2026, 11, 27)),
+        ("Вчера", date(2026, 11, 26)),
+        ("Бүгін", date(2026, 11, 27)),
+        ("Кеше", date(2026, 11, 26)),
+        ("Понедельник, 23 ноября", date(2026, 11, 23)),
+        ("Жұма, 20 қараша 2026", date(2026, 11, 20)),
+        ("24.11.2026", date(2026, 11, 24)),
+        ("2026-11-24", date(2026, 11, 24)),
+    ],
+)
+def test_day_headings(text: str, day: date) -> None:
+    assert parse_day(text, ALMATY, NOW) == day
+
+
+def test_selector_alternatives_and_attributes() -> None:
+    assert alternatives("time@datetime, .date") == [("time", "datetime"), (".date", None)]
+    assert alternatives("@href") == [("", "href")]
+    assert alternatives('a[title="a, b"]@href, a:not(.x, .y)') == [
+        ('a[title="a, b"]', "href"),
+        ("a:not(.x, .y)", None),
+    ]
+    assert alternatives("a[data-x]") == [("a[data-x]", None)]
+
+
+PAGE = """<html><head><title>Лента</title></head><body>
+<nav><a href="/about">О нас</a></nav>
+<ul class="list">
+  <li><h2 class="day">Сегодня</h2></li>
+  <li class="it"><time>12:05</time><a href="/n/1">Первая новость дня о важном событии</a></li>
+  <li class="it"><time datetime="2026-11-27T11:00:00+05:00">11:00</time>
+      <a href="/n/2">Вторая новость дня, с атрибутом времени</a></li>
+  <li><h2 class="day">26 ноября</h2></li>
+  <li class="it"><time>23:55</time><a href="/n/3">Поздняя новость вчерашнего дня</a></li>
+  <li class="it"><span class="d">Вчера, 08:00</span><a href="/n/4">Утренняя новость вчера</a></li>
+</ul></body></html>"""
+
+
+def _parse(select: dict[str, str], page: str = PAGE) -> list[dict[str, Any]]:
+    spec = FeedSpec("t", "https://example.kz/list", type="html", select=tuple(select.items()))
+    _title, found = parse_list(
+        page.encode(), {}, spec, base_url="https://example.kz/list", tz=ALMATY, now=NOW
+    )
+    return found
+
+
+def _local(entry: dict[str, Any]) -> str | None:
+    parsed = entry.get("published_parsed")
+    if not parsed:
+        return None
+    return datetime(*parsed[:6], tzinfo=UTC).astimezone(ALMATY).strftime("%d %H:%M")
+
+
+def test_day_headings_between_time_only_items() -> None:
+    found = _parse(
+        {
+            "item": "li.it",
+            "title": "a",
+            "link": "a@href",
+            "date": "time@datetime, time, .d",
+            "day": "h2.day",
+        }
+    )
+    assert [e["link"] for e in found] == [f"https://example.kz/n/{k}" for k in range(1, 5)]
+    assert [_local(e) for e in found] == ["27 12:05", "27 11:00", "26 23:55", "26 08:00"]
+
+
+def test_the_first_alternative_that_matches_wins() -> None:
+    found = _parse({"item": "article.none, li.it", "title": "b.none, a", "link": "@href, a@href"})
+    assert len(found) == 4 and found[0]["title"] == "Первая новость дня о важном событии"
+    assert found[0]["link"] == "https://example.kz/n/1"  # the li has no href: the next one
