@@ -228,7 +228,7 @@ def _check_html_source(spec: Any, cfg: Config) -> str | None:
     if fetched.error:
         raise KzfeedError(f"cannot subscribe to {spec.url}: {fetched.error}")
     try:
-        title, entries = parse_list(
+        page = parse_list(
             fetched.body,
             dict(fetched.headers),
             spec,
@@ -238,8 +238,10 @@ def _check_html_source(spec: Any, cfg: Config) -> str | None:
         )
     except FeedError as exc:
         raise KzfeedError(f"{spec.url}: {exc}") from None
-    _say(f"{len(entries)} item(s) on the page")
-    return title
+    _say(f"{len(page.entries)} item(s) on the page")
+    if page.note:
+        _say(page.note)
+    return page.title
 
 
 COMMON_FEED_PATHS = ("/rss", "/rss.xml", "/feed", "/feed/", "/atom.xml", "/rss/all.xml")
@@ -365,6 +367,7 @@ def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
                 "last_success": state.last_success if state else None,
                 "last_status": state.last_status if state else None,
                 "last_error": state.last_error if state else None,
+                "note": state.note if state else None,
                 "failures": state.failures if state else 0,
                 "next_fetch": state.next_fetch if state else None,
                 "items": count,

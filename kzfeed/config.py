@@ -318,8 +318,17 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
             )
         if not isinstance(value, str) or not value.strip():
             raise chk.fail(f"{where}.select.{key}", "must be a non-empty CSS selector string")
-    if kind == "html" and preset is None and not {"item", "title", "link"} <= set(select_raw):
-        raise chk.fail(f"{where}.select", "an html source needs a preset or item, title and link")
+    if (
+        kind == "html"
+        and preset is None
+        and select_raw
+        and not {"item", "title", "link"} <= set(select_raw)
+    ):
+        raise chk.fail(
+            f"{where}.select",
+            "give item, title and link (or a preset, or no selectors at all: kzfeed then "
+            "finds the news list itself)",
+        )
     disabled = entry.get("disabled", False)
     if not isinstance(disabled, bool):
         raise chk.fail(f"{where}.disabled", "must be true or false")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 from .dates import parse_day, parse_list_date
@@ -80,13 +80,25 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]+)""
 
 
 def selectors(spec: FeedSpec) -> dict[str, str]:
-    """The preset's selectors with the config's [feeds.select] keys on top."""
+    """The preset's selectors with the config's [feeds.select] keys on top; empty when the
+    source names none (its list is then found by detection)."""
     chosen = dict(PRESETS.get(spec.preset or "", {}))
     chosen.update(dict(spec.select))
+    if not chosen:
+        return chosen
     missing = [key for key in REQUIRED if not chosen.get(key)]
     if missing:
         raise FeedError(f"HTML source needs selectors for {', '.join(missing)}")
     return chosen
+
+
+class ListPage(NamedTuple):
+    """What a news-list page gave: its title, the entries, and what to tell the user."""
+
+    title: str | None
+    entries: list[dict[str, Any]]
+    note: str | None = None
+    detected: dict[str, str] | None = None  # the selectors detection found, if it was used
 
 
 def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
@@ -191,18 +203,20 @@ def parse_list(
     base_url: str,
     tz: tzinfo,
     now: datetime,
-) -> tuple[str | None, list[dict[str, Any]]]:
-    """(the page title, entries) of a news-list page.  A page whose item selector matches
-    nothing is an error for that source, never an empty success."""
+) -> ListPage:
+    """The entries of a news-list page.  When the selectors match nothing (or there are
+    none), the list is found by detection and the page says so in its ``note``; a page
+    where nothing story-like is found is an error for that source, never an empty
+    success."""
     from selectolax.lexbor import LexborHTMLParser
 
     chosen = selectors(spec)
     tree = LexborHTMLParser(decode_html(body, headers))
     title_node = tree.css_first("title")
     page_title = _text(title_node) or None
-    item_selector, blocks = _blocks(tree, chosen)
+    item_selector, blocks = _blocks(tree, chosen) if chosen else ("", [])
     if not blocks:
-        raise FeedError(f"selectors matched no items (item = {chosen['item']!r})")
+        return _detected(tree, page_title, chosen, base_url, tz, now)
     days = (
         _day_of_each(tree, item_selector, chosen.get("day"), tz, now) if chosen.get("day") else {}
     )
@@ -211,7 +225,47 @@ def parse_list(
         entry = _entry(block, chosen, base_url, tz, now, days.get(block.mem_id))
         if entry["title"] or entry["link"]:
             entries.append(entry)
-    return page_title, entries
+    return ListPage(page_title, entries)
+
+
+def _detected(
+    tree: Any,
+    page_title: str | None,
+    chosen: Mapping[str, str],
+    base_url: str,
+    tz: tzinfo,
+    now: datetime,
+) -> ListPage:
+    """The page read by list detection: when the selectors match nothing (a redesign), or
+    when the source names none."""
+    from .detect import detect
+
+    found = detect(tree, base_url, tz, now)
+    if not found.items:
+        why = (
+            f"selectors matched no items (item = {chosen['item']!r}) and "
+            if chosen
+            else "no selectors given and "
+        )
+        raise FeedError(why + "no news list was found on the page")
+    entries = []
+    for item in found.items:
+        entry: dict[str, Any] = {
+            "title": item.title,
+            "title_detail": {"type": "text/plain"},
+            "link": item.link,
+            "summary": "",
+        }
+        if item.when is not None:
+            entry["published_parsed"] = item.when.astimezone(UTC).timetuple()
+        entries.append(entry)
+    count = f"{len(entries)} item{'s' if len(entries) != 1 else ''} found by detection"
+    note = (
+        f"selectors matched nothing; {count} — update the preset or your [feeds.select]"
+        if chosen
+        else f"no selectors; {count}"
+    )
+    return ListPage(page_title, entries, note, found.selectors)
 
 
 def _day_of_each(

@@ -69,6 +69,7 @@ class FeedState:
     next_fetch: str | None = None  # not before this time (Retry-After, max-age)
     disabled: bool = False
     title: str | None = None  # the feed's own title
+    note: str | None = None  # what the last successful read has to tell (detection used …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +174,7 @@ class ParsedFeed:
     items: tuple[Item, ...]
     error: str | None = None
     empty: int = 0  # entries left out: no title, text or link
+    note: str | None = None  # e.g. "selectors matched nothing; 24 items found by detection …"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class FeedResult:
     updated: int = 0
     error: str | None = None
     empty: int = 0  # entries of the body left out: no title, text or link
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +199,7 @@ class FeedResult:
             "updated": self.updated,
             "error": self.error,
             "empty_entries": self.empty,
+            "note": self.note,
         }
 
 

@@ -131,6 +131,7 @@ def next_state(
         last_error=None,
         failures=0,
         title=(parsed.title if parsed is not None and parsed.title else old.title),
+        note=parsed.note if parsed is not None else old.note,
     )
 
 
@@ -161,7 +162,7 @@ def parse_job(
         if spec.type == "html":
             from .htmlsource import parse_list
 
-            page_title, entries = parse_list(
+            page = parse_list(
                 body,
                 header_map,
                 spec,
@@ -169,10 +170,10 @@ def parse_job(
                 tz=zone(tz_name),
                 now=from_iso(fetched_at),
             )
-            raw_title, language = page_title, spec.lang
+            entries, raw_title, language, note = page.entries, page.title, spec.lang, page.note
         else:
             raw = parse_bytes(body, header_map, zone(tz_name), max_items)
-            entries, raw_title, language = raw.entries, raw.title, raw.language
+            entries, raw_title, language, note = raw.entries, raw.title, raw.language, None
         empty: list[int] = []
         items = normalize_entries(
             entries,
@@ -185,7 +186,9 @@ def parse_job(
             empty=empty,
         )
         title = clean_line(raw_title or "") or None
-        return ParsedFeed(spec.name, title, items, empty=len(empty))
+        if not items and entries:
+            note = f"none of its {len(entries)} entries has a title, text or link"
+        return ParsedFeed(spec.name, title, items, empty=len(empty), note=note)
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
@@ -293,7 +296,15 @@ def _store_outcome(
     if spec.full_text:
         fresh = [d.item for d in decisions if d.action is dedup.Action.NEW and d.item.url]
         wanted.extend((item.id, item.url or "") for item in fresh[:MAX_ARTICLES_PER_FEED])
-    return FeedResult(spec.name, "ok", fetched.status, new=new, updated=updated, empty=parsed.empty)
+    return FeedResult(
+        spec.name,
+        "ok",
+        fetched.status,
+        new=new,
+        updated=updated,
+        empty=parsed.empty,
+        note=parsed.note,
+    )
 
 
 def internal_error(stage: str, exc: BaseException) -> str:

@@ -241,6 +241,8 @@ def feeds_view(rows: Sequence[dict[str, Any]], tz: tzinfo) -> Table:
             notes.append(f"{row['last_error']} (at {_local(row['last_fetch'], tz)})")
         if row["url"] != row.get("config_url"):
             notes.append(f"moved to {row['url']}")
+        if row.get("note") and not row["last_error"]:
+            notes.append(row["note"])
         age = row.get("newest_age_days")
         table.add_row(
             Text(row["name"], style="dim" if row["disabled"] else ""),
@@ -281,7 +283,7 @@ def update_view(results: Sequence[FeedResult], new: int, updated: int, errors: i
             str(result.http_status) if result.http_status is not None else "—",
             str(result.new),
             str(result.updated),
-            clean_line(result.error or "") or _empty_note(result.empty),
+            clean_line(result.error or result.note or "") or _empty_note(result.empty),
         )
         for result in results
     ]

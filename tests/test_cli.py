@@ -256,6 +256,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "updated": 0,
             "error": None,
             "empty_entries": 0,
+            "note": None,
         },
         {
             "name": "broken",
@@ -265,6 +266,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "updated": 0,
             "error": "HTTP 404 Not Found",
             "empty_entries": 0,
+            "note": None,
         },
     ]
     assert "1 feed(s) failed" in result.stderr

@@ -33,9 +33,10 @@ def entries(
     headers: dict[str, str] | None = None,
     base: str = "https://www.inform.kz/ru/lenta",
 ) -> tuple[str | None, list[dict[str, Any]]]:
-    return parse_list(
+    page = parse_list(
         (HTML / name).read_bytes(), headers or {}, spec, base_url=base, tz=ALMATY, now=NOW
     )
+    return page.title, page.entries
 
 
 def utc(entry: dict[str, Any]) -> str | None:
@@ -112,7 +113,7 @@ def test_config_selectors_override_the_preset() -> None:
     assert all(e["summary"] == "" for e in found) and len(found) == 5
 
 
-def test_selectors_that_match_nothing_are_an_error() -> None:
+def test_selectors_that_match_nothing_fall_back_to_detection_with_a_note() -> None:
     spec = FeedSpec(
         "k",
         "https://www.inform.kz/ru/lenta",
@@ -120,8 +121,25 @@ def test_selectors_that_match_nothing_are_an_error() -> None:
         preset="kazinform",
         select=(("item", "div.news-card"),),
     )
-    with pytest.raises(FeedError, match="selectors matched no items"):
-        entries("kazinform-lenta-ru.html", spec)
+    page = parse_list(
+        (HTML / "kazinform-lenta-ru.html").read_bytes(),
+        {},
+        spec,
+        base_url="https://www.inform.kz/ru/lenta",
+        tz=ALMATY,
+        now=NOW,
+    )
+    assert page.note == (
+        "selectors matched nothing; 4 items found by detection — update the preset or your "
+        "[feeds.select]"
+    )
+    assert page.entries[0]["title"] == "Токаев провел переговоры с президентом Узбекистана"
+    assert utc(page.entries[0]) == "2026-11-24T16:38:00+00:00"
+    nothing = (
+        b"<html><body><nav><a href='/a'>Home</a></nav><p>Closed for repairs.</p></body></html>"
+    )
+    with pytest.raises(FeedError, match=r"selectors matched no items .* no news list was found"):
+        parse_list(nothing, {}, spec, base_url="https://www.inform.kz/", tz=ALMATY, now=NOW)
 
 
 def test_charset_order_http_then_meta_then_detection() -> None:

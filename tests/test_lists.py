@@ -113,10 +113,9 @@ PAGE = """<html><head><title>Лента</title></head><body>
 
 def _parse(select: dict[str, str], page: str = PAGE) -> list[dict[str, Any]]:
     spec = FeedSpec("t", "https://example.kz/list", type="html", select=tuple(select.items()))
-    _title, found = parse_list(
+    return parse_list(
         page.encode(), {}, spec, base_url="https://example.kz/list", tz=ALMATY, now=NOW
-    )
-    return found
+    ).entries
 
 
 def _local(entry: dict[str, Any]) -> str | None:
