@@ -168,11 +168,15 @@ def add(
         bool, typer.Option("--html", help="Read the page's news list (an HTML source).")
     ] = False,
     preset: Annotated[
-        str | None, typer.Option(help="Selectors for --html: a built-in preset (kazinform).")
+        str | None,
+        typer.Option(
+            help="Selectors for --html: kazinform, zakon, informburo, 24kz, vlast or kazpravda;"
+            " without one, kzfeed finds the list and writes its selectors into the config."
+        ),
     ] = None,
 ) -> None:
     """Subscribe to a feed; an HTML page URL is searched for its feed links (or, with --html,
-    its news list is read with a preset's CSS selectors)."""
+    its news list is read, with a preset's CSS selectors or the ones kzfeed finds)."""
     from . import rubrics as rubric_table
     from .config import add_feed, check_url
     from .model import FeedSpec
@@ -187,9 +191,11 @@ def add(
     if html:
         from .htmlsource import PRESETS
 
-        if preset not in PRESETS:
+        if preset is not None and preset not in PRESETS:
             known = ", ".join(PRESETS)
-            raise UsageError(f"--html needs --preset ({known}); or write [feeds.select] by hand")
+            raise UsageError(f"unknown preset {preset!r} (known: {known})")
+    from dataclasses import replace as dc_replace
+
     feed_title = title
     chosen = name or _derive_name(target, {f.name for f in cfg.feeds})
     spec = FeedSpec(
@@ -203,12 +209,13 @@ def add(
     )
     if not no_check:
         if html:
-            feed_title = title or _check_html_source(spec, cfg)
+            page_title, detected = _check_html_source(spec, cfg)
+            feed_title = title or page_title
+            if detected and not preset:  # written into the config, for the user to read
+                spec = dc_replace(spec, select=tuple(detected.items()))
         else:
             target, found_title = _probe(target, cfg, pick)
             feed_title = title or found_title
-        from dataclasses import replace as dc_replace
-
         spec = dc_replace(spec, url=target, title=feed_title)
     add_feed(cfg.path, spec)
     from .text import clean_line
@@ -216,8 +223,10 @@ def add(
     typer.echo(f"added {spec.name}: {clean_line(spec.url)}")
 
 
-def _check_html_source(spec: Any, cfg: Config) -> str | None:
-    """Fetch an HTML source once and read its list: its page title, or the error."""
+def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, str] | None]:
+    """Fetch an HTML source once and read its list: (its page title, the selectors list
+    detection found when the source names none), or the error.  The first items are
+    shown, so the user sees what was found."""
 
     from .dates import zone
     from .errors import FeedError
@@ -241,7 +250,25 @@ def _check_html_source(spec: Any, cfg: Config) -> str | None:
     _say(f"{len(page.entries)} item(s) on the page")
     if page.note:
         _say(page.note)
-    return page.title
+    _preview(page.entries, cfg)
+    return page.title, page.detected
+
+
+def _preview(entries: list[dict[str, Any]], cfg: Config, limit: int = 5) -> None:
+    """The first items of a list, with their local times, on stderr."""
+    import calendar
+    from datetime import UTC, datetime
+
+    from .text import clean_line
+
+    tz = _tz(cfg)
+    for entry in entries[:limit]:
+        parsed = entry.get("published_parsed")
+        when = (
+            datetime.fromtimestamp(calendar.timegm(parsed), UTC).astimezone(tz) if parsed else None
+        )
+        stamp = when.strftime("%d.%m %H:%M") if when else "  no date  "
+        _say(f"  {stamp}  {clean_line(entry['title'])[:70]}")
 
 
 COMMON_FEED_PATHS = ("/rss", "/rss.xml", "/feed", "/feed/", "/atom.xml", "/rss/all.xml")
@@ -282,11 +309,7 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
                 except FeedError:
                     continue
         if not candidates:
-            how = "--preset kazinform" if "inform.kz" in url else "(and [feeds.select] selectors)"
-            raise KzfeedError(
-                f"{url} is not a feed ({not_feed}) and links to none; to read its news list, "
-                f"add it as an HTML source: kzfeed add {url} --html {how}"
-            ) from None
+            raise KzfeedError(_no_feed_advice(url, fetched, cfg, not_feed)) from None
         if len(candidates) > 1 and pick is None:
             lines = "\n".join(
                 f"  {i}. {c.url}  {c.title}".rstrip() for i, c in enumerate(candidates, 1)
@@ -299,6 +322,32 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
             raise UsageError(f"--pick must be between 1 and {len(candidates)}") from None
         chosen = candidates[index]
         return chosen.url, chosen.title or None
+
+
+def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception) -> str:
+    """What to do with a page that is no feed and links to none: what list detection finds
+    on it (shown), and the `add --html` command that reads it."""
+    from .errors import FeedError
+    from .htmlsource import parse_list, preset_for
+    from .model import FeedSpec
+
+    preset = preset_for(fetched.final_url)
+    how = f" --preset {preset}" if preset else ""
+    advice = f"to read its news list: kzfeed add {url} --html{how}"
+    try:
+        page = parse_list(
+            fetched.body,
+            dict(fetched.headers),
+            FeedSpec("probe", url, type="html"),
+            base_url=fetched.final_url,
+            tz=_tz(cfg),
+            now=_now(),
+        )
+    except FeedError:
+        return f"{url} is not a feed ({why}) and links to none; no news list found on it either"
+    _say(f"{url} is not a feed; its news list, as kzfeed finds it ({len(page.entries)} items):")
+    _preview(page.entries, cfg)
+    return f"{url} is not a feed and links to none; {advice}"
 
 
 def _derive_name(url: str, taken: set[str]) -> str:

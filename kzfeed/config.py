@@ -228,8 +228,23 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
     )
 
 
+_BARE_DOMAIN = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?::\d{1,5})?(?:[/?].*)?",
+    re.I | re.S,
+)
+_FILE_SUFFIXES = frozenset("xml rss atom rdf html htm json txt opml feed toml gz".split())
+
+
+def bare_domain(url: str) -> bool:
+    """Whether ``url`` is a host name without a scheme ("tengrinews.kz", "www.nur.kz/rss"),
+    not a file name such as "saved.xml"."""
+    match = _BARE_DOMAIN.fullmatch(url)
+    return match is not None and match.group(1).lower() not in _FILE_SUFFIXES
+
+
 def check_url(url: str, base: Path | None) -> str:
     """A feed URL from the config: http(s), file://, or a local path (made absolute).
+    A bare host name ("tengrinews.kz") means https://tengrinews.kz/, never a local file.
 
     Returns the URL to use; raises ValueError with the reason.
     """
@@ -238,6 +253,9 @@ def check_url(url: str, base: Path | None) -> str:
         raise ValueError("is empty")
     if re.match(r"^[|!<>]", url) or re.search(r"[`\x00-\x1f]|\$\(", url):
         raise ValueError(f"{url[:80]!r} looks like a shell command, not a URL or a path")
+    if bare_domain(url):
+        host, rest = re.match(r"([^/?]+)(.*)", url, re.S).groups()  # type: ignore[union-attr]
+        return f"https://{host.lower()}{rest if rest.startswith('/') else '/' + rest}"
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
@@ -412,6 +430,11 @@ def add_feed(path: Path, spec: FeedSpec) -> None:
         table.add("type", spec.type)
         if spec.preset:
             table.add("preset", spec.preset)
+        if spec.select:
+            select = tomlkit.table()
+            for key, value in spec.select:
+                select.add(key, value)
+            table.add("select", select)
     feeds.append(table)
     _save_document(path, doc)
 

@@ -76,6 +76,28 @@ PRESETS: dict[str, dict[str, str]] = {
 }
 REQUIRED = ("item", "title", "link")
 
+#: The sites each preset is for (a host or its subdomains), to suggest one to `kzfeed add`.
+PRESET_SITES = {
+    "kazinform": "inform.kz",
+    "zakon": "zakon.kz",
+    "informburo": "informburo.kz",
+    "24kz": "24.kz",
+    "vlast": "vlast.kz",
+    "kazpravda": "kazpravda.kz",
+}
+
+
+def preset_for(url: str) -> str | None:
+    """The preset written for the site of ``url``, if there is one."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    for name, site in PRESET_SITES.items():
+        if host == site or host.endswith("." + site):
+            return name
+    return None
+
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.I)
 
 

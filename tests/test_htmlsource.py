@@ -348,7 +348,20 @@ def test_add_html_source_with_a_preset(server: FeedServer, cfg_path: Path) -> No
     assert 'title = "Последние новости Казахстана и мира — Kazinform"' in text
     assert kz("update").exit_code == 0
     assert len(json.loads(kz("latest", "--json").stdout)) == 5
-    assert kz("add", page, "--html").exit_code == 2  # a preset is needed
+    # no preset: kzfeed finds the list and writes the selectors it used into the config
+    auto = kz("add", page, "--html", "--name", "auto")
+    assert auto.exit_code == 0, auto.output
+    # served from 127.0.0.1, the one absolute www.inform.kz link is another site's: left out
+    assert "no selectors; 3 items found by detection" in auto.stderr
+    assert "24.11 21:38  Токаев провел переговоры с президентом Узбекистана" in auto.stderr
+    cfg = load_config(cfg_path)
+    select = dict(cfg.feed("auto").select)  # type: ignore[union-attr]
+    assert select == {
+        "item": "section.lenta > article.lenta-item",
+        "title": "a.lenta-item__title",
+        "link": "a.lenta-item__title@href",
+        "date": "div.lenta-item__date",
+    }
     plain = server.add(
         "/ru/plain",
         "<html><body><div>no list here</div></body></html>",
@@ -356,6 +369,7 @@ def test_add_html_source_with_a_preset(server: FeedServer, cfg_path: Path) -> No
     )
     bad = kz("add", plain, "--html", "--preset", "kazinform", "--name", "x")
     assert bad.exit_code == 1 and "selectors matched no items" in bad.stderr
+    assert "no news list was found on the page" in bad.stderr
 
 
 def test_add_finds_a_feed_at_a_common_path_or_suggests_an_html_source(
@@ -377,7 +391,28 @@ def test_add_finds_a_feed_at_a_common_path_or_suggests_an_html_source(
     assert f'url = "{server.url("/rss.xml")}"' in cfg_path.read_text(encoding="utf-8")
     del server.routes["/rss.xml"]
     none = kz("add", home, "--name", "agency2")
-    assert none.exit_code == 1 and "--html" in none.stderr
+    assert none.exit_code == 1 and "no news list found on it either" in none.stderr
+    # a page with a news list but no feed: what detection finds is shown, with the command
+    lenta = server.add(
+        "/lenta/",
+        (HTML / "kazinform-lenta-ru.html").read_bytes(),
+        headers={"Content-Type": "text/html"},
+    )
+    shown = kz("add", lenta, "--name", "agency3")
+    assert shown.exit_code == 1
+    assert "its news list, as kzfeed finds it (3 items)" in shown.stderr
+    assert "Президент НОК Казахстана встретился со студентами в Алматы" in shown.stderr
+    assert f"kzfeed add {lenta} --html" in shown.stderr
+
+
+def test_a_bare_domain_is_a_web_address_never_a_file(tmp_path: Path) -> None:
+    from kzfeed.config import check_url
+
+    (tmp_path / "tengrinews.kz").write_text("not this")
+    assert check_url("tengrinews.kz", tmp_path) == "https://tengrinews.kz/"
+    assert check_url("www.nur.kz/rss/all.rss", tmp_path) == "https://www.nur.kz/rss/all.rss"
+    assert check_url("inform.kz?x=1", tmp_path) == "https://inform.kz/?x=1"
+    assert check_url("saved.xml", tmp_path) == str(tmp_path / "saved.xml")
 
 
 def test_english_page_and_a_feed_timezone() -> None:
