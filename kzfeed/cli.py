@@ -765,10 +765,14 @@ def show(
     store = _store(cfg)
     record = _item(store, item_id)
     if full and not record.get("full_text"):
-        record["full_text"] = _fetch_article(cfg, record)
-        with store.writer(on_wait=_say) as writer:
-            writer.set_full_text(record["id"], record["full_text"])
-    if full:
+        try:
+            record["full_text"] = _fetch_article(cfg, record)
+        except KzfeedError as exc:  # what is stored is still worth showing
+            _say(f"no full text: {exc}; showing what the feed gave")
+        else:
+            with store.writer(on_wait=_say) as writer:
+                writer.set_full_text(record["id"], record["full_text"])
+    if full and record.get("full_text"):
         record["text"] = record["full_text"]
     if json_:
         data = public(record)

@@ -322,12 +322,13 @@ def test_show_full_failures_are_one_line(server: FeedServer, cfg_path: Path) -> 
     kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
     kz("update")
     items = {i["title"]: i["id"] for i in json.loads(kz("latest", "--json").stdout)}
-    missing = kz("show", items["Нет страницы"], "--full")
-    assert (
-        missing.exit_code == 1 and "HTTP 404" in missing.stderr and missing.stderr.count("\n") == 1
-    )
-    nolink = kz("show", items["Не http"], "--full")
-    assert nolink.exit_code == 1 and "no http(s) link" in nolink.stderr
+    # the page cannot be had: what is stored is shown, with one line saying why, exit 0
+    missing = kz("show", items["Нет страницы"], "--full", "--no-pager")
+    assert missing.exit_code == 0 and "Нет страницы" in missing.stdout
+    assert "HTTP 404" in missing.stderr and missing.stderr.count("\n") == 1
+    assert "no full text" in missing.stderr
+    nolink = kz("show", items["Не http"], "--full", "--no-pager")
+    assert nolink.exit_code == 0 and "no http(s) link" in nolink.stderr
 
 
 def test_add_html_source_with_a_preset(server: FeedServer, cfg_path: Path) -> None:
@@ -497,3 +498,26 @@ def test_full_text_feeds_keep_new_articles_text_during_update(
     assert len(server.hits("/ru/smailov_a4031927")) == 1  # kept: show --full asked nothing
     update(load_config(cfg_path), force=True)  # nothing new: no article is fetched again
     assert len(server.hits("/ru/smailov_a4031927")) == 1
+
+
+def test_kazinform_2025_article_keeps_the_lead_and_body_and_drops_the_chrome() -> None:
+    from kzfeed.article import extract_text
+
+    body = (HTML / "kazinform-article-2025.html").read_bytes()
+    text = extract_text(
+        body, {}, "https://www.inform.kz/ru/kurs-tenge-prodolzhaet-ukreplyatsya-9ce59c"
+    )
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0].startswith("По итогам дневной сессии")  # the lead first
+    assert paragraphs[1] == "Об этом передает агентство Kazinform со ссылкой на данные KASE."
+    assert paragraphs[-1] == "Напомним, в начале августа курс доллара превышал 545 тенге."
+    for chrome in (
+        "Telegram",
+        "Последние новости",
+        "Все права защищены",
+        "__ads",
+        "Главная",
+        "KASE</",
+    ):
+        assert chrome not in text
+    assert "В Астане открылся новый мост" not in text  # the sidebar's stories are not the story
