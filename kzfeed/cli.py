@@ -156,7 +156,9 @@ def add(
     rubric: Annotated[
         str | None, typer.Option(help="Default rubric for uncategorised items.")
     ] = None,
-    lang: Annotated[str | None, typer.Option(help="Language code: ru, kk, en.")] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="Language: ru, kk, en (or kz, қаз, рус …).")
+    ] = None,
     title: Annotated[str | None, typer.Option(help="Display title (else the feed's own).")] = None,
     pick: Annotated[
         int | None, typer.Option(help="Which discovered feed to take (1, 2, …).")
@@ -179,6 +181,7 @@ def add(
     its news list is read, with a preset's CSS selectors or the ones kzfeed finds)."""
     from . import rubrics as rubric_table
     from .config import add_feed, check_url
+    from .language import parse_language
     from .model import FeedSpec
 
     cfg = _config()
@@ -202,7 +205,7 @@ def add(
         name=chosen,
         url=target,
         title=feed_title,
-        lang=lang,
+        lang=parse_language(lang) if lang else None,
         rubric=rubric_table.resolve(rubric) if rubric else None,
         type="html" if html else "feed",
         preset=preset if html else None,
@@ -534,6 +537,7 @@ def _filters(
 ) -> Filter:
     """The listing filters, the same for every command that lists items."""
     from .dates import parse_when, to_utc_iso
+    from .language import parse_language
     from .query import Filter, rubric_keys
 
     tz = _tz(cfg)
@@ -546,7 +550,7 @@ def _filters(
         feeds=frozenset(feed or ()),
         since=to_utc_iso(parse_when(since, tz, now)) if since else None,
         until=to_utc_iso(parse_when(until, tz, now, end=True)) if until else None,
-        lang=lang.lower() if lang else None,
+        lang=parse_language(lang) if lang else None,
         search=search or None,
         unread=unread,
     )
@@ -580,7 +584,9 @@ SinceOpt = Annotated[
     typer.Option(help="From: 24h, 7d, 2w, 2023-02-03, 2023-02-03T10:00, today, yesterday."),
 ]
 UntilOpt = Annotated[str | None, typer.Option(help="Until (a date means the end of that day).")]
-LangOpt = Annotated[str | None, typer.Option(help="Only items in this language (ru, kk, en).")]
+LangOpt = Annotated[
+    str | None, typer.Option(help="Only items in this language: ru, kk, en (or kz, қаз, рус …).")
+]
 SearchOpt = Annotated[
     str | None, typer.Option("--search", "-s", help="Text in title or summary (ё = е, any case).")
 ]

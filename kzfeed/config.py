@@ -316,8 +316,13 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
             )
         rubric = key
     lang = chk.string(entry, "lang", f"{where}.")
-    if lang is not None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
-        raise chk.fail(f"{where}.lang", f"{lang!r} is not a language code such as ru, kk, en")
+    if lang is not None:
+        from .language import language_code
+
+        known = language_code(lang)
+        if known is None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
+            raise chk.fail(f"{where}.lang", f"{lang!r} is not a language code such as ru, kk, en")
+        lang = known or lang
     kind = chk.string(entry, "type", f"{where}.", "feed")
     if kind not in FEED_TYPES:
         raise chk.fail(f"{where}.type", f'must be "feed" or "html", not {kind!r}')

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from . import rubrics
 from .dates import to_utc_iso
+from .language import language_code, text_language
 from .model import FeedSpec, Item
 from .text import clean_line, html_to_text, shorten
 
@@ -224,7 +225,8 @@ def normalize_entries(
     """
     entries = list(entries)
     source = spec.title or clean_line(feed_title or "") or spec.name
-    lang = spec.lang or (clean_line(feed_language or "")[:2].lower() or None)
+    feed_lang = language_code(clean_line(feed_language or "")) if feed_language else None
+    lang = spec.lang or feed_lang
     fetched_iso = to_utc_iso(fetched)
     links = [http_url(e.get("link"), base_url) for e in entries]
     canon = [canonical_url(link, clean=True) for link in links]
@@ -259,7 +261,7 @@ def normalize_entries(
             text = shorten(text, TEXT_LIMIT)
         when, estimated = entry_time(entry, fetched)
         categories = _categories(entry)
-        keys = rubrics.classify(categories, aliases, spec.rubric)
+        keys = rubrics.classify(categories, aliases, spec.rubric, link)
         trusted_guid = guid if guid and guid_counts[guid] == 1 else None
         link_key = _hash("u", canon_link) if canon_link and link_counts[canon_link] == 1 else None
         if trusted_guid:
@@ -291,7 +293,7 @@ def normalize_entries(
                 date_estimated=estimated,
                 rubrics=keys,
                 categories=tuple(categories),
-                lang=lang,
+                lang=lang or text_language(f"{title} {summary}"),
                 summary=summary,
                 guid=guid,
                 feed_key=feed_key,

@@ -222,6 +222,79 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "other": ("другое", "разное", "басқа", "other", "misc"),
 }
 
+# Tengrinews' sections and sub-brands as its feed names them (../shared/sites, 2026-09).
+_ALIASES_TENGRI: dict[str, tuple[str, ...]] = {
+    "sport": ("tengri sport", "tengrisport", "спорт tengri"),
+    "world": ("ближний восток", "россия и снг", "мир tengri", "в мире tengri"),
+    "society": ("tengri life", "новости казахстана", "события", "город", "дороги"),
+    "technology": ("авто", "автоновости", "tengri auto", "автомобили", "техника"),
+    "culture": ("рецепты", "tengri travel", "путешествия", "еда", "кино", "шоу-бизнес"),
+    "economy": ("личные финансы", "tengri money", "финансы tengri"),
+    "health": ("здоровый образ жизни", "tengri health", "healthy"),
+    "incidents": ("криминал tengri", "чп", "дтп", "аварии"),
+    "other": ("любопытное", "курьезы"),
+}
+for _key, _names in _ALIASES_TENGRI.items():
+    _ALIASES[_key] = (*_ALIASES[_key], *_names)
+
+# A link's host or path section, for items that carry no category: Tengrinews' sections
+# (/crime/, /world_news/ …), its sport sub-site, and the common section words of the others.
+LINK_SECTIONS: dict[str, str] = {
+    "kazakhstan_news": "society",
+    "world_news": "world",
+    "russia": "world",
+    "near_east": "world",
+    "crime": "incidents",
+    "accidents": "incidents",
+    "incidents": "incidents",
+    "proisshestviya": "incidents",
+    "autonews": "technology",
+    "autoroads": "society",
+    "events": "society",
+    "healthy": "health",
+    "health": "health",
+    "recipes": "culture",
+    "private_finance": "economy",
+    "curious": "other",
+    "politics": "politics",
+    "politika": "politics",
+    "economy": "economy",
+    "ekonomika": "economy",
+    "business": "economy",
+    "finance": "economy",
+    "society": "society",
+    "obshchestvo": "society",
+    "sport": "sport",
+    "culture": "culture",
+    "kultura": "culture",
+    "world": "world",
+    "mir": "world",
+    "tech": "technology",
+    "science": "science",
+    "regions": "regions",
+}
+LINK_HOSTS: dict[str, str] = {"tengrisport.kz": "sport", "sport.tengrinews.kz": "sport"}
+
+
+def from_link(url: str | None) -> str | None:
+    """The rubric a story's link names by its host or its first path section, or None."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if host in LINK_HOSTS:
+        return LINK_HOSTS[host]
+    first = parts.path.strip("/").split("/", 1)[0].lower()
+    if first in ("ru", "kz", "kk", "en") and "/" in parts.path.strip("/"):
+        first = parts.path.strip("/").split("/")[1].lower()
+    return LINK_SECTIONS.get(first)
+
+
 _PUNCT = re.compile(r"[\s\"'«»“”„.,:;!?()\[\]{}_*#]+")
 
 
@@ -274,11 +347,13 @@ def classify(
     categories: Iterable[str],
     extra: Mapping[str, str] | None = None,
     default: str | None = None,
+    link: str | None = None,
 ) -> tuple[str, ...]:
     """Rubric keys for an item's raw categories, primary first.
 
     Each category is tried whole, then by its parts ("Новости / Политика").  What maps
-    nowhere falls back to the feed's ``default`` rubric, else ``other``.
+    nowhere falls back to the rubric the ``link`` names (its host or section), then the
+    feed's ``default`` rubric, else ``other``.
     """
     keys: list[str] = []
     for raw in categories:
@@ -291,7 +366,7 @@ def classify(
         if key is not None and key not in keys:
             keys.append(key)
     if not keys:
-        keys.append(default or "other")
+        keys.append(from_link(link) or default or "other")
     return tuple(keys)
 
 

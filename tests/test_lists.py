@@ -143,3 +143,126 @@ def test_the_first_alternative_that_matches_wins() -> None:
     found = _parse({"item": "article.none, li.it", "title": "b.none, a", "link": "@href, a@href"})
     assert len(found) == 4 and found[0]["title"] == "Первая новость дня о важном событии"
     assert found[0]["link"] == "https://example.kz/n/1"  # the li has no href: the next one
+
+
+# ---------------------------------------------------------------- language and rubric
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("ru", "ru"),
+        ("RU", "ru"),
+        ("ru-RU", "ru"),
+        ("рус", "ru"),
+        ("kz", "kk"),
+        ("қаз", "kk"),
+        ("kk-KZ", "kk"),
+        ("каз", "kk"),
+        ("eng", "en"),
+        ("en_GB", "en"),
+        ("English", "en"),
+    ],
+)
+def test_the_language_forms_people_type(typed: str, code: str) -> None:
+    from kzfeed.language import parse_language
+
+    assert parse_language(typed) == code
+
+
+def test_an_unknown_language_is_a_usage_error_listing_the_accepted() -> None:
+    from kzfeed.errors import UsageError
+    from kzfeed.language import parse_language
+
+    with pytest.raises(UsageError, match="use ru, kk or en"):
+        parse_language("fr")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Токаев провел переговоры с президентом Узбекистана", "ru"),
+        ("Тоқаев Өзбекстан Президентімен келіссөз жүргізді", "kk"),
+        ("Tokayev, Mirziyoyev hold talks in Astana", "en"),
+        ("Україна в день місцевих виборів перейде на зимовий час", "uk"),
+        ("Світ і люди: вибори", "ru"),  # і alone is not Kazakh (Ukrainian writes it too)
+        ("ДТП", None),
+    ],
+)
+def test_language_from_the_letters(text: str, lang: str | None) -> None:
+    from kzfeed.language import text_language
+
+    assert text_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://tengrinews.kz/crime/v-almaty-zaderzhali-123/", "incidents"),
+        ("https://tengrinews.kz/world_news/ssha-i-kitay-456/", "world"),
+        ("https://tengrinews.kz/kazakhstan_news/tokaev-789/", "society"),
+        ("https://tengrisport.kz/football/kairat-pobedil-1/", "sport"),
+        ("https://news.liga.net/politics/news/x", "politics"),
+        ("https://www.inform.kz/ru/kurs-tenge-9ce59c", None),
+        (None, None),
+    ],
+)
+def test_a_rubric_from_the_link(url: str | None, key: str | None) -> None:
+    from kzfeed.rubrics import classify, from_link
+
+    assert from_link(url) == key
+    assert classify([], None, "society", url)[0] == (key or "society")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Tengri Sport", "sport"),
+        ("Авто", "technology"),
+        ("Рецепты", "culture"),
+        ("Ближний Восток", "world"),
+        ("Личные финансы", "economy"),
+    ],
+)
+def test_tengrinews_sections_and_sub_brands(raw: str, key: str) -> None:
+    from kzfeed.rubrics import resolve
+
+    assert resolve(raw) == key
+
+
+def test_lang_filter_finds_items_whose_language_came_from_their_text(
+    server: Any, cfg_path: Any
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kzfeed.cli import app
+
+    from .conftest import rss, write_config
+
+    body = rss(
+        [
+            {
+                "title": "Курс рубля упал на открытии торгов",
+                "link": "https://lenta.ru/1",
+                "guid": "1",
+            },
+            {
+                "title": "Тоқаев Өзбекстан Президентімен кездесті",
+                "link": "https://x.kz/2",
+                "guid": "2",
+            },
+        ],
+        lang="",
+    ).replace("<language></language>", "")
+    server.add("/lenta.xml", body)
+    write_config(cfg_path, [{"name": "lenta", "url": server.url("/lenta.xml")}])
+    kz = lambda *a: CliRunner().invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    assert kz("update").exit_code == 0
+    ru = json.loads(kz("latest", "--lang", "рус", "--json").stdout)
+    assert [i["title"] for i in ru] == ["Курс рубля упал на открытии торгов"]
+    kk = json.loads(kz("latest", "--lang", "kz", "--json").stdout)
+    assert [i["lang"] for i in kk] == ["kk"]
+    bad = kz("latest", "--lang", "fr")
+    assert bad.exit_code == 2 and "use ru, kk or en" in bad.stderr
