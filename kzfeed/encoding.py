@@ -173,9 +173,17 @@ def _guess(body: bytes) -> str | None:
     return None
 
 
+def _few_errors(body: bytes, encoding: str) -> bool:
+    """Whether ``body`` reads in ``encoding`` but for a few bytes (16, or 1 % of it)."""
+    try:
+        text = body.decode(encoding, "replace")
+    except LookupError:
+        return False
+    return text.count("\ufffd") - body.count("\ufffd".encode()) <= max(16, len(text) // 100)
+
+
 def _utf8_with_few_errors(body: bytes) -> bool:
-    text = body.decode("utf-8", "replace")
-    return text.count("\ufffd") <= max(16, len(text) // 100)
+    return _few_errors(body, "utf-8")
 
 
 def broken_declaration(body: bytes) -> bool:
@@ -213,15 +221,14 @@ def choose(body: bytes, headers: Mapping[str, str]) -> tuple[str, int] | None:
         return wide, 0
     labels = [label for label in (http_charset(headers), xml_encoding(body)) if label]
     known = [name for name in (codec_name(label) for label in labels) if name]
-    known = [name for name in known if not name.startswith(("utf-16", "utf-32"))]
-    if any(_decodes(body, name) for name in known):
-        return None  # the parser tries each declared encoding and finds it
-    if not known and _decodes(body, "utf-8"):
-        return None
+    # UTF-16/32 labels on a body that is neither, and ASCII (which says nothing), are noise
+    known = [n for n in known if not n.startswith(("utf-16", "utf-32")) and n != "ascii"]
+    if any(_decodes(body, name) for name in known) or _decodes(body, "utf-8"):
+        return None  # the parser tries each declared encoding, then UTF-8, and finds it
     if known and known[0] == "utf-8":
         if _utf8_with_few_errors(body):
             return "utf-8", 0
-    elif known:
+    elif known and _few_errors(body, known[0]):
         return known[0], 0  # a few bytes the declared encoding has no character for
     guessed = _guess(body)
     return (guessed, 0) if guessed else None

@@ -130,27 +130,51 @@ _LOOKS_LIKE_HTML = re.compile(r"<(?:p|br|div|a|b|i|strong|em|img|span|ul|li)\b[^
 # characters anyway (normalize.TEXT_LIMIT), and markup is rarely more than 4x its text.
 MARKUP_LIMIT = 256 * 1024
 
-# A "<" that opens no tag before the next "<": html.parser re-scans the rest of the document
-# from each such "<" (120 KB of "&lt;a " took 86 s); escaped, it is the same text, read once.
-_UNCLOSED_LT = re.compile(r"<(?![^<>]*>)")
+# A "<" that opens no tag: html.parser re-scans the rest of the document from each such "<"
+# (120 KB of "&lt;a " took 86 s); escaped, it is the same text, read once.  A tag closes at
+# the first ">" before the next "<", or, when an attribute value holds a "<" (alt="x<y",
+# onclick="if(a<b)…"), past quoted values: at most 8 pieces and 200 characters a value are
+# looked at, so each "<" costs a bounded scan.
+_UNCLOSED_LT = re.compile(r"<(?![^<>]*>)(?!(?>[^<>\"']+|\"[^\"]{0,200}\"|'[^']{0,200}'){1,8}>)")
+# Comments and marked sections, closed as html.parser closes them.  One that never closes
+# is escaped: html.parser would search the rest of the document for its end from each one.
+_SECTION_OPEN = re.compile(r"<!--|<!\[")
+_COMMENT_CLOSE = re.compile(r"--!?\s*>")
+_CDATA_CLOSE = re.compile(r"\]\s*\]\s*>")
+_MS_CLOSE = re.compile(r"\]\s*>")
+_CDATA_LIKE = re.compile(r"<!\[\s*(?:cdata|temp|ignore|include|rcdata)", re.I)
 
 
 def defuse(markup: str) -> str:
-    """``markup`` with every "<" that cannot start a complete tag or comment escaped as
-    "&lt;", so html.parser reads it in linear time and shows it as text, as it would have."""
+    """``markup`` with every "<" that cannot start a complete tag, comment or marked section
+    escaped as "&lt;", so html.parser reads it in linear time and shows it as text, as it
+    would have.  At most ``MARKUP_LIMIT`` characters are kept."""
     if len(markup) > MARKUP_LIMIT:
         markup = markup[:MARKUP_LIMIT]
     parts: list[str] = []
     pos = 0
+    unclosed: set[str] = set()  # closers known to be absent from the rest of the text
     while True:
-        start = markup.find("<!--", pos)
-        end = markup.find("-->", start + 4) if start >= 0 else -1
-        if end < 0:  # no (more) complete comments
+        opening = _SECTION_OPEN.search(markup, pos)
+        if opening is None:
             parts.append(_UNCLOSED_LT.sub("&lt;", markup[pos:]))
             return "".join(parts)
+        start = opening.start()
+        if opening.group(0) == "<!--":
+            kind, closer = "comment", _COMMENT_CLOSE
+        elif _CDATA_LIKE.match(markup, start):
+            kind, closer = "cdata", _CDATA_CLOSE
+        else:
+            kind, closer = "ms", _MS_CLOSE
+        close = None if kind in unclosed else closer.search(markup, opening.end())
         parts.append(_UNCLOSED_LT.sub("&lt;", markup[pos:start]))
-        parts.append(markup[start : end + 3])
-        pos = end + 3
+        if close is None:
+            unclosed.add(kind)
+            parts.append("&lt;" + opening.group(0)[1:])
+            pos = opening.end()
+        else:
+            parts.append(markup[start : close.end()])
+            pos = close.end()
 
 
 def html_to_text(markup: str, *, links: bool = False, base: str | None = None) -> str:

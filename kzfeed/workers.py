@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -84,15 +85,37 @@ class _Worker:
         self.conn: Connection = parent_end
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> tuple[str, Any]:
-        """Run one job (in a thread of the pool: it blocks until the answer or the budget)."""
+        """Run one job (in a thread of the pool: it blocks until the answer or the budget).
+
+        A timer kills the worker when the budget is spent, whatever the job is doing then:
+        computing, or stuck sending or receiving a large message through the pipe.
+        Returns (status, value): ok, error (the job raised), timeout, unsent (the worker was
+        gone before the job reached it), died (it went during the job)."""
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                self.process.kill()
+
+        timer = threading.Timer(budget, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            self.conn.send((fn, args))
+            try:
+                self.conn.send((fn, args))
+            except (EOFError, OSError):
+                return ("timeout" if expired.is_set() else "unsent", None)
             if not self.conn.poll(budget):
                 return ("timeout", None)
             answer: tuple[str, Any] = self.conn.recv()
             return answer
         except (EOFError, OSError):
-            return ("died", None)
+            return ("timeout" if expired.is_set() else "died", None)
+        except Exception as exc:  # an answer that cannot be read (MemoryError, pickle …)
+            return ("died", f"{type(exc).__name__}: {exc}"[:200])
+        finally:
+            timer.cancel()
 
     def kill(self) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):
@@ -104,7 +127,12 @@ class _Worker:
 
 class ParsePool:
     """``workers`` processes, forked at once (before any event loop or thread exists: a
-    clean fork), idle until a job comes; `run` is called from the event loop."""
+    clean fork), idle until a job comes; `run` is called from the event loop.
+
+    Every slot always goes back to the idle queue: a worker that timed out or died is
+    replaced, and a slot whose replacement could not be forked (no memory) is tried again
+    by the next job, which fails with that reason if it still cannot; so no job ever waits
+    for a worker that will not come."""
 
     def __init__(self, workers: int, budget: float) -> None:
         self.budget = budget
@@ -112,10 +140,11 @@ class ParsePool:
         self._workers: list[_Worker] = []
         for _ in range(max(1, workers)):
             self._workers.append(_Worker(self._context, self._fds()))
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._slots = len(self._workers)
+        self._idle: asyncio.Queue[_Worker | None] | None = None
         self._busy: set[_Worker] = set()
         self._threads = concurrent.futures.ThreadPoolExecutor(
-            len(self._workers), thread_name_prefix="kzfeed-parse-wait"
+            self._slots, thread_name_prefix="kzfeed-parse-wait"
         )
 
     @staticmethod
@@ -133,27 +162,40 @@ class ParsePool:
             self._idle = asyncio.Queue()
             for worker in self._workers:
                 self._idle.put_nowait(worker)
-        worker = await self._idle.get()
-        self._busy.add(worker)
+        slot = await self._idle.get()
         loop = asyncio.get_running_loop()
+        status, value = "unsent", None
         try:
-            status, value = await loop.run_in_executor(
-                self._threads, worker.call, fn, args, self.budget
-            )
+            for _attempt in range(2):  # a worker found dead before the job: once more
+                worker = slot if slot is not None else self._fork()
+                slot = worker
+                self._busy.add(worker)
+                status, value = await loop.run_in_executor(
+                    self._threads, worker.call, fn, args, self.budget
+                )
+                self._busy.discard(worker)
+                if status in ("ok", "error"):
+                    break
+                self._retire(worker)
+                slot = None
+                if status != "unsent":
+                    break
+        except OSError as exc:  # no replacement could be forked
+            raise JobFailed(f"cannot start a parser process: {exc}") from None
         except BaseException:  # cancelled mid-job (Ctrl-C): the run is ending, no new worker
-            worker.kill()
-            self._busy.discard(worker)
+            if slot is not None:
+                self._retire(slot)
+            slot = None
             raise
-        self._busy.discard(worker)
-        if status not in ("ok", "error"):  # over budget, or dead: a fresh worker
-            worker = self._replace(worker)
-        self._idle.put_nowait(worker)
+        finally:
+            self._idle.put_nowait(slot)
         if status == "ok":
             return value
         if status == "timeout":
             raise JobFailed(f"parsing took longer than {self.budget:g} s; stopped")
-        if status == "died":
-            raise JobFailed("the parser process died (out of memory?)")
+        if status in ("died", "unsent"):
+            why = f": {value}" if value else " (out of memory?)"
+            raise JobFailed(f"the parser process died{why}")
         raise JobFailed(f"parser failed: {value}")
 
     def _fds(self) -> list[int]:
@@ -163,11 +205,16 @@ class ParsePool:
                 fds.append(worker.conn.fileno())
         return fds
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _fork(self) -> _Worker:
+        worker = _Worker(self._context, self._fds())
+        self._workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        self._busy.discard(worker)
         worker.kill()
-        fresh = _Worker(self._context, self._fds())
-        self._workers[self._workers.index(worker)] = fresh
-        return fresh
+        if worker in self._workers:
+            self._workers.remove(worker)
 
     def shutdown(self) -> None:
         """End every worker: idle ones leave on EOF, a busy one (a cancelled run) is killed."""

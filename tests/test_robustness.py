@@ -183,16 +183,36 @@ def test_forty_comments_before_the_feed_parse_at_once(server: FeedServer, cfg_pa
 
 
 @pytest.mark.parametrize(
-    "shape", ["<a ", '<a href="', "<!--", "<![CDATA[", "<b", "<p ", "<"], ids=repr
+    "shape",
+    [
+        *("<a ", '<a href="', "<!--", "<![CDATA[", "<b", "<p ", "<"),
+        *("<!--x>", "<![if x>", "<![CDATA[x>", '<img alt="x<y" ', '<a x="', '<"<a"'),
+    ],
+    ids=repr,
 )
 def test_unclosed_markup_is_read_once(shape: str) -> None:
     markup = "Начало " + shape * (200_000 // len(shape)) + " конец"  # under MARKUP_LIMIT
     defused = defuse(markup)
-    # what html.parser gets: every "<" closes as a tag before the next "<" (read once)
+    # what html.parser gets: no "<" left without a ">" after it (each is read once)
     assert all(">" in part for part in defused.split("<")[1:])
     text = html_to_text(markup, links=True)
     assert text.startswith("Начало") and text.endswith("конец")
-    assert shape.strip() in text  # shown as the text it is
+    assert shape.strip()[:4] in text  # shown as the text it is
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ('<p><img alt="x<y" src="a.jpg">Текст после картинки</p>', "Текст после картинки"),
+        ('<p onclick="if(a<b)c()">Нажми</p>', "Нажми"),
+        ("<p>a</p><![CDATA[ x<y ]]><p>b</p>", "a\n\nb"),
+        ("<!--[if gte mso 9]><xml>x</xml><![endif]--><p>Текст</p>", "Текст"),
+        ('<p title="a > b">x</p>', "x"),
+        ("<p>1 < 2 and 3 > 2</p>", "1 < 2 and 3 > 2"),
+    ],
+)
+def test_defusing_leaves_well_formed_markup_as_it_was(markup: str, text: str) -> None:
+    assert html_to_text(markup, links=True) == text
 
 
 def test_a_description_of_unclosed_tags_is_stored_as_text(
@@ -568,3 +588,70 @@ def test_entries_with_nothing_to_show_are_counted_not_silently_dropped(
     server.add("/bad", body.replace("Видно", "Снова"))
     text = kz(cfg_path, "update")
     assert "1 entry without title, text or link left out" in text.stdout
+
+
+# ---------------------------------------------------------------- the pool itself
+
+
+def _raise_memory_error() -> None:
+    raise MemoryError("unpickling a huge answer")
+
+
+class _Unreadable:
+    """An answer the worker can send and kzfeed cannot read back."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_raise_memory_error, ())
+
+
+def _unreadable() -> _Unreadable:
+    return _Unreadable()
+
+
+def _pool_run(pool: Any, *jobs: tuple[Any, ...]) -> list[Any]:
+    import asyncio
+
+    async def main() -> list[Any]:
+        out = []
+        for fn, *args in jobs:
+            try:
+                out.append(await asyncio.wait_for(pool.run(fn, *args), 15))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+    return asyncio.run(main())
+
+
+@linux_only
+def test_a_worker_lost_in_any_way_never_leaves_the_pool_short() -> None:
+    """One slot: if it were lost, the next job would wait for ever (wait_for says so)."""
+    from kzfeed.workers import JobFailed, ParsePool
+
+    pool = ParsePool(1, budget=5)
+    try:
+        results = _pool_run(pool, (_unreadable,), (pow, 2, 10))
+        assert isinstance(results[0], JobFailed) and "MemoryError" in str(results[0])
+        assert results[1] == 1024
+        # the worker killed while idle (the system's OOM killer): the next job is not lost
+        os.kill(pool.pids[0], signal.SIGKILL)
+        time.sleep(0.2)
+        assert _pool_run(pool, (pow, 3, 3)) == [27]
+        # no process can be forked for a while: that job fails with the reason, later ones run
+        original = pool._fork
+        os.kill(pool.pids[0], signal.SIGKILL)
+        time.sleep(0.2)
+        calls = {"n": 0}
+
+        def failing_fork() -> Any:
+            calls["n"] += 1
+            if calls["n"] <= 1:
+                raise OSError(12, "Cannot allocate memory")
+            return original()
+
+        pool._fork = failing_fork  # type: ignore[method-assign]
+        first, second = _pool_run(pool, (pow, 2, 2), (pow, 2, 3))
+        assert isinstance(first, JobFailed) and "cannot start a parser process" in str(first)
+        assert second == 8
+    finally:
+        pool.shutdown()
