@@ -59,7 +59,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     value = value.strip()
     when: datetime | None = None
     if value.isascii() and value.isdigit():  # "²".isdigit() is true, and int() refuses it
-        seconds = min(int(value[:12]), int(MAX_RETRY_AFTER.total_seconds()))
+        seconds = _capped_seconds(value, MAX_RETRY_AFTER)
         when = now + timedelta(seconds=seconds)
     else:
         try:
@@ -74,6 +74,14 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     return min(when, now + MAX_RETRY_AFTER)
 
 
+def _capped_seconds(digits: str, cap: timedelta) -> int:
+    """A number of seconds written in ASCII digits, at most ``cap``, read without ever
+    making a number larger than the cap (leading zeros allowed: 0003600 is an hour)."""
+    digits = digits.lstrip("0") or "0"
+    limit = int(cap.total_seconds())
+    return limit if len(digits) > len(str(limit)) else min(int(digits), limit)
+
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?([0-9]+)", re.I)
 
 
@@ -86,7 +94,7 @@ def parse_cache_control(headers: httpx.Headers, now: datetime) -> datetime | Non
     if match:
         # capped before any arithmetic: a server may send max-age=99999999999999999999,
         # which no timedelta can hold
-        seconds = min(int(match.group(1)[:12]), int(MAX_AGE_CAP.total_seconds()))
+        seconds = _capped_seconds(match.group(1), MAX_AGE_CAP)
         return now + timedelta(seconds=seconds) if seconds > 0 else None
     expires = headers.get("expires")
     if expires:

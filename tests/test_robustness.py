@@ -88,6 +88,12 @@ def test_an_enormous_max_age_costs_nothing(server: FeedServer, cfg_path: Path) -
     assert "Traceback" not in result.output
 
 
+def test_padded_numbers_in_cache_headers_keep_their_value() -> None:
+    headers = httpx.Headers([(b"cache-control", b"max-age=0000000000003600")])
+    assert parse_cache_control(headers, NOW) == NOW + timedelta(hours=1)
+    assert parse_retry_after("000000000000120", NOW) == NOW + timedelta(minutes=2)
+
+
 @pytest.mark.parametrize(
     "value",
     ["garbage", "²", "١٢٣", "9" * 40, "-5", "Mon, 01 Jan 99999999999 00:00:00 GMT", "\x00"],
@@ -180,6 +186,12 @@ def test_forty_comments_before_the_feed_parse_at_once(server: FeedServer, cfg_pa
     server.add("/bad", body)
     report = run_case(server, cfg_path, parse_timeout=10)
     assert bad(report).status == "ok" and bad(report).new == 1
+    # the pattern ran when feedparser found no feed: comments before a page that is none
+    server.add(
+        "/bad", "<!-- c -->\n" * 40 + "<div>no feed</div>", headers={"Content-Type": "text/html"}
+    )
+    again = update(load_config(cfg_path), ["bad"])
+    assert again.feeds[0].status == "error" and "not a feed" in (again.feeds[0].error or "")
 
 
 @pytest.mark.parametrize(
@@ -243,6 +255,15 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(entry.name))
     return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User and system CPU time of a process, in clock ticks (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def _alive(pid: int) -> bool:
@@ -328,7 +349,10 @@ def test_a_killed_update_leaves_no_process_behind(
             time.sleep(0.05)
         workers = _children(proc.pid)
         assert workers, "the update should have forked its parse workers"
-        time.sleep(1.0)  # the bodies are in the workers now, seconds of parsing ahead
+        deadline = time.monotonic() + 30  # until a worker is parsing (its CPU time grows)
+        while max(_cpu_ticks(w) for w in workers) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert max(_cpu_ticks(w) for w in workers) >= 20, "no worker started parsing"
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)
         deadline = time.monotonic() + 2  # far less than what is left of the parse
@@ -397,6 +421,11 @@ ENCODED = {
         "Привет, мир",
     ),
     "an encoding name nobody knows": (_doc("Привет, мир", "bogus-8").encode(), "Привет, мир"),
+    "utf-8 body, windows-1251 declared (И is 0xD0 0x98 in UTF-8)": (
+        _doc("Информация из Астаны", "windows-1251").encode(),
+        "Информация из Астаны",
+    ),
+    "utf-8 body, us-ascii declared": (_doc("Информация", "us-ascii").encode(), "Информация"),
     "utf-8 declared, two bad bytes": (
         _doc("Привет, мир XX тест", "utf-8").encode().replace(b"XX", b"\xff\xfe"),
         "Привет, мир \ufffd\ufffd тест",
