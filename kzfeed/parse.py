@@ -91,6 +91,7 @@ class RawFeed:
     version: str
     entries: list[dict[str, Any]]
     bozo: str | None
+    note: str | None = None
 
 
 def parse_bytes(
@@ -131,6 +132,12 @@ def parse_bytes(
         reason = f" ({_short(bozo)})" if bozo else ""
         raise FeedError(f"not a feed{reason}")
     feed = parsed.feed
+    note = None
+    if entries and is_cut(body) and not _last_entry_closed(body):
+        # the download stopped early (a server that closed the connection mid-body): the
+        # last entry may be cut short; it is left for the next, whole, fetch to bring
+        entries = entries[:-1]
+        note = "the document ends before its root element closes; its last entry was left out"
     return RawFeed(
         title=feed.get("title"),
         link=feed.get("link"),
@@ -138,7 +145,47 @@ def parse_bytes(
         version=parsed.version or "unknown",
         entries=entries,
         bozo=_short(bozo) if bozo else None,
+        note=note,
     )
+
+
+_ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+_PROLOG_THING = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S)
+
+
+def is_cut(body: bytes) -> bool:
+    """Whether an XML body (ASCII-compatible) stops before its root element closes."""
+    pos = 0
+    for _ in range(50):  # the prolog: declaration, comments, processing instructions, DTD
+        match = _PROLOG_THING.match(body, pos)
+        if match is None or match.end() == pos:
+            break
+        pos = match.end()
+    root = _ROOT.match(body, pos)
+    if root is None:
+        return False
+    tail = body[-4096:].rstrip()
+    for _ in range(50):  # trailing comments and processing instructions
+        opener = b"<!--" if tail.endswith(b"-->") else b"<?" if tail.endswith(b"?>") else None
+        start = tail.rfind(opener) if opener else -1
+        if start < 0:
+            break
+        tail = tail[:start].rstrip()
+    name = re.escape(root.group(1))
+    return re.search(rb"</\s*" + name + rb"\s*>$", tail) is None and not tail.endswith(b"/>")
+
+
+_ENTRY_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_ENTRY_CLOSE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+
+
+def _last_entry_closed(body: bytes) -> bool:
+    """Whether the last entry a (cut) document opens is closed in it."""
+    tail = body[-262144:]
+    opened = [m.start() for m in _ENTRY_OPEN.finditer(tail)]
+    if not opened:
+        return True
+    return _ENTRY_CLOSE.search(tail, opened[-1]) is not None
 
 
 def _short(exc: object) -> str:

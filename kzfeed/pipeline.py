@@ -173,7 +173,7 @@ def parse_job(
             entries, raw_title, language, note = page.entries, page.title, spec.lang, page.note
         else:
             raw = parse_bytes(body, header_map, zone(tz_name), max_items)
-            entries, raw_title, language, note = raw.entries, raw.title, raw.language, None
+            entries, raw_title, language, note = raw.entries, raw.title, raw.language, raw.note
         empty: list[int] = []
         items = normalize_entries(
             entries,

@@ -684,3 +684,26 @@ def test_a_worker_lost_in_any_way_never_leaves_the_pool_short() -> None:
         assert second == 8
     finally:
         pool.shutdown()
+
+
+def test_a_body_cut_by_a_closed_connection_does_not_store_its_cut_story_twice(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    whole = feed("Обрыв", 4).encode()
+    cut = whole[: whole.index(b"https://www.inform.kz/ru/x_a3") + 20]  # inside the last link
+
+    def close_delimited(h: Any) -> None:  # no Content-Length: the body ends when it closes
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n")
+        h.wfile.write(b"Connection: close\r\n\r\n" + cut)
+        h.close_connection = True
+
+    server.add("/bad", handler=close_delimited)
+    write_config(cfg_path, [{"name": "bad", "url": server.url("/bad")}])
+    first = json.loads(kz(cfg_path, "update", "--json").stdout)["feeds"][0]
+    assert first["status"] == "ok" and first["new"] == 3
+    assert "its last entry was left out" in first["note"]
+    server.add("/bad", whole)
+    second = json.loads(kz(cfg_path, "update", "--json").stdout)["feeds"][0]
+    assert second["new"] == 1 and second["note"] is None
+    titles = sorted(r["title"] for r in stored(cfg_path))
+    assert titles == [f"Обрыв {k}" for k in range(4)]
