@@ -932,6 +932,8 @@ def update_phase(
         for entry in feeds or []:
             if isinstance(entry, dict):
                 totals["empty_entries"] += int(entry.get("empty_entries") or 0)
+                if "last entry was left out" in str(entry.get("note") or ""):
+                    totals["cut_documents"] += 1
         for entry in feeds or []:
             if isinstance(entry, dict) and entry.get("name") in chunk:
                 results[entry["name"]] = entry
@@ -1147,6 +1149,10 @@ def main() -> None:
     row(
         "cold: entries left out, no title/text/link (empty_entries)",
         cold_totals.get("empty_entries", 0),
+    )
+    row(
+        "cold: cut documents whose cut last entry was left out (note)",
+        cold_totals.get("cut_documents", 0),
     )
     row(
         "warm: ok / error / not_modified / skipped",
