@@ -331,20 +331,57 @@ MAX_ARTICLES_PER_FEED = 30  # per update: a first run of a 500-item feed must no
 
 def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -> None:
     """Fetch and keep the article text of new items of `full_text = true` feeds, under the
-    feeds' rules (timeout, size cap, per-host limit).  A page that fails costs its text only:
-    `show --full` tries again later."""
-    from .article import extract_text
+    feeds' rules (timeout, size cap, per-host limit), each page's extraction in a worker
+    under `parse_timeout`.  A page that fails costs its text only: `show --full` tries
+    again later."""
     from .fetch import fetch_now
 
     results = fetch_now(config.settings, [url for _id, url in wanted], "article")
-    for (item_id, _url), fetched in zip(wanted, results, strict=True):
-        if fetched.error:
-            continue
+    pages = [
+        (item_id, (fetched.body, dict(fetched.headers), fetched.final_url))
+        for (item_id, _url), fetched in zip(wanted, results, strict=True)
+        if not fetched.error
+    ]
+    if not pages:
+        return
+    texts = _extract_all([page for _id, page in pages], config.settings.parse_timeout)
+    for (item_id, _page), text in zip(pages, texts, strict=True):
+        if text:
+            writer.set_full_text(item_id, text)
+
+
+def article_job(body: bytes, headers: dict[str, str], url: str) -> str | None:
+    """One article page's main text, or None (runs in a worker process)."""
+    from .article import extract_text
+    from .errors import KzfeedError
+
+    try:
+        return extract_text(body, headers, url)
+    except KzfeedError:
+        return None
+
+
+def _extract_all(pages: list[tuple[bytes, dict[str, str], str]], budget: float) -> list[str | None]:
+    from .workers import JobFailed, ParsePool
+
+    if not ParsePool.available():
+        return [article_job(*page) for page in pages]
+    pool = ParsePool(min(os.cpu_count() or 1, len(pages)), budget)
+
+    async def one(page: tuple[bytes, dict[str, str], str]) -> str | None:
         try:
-            text = extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
-        except Exception:  # noqa: S112 - a page that fails (KzfeedError or a bug) costs its text only
-            continue
-        writer.set_full_text(item_id, text)
+            text: str | None = await pool.run(article_job, *page)
+        except JobFailed:  # over budget, or the extractor failed: this text only
+            return None
+        return text
+
+    async def every() -> list[str | None]:
+        return list(await asyncio.gather(*(one(page) for page in pages)))
+
+    try:
+        return asyncio.run(every())
+    finally:
+        pool.shutdown()
 
 
 def _run(

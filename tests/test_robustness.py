@@ -707,3 +707,45 @@ def test_a_body_cut_by_a_closed_connection_does_not_store_its_cut_story_twice(
     assert second["new"] == 1 and second["note"] is None
     titles = sorted(r["title"] for r in stored(cfg_path))
     assert titles == [f"Обрыв {k}" for k in range(4)]
+
+
+@linux_only
+def test_an_article_page_past_its_budget_costs_its_text_only(
+    server: FeedServer, cfg_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`full_text = true`: each page's extraction runs in a worker under parse_timeout."""
+    import kzfeed.article
+
+    original = kzfeed.article.extract_text
+
+    def slow_on_one(body: bytes, headers: Any, url: str) -> str:
+        if url.endswith("/stuck"):
+            while True:
+                pass
+        return original(body, headers, url)
+
+    monkeypatch.setattr(kzfeed.article, "extract_text", slow_on_one)
+    page = "<html><body><div class='article__body-text'><p>{}</p></div></body></html>"
+    ok = server.add(
+        "/ok", page.format("Полный текст статьи."), headers={"Content-Type": "text/html"}
+    )
+    stuck = server.add("/stuck", page.format("Никогда"), headers={"Content-Type": "text/html"})
+    server.add(
+        "/rss.xml",
+        rss(
+            [
+                {"title": "Статья готова", "link": ok, "guid": "1"},
+                {"title": "Статья зависла", "link": stuck, "guid": "2"},
+            ]
+        ),
+    )
+    write_config(
+        cfg_path, [{"name": "k", "url": server.url("/rss.xml"), "full_text": True}], parse_timeout=1
+    )
+    started = time.monotonic()
+    report = update(load_config(cfg_path))
+    assert report.errors == 0 and report.new == 2
+    assert time.monotonic() - started < 30
+    texts = {r["title"]: r.get("full_text") for r in stored(cfg_path)}
+    assert texts == {"Статья готова": "Полный текст статьи.", "Статья зависла": None}
+    assert _children(os.getpid()) == []
