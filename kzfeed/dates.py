@@ -216,6 +216,8 @@ def parse_day(text: str, tz: tzinfo, now: datetime) -> date | None:
     match = day_only.match(value)
     if match:
         return now.astimezone(tz).date() - timedelta(days=_DAY_WORDS[match.group("w").lower()])
+    if re.search(r"\d{1,2}:\d\d", value):
+        return None  # a time of day: a story's date, not a day heading
     value = re.sub(rf"^{_WEEKDAY}", "", value, flags=re.IGNORECASE)
     parsed = parse_list_date(value, tz, now)
     return parsed.astimezone(tz).date() if parsed is not None else None

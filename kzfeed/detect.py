@@ -69,7 +69,11 @@ def _classes(node: Any) -> list[str]:
 
 
 def _shape(node: Any) -> str:
-    classes = sorted(c for c in _classes(node) if not re.search(r"\d{2,}|active|first|last", c))
+    """tag.class.class, without classes that vary between siblings of one list (BEM
+    modifiers such as card--big, numbers, active/first/last)."""
+    classes = sorted(
+        c for c in _classes(node) if not re.search(r"--|\d{2,}|active|first|last|odd|even", c)
+    )
     return str(node.tag) + "".join(f".{c}" for c in classes)
 
 
@@ -101,8 +105,10 @@ def _is_headline(text: str) -> bool:
     return MIN_TITLE <= len(text) <= MAX_TITLE and len(text.split()) >= MIN_WORDS
 
 
-def _story_links(tree: Any, base_url: str) -> list[tuple[Any, str, str]]:
-    """(anchor, absolute URL, headline) of every link that looks like a story."""
+def _story_links(tree: Any, base_url: str) -> list[tuple[Any, str, str, bool]]:
+    """(anchor, absolute URL, headline, on the page's site) of every link that looks like a
+    story (links to other sites count only inside a list that is mostly the site's own: a
+    sub-site such as tengrisport.kz in Tengrinews' list)."""
     page = urlsplit(base_url)
     site = _site(page.hostname or "")
     out = []
@@ -115,15 +121,16 @@ def _story_links(tree: Any, base_url: str) -> list[tuple[Any, str, str]]:
             parts = urlsplit(url)
         except ValueError:
             continue
-        if parts.scheme not in ("http", "https") or _site(parts.hostname or "") != site:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             continue
+        own = _site(parts.hostname) == site
         if (parts.path.rstrip("/") or "/") == (page.path.rstrip("/") or "/"):
             continue  # the page itself
         if parts.path.count("/") < 1 or parts.path in ("", "/"):
             continue
         title = _headline(anchor)
         if _is_headline(title):
-            out.append((anchor, url.split("#")[0], title))
+            out.append((anchor, url.split("#")[0], title, own))
     return out
 
 
@@ -155,100 +162,150 @@ def _chrome(node: Any) -> bool:
     return False
 
 
-_DATE_CANDIDATES = "time, span, div, p, small, em, i, li, dt, td"
+_DATE_CANDIDATES = "time, span, div, p, small, em, i, li, dt, td, b"
+_LOOKS_DATED = re.compile(r"\d{1,2}[:.]\d\d|\d{4}-\d\d-\d\d|\d{1,2}\s+\w+\s+\d{4}")
 
 
-def _date_text(block: Any) -> tuple[str, str] | None:
-    """(text or attribute value, selector) of the block's date, if it shows one."""
+def _date_text(block: Any, tz: tzinfo, now: datetime) -> tuple[str, str] | None:
+    """(text or attribute value, selector) of the block's date, if it shows one: a
+    ``time[datetime]``, else the first short text inside it that reads as a date, else the
+    element just before it (a <dt> before its <dd>)."""
     for node in block.css("time[datetime]"):
         value = clean_line(node.attributes.get("datetime") or "")
-        if value:
+        if value and parse_list_date(value, tz, now) is not None:
             return value, "time@datetime"
-    for node in block.css(_DATE_CANDIDATES):
+    for node in [*block.css(_DATE_CANDIDATES), *_previous_element(block)]:
         text = _text(node)
-        if 4 <= len(text) <= 40 and re.search(r"\d{1,2}[:.]\d\d|\d{4}", text):
-            if node.css_first("a") is not None and len(text) > 20:
-                continue
+        if (
+            4 <= len(text) <= 40
+            and _LOOKS_DATED.search(text)
+            and node.css_first("a") is None
+            and parse_list_date(text, tz, now) is not None
+        ):
             return text, _shape(node)
     return None
+
+
+def _previous_element(node: Any) -> list[Any]:
+    prev = node.prev
+    while prev is not None and not prev.is_element_node:
+        prev = prev.prev
+    return [prev] if prev is not None else []
+
+
+Block = tuple[Any, str, str, Any, bool]  # (block, URL, headline, anchor, on the site)
+
+
+def _group_key(block: Any) -> str:
+    """A block's shape with its parent's and grandparent's: the blocks of one list share it."""
+    parts = [_shape(block)]
+    node = block.parent
+    for _ in range(2):
+        if node is None or node.tag in ("body", "html"):
+            break
+        parts.append(_shape(node))
+        node = node.parent
+    return " < ".join(parts)
+
+
+def _section(url: str) -> str:
+    """A story link's first path section ("news" of /news/98120-…/), to tell a second list
+    of the same site's stories (a hero block) from links elsewhere."""
+    first = urlsplit(url).path.strip("/").split("/", 1)[0]
+    return "" if re.search(r"\d", first) and "-" in first else first
 
 
 def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
     """The news list on a parsed page (a selectolax tree), or an empty Detection."""
     links = _story_links(tree, base_url)
     urls_under: dict[int, set[str]] = defaultdict(set)
-    for anchor, url, _title in links:
+    for anchor, url, _title, _own in links:
         for ancestor in _ancestors(anchor):
             urls_under[ancestor.mem_id].add(url)
-    blocks: dict[int, tuple[Any, str, str, Any]] = {}
-    for anchor, url, title in links:
+    blocks: dict[int, Block] = {}
+    for anchor, url, title, own in links:
         block = _block(anchor, url, urls_under)
         if block.mem_id not in blocks:  # an image link and a title link: the first wins
-            blocks[block.mem_id] = (block, url, title, anchor)
-    groups: dict[str, list[tuple[Any, str, str, Any]]] = defaultdict(list)
+            blocks[block.mem_id] = (block, url, title, anchor, own)
+    groups: dict[str, list[Block]] = defaultdict(list)
     for found in blocks.values():
-        block = found[0]
-        parent = block.parent
-        key = f"{_shape(parent) if parent is not None else ''} > {_shape(block)}"
-        groups[key].append(found)
+        groups[_group_key(found[0])].append(found)
     scored = []
-    for key, members in groups.items():
-        if len(members) < MIN_LIST:
+    for members in groups.values():
+        on_site = sum(1 for m in members if m[4])
+        if len(members) < MIN_LIST or on_site <= len(members) / 2:
             continue
-        dated = sum(1 for m in members if _date_text(m[0]) is not None)
+        dated = sum(1 for m in members if _date_of(m[0], tz, now) is not None)
         chrome = sum(1 for m in members if _chrome(m[0])) > len(members) / 2
         score = len(members) * (1.0 + dated / len(members)) * (0.1 if chrome else 1.0)
-        scored.append((score, key, members, dated, chrome))
+        scored.append((score, members, dated, chrome))
     if not scored:
         return Detection((), {})
     scored.sort(key=lambda s: -s[0])
-    best = scored[0][2]
+    best = scored[0][1]
+    sections = {_section(m[1]) for m in best if m[4]}
     chosen = list(best)
-    for _score, _key, members, dated, chrome in scored[1:]:
-        if not chrome and dated >= len(members) / 2:
+    for _score, members, dated, chrome in scored[1:]:
+        same_stories = all(_section(m[1]) in sections for m in members)
+        if not chrome and (dated >= len(members) / 2 or same_stories):
             chosen.extend(members)
-    seen: set[str] = set()
     order = {node.mem_id: k for k, node in enumerate(tree.css("*"))}
     chosen.sort(key=lambda m: order.get(m[0].mem_id, 0))
     days = _days(chosen, tz, now)
+    seen: set[str] = set()
     items = []
-    for block, url, title, _anchor in chosen:
+    for block, url, title, _anchor, _own in chosen:
         if url in seen:
             continue
         seen.add(url)
-        found_date = _date_text(block)
-        when = (
-            parse_list_date(found_date[0], tz, now, days.get(block.mem_id))
-            if found_date is not None
-            else None
-        )
-        items.append(Found(title, url, when))
-    return Detection(tuple(items), _selectors(best))
+        items.append(Found(title, url, _date_of(block, tz, now, days.get(block.mem_id))))
+    return Detection(tuple(items), _selectors(best, tz, now))
 
 
-def _days(chosen: list[tuple[Any, str, str, Any]], tz: tzinfo, now: datetime) -> dict[int, date]:
-    """Day headings among the siblings before each block (text that reads as a day only)."""
+def _date_of(block: Any, tz: tzinfo, now: datetime, day: date | None = None) -> datetime | None:
+    found = _date_text(block, tz, now)
+    return parse_list_date(found[0], tz, now, day) if found is not None else None
+
+
+def _lowest_common_ancestor(nodes: list[Any]) -> Any:
+    paths = [[n, *_ancestors(n)] for n in nodes]
+    common = {a.mem_id for a in paths[0]}
+    for path in paths[1:]:
+        common &= {a.mem_id for a in path}
+    return next((a for a in paths[0] if a.mem_id in common), paths[0][-1])
+
+
+def _days(chosen: list[Block], tz: tzinfo, now: datetime) -> dict[int, date]:
+    """Day headings between the blocks: in document order, inside the part of the page that
+    holds the list, a short text outside the blocks that reads as a day only ("Сегодня",
+    "23 ноября", "22 ноября 2026") gives its day to the blocks after it."""
     out: dict[int, date] = {}
+    if not chosen:
+        return out
     ids = {m[0].mem_id for m in chosen}
-    containers = {m[0].parent.mem_id: m[0].parent for m in chosen if m[0].parent is not None}
-    for container in containers.values():
-        current: date | None = None
-        for child in container.iter():
-            if child.mem_id in ids:
-                if current is not None:
-                    out[child.mem_id] = current
-                continue
-            text = _text(child)
-            if text and len(text) <= 40 and child.css_first("a[href]") is None:
-                day = parse_day(text, tz, now)
-                if day is not None:
-                    current = day
+    inside: set[int] = set()
+    for block in (m[0] for m in chosen):
+        inside.update(n.mem_id for n in block.css("*"))
+    container = _lowest_common_ancestor([m[0] for m in chosen])
+    current: date | None = None
+    for node in container.css("*"):
+        if node.mem_id in ids:
+            if current is not None:
+                out[node.mem_id] = current
+            continue
+        if node.mem_id in inside or node.css_first("a[href]") is not None:
+            continue
+        text = _text(node)
+        if text and len(text) <= 40:
+            day = parse_day(text, tz, now)
+            if day is not None:
+                current = day
     return out
 
 
-def _selectors(members: list[tuple[Any, str, str, Any]]) -> dict[str, str]:
+def _selectors(members: list[Block], tz: tzinfo, now: datetime) -> dict[str, str]:
     """Selectors that find these blocks, for a user to read and fix."""
-    block, _url, _title, anchor = members[0]
+    block, _url, _title, anchor, _own = members[0]
     parent = block.parent
     item = _shape(block)
     if parent is not None and _classes(parent):
@@ -259,8 +316,8 @@ def _selectors(members: list[tuple[Any, str, str, Any]]) -> dict[str, str]:
         selectors["title"] = _title_selector(anchor) or "a"
     else:
         selectors["title"] = _title_selector(anchor) or selectors["title"]
-    found = _date_text(block)
-    if found is not None:
+    found = _date_text(block, tz, now)
+    if found is not None and block.css_first(found[1].split("@")[0]) is not None:
         selectors["date"] = found[1]
     return selectors
 

@@ -3,7 +3,9 @@ selector grammar (alternatives, attributes, day headings) and the presets."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -266,3 +268,97 @@ def test_lang_filter_finds_items_whose_language_came_from_their_text(
     assert [i["lang"] for i in kk] == ["kk"]
     bad = kz("latest", "--lang", "fr")
     assert bad.exit_code == 2 and "use ru, kk or en" in bad.stderr
+
+
+# ---------------------------------------------------------------- the labelled real-shaped pages
+
+REAL = Path(__file__).parent / "fixtures" / "html" / "real"
+
+
+def _read(page: Path, spec: FeedSpec) -> Any:
+    label = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    listed = parse_list(
+        page.read_bytes(),
+        {},
+        spec,
+        base_url=label["url"],
+        tz=ZoneInfo(label["tz"]),
+        now=datetime.fromisoformat(label["now"]),
+    )
+    got = [
+        {
+            "title": e["title"],
+            "link": e["link"],
+            "published": (
+                datetime(*e["published_parsed"][:6], tzinfo=UTC).isoformat()
+                if e.get("published_parsed")
+                else None
+            ),
+        }
+        for e in listed.entries
+    ]
+    return label, listed, got
+
+
+PRESET_PAGES = {
+    "kazinform-ru-2025": "kazinform",
+    "kazinform-kk-2025": "kazinform",
+    "kazinform-en-2025": "kazinform",
+    "kazinform-ru-2026": "kazinform",
+    "zakon-2026": "zakon",
+    "informburo-2026": "informburo",
+    "informburo-2024-03": "informburo",
+    "24kz-2026": "24kz",
+    "vlast-2026": "vlast",
+    "kazpravda-2026": "kazpravda",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_PAGES))
+def test_each_preset_reads_its_page_as_the_evidence_shapes_it(name: str) -> None:
+    page = REAL / f"{name}.html"
+    spec = FeedSpec(name, "https://x", type="html", preset=PRESET_PAGES[name])
+    label, listed, got = _read(page, spec)
+    assert listed.note is None  # the preset matched: no detection
+    assert got == label["items"]
+
+
+REDESIGNS = {
+    "kazinform-ru-redesign": "kazinform",
+    "zakon-redesign": "zakon",
+    "informburo-redesign": "informburo",
+    "24kz-redesign": "24kz",
+    "vlast-redesign": "vlast",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDESIGNS))
+def test_after_a_redesign_the_news_keeps_coming_with_a_note(name: str) -> None:
+    spec = FeedSpec(name, "https://x", type="html", preset=REDESIGNS[name])
+    label, listed, got = _read(REAL / f"{name}.html", spec)
+    count = len(label["items"])
+    assert listed.note == (
+        f"selectors matched nothing; {count} items found by detection — update the preset or "
+        "your [feeds.select]"
+    )
+    assert got == label["items"]
+    assert not {g["link"] for g in got} & set(label["decoys"])
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in REAL.glob("other-*.html")), ids=lambda n: n[6:]
+)
+def test_detection_on_pages_it_has_no_selectors_for(name: str) -> None:
+    label, listed, got = _read(REAL / f"{name}.html", FeedSpec(name, "https://x", type="html"))
+    assert listed.note == f"no selectors; {len(label['items'])} items found by detection"
+    assert got == label["items"]
+
+
+def test_detected_selectors_read_the_page_again_the_same_way() -> None:
+    """What `add --html` writes into the config finds the same stories the next time."""
+    page = REAL / "zakon-redesign.html"
+    _label, listed, got = _read(page, FeedSpec("z", "https://x", type="html"))
+    assert listed.detected is not None and set(listed.detected) >= {"item", "title", "link"}
+    spec = FeedSpec("z", "https://x", type="html", select=tuple(listed.detected.items()))
+    _label, again, got_again = _read(page, spec)
+    assert again.note is None and [g["link"] for g in got_again] == [g["link"] for g in got]
