@@ -4,6 +4,7 @@ selector grammar (alternatives, attributes, day headings) and the presets."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -362,3 +363,88 @@ def test_detected_selectors_read_the_page_again_the_same_way() -> None:
     spec = FeedSpec("z", "https://x", type="html", select=tuple(listed.detected.items()))
     _label, again, got_again = _read(page, spec)
     assert again.note is None and [g["link"] for g in got_again] == [g["link"] for g in got]
+
+
+# ---------------------------------------------------------------- nothing dropped from real feeds
+
+FEEDPARSER_TESTS = REAL.parents[3].parent / "shared" / "corpus" / "feedparser-tests"
+
+
+def _header_lines(body: bytes) -> tuple[tuple[str, str], ...]:
+    found = re.findall(rb"^Header:\s*([^:\n]+):\s*(.*?)\s*$", body[:4000], re.M)
+    return tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in found)
+
+
+@pytest.mark.skipif(not FEEDPARSER_TESTS.is_dir(), reason="../shared/corpus is not beside the repo")
+def test_feedparsers_own_test_feeds_lose_nothing_without_a_reason() -> None:
+    """Each of feedparser's 2,106 test feeds: every entry feedparser reads is an item, an
+    entry left out as empty (counted), or a repeat of another in the same file; a refused
+    file says why, and only when feedparser finds no entry with text in it either."""
+    import io
+
+    import feedparser
+
+    from kzfeed.pipeline import parse_job
+
+    files = sorted(FEEDPARSER_TESTS.rglob("*.xml"))
+    assert len(files) >= 2100
+    refused = {}
+    for n, path in enumerate(files):
+        body = path.read_bytes()
+        headers = _header_lines(body)
+        spec = FeedSpec(f"fp{n}", "http://example.com/feed")
+        parsed = parse_job(
+            spec, body, headers, "2026-11-24T09:00:00+00:00", "http://example.com/", "UTC", {}
+        )
+        theirs = feedparser.parse(io.BytesIO(body), response_headers=dict(headers)).entries
+        if parsed.error:
+            assert not parsed.error.startswith("parser failed"), (path, parsed.error)
+            refused[path.name] = parsed.error
+            assert not [e for e in theirs if e.get("title") or e.get("summary")], path
+            continue
+        distinct = {
+            (e.get("id") or e.get("link") or "", e.get("title", ""), e.get("summary", ""))
+            for e in theirs
+        }
+        kept = len(parsed.items) + parsed.empty
+        assert len(distinct) - 1 <= kept <= len(theirs), (path, kept, len(theirs))
+    assert all(
+        why.startswith(("not a feed", "an HTML page", "empty response", "feed declares a DTD"))
+        for why in refused.values()
+    ), refused
+    assert len(refused) <= 12
+
+
+def test_harmless_declared_entities_are_expanded_and_the_dangerous_refused() -> None:
+    from kzfeed.errors import FeedError
+    from kzfeed.parse import parse_bytes
+
+    old_russian = (
+        '<?xml version="1.0" encoding="windows-1251"?><!DOCTYPE rss [<!ENTITY nbsp "&#160;">'
+        '<!ENTITY laquo "&#171;"><!ENTITY raquo "&#187;">]><rss version="2.0"><channel>'
+        "<title>Лента</title><item><title>Выборы&nbsp;в &laquo;Казахстане&raquo;</title>"
+        "<link>http://e.kz/1</link></item></channel></rss>"
+    ).encode("cp1251")
+    (entry,) = parse_bytes(old_russian, {}).entries
+    assert entry["title"] == "Выборы\xa0в «Казахстане»"
+    big = "Я" * 40_000  # 80 KB, used 20,000 times
+    many_uses = (
+        f'<!DOCTYPE rss [<!ENTITY big "{big}">]><rss><channel><item><title>'
+        + "&big;" * 20_000
+        + "</title></item></channel></rss>"
+    ).encode()
+    nested = (
+        "<!DOCTYPE rss ["
+        + '<!ENTITY e0 "x">'
+        + "".join(f'<!ENTITY e{k} "&e{k - 1};&e{k - 1};">' for k in range(1, 7))
+    )
+    for body, why in [
+        (many_uses, "an entity of over 1024 bytes"),
+        ((nested + "]><rss><channel><title>&e6;</title></channel></rss>").encode(), "nested"),
+        (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss>&x;</rss>', "external"),
+    ]:
+        with pytest.raises(FeedError, match=why):
+            parse_bytes(body, {})
+    small = '<!DOCTYPE rss [<!ENTITY s "' + "Я" * 200 + '">]><rss><channel><item><title>'
+    with pytest.raises(FeedError, match="KiB of expansion"):
+        parse_bytes((small + "&s;" * 1_000 + "</title></item></channel></rss>").encode(), {})
