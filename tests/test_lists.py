@@ -448,3 +448,34 @@ def test_harmless_declared_entities_are_expanded_and_the_dangerous_refused() -> 
     small = '<!DOCTYPE rss [<!ENTITY s "' + "Я" * 200 + '">]><rss><channel><item><title>'
     with pytest.raises(FeedError, match="KiB of expansion"):
         parse_bytes((small + "&s;" * 1_000 + "</title></item></channel></rss>").encode(), {})
+
+
+def test_the_fallback_note_reaches_update_and_feeds(server: Any, cfg_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from kzfeed.cli import app
+
+    from .conftest import write_config
+
+    page = (REAL / "zakon-redesign.html").read_bytes()
+    server.add("/news/", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    write_config(
+        cfg_path,
+        [{"name": "zakon", "type": "html", "url": server.url("/news/"), "preset": "zakon"}],
+        timezone="Asia/Almaty",
+    )
+    kz = lambda *a: CliRunner().invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    note = (
+        "selectors matched nothing; 20 items found by detection — update the preset or your "
+        "[feeds.select]"
+    )
+    done = kz("update", "--json")
+    assert done.exit_code == 0, done.output
+    (row,) = json.loads(done.stdout)["feeds"]
+    assert (row["status"], row["new"], row["note"]) == ("ok", 20, note)
+    (health,) = json.loads(kz("feeds", "--json").stdout)
+    assert health["note"] == note and health["items"] == 20
+    shown = kz("feeds")
+    assert "selectors matched nothing" in " ".join(shown.stdout.split())
+    summary = kz("update", "--force")
+    assert "20 items found by detection" in " ".join(summary.stdout.split())
