@@ -28,12 +28,10 @@ PRESETS: dict[str, dict[str, str]] = {
     # www.inform.kz/lenta/ (ru) and en.inform.kz/lenta/: 2025 cards (high confidence), and
     # the 2026 "news-card" variant one source shows (low)
     "kazinform": {
-        "item": "div.allNewsCard, a.news-card, article.lenta-item",
-        "title": ".allNewsCard_title, .allNewsCard__title, .card-title, .lenta-item__title",
-        "link": "a.lenta-item__title@href, a@href, @href",
-        "date": "time@datetime, .allNewsCard_time, time.meta-date, .lenta-item__date",
-        "lead": ".lenta-item__lead",
-        "rubric": ".lenta-item__rubric",
+        "item": "div.allNewsCard, a.news-card",
+        "title": ".allNewsCard_title, .allNewsCard__title, .card-title",
+        "link": "a@href, @href",
+        "date": "time@datetime, .allNewsCard_time, time.meta-date",
     },
     # www.zakon.kz/news/ (medium): "Сегодня, 13:51", "13:51, 15 августа 2025"; older cards
     # carry time[datetime]

@@ -213,8 +213,13 @@ def write_config(path: Path, feeds: list[dict[str, Any]], **settings: Any) -> Pa
         lines.append(f"{key} = {_toml(value)}")
     for feed in feeds:
         lines.append("\n[[feeds]]")
+        tables = {k: v for k, v in feed.items() if isinstance(v, dict)}
         for key, value in feed.items():
-            lines.append(f"{key} = {_toml(value)}")
+            if key not in tables:
+                lines.append(f"{key} = {_toml(value)}")
+        for key, table in tables.items():  # [feeds.select] and the like, after the keys
+            lines.append(f"[feeds.{key}]")
+            lines.extend(f"{k} = {_toml(v)}" for k, v in table.items())
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
