@@ -13,7 +13,8 @@ instead of stopping.  The method:
 4. **The news list** is the candidate with the best score: the number of stories, more when
    they carry dates, less inside navigation, headers, footers, sidebars and "most read"
    boxes (by element names and class names).  Other candidates whose items are dated, and
-   that are not in such chrome, are kept as well (a hero block above the list).
+   that are not in such chrome, are kept as well (a second column of news); an undated
+   "main stories" block is not (it would show in the wire as the newest news).
 
 Dates: a ``time[datetime]``, else the first short text in the block that reads as a date;
 a time alone takes the day of the last day heading before its block among the list's
@@ -208,13 +209,6 @@ def _group_key(block: Any) -> str:
     return " < ".join(parts)
 
 
-def _section(url: str) -> str:
-    """A story link's first path section ("news" of /news/98120-…/), to tell a second list
-    of the same site's stories (a hero block) from links elsewhere."""
-    first = urlsplit(url).path.strip("/").split("/", 1)[0]
-    return "" if re.search(r"\d", first) and "-" in first else first
-
-
 def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
     """The news list on a parsed page (a selectolax tree), or an empty Detection."""
     links = _story_links(tree, base_url)
@@ -243,11 +237,11 @@ def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
         return Detection((), {})
     scored.sort(key=lambda s: -s[0])
     best = scored[0][1]
-    sections = {_section(m[1]) for m in best if m[4]}
     chosen = list(best)
     for _score, members, dated, chrome in scored[1:]:
-        same_stories = all(_section(m[1]) in sections for m in members)
-        if not chrome and (dated >= len(members) / 2 or same_stories):
+        # a second list counts when it is dated: an undated "main stories" block (features,
+        # old analyses) would otherwise show in the wire as the newest news, at fetch time
+        if not chrome and dated >= len(members) / 2:
             chosen.extend(members)
     order = {node.mem_id: k for k, node in enumerate(tree.css("*"))}
     chosen.sort(key=lambda m: order.get(m[0].mem_id, 0))

@@ -330,6 +330,7 @@ REDESIGNS = {
     "informburo-redesign": "informburo",
     "24kz-redesign": "24kz",
     "vlast-redesign": "vlast",
+    "kazpravda-redesign": "kazpravda",
 }
 
 
