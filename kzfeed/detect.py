@@ -69,12 +69,14 @@ def _classes(node: Any) -> list[str]:
     return [c for c in (node.attributes.get("class") or "").split() if c]
 
 
+# classes that differ between siblings of one list: BEM modifiers, numbers, states, positions
+_VARYING = re.compile(r"--|\d|^(?:is-|js-)?(?:active|current|selected|first|last|odd|even)$")
+
+
 def _shape(node: Any) -> str:
     """tag.class.class, without classes that vary between siblings of one list (BEM
     modifiers such as card--big, numbers, active/first/last)."""
-    classes = sorted(
-        c for c in _classes(node) if not re.search(r"--|\d{2,}|active|first|last|odd|even", c)
-    )
+    classes = sorted(c for c in _classes(node) if not _VARYING.search(c))
     return str(node.tag) + "".join(f".{c}" for c in classes)
 
 
@@ -125,8 +127,10 @@ def _story_links(tree: Any, base_url: str) -> list[tuple[Any, str, str, bool]]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             continue
         own = _site(parts.hostname) == site
-        if (parts.path.rstrip("/") or "/") == (page.path.rstrip("/") or "/"):
-            continue  # the page itself
+        if (parts.path.rstrip("/") or "/") == (page.path.rstrip("/") or "/") and (
+            parts.query == page.query or not parts.query
+        ):
+            continue  # the page itself (news.php?id=55318 on news.php is a story)
         if parts.path.count("/") < 1 or parts.path in ("", "/"):
             continue
         title = _headline(anchor)
@@ -198,8 +202,17 @@ Block = tuple[Any, str, str, Any, bool]  # (block, URL, headline, anchor, on the
 
 
 def _group_key(block: Any) -> str:
-    """A block's shape with its parent's and grandparent's: the blocks of one list share it."""
-    parts = [_shape(block)]
+    """What the blocks of one list share: their tag with their first class (not all of
+    them: WordPress gives each post its own, post-5812 category-… tag-…) and a
+    ``data-type`` word (a story and an ad in one river), and their parent's and
+    grandparent's shapes."""
+    kind = block.attributes.get("data-type") or ""
+    first = next((c for c in _classes(block) if not _VARYING.search(c)), "")
+    parts = [
+        block.tag
+        + (f".{first}" if first else "")
+        + (f"[{kind}]" if re.fullmatch(r"[A-Za-z_-]{1,20}", kind) else "")
+    ]
     node = block.parent
     for _ in range(2):
         if node is None or node.tag in ("body", "html"):
@@ -236,7 +249,7 @@ def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
     if not scored:
         return Detection((), {})
     scored.sort(key=lambda s: -s[0])
-    best = scored[0][1]
+    best = _without_undated_corners(scored[0][1], tz, now)
     chosen = list(best)
     for _score, members, dated, chrome in scored[1:]:
         # a second list counts when it is dated: an undated "main stories" block (features,
@@ -254,6 +267,21 @@ def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
         seen.add(url)
         items.append(Found(title, url, _date_of(block, tz, now, days.get(block.mem_id))))
     return Detection(tuple(items), _selectors(best, tz, now))
+
+
+def _without_undated_corners(members: list[Block], tz: tzinfo, now: datetime) -> list[Block]:
+    """A mostly dated list without the blocks of a container that holds no dated one (a
+    menu table of story links shaped like the archive's rows)."""
+    dated_parents = {
+        m[0].parent.mem_id
+        for m in members
+        if m[0].parent is not None and _date_of(m[0], tz, now) is not None
+    }
+    if len(dated_parents) == 0 or sum(
+        1 for m in members if m[0].parent is not None and m[0].parent.mem_id in dated_parents
+    ) < 0.6 * len(members):
+        return members
+    return [m for m in members if m[0].parent is not None and m[0].parent.mem_id in dated_parents]
 
 
 def _date_of(block: Any, tz: tzinfo, now: datetime, day: date | None = None) -> datetime | None:
