@@ -260,18 +260,20 @@ def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, st
 def _preview(entries: list[dict[str, Any]], cfg: Config, limit: int = 5) -> None:
     """The first items of a list, with their local times, on stderr."""
     import calendar
+    import shutil
     from datetime import UTC, datetime
 
-    from .text import clean_line
+    from .text import clean_line, shorten
 
     tz = _tz(cfg)
+    room = max(20, shutil.get_terminal_size((80, 24)).columns - 28)  # "kzfeed:   dd.mm HH:MM  "
     for entry in entries[:limit]:
         parsed = entry.get("published_parsed")
         when = (
             datetime.fromtimestamp(calendar.timegm(parsed), UTC).astimezone(tz) if parsed else None
         )
         stamp = when.strftime("%d.%m %H:%M") if when else "  no date  "
-        _say(f"  {stamp}  {clean_line(entry['title'])[:70]}")
+        _say(f"  {stamp}  {shorten(clean_line(entry['title']), room)}")
 
 
 COMMON_FEED_PATHS = ("/rss", "/rss.xml", "/feed", "/feed/", "/atom.xml", "/rss/all.xml")
@@ -299,7 +301,19 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
         from .htmlsource import decode_html
 
         page = decode_html(fetched.body, dict(fetched.headers))
-        candidates = find_feeds(page, fetched.final_url)
+        named = find_feeds(page, fetched.final_url)
+        candidates = []
+        # a page may name a feed that is long dead (Zakon's answers 404): each is tried
+        for candidate, answer in zip(
+            named, fetch_now(cfg.settings, [c.url for c in named]), strict=True
+        ):
+            try:
+                if answer.error:
+                    raise FeedError(answer.error)
+                parse_bytes(answer.body, dict(answer.headers))
+                candidates.append(candidate)
+            except FeedError as dead:
+                _say(f"the page names a feed at {candidate.url}, but it does not work: {dead}")
         if not candidates and fetched.status is not None:  # the usual places of a feed
             from urllib.parse import urljoin
 
@@ -350,7 +364,7 @@ def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception) -> str:
         return f"{url} is not a feed ({why}) and links to none; no news list found on it either"
     _say(f"{url} is not a feed; its news list, as kzfeed finds it ({len(page.entries)} items):")
     _preview(page.entries, cfg)
-    return f"{url} is not a feed and links to none; {advice}"
+    return f"{url} is not a feed and names no working one; {advice}"
 
 
 def _derive_name(url: str, taken: set[str]) -> str:
@@ -424,8 +438,10 @@ def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
                 "next_fetch": state.next_fetch if state else None,
                 "items": count,
                 "newest": newest,
-                "newest_age_days": (
-                    round((now - from_iso(newest)).total_seconds() / 86400, 1) if newest else None
+                "newest_age_days": (  # never -0: a story up to 10 min "ahead" is now
+                    max(0.0, round((now - from_iso(newest)).total_seconds() / 86400, 1))
+                    if newest
+                    else None
                 ),
                 "disabled": spec.disabled or bool(state and state.disabled),
             }

@@ -232,6 +232,8 @@ _BARE_DOMAIN = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24})(?::\d{1,5})?(?:[/?].*)?",
     re.I | re.S,
 )
+# an address or localhost with a port: a server of one's own, plain http
+_BARE_LOCAL = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|localhost):\d{1,5}(?:[/?].*)?", re.I | re.S)
 _FILE_SUFFIXES = frozenset("xml rss atom rdf html htm json txt opml feed toml gz".split())
 
 
@@ -244,7 +246,8 @@ def bare_domain(url: str) -> bool:
 
 def check_url(url: str, base: Path | None) -> str:
     """A feed URL from the config: http(s), file://, or a local path (made absolute).
-    A bare host name ("tengrinews.kz") means https://tengrinews.kz/, never a local file.
+    A bare host name ("tengrinews.kz") means https://tengrinews.kz/, never a local file; a
+    bare address or localhost with a port ("127.0.0.1:8080/feed") means http://.
 
     Returns the URL to use; raises ValueError with the reason.
     """
@@ -253,9 +256,10 @@ def check_url(url: str, base: Path | None) -> str:
         raise ValueError("is empty")
     if re.match(r"^[|!<>]", url) or re.search(r"[`\x00-\x1f]|\$\(", url):
         raise ValueError(f"{url[:80]!r} looks like a shell command, not a URL or a path")
-    if bare_domain(url):
+    if bare_domain(url) or _BARE_LOCAL.fullmatch(url):
         host, rest = re.match(r"([^/?]+)(.*)", url, re.S).groups()  # type: ignore[union-attr]
-        return f"https://{host.lower()}{rest if rest.startswith('/') else '/' + rest}"
+        scheme = "http" if _BARE_LOCAL.fullmatch(url) else "https"
+        return f"{scheme}://{host.lower()}{rest if rest.startswith('/') else '/' + rest}"
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):

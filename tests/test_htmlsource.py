@@ -435,6 +435,8 @@ def test_a_bare_domain_is_a_web_address_never_a_file(tmp_path: Path) -> None:
     assert check_url("www.nur.kz/rss/all.rss", tmp_path) == "https://www.nur.kz/rss/all.rss"
     assert check_url("inform.kz?x=1", tmp_path) == "https://inform.kz/?x=1"
     assert check_url("saved.xml", tmp_path) == str(tmp_path / "saved.xml")
+    assert check_url("127.0.0.1:8080/rss", tmp_path) == "http://127.0.0.1:8080/rss"
+    assert check_url("localhost:8000", tmp_path) == "http://localhost:8000/"
 
 
 def test_english_page_and_a_feed_timezone() -> None:
