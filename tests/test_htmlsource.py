@@ -577,3 +577,18 @@ def test_nur_and_24kz_articles_are_read_by_their_markup(page: str, first: str, l
         "var tag",
     ):
         assert chrome not in text
+
+
+def test_a_dead_feed_a_page_names_is_not_offered(server: FeedServer, cfg_path: Path) -> None:
+    write_config(cfg_path, [])
+    page = (HTML / "real" / "zakon-2026.html").read_text(encoding="utf-8")
+    page = page.replace(
+        "</head>", '<link rel="alternate" type="application/rss+xml" href="/rss/news.xml"></head>'
+    )
+    news = server.add("/news/", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    result = kz("add", news, "--name", "zakon")
+    assert result.exit_code == 1
+    assert "names a feed at" in result.stderr and "HTTP 404" in result.stderr
+    assert "its news list, as kzfeed finds it (20 items)" in result.stderr
+    assert "[[feeds]]" not in cfg_path.read_text(encoding="utf-8")
