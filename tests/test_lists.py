@@ -480,3 +480,81 @@ def test_the_fallback_note_reaches_update_and_feeds(server: Any, cfg_path: Any) 
     assert "selectors matched nothing" in " ".join(shown.stdout.split())
     summary = kz("update", "--force")
     assert "20 items found by detection" in " ".join(summary.stdout.split())
+
+
+# ---------------------------------------------------------------- done when
+
+
+def test_a_new_user_in_almaty_reads_every_agency_of_the_starter_config(
+    server: Any, cfg_path: Any
+) -> None:
+    """`kzfeed init`'s config, each source served from loopback in the shape the evidence
+    gives (the news lists as the labelled pages, the feeds as saved feeds): one `update`
+    reads every agency, Kazinform in three languages."""
+    from urllib.parse import urlsplit
+
+    from typer.testing import CliRunner
+
+    from kzfeed.cli import app
+    from kzfeed.config import example_text
+
+    from .conftest import REPO, rss
+
+    pages = {
+        "kazinform-ru": REAL / "kazinform-ru-2025.html",
+        "kazinform-en": REAL / "kazinform-en-2025.html",
+        "zakon": REAL / "zakon-2026.html",
+        "informburo": REAL / "informburo-2026.html",
+        "24kz": REAL / "24kz-2026.html",
+        "vlast": REAL / "vlast-2026.html",
+        "kazpravda": REAL / "kazpravda-2026.html",
+    }
+    feeds = {
+        "kazinform-kk": REPO / "examples" / "feeds" / "kazinform-kk.xml",
+        "tengrinews": REPO / "examples" / "feeds" / "tengrinews.xml",
+        "astanatimes": REPO / "examples" / "feeds" / "astanatimes.xml",
+        "interfax": REPO / "examples" / "feeds" / "interfax-cp1251.xml",
+        "rbc": REAL.parents[1] / "corpus" / "rbc_rssexport_item_2022_from_test.xml",
+        "lenta": REAL.parents[1] / "corpus" / "lenta_rss_item_2022_from_test.xml",
+    }
+    text = example_text().replace("retention_days = 180", "retention_days = 0")
+    text = text.replace("[settings]", f'[settings]\ndata_dir = "{cfg_path.parent / "data"}"', 1)
+    names = re.findall(r'^name = "([^"]+)"', text, re.M)
+    for name in names:
+        url = re.search(rf'name = "{re.escape(name)}"\n(?:[^\n]*\n)*?url = "([^"]+)"', text)
+        assert url is not None
+        path = "/" + name + urlsplit(url.group(1)).path
+        if name in pages:
+            body = pages[name].read_bytes()
+            server.add(path, body, headers={"Content-Type": "text/html; charset=utf-8"})
+        elif name in feeds:
+            server.add(path, feeds[name].read_bytes(), headers={"Content-Type": "text/xml"})
+        else:  # a saved-feed stand-in in the agency's language
+            item = {"title": f"Новость агентства {name} о событиях в Казахстане", "guid": name}
+            server.add(path, rss([{**item, "link": f"https://{name}.example/1"}]))
+        text = text.replace(f'url = "{url.group(1)}"', f'url = "{server.url(path)}"', 1)
+    cfg_path.write_text(
+        text.replace("[settings]", "[settings]\nallow_private = true", 1), encoding="utf-8"
+    )
+    kz = lambda *a: CliRunner().invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
+    done = kz("update", "--json")
+    assert done.exit_code == 0, done.output
+    rows = {f["name"]: f for f in json.loads(done.stdout)["feeds"]}
+    assert set(rows) == set(names) and len(names) >= 20
+    assert all(r["status"] == "ok" and r["new"] > 0 and r["note"] is None for r in rows.values())
+    for lang in ("ru", "kk", "en"):
+        kazinform = json.loads(
+            kz(
+                "latest",
+                "--lang",
+                lang,
+                "--feed",
+                f"kazinform-{lang}",
+                "--json",
+                "-n",
+                "5",
+                "--since",
+                "3650d",
+            ).stdout
+        )
+        assert kazinform and all(i["lang"] == lang for i in kazinform), lang
