@@ -234,6 +234,7 @@ def parse_list(
     tree = LexborHTMLParser(decode_html(body, headers))
     title_node = tree.css_first("title")
     page_title = _text(title_node) or None
+    base_url = _document_base(tree, base_url)
     item_selector, blocks = _blocks(tree, chosen) if chosen else ("", [])
     if not blocks:
         return _detected(tree, page_title, chosen, base_url, tz, now)
@@ -246,6 +247,19 @@ def parse_list(
         if entry["title"] or entry["link"]:
             entries.append(entry)
     return ListPage(page_title, entries)
+
+
+def _document_base(tree: Any, base_url: str) -> str:
+    """Where the page's relative links point: its ``<base href>`` when that is http(s) (a
+    saved page keeps its site's address there), else the address it was fetched from."""
+    node = tree.css_first("base[href]")
+    if node is None:
+        return base_url
+    try:
+        base = urljoin(base_url, clean_line(node.attributes.get("href") or ""))
+    except ValueError:
+        return base_url
+    return base if base.startswith(("http://", "https://")) else base_url
 
 
 def _detected(

@@ -558,3 +558,18 @@ def test_a_new_user_in_almaty_reads_every_agency_of_the_starter_config(
             ).stdout
         )
         assert kazinform and all(i["lang"] == lang for i in kazinform), lang
+
+
+def test_a_saved_page_with_a_base_href_keeps_its_sites_links(tmp_path: Path) -> None:
+    """A news list saved to disk is read from a path; its <base href> says where its
+    relative links point (without one, a saved page's stories would have no web link)."""
+    page = (REAL / "kazinform-ru-2025.html").read_text(encoding="utf-8")
+    saved = tmp_path / "lenta.html"
+    saved.write_text(
+        page.replace("<head>", '<head><base href="https://www.inform.kz/lenta/">', 1),
+        encoding="utf-8",
+    )
+    spec = FeedSpec("k", str(saved), type="html", preset="kazinform")
+    found = parse_list(saved.read_bytes(), {}, spec, base_url=str(saved), tz=ALMATY, now=NOW)
+    label = json.loads((REAL / "kazinform-ru-2025.json").read_text(encoding="utf-8"))
+    assert [e["link"] for e in found.entries] == [i["link"] for i in label["items"]]
