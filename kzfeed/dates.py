@@ -54,9 +54,9 @@ def _date_patterns() -> tuple[re.Pattern[str], ...]:
             r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$",
             re.IGNORECASE,
         ),
-        # 03.02.2023 10:00
+        # 03.02.2023 10:00; 03.02 10:00 (no year: the most recent such date)
         re.compile(
-            rf"^(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.(?P<y>\d{{4}})(?:[\s,]+{_TIME})?"
+            rf"^(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})(?:\.(?P<y>\d{{4}}))?(?:[\s,]+{_TIME})?"
             r"\s*(?P<tz>[+-]\d{2}:?\d{2}|UTC|GMT|Z)?\s*$"
         ),
     )
@@ -135,11 +135,12 @@ _DAY_WORDS = {
     "позавчера": 2,
 }
 _DAY_WORD = "|".join(_DAY_WORDS)
-_WEEKDAY = (
+_WEEKDAY_NAME = (
     r"(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье|дүйсенбі|сейсенбі"
     r"|сәрсенбі|бейсенбі|жұма|сенбі|жексенбі|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday)[,\s]*"
+    r"|saturday|sunday)"
 )
+_WEEKDAY = _WEEKDAY_NAME + r"[,\s]*"
 
 
 @functools.cache
@@ -152,6 +153,14 @@ def _list_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]
     time_only = re.compile(rf"^(?:в\s*)?{_TIME}\.?$")
     day_only = re.compile(rf"^(?P<w>{_DAY_WORD})$", re.IGNORECASE)
     return relative, time_only, day_only
+
+
+# "12 минут назад", "2 часа назад", "5 минут бұрын", "3 сағат бұрын", "15 min ago"
+_AGO = re.compile(
+    r"^(?P<n>\d{1,3})\s*(?P<u>минут[аы]?|мин\.?|час(?:а|ов)?|ч\.?|минут|сағат|min(?:ute)?s?|"
+    r"hours?|h)\s+(?:назад|бұрын|ago)$",
+    re.IGNORECASE,
+)
 
 
 def _latest_at(day: date, when: time, tz: tzinfo) -> datetime:
@@ -185,6 +194,13 @@ def parse_list_date(
         except ValueError:
             return None
         return _latest_at(local_now.date() - timedelta(days=back), when, tz)
+    ago = _AGO.match(value)
+    if ago:
+        amount = int(ago.group("n"))
+        minutes = amount * (
+            60 if ago.group("u").lower().startswith(("час", "сағ", "hour", "h")) else 1
+        )
+        return (local_now - timedelta(minutes=minutes)).replace(second=0, microsecond=0)
     match = time_only.match(value)
     if match:
         try:
@@ -219,6 +235,7 @@ def parse_day(text: str, tz: tzinfo, now: datetime) -> date | None:
     if re.search(r"\d{1,2}:\d\d", value):
         return None  # a time of day: a story's date, not a day heading
     value = re.sub(rf"^{_WEEKDAY}", "", value, flags=re.IGNORECASE)
+    value = re.sub(rf"[,\s]+{_WEEKDAY_NAME}$", "", value, flags=re.IGNORECASE)
     parsed = parse_list_date(value, tz, now)
     return parsed.astimezone(tz).date() if parsed is not None else None
 

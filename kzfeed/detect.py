@@ -116,6 +116,9 @@ def _story_links(tree: Any, base_url: str) -> list[tuple[Any, str, str, bool]]:
     site = _site(page.hostname or "")
     out = []
     for anchor in tree.css("a[href]"):
+        rel = (anchor.attributes.get("rel") or "").lower()
+        if "sponsored" in rel or "ugc" in rel:
+            continue  # an advertisement or a reader's link, however headline-like
         href = clean_line(anchor.attributes.get("href") or "")
         if not href or _SKIP_LINK.search(href) or href.lower().startswith("javascript:"):
             continue
@@ -168,17 +171,25 @@ def _chrome(node: Any) -> bool:
 
 
 _DATE_CANDIDATES = "time, span, div, p, small, em, i, li, dt, td, b"
-_LOOKS_DATED = re.compile(r"\d{1,2}[:.]\d\d|\d{4}-\d\d-\d\d|\d{1,2}\s+\w+\s+\d{4}")
+_LOOKS_DATED = re.compile(
+    r"\d{1,2}[:.]\d\d|\d{4}-\d\d-\d\d|\d{1,2}\s+\w+\s+\d{4}|\d+\s*(?:мин|час|сағ|min|hour)",
+    re.I,
+)
 
 
 def _date_text(block: Any, tz: tzinfo, now: datetime) -> tuple[str, str] | None:
     """(text or attribute value, selector) of the block's date, if it shows one: a
     ``time[datetime]``, else the first short text inside it that reads as a date, else the
     element just before it (a <dt> before its <dd>)."""
-    for node in block.css("time[datetime]"):
-        value = clean_line(node.attributes.get("datetime") or "")
-        if value and parse_list_date(value, tz, now) is not None:
-            return value, "time@datetime"
+    for selector, attr in (
+        ("time[datetime]", "datetime"),
+        ("[itemprop=datePublished][content]", "content"),
+        ("[itemprop=datePublished][datetime]", "datetime"),
+    ):
+        for node in block.css(selector):
+            value = clean_line(node.attributes.get(attr) or "")
+            if value and parse_list_date(value, tz, now) is not None:
+                return value, f"{selector.split('[')[0] or '[itemprop=datePublished]'}@{attr}"
     for node in [*block.css(_DATE_CANDIDATES), *_previous_element(block)]:
         text = _text(node)
         if (

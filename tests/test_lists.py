@@ -49,6 +49,11 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 13:00 on 27 November in Almaty
         ("2025-08-13T13:25:00Z", "2025-08-13 18:25"),
         ("2026-11-24 13:51", "2026-11-24 13:51"),  # ISO without an offset: local
         ("2025-08-13", "2025-08-13 00:00"),
+        ("27.11 12:44", "2026-11-27 12:44"),  # a numeric date without a year
+        ("12 минут назад", "2026-11-27 12:48"),
+        ("2 часа назад", "2026-11-27 11:00"),
+        ("5 минут бұрын", "2026-11-27 12:55"),
+        ("15 min ago", "2026-11-27 12:45"),
     ],
 )
 def test_every_date_text_of_the_evidence_parses(text: str, local: str) -> None:
@@ -85,9 +90,12 @@ def test_a_time_under_a_day_heading_takes_its_day() -> None:
         ("Жұма, 20 қараша 2026", date(2026, 11, 20)),
         ("24.11.2026", date(2026, 11, 24)),
         ("2026-11-24", date(2026, 11, 24)),
+        ("24 қараша, сейсенбі", date(2026, 11, 24)),  # the weekday after the date
+        ("23 ноября, понедельник", date(2026, 11, 23)),
+        ("Сегодня, 13:51", None),  # a story's time, not a heading
     ],
 )
-def test_day_headings(text: str, day: date) -> None:
+def test_day_headings(text: str, day: date | None) -> None:
     assert parse_day(text, ALMATY, NOW) == day
 
 
@@ -354,6 +362,18 @@ def test_detection_on_pages_it_has_no_selectors_for(name: str) -> None:
     label, listed, got = _read(REAL / f"{name}.html", FeedSpec(name, "https://x", type="html"))
     assert listed.note == f"no selectors; {len(label['items'])} items found by detection"
     assert got == label["items"]
+
+
+HELDOUT = [
+    p for folder in ("heldout", "heldout2") for p in sorted((REAL.parent / folder).glob("*.html"))
+]
+
+
+@pytest.mark.parametrize("page", HELDOUT, ids=lambda p: p.stem)
+def test_detection_on_pages_written_by_someone_who_had_not_seen_it(page: Path) -> None:
+    label, _listed, got = _read(page, FeedSpec(page.stem, "https://x", type="html"))
+    assert got == label["items"]
+    assert not {g["link"] for g in got} & set(label["decoys"])
 
 
 def test_detected_selectors_read_the_page_again_the_same_way() -> None:
