@@ -952,10 +952,14 @@ def digest(
     full: Annotated[
         bool, typer.Option("--full", help="Include each story's kept text (show --full).")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the digest without moving the since-last mark."),
+    ] = False,
 ) -> None:
     """A digest of the wire grouped by local date, then rubric: Markdown, HTML, JSON, text or
-    Atom.  Without a window: everything since the previous digest of the same format (or the
-    last 24 hours the first time)."""
+    Atom.  Without a window: everything since the previous digest of the same format and
+    filters (or the last 24 hours the first time); only such a run moves that mark."""
     from dataclasses import replace as dc_replace
 
     from . import export
@@ -970,6 +974,8 @@ def digest(
     now = _now()
     tz = _tz(cfg)
     store = _store(cfg)
+    from . import window as windows
+
     flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
     if date is not None:
         flt = dc_replace(
@@ -977,18 +983,28 @@ def digest(
             since=to_utc_iso(parse_when(date, tz, now)),
             until=to_utc_iso(parse_when(date, tz, now, end=True)),
         )
-    elif since is None:
-        from datetime import timedelta
-
-        from .dates import from_iso
-
-        previous = store.digest_marks().get(format_)
-        # the previous digest included its `until`; start one second (the stored precision) later
-        start = from_iso(previous) + timedelta(seconds=1) if previous else now - timedelta(hours=24)
-        flt = dc_replace(flt, since=to_utc_iso(start))
-    if flt.until is None:  # the window is closed: what arrives later is the next digest's
-        flt = dc_replace(flt, until=to_utc_iso(now))
-    window_end = flt.until or to_utc_iso(now)
+    filters = {
+        "rubric": flt.rubrics,
+        "feed": flt.feeds,
+        "lang": flt.lang,
+        "search": flt.search,
+        "unread": flt.unread,
+        "template": template.name if template is not None else None,
+    }
+    marks = store.digest_marks()
+    chosen = windows.plan(
+        fmt=format_,
+        filters=filters,
+        since=flt.since,
+        until=flt.until,
+        by_date=date is not None,
+        marks=marks,
+        now=now,
+        dry_run=dry_run,
+    )
+    # the window is closed: what arrives later is the next digest's
+    flt = dc_replace(flt, since=chosen.since, until=chosen.until)
+    window_end = chosen.until
     records = newest(store.iter_newest(), flt, None)
     from .model import feed_names
 
@@ -1002,6 +1018,7 @@ def digest(
         until=window_end,
         sources=sources,
         full=full,
+        basis=chosen.basis,
     )
     if template is not None:
         try:
@@ -1023,8 +1040,9 @@ def digest(
     else:
         text = export.to_atom(data, tz, export.feed_id(flt, cfg.settings.language))
     _write_output(text, output)
-    with store.writer(on_wait=_say) as writer:
-        writer.mark_digest(format_, window_end)
+    if chosen.mark_key is not None:
+        with store.writer(on_wait=_say) as writer:
+            writer.mark_digest(chosen.mark_key, windows.moved(marks, chosen.mark_key, window_end))
     if output is not None:
         _say(f"wrote {output}: {data['count']} item(s)")
 

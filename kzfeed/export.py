@@ -34,6 +34,8 @@ WORDS = {
         "generated": "Создан",
         "none": "Нет новостей за этот период.",
         "by": "по рубрикам",
+        "since-last": "с прошлого дайджеста, {when}",
+        "first": "первый дайджест: последние 24 часа",
     },
     "kk": {
         "digest": "Дайджест",
@@ -43,6 +45,8 @@ WORDS = {
         "generated": "Жасалды",
         "none": "Бұл кезеңде жаңалық жоқ.",
         "by": "айдарлар бойынша",
+        "since-last": "алдыңғы дайджесттен бері, {when}",
+        "first": "алғашқы дайджест: соңғы 24 сағат",
     },
     "en": {
         "digest": "Digest",
@@ -52,6 +56,8 @@ WORDS = {
         "generated": "Generated",
         "none": "No items in this period.",
         "by": "by rubric",
+        "since-last": "since the last digest, {when}",
+        "first": "first digest: the last 24 hours",
     },
 }
 
@@ -73,6 +79,7 @@ def build_digest(
     until: str | None,
     sources: Mapping[str, str],
     full: bool = False,
+    basis: str | None = None,
 ) -> dict[str, Any]:
     """SPEC's digest object: groups by local date (newest first), then rubric (SPEC order),
     items newest first, each item once under its primary rubric.
@@ -98,6 +105,7 @@ def build_digest(
         "generated": to_utc_iso(generated),
         "since": since,
         "until": until,
+        "basis": basis,  # why this window: date | explicit | since-last | first
         "timezone": getattr(tz, "key", str(tz)),
         "language": lang,
         "count": len(ordered),
@@ -136,7 +144,12 @@ def _period(digest: Mapping[str, Any], tz: tzinfo) -> str:
     def local(value: str | None) -> str:
         return from_iso(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "…"
 
-    return f"{local(digest['since'])} – {local(digest['until'])}"
+    period = f"{local(digest['since'])} – {local(digest['until'])}"
+    basis = digest.get("basis")
+    if basis in ("since-last", "first"):  # say why the window starts where it does
+        since = from_iso(digest["since"]).astimezone(tz).strftime("%d.%m %H:%M")
+        period += f" ({_words(digest['language'])[basis].format(when=since)})"
+    return period
 
 
 def _date_heading(day: str, lang: str) -> str:

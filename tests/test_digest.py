@@ -153,6 +153,53 @@ def test_default_window_is_since_the_previous_digest_of_the_same_format(tmp_path
     assert "2026-11-23 17:00 – 2026-11-24 17:00" in md_first
 
 
+def test_filtered_runs_look_ups_and_dry_runs_leave_the_next_digest_complete(
+    tmp_path: Path,
+) -> None:
+    local = tmp_path / "ex"
+    shutil.copytree(REPO / "examples", local, ignore=shutil.ignore_patterns(".kzfeed-demo"))
+    cfg = local / "offline.toml"
+    assert kz(cfg, "update").exit_code == 0
+
+    def ids(data: dict[str, Any]) -> set[str]:
+        return {i["id"] for g in data["groups"] for s in g["rubrics"] for i in s["items"]}
+
+    every = json.loads(kz(cfg, "latest", "--json", "-n", "1000").stdout)
+    morning = json.loads(digest(cfg, "-F", "json", now="2026-11-24T02:00:00+00:00"))
+    assert morning["basis"] == "first" and morning["until"] == "2026-11-24T02:00:00+00:00"
+    # during the day: a sport digest, yesterday looked up again, a preview
+    sport = json.loads(digest(cfg, "-F", "json", "-r", "sport", now="2026-11-24T03:00:00+00:00"))
+    assert sport["basis"] == "first"  # its own mark: the filters are part of the mark's name
+    looked_up = json.loads(
+        digest(cfg, "-F", "json", "--date", "2023-02-03", now="2026-11-24T03:30:00+00:00")
+    )
+    assert looked_up["basis"] == "date"
+    preview = json.loads(digest(cfg, "-F", "json", "--dry-run", now="2026-11-24T04:00:00+00:00"))
+    assert preview["basis"] == "since-last" and preview["since"] == "2026-11-24T02:00:01+00:00"
+    digest(cfg, "-F", "txt", now="2026-11-24T02:00:00+00:00")
+    text = digest(cfg, "-F", "txt", "--dry-run", now="2026-11-24T04:00:00+00:00")
+    assert "(с прошлого дайджеста, 24.11 07:00)" in text  # the header says why
+    # the next regular digest starts where the morning one ended, whatever ran between
+    evening = json.loads(digest(cfg, "-F", "json", now="2026-11-24T12:00:00+00:00"))
+    assert evening["basis"] == "since-last" and evening["since"] == "2026-11-24T02:00:01+00:00"
+    expected = {
+        i["id"] for i in every if "2026-11-24T02:00:01+00:00" <= i["published"] <= evening["until"]
+    }
+    assert expected and ids(evening) == expected
+    assert ids(morning) | ids(evening) >= {
+        i["id"] for i in every if i["published"] >= "2026-11-23T02:00:00+00:00"
+    }
+    # a clock that goes back never moves the mark back
+    digest(cfg, "-F", "json", now="2026-11-24T06:00:00+00:00")
+    later = json.loads(digest(cfg, "-F", "json", now="2026-11-24T13:00:00+00:00"))
+    assert later["since"] == "2026-11-24T12:00:01+00:00"
+    # the sport digest's own mark moved only with its own runs
+    sport_again = json.loads(
+        digest(cfg, "-F", "json", "-r", "sport", now="2026-11-24T13:00:00+00:00")
+    )
+    assert sport_again["since"] == "2026-11-24T03:00:01+00:00"
+
+
 def test_output_file_is_written_atomically(examples: Path, tmp_path: Path) -> None:
     target = tmp_path / "digest.html"
     target.write_text("old", encoding="utf-8")
