@@ -231,8 +231,14 @@ def normalize_entries(
     links = [http_url(e.get("link"), base_url) for e in entries]
     canon = [canonical_url(link, clean=True) for link in links]
     guids = [_guid(e) for e in entries]
-    guid_counts = Counter(g for g in guids if g)
-    link_counts = Counter(c for c in canon if c)
+    # counted per story, not per position: an entry a feed carries twice (same GUID, link and
+    # title) is one story, and its GUID stays trusted; the next version that carries it once
+    # must give it the same identity (it was stored twice)
+    stories = {
+        (g, c, str(e.get("title") or "")) for e, g, c in zip(entries, guids, canon, strict=True)
+    }
+    guid_counts = Counter(g for g, _c, _t in stories if g)
+    link_counts = Counter(c for _g, c, _t in stories if c)
     items: list[Item] = []
     seen_keys: set[str] = set()
     for entry, link, canon_link, guid in zip(entries, links, canon, guids, strict=True):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kzfeed import dedup
 from kzfeed.dedup import Action, IndexView
@@ -122,3 +126,82 @@ def test_an_estimated_date_gives_way_to_a_real_one_but_not_the_reverse() -> None
         real, item(h="h2", date_estimated=True, published="2026-11-25T00:00:00+00:00")
     )
     assert kept["published"] == real["published"]
+
+
+# ---------------------------------------------------------------- identity over feed versions
+
+
+def _store_version(data_dir: Any, body: str) -> tuple[int, int]:
+    """One poll of a feed, through the real parse worker function, dedup and store."""
+    from kzfeed import dedup as dedup_
+    from kzfeed.model import FeedSpec
+    from kzfeed.pipeline import parse_job
+    from kzfeed.store import Store
+
+    spec = FeedSpec("wire", "https://x.kz/rss")
+    parsed = parse_job(
+        spec, body.encode(), (), "2026-11-24T09:00:00+00:00", "https://x.kz/rss", "UTC", {}
+    )
+    assert parsed.error is None
+    with Store(data_dir).writer() as writer:
+        return writer.apply(dedup_.plan(parsed.items, writer.view(), None))
+
+
+def _version(stories: list[tuple[int, int]]) -> str:
+    from .conftest import rss
+
+    return rss(
+        [
+            {
+                "title": f"История {k}, версия {v}",
+                "link": f"https://x.kz/news/{k}",
+                "guid": f"g{k}",
+                "pubDate": f"Tue, 24 Nov 2026 0{k % 9}:00:00 +0000",
+            }
+            for k, v in stories
+        ]
+    )
+
+
+def test_a_story_carried_twice_then_once_is_stored_once(tmp_path: Any) -> None:
+    """The poll that said new: 1001 for 1,000 new items: A twice at two positions, then once."""
+    assert _store_version(tmp_path, _version([(1, 0), (2, 0), (1, 0)])) == (2, 0)
+    assert _store_version(tmp_path, _version([(1, 0), (2, 0)])) == (0, 0)
+    assert _store_version(tmp_path, _version([(2, 0), (1, 0), (2, 0)])) == (0, 0)
+    from kzfeed.store import Store
+
+    assert len(Store(tmp_path).ids()) == 2
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 5), max_size=8),  # which stories, in what order, repeated
+            st.dictionaries(st.integers(0, 5), st.integers(0, 2)),  # each one's title version
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_each_story_is_stored_once_and_edits_update_in_place(
+    versions: list[tuple[list[int], dict[int, int]]],
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from kzfeed.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        latest: dict[int, str] = {}
+        for order, titles in versions:
+            stories = [(k, titles.get(k, 0)) for k in order]
+            _store_version(Path(tmp), _version(stories))
+            for k, v in stories:
+                latest[k] = f"История {k}, версия {v}"
+            store = Store(Path(tmp))
+            records = [store.get(i) or {} for i in store.ids()]
+            by_guid: dict[str, list[str]] = {}
+            for record in records:
+                by_guid.setdefault(record["guid"], []).append(record["title"])
+            assert by_guid == {f"g{k}": [title] for k, title in latest.items()}
