@@ -561,11 +561,17 @@ def _filters(
     for name in feed or ():
         if name not in known:
             raise UsageError(f"unknown feed {name!r} (feeds: {', '.join(sorted(known)) or 'none'})")
+    start = parse_when(since, tz, now) if since else None
+    end = parse_when(until, tz, now, end=True) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError(
+            f"the window ends before it starts: --since {since} is after --until {until}"
+        )
     return Filter(
         rubrics=rubric_keys(rubric or ()),
         feeds=frozenset(feed or ()),
-        since=to_utc_iso(parse_when(since, tz, now)) if since else None,
-        until=to_utc_iso(parse_when(until, tz, now, end=True)) if until else None,
+        since=to_utc_iso(start) if start else None,
+        until=to_utc_iso(end) if end else None,
         lang=parse_language(lang) if lang else None,
         search=search or None,
         unread=unread,

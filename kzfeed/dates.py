@@ -254,21 +254,36 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-_RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<u>m|min|h|d|w)$")
+_RELATIVE = re.compile(
+    r"^(?P<n>\d+)\s*(?P<u>m|min|mins|minutes?|мин|минуты?|минут|h|hours?|ч|час|часа|часов|"
+    r"сағ|сағат|d|days?|д|дн|дня|дней|день|күн|w|weeks?|н|нед|недели|недель|неделя|апта)$"
+)
+_UNITS = {
+    "minutes": ("m", "min", "mins", "minute", "minutes", "мин", "минута", "минуты", "минут"),
+    "hours": ("h", "hour", "hours", "ч", "час", "часа", "часов", "сағ", "сағат"),
+    "days": ("d", "day", "days", "д", "дн", "день", "дня", "дней", "күн"),
+    "weeks": ("w", "week", "weeks", "н", "нед", "неделя", "недели", "недель", "апта"),
+}
+_UNIT_OF = {name: unit for unit, names in _UNITS.items() for name in names}
 
 
 def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> datetime:
     """SPEC's `W`: ``24h``, ``7d``, ``2w``, ``2023-02-03``, ``2023-02-03T10:00``, ``today``,
-    ``yesterday``.  A bare date is the start of that local day, or its end when ``end``
-    (``--until``).  Returns an aware UTC datetime.
+    ``yesterday`` — and the forms people type and kzfeed itself prints: ``24.11.2026``,
+    ``24.11``, ``23 ноября``, ``23 ноября 2026``, ``23 қараша``, ``вчера``/``кеше``,
+    ``сегодня``/``бүгін``, ``7д``, ``24ч``, ``3 days``, ``3 дня``.  A date is the start of that
+    local day, or its end when ``end`` (``--until``); a date without a year is the most recent
+    such day.  Returns an aware UTC datetime.
     """
-    raw = value.strip().lower()
+    raw = " ".join(value.strip().lower().split())
     local_now = now.astimezone(tz)
     match = _RELATIVE.match(raw)
     if match:
-        n = int(match["n"])
-        unit = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-        return (now - timedelta(**{unit[match["u"]]: n})).astimezone(UTC)
+        amount = {_UNIT_OF[match["u"]]: int(match["n"])}
+        try:
+            return (now - timedelta(**amount)).astimezone(UTC)
+        except OverflowError:
+            raise UsageError(f"time {value!r} reaches back too far") from None
     day: date | None = None
     if raw in ("today", "сегодня", "бүгін"):
         day = local_now.date()
@@ -276,18 +291,27 @@ def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> d
         day = local_now.date() - timedelta(days=1)
     else:
         try:
-            if "t" in raw or " " in raw:
+            if re.fullmatch(r"\d{4}-\d\d-\d\d[t ]\d.*", raw):
                 moment = datetime.fromisoformat(raw.upper().replace(" ", "T"))
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=tz)
                 return moment.astimezone(UTC)
             day = date.fromisoformat(raw)
         except ValueError:
-            pass
+            day = None
+        if day is None:
+            human = parse_human_date(raw, tz, now)  # 24.11.2026, 23 ноября, 23 қараша 2026 …
+            if human is None:
+                short = re.fullmatch(r"(\d{1,2})\.(\d{1,2})", raw)  # 24.11: the latest such day
+                if short:
+                    human = parse_list_date(f"{short[1]}.{short[2]} 00:00", tz, now)
+            if human is not None and re.search(r"\d[:.]\d\d(?!\.)", raw) and ":" in raw:
+                return human.astimezone(UTC)  # "23 ноября 10:00": that moment
+            day = human.astimezone(tz).date() if human is not None else None
     if day is None:
         raise UsageError(
-            f"cannot read time {value!r}: use 24h, 7d, 2w, 2023-02-03, 2023-02-03T10:00, "
-            "today or yesterday"
+            f"cannot read time {value!r}: use 24h, 7d, 2w, 3 дня, 2023-02-03, 24.11.2026, 24.11, "
+            "23 ноября, 2023-02-03T10:00, today/сегодня/бүгін or yesterday/вчера/кеше"
         )
     if end:  # in UTC: wall-clock arithmetic would land in the wrong fold on a 25-hour day
         next_day = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -159,3 +160,46 @@ def test_time_grammar(value: str, end: bool, expected: str) -> None:
 def test_time_grammar_rejects_garbage(value: str) -> None:
     with pytest.raises(UsageError, match="cannot read time"):
         parse_when(value, ALMATY, NOW)
+
+
+@pytest.mark.parametrize(
+    ("typed", "local"),
+    [
+        ("24.11.2026", "2026-11-24 00:00"),
+        ("24.11", "2026-11-24 00:00"),
+        ("28.11", "2025-11-28 00:00"),  # no year: the most recent such day
+        ("23 ноября", "2026-11-23 00:00"),
+        ("23 ноября 2026", "2026-11-23 00:00"),
+        ("23 қараша", "2026-11-23 00:00"),
+        ("23 ноября 10:00", "2026-11-23 10:00"),
+        ("вчера", "2026-11-26 00:00"),
+        ("кеше", "2026-11-26 00:00"),
+        ("yesterday", "2026-11-26 00:00"),
+        ("сегодня", "2026-11-27 00:00"),
+        ("бүгін", "2026-11-27 00:00"),
+        ("7д", "2026-11-20 13:00"),
+        ("24ч", "2026-11-26 13:00"),
+        ("7d", "2026-11-20 13:00"),
+        ("3 days", "2026-11-24 13:00"),
+        ("3 дня", "2026-11-24 13:00"),
+        ("2 недели", "2026-11-13 13:00"),
+        ("30 минут", "2026-11-27 12:30"),
+    ],
+)
+def test_dates_as_people_type_them(typed: str, local: str) -> None:
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 13:00 in Almaty
+    assert parse_when(typed, ALMATY, now).astimezone(ALMATY).strftime("%Y-%m-%d %H:%M") == local
+
+
+def test_an_inverted_window_is_a_usage_error(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from kzfeed.cli import app
+
+    from .conftest import write_config
+
+    cfg = write_config(tmp_path / "c.toml", [])
+    result = CliRunner().invoke(
+        app, ["--config", str(cfg), "latest", "--since", "today", "--until", "yesterday"]
+    )
+    assert result.exit_code == 2 and "ends before it starts" in result.stderr
