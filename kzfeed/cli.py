@@ -55,14 +55,22 @@ def handled(func: F) -> F:
             return func(*args, **kwargs)
         except KzfeedError as exc:
             raise _fail(f"error: {exc}", exc.exit_code) from None
+        except BrokenPipeError:  # `kzfeed latest --jsonl | head`: the reader had enough
+            _quiet_stdout()
+            raise typer.Exit(0) from None
         except OSError as exc:  # a disk or permission problem: one line, not a traceback
             raise _fail(f"error: {exc}", 1) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", 130) from None
-        except BrokenPipeError:
-            raise typer.Exit(0) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 class _State:
@@ -189,6 +197,7 @@ def add(
         target = check_url(url, Path.cwd())
     except ValueError as exc:
         raise UsageError(f"URL {exc}") from None
+    _not_subscribed(cfg, target)
     if rubric is not None and rubric_table.resolve(rubric) is None:
         raise UsageError(f"unknown rubric {rubric!r} (known: {', '.join(rubric_table.ORDER)})")
     if html:
@@ -220,10 +229,23 @@ def add(
             target, found_title = _probe(target, cfg, pick)
             feed_title = title or found_title
         spec = dc_replace(spec, url=target, title=feed_title)
+    _not_subscribed(cfg, spec.url)
     add_feed(cfg.path, spec)
     from .text import clean_line
 
     typer.echo(f"added {spec.name}: {clean_line(spec.url)}")
+
+
+def _not_subscribed(cfg: Config, url: str) -> None:
+    """`add` of an address already subscribed says so (instead of adding `name-2`)."""
+    from .normalize import canonical_url
+
+    def same(value: str) -> str:
+        return canonical_url(value) or value.rstrip("/")
+
+    for spec in cfg.feeds:
+        if same(spec.url) == same(url):
+            raise KzfeedError(f"{url} is already subscribed as {spec.name!r}")
 
 
 def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, str] | None]:
@@ -557,10 +579,7 @@ def _filters(
     from .query import Filter, rubric_keys
 
     tz = _tz(cfg)
-    known = {f.name for f in cfg.feeds}
-    for name in feed or ():
-        if name not in known:
-            raise UsageError(f"unknown feed {name!r} (feeds: {', '.join(sorted(known)) or 'none'})")
+    feed = [_feed_name(cfg, name) for name in feed or ()]
     start = parse_when(since, tz, now) if since else None
     end = parse_when(until, tz, now, end=True) if until else None
     if start is not None and end is not None and start > end:
@@ -576,6 +595,23 @@ def _filters(
         search=search or None,
         unread=unread,
     )
+
+
+def _feed_name(cfg: Config, given: str) -> str:
+    """A feed's name from its name or its shown title (any case): `--feed Tengrinews`."""
+    if cfg.feed(given) is not None:
+        return given
+    folded = given.casefold()
+    by_title = [f.name for f in cfg.feeds if f.title and f.title.casefold() == folded]
+    if not by_title:
+        from .model import feed_names
+
+        shown = feed_names(cfg.feeds, _store(cfg).feed_states())
+        by_title = [name for name, title in shown.items() if title.casefold() == folded]
+    if len(by_title) == 1:
+        return by_title[0]
+    known = ", ".join(sorted(f.name for f in cfg.feeds)) or "none"
+    raise UsageError(f"unknown feed {given!r} (feeds: {known})")
 
 
 def _emit(renderable: Any, cfg: Config, pager: bool | None) -> None:
@@ -683,6 +719,9 @@ def latest(
         return
     from .render import latest_view
 
+    if not records and not store.partitions():
+        _say("the database is empty: run `kzfeed update` to fetch the feeds")
+        return
     view = latest_view(records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group)
     _emit(view, cfg, pager)
     if cfg.settings.mark_read_on_list and records:
@@ -857,7 +896,12 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
 
     cfg = _config()
     store = _store(cfg)
-    if all_ == bool(ids):
+    if not all_ and not ids:
+        raise UsageError(
+            "which items? give their ids (as `latest` shows them), or --all with the latest "
+            "filters (kzfeed read --all --rubric sport --since yesterday)"
+        )
+    if all_ and ids:
         raise UsageError("give item ids, or --all (with the latest filters), not both")
     if all_:
         flt = _filters(cfg, _now(), **filters)

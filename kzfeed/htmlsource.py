@@ -232,8 +232,7 @@ def parse_list(
 
     chosen = selectors(spec)
     tree = LexborHTMLParser(decode_html(body, headers))
-    title_node = tree.css_first("title")
-    page_title = _text(title_node) or None
+    page_title = site_name(tree)
     base_url = _document_base(tree, base_url)
     item_selector, blocks = _blocks(tree, chosen) if chosen else ("", [])
     if not blocks:
@@ -247,6 +246,25 @@ def parse_list(
         if entry["title"] or entry["link"]:
             entries.append(entry)
     return ListPage(page_title, entries)
+
+
+_TITLE_PARTS = re.compile(r"\s+[|—–·:-]{1,2}\s+")
+
+
+def site_name(tree: Any) -> str | None:
+    """The agency's name for a news-list page: its ``og:site_name``, else the part of its
+    <title> after the last separator ("Лента новостей Казахстана и мира | Kazinform" ->
+    "Kazinform"), else the whole title."""
+    meta = tree.css_first('meta[property="og:site_name"]')
+    if meta is not None:
+        name = clean_line(meta.attributes.get("content") or "")
+        if name:
+            return name
+    title = _text(tree.css_first("title"))
+    parts = [p for p in _TITLE_PARTS.split(title) if p]
+    if len(parts) > 1 and len(parts[-1]) <= 40:
+        return parts[-1]
+    return title or None
 
 
 def _document_base(tree: Any, base_url: str) -> str:

@@ -680,3 +680,39 @@ def test_purging_a_feed_keeps_stories_other_feeds_carried(wired: Path) -> None:
     assert kept["source"] == "Kazinform"  # no title in the config: the feed's own <title>
     assert "Нацбанк сохранил базовую ставку" not in after  # only kazinform-ru carried it
     assert len(after) == len(before) - 2
+
+
+# ---------------------------------------------------------------- small traps (issue 12)
+
+
+def test_small_traps(server: FeedServer, cfg_path: Path) -> None:
+    server.add("/news.rss", rss(KAZINFORM))
+    url = server.url("/news.rss")
+    write_config(cfg_path, [{"name": "t", "url": url, "title": "Tengrinews"}])
+    empty = kz("latest", config=cfg_path)
+    assert empty.exit_code == 0 and "run `kzfeed update`" in empty.stderr
+    again = kz("add", url + "/", "--no-check", config=cfg_path)
+    assert again.exit_code == 1 and "already subscribed as 't'" in again.stderr
+    assert kz("update", config=cfg_path).exit_code == 0
+    by_title = kz("latest", "--feed", "tengrinews", "--json", config=cfg_path)
+    assert by_title.exit_code == 0 and len(json.loads(by_title.stdout)) == len(KAZINFORM)
+    nothing = kz("read", config=cfg_path)
+    assert nothing.exit_code == 2 and "which items?" in nothing.stderr
+
+
+def test_a_closed_pipe_ends_quietly(cfg_path: Path, tmp_path: Path) -> None:
+    """`kzfeed latest --jsonl | head -1`: the reader goes away, kzfeed exits 0, says nothing."""
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", examples, ignore=shutil.ignore_patterns(".kzfeed-demo"))
+    config = examples / "offline.toml"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    base = [sys.executable, "-m", "kzfeed", "--config", str(config)]
+    assert subprocess.run([*base, "update"], env=env, capture_output=True).returncode == 0
+    proc = subprocess.Popen(
+        [*base, "latest", "--jsonl"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # gone before kzfeed writes a byte
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert err == b""
