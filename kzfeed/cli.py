@@ -614,9 +614,27 @@ def _feed_name(cfg: Config, given: str) -> str:
     raise UsageError(f"unknown feed {given!r} (feeds: {known})")
 
 
-def _emit(renderable: Any, cfg: Config, pager: bool | None) -> None:
+def _listing_width() -> int | None:
+    """The width a listing is cut to: the terminal's, or $COLUMNS when piped; None (never
+    cut) when piped without $COLUMNS."""
+    console = _console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return int(console.width)
+    return None
+
+
+def _emit(renderable: Any, cfg: Config, pager: bool | None, uncut: bool = False) -> None:
     """Print a view; on a terminal, a view taller than the screen goes through the pager
-    (`$PAGER`, else less) unless `--no-pager` or `settings.pager = false`."""
+    (`$PAGER`, else less) unless `--no-pager` or `settings.pager = false`.  ``uncut``: piped
+    with no width to keep to: laid out wide, without trailing spaces."""
+    if uncut:
+        from .render import make_console
+
+        wide = make_console(width=10_000)
+        with wide.capture() as capture:
+            wide.print(renderable)
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+        return
     console = _console()
     use_pager = cfg.settings.pager if pager is None else pager
     if use_pager and console.is_terminal:
@@ -688,6 +706,12 @@ def latest(
     unread: UnreadOpt = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON item per line.")] = False,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain", help="One tab-separated line per item (id, time, source, rubric, title)."
+        ),
+    ] = False,
     pager: PagerOpt = None,
 ) -> None:
     """The newest items, grouped by local day (default), or by rubric or feed."""
@@ -717,13 +741,19 @@ def latest(
         for record in records:
             sys.stdout.write(json.dumps(clean_tree(public(record)), ensure_ascii=False) + "\n")
         return
-    from .render import latest_view
+    from .render import latest_view, plain_lines
 
     if not records and not store.partitions():
         _say("the database is empty: run `kzfeed update` to fetch the feeds")
         return
-    view = latest_view(records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group)
-    _emit(view, cfg, pager)
+    if plain:
+        sys.stdout.write(plain_lines(records, tz=_tz(cfg), lang=cfg.settings.language))
+        return
+    width = _listing_width()
+    view = latest_view(
+        records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group, width=width
+    )
+    _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
         with store.writer(on_wait=_say) as writer:
             writer.set_read([r["id"] for r in records], True)

@@ -110,9 +110,84 @@ def day_label(day: date, today: date, lang: str) -> str:
     return date_words(day, lang)
 
 
-def rubric_label(record: Record, lang: str) -> str:
+def rubric_label(record: Record, lang: str, short: bool = False) -> str:
     primary = (record.get("rubrics") or ["other"])[0]
+    if short:
+        return (
+            SHORT_LABELS.get(lang, SHORT_LABELS["en"]).get(primary)
+            or rubrics.label(primary, lang)[:6]
+        )
     return rubrics.label(primary, lang)
+
+
+# Rubric labels of at most 6 cells, for narrow terminals.
+SHORT_LABELS = {
+    "ru": {
+        "politics": "Полит.",
+        "society": "Общ.",
+        "economy": "Экон.",
+        "culture": "Культ.",
+        "analytics": "Анал.",
+        "sport": "Спорт",
+        "world": "Мир",
+        "incidents": "Пр-ш.",
+        "regions": "Рег.",
+        "science": "Наука",
+        "health": "Здор.",
+        "technology": "Техн.",
+        "other": "Друг.",
+    },
+    "kk": {
+        "politics": "Саясат",
+        "society": "Қоғам",
+        "economy": "Экон.",
+        "culture": "Мәден.",
+        "analytics": "Талдау",
+        "sport": "Спорт",
+        "world": "Әлем",
+        "incidents": "Оқиға",
+        "regions": "Аймақ",
+        "science": "Ғылым",
+        "health": "Денс.",
+        "technology": "Техн.",
+        "other": "Басқа",
+    },
+    "en": {
+        "politics": "Pol.",
+        "society": "Soc.",
+        "economy": "Econ.",
+        "culture": "Cult.",
+        "analytics": "Anal.",
+        "sport": "Sport",
+        "world": "World",
+        "incidents": "Incid.",
+        "regions": "Reg.",
+        "science": "Sci.",
+        "health": "Health",
+        "technology": "Tech.",
+        "other": "Other",
+    },
+}
+# The room a headline gets before the other columns give up space (issue 12: at 80 columns a
+# title had 33 cells; newsboat gives the same titles 57).
+MIN_TITLE = 50
+
+
+def plain_lines(records: Sequence[Record], *, tz: tzinfo, lang: str) -> str:
+    """`latest --plain`: one tab-separated line per item (id, local time, source, rubric,
+    title), no headings, never cut: for fzf and scripts."""
+    lines = []
+    for record in records:
+        local = from_iso(record["published"]).astimezone(tz)
+        cells = [
+            record["id"][:ID_WIDTH],
+            local.strftime("%Y-%m-%d %H:%M"),
+            clean_line(str(record.get("source") or record.get("feed") or "")),
+            rubric_label(record, lang),
+            clean_line(str(record.get("title") or "")),
+        ]
+        lines.append("\t".join(cell.replace("\t", " ") for cell in cells))
+    return "".join(line + "\n" for line in lines)
 
 
 def _item_table(
@@ -122,27 +197,56 @@ def _item_table(
     show_rubric: bool = True,
     show_source: bool = True,
     with_date: bool = False,
+    width: int | None = None,
 ) -> Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
-    marks an estimated time), source badge, rubric, title cut to the width that is left."""
-    table = Table(box=None, show_header=False, pad_edge=False, expand=True, padding=(0, 1, 0, 0))
-    table.add_column("id", style="dim", no_wrap=True, width=ID_WIDTH)
-    table.add_column("time", no_wrap=True, width=12 if with_date else 6)
-    if show_source:
-        table.add_column("source", style="bold cyan", no_wrap=True, width=16, overflow="ellipsis")
+    marks an estimated time), source badge, rubric, title cut to the width that is left.
+
+    The headline keeps at least ``MIN_TITLE`` cells: on a narrow terminal the id shortens to
+    6 characters, the source to 8 cells and the rubric to its short label.  ``width`` None:
+    nothing is cut (piped output)."""
+    id_width, source_width, rubric_width = ID_WIDTH, 16, 12
+    time_width = 12 if with_date else 6
+    if width is not None:
+        fixed = id_width + 1 + time_width + 1
+        fixed += (source_width + 1) if show_source else 0
+        fixed += (rubric_width + 1) if show_rubric else 0
+        compact = width - fixed < MIN_TITLE
+    else:
+        compact = False
+    if compact:
+        id_width, source_width, rubric_width = 6, 8, 6
+    cut = width is not None
+    table = Table(box=None, show_header=False, pad_edge=False, expand=cut, padding=(0, 1, 0, 0))
+    table.add_column("id", style="dim", no_wrap=True, width=id_width)
+    table.add_column("time", no_wrap=True, width=time_width)
+    if show_source:  # piped (``width`` None): as wide as the longest, nothing cut
+        table.add_column(
+            "source",
+            style="bold cyan",
+            no_wrap=True,
+            width=source_width if cut else None,
+            overflow="ellipsis",
+        )
     if show_rubric:
-        table.add_column("rubric", style="magenta", no_wrap=True, width=12, overflow="ellipsis")
-    table.add_column("title", no_wrap=True, overflow="ellipsis", ratio=1)
+        table.add_column(
+            "rubric",
+            style="magenta",
+            no_wrap=True,
+            width=rubric_width if cut else None,
+            overflow="ellipsis",
+        )
+    table.add_column("title", no_wrap=cut, overflow="ellipsis" if cut else "fold", ratio=1)
     for record in records:
         local = from_iso(record["published"]).astimezone(tz)
         when = Text(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"))
         if record.get("date_estimated"):
             when.append("~", style="dim")
-        row: list[Text] = [Text(record["id"][:ID_WIDTH]), when]
+        row: list[Text] = [Text(record["id"][:id_width]), when]
         if show_source:
             row.append(safe_line(record.get("source") or record.get("feed")))
         if show_rubric:
-            row.append(Text(rubric_label(record, lang)))
+            row.append(Text(rubric_label(record, lang, short=compact)))
         title = safe_line(record.get("title"))
         if not record.get("read"):
             title.stylize("bold")
@@ -152,7 +256,13 @@ def _item_table(
 
 
 def latest_view(
-    records: Sequence[Record], *, tz: tzinfo, lang: str, now: datetime, group: str = "date"
+    records: Sequence[Record],
+    *,
+    tz: tzinfo,
+    lang: str,
+    now: datetime,
+    group: str = "date",
+    width: int | None = 100,
 ) -> Group:
     """The `latest` listing, grouped by local day (default), rubric or feed."""
     if not records:
@@ -162,17 +272,21 @@ def latest_view(
     if group == "rubric":
         for key, chunk in group_by_rubric(records):
             parts.append(Text(f"{rubrics.label(key, lang)} · {len(chunk)}", style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, show_rubric=False, with_date=True))
+            parts.append(
+                _item_table(chunk, tz, lang, show_rubric=False, with_date=True, width=width)
+            )
             parts.append(Text(""))
     elif group == "feed":
         for source, chunk in group_by_feed(records):
             parts.append(safe_line(f"{source} · {len(chunk)}", style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, show_source=False, with_date=True))
+            parts.append(
+                _item_table(chunk, tz, lang, show_source=False, with_date=True, width=width)
+            )
             parts.append(Text(""))
     else:
         for day, chunk in group_by_day(records, tz):
             parts.append(Text(day_label(day, today, lang), style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang))
+            parts.append(_item_table(chunk, tz, lang, width=width))
             parts.append(Text(""))
     return Group(*parts[:-1])
 

@@ -90,18 +90,44 @@ def test_day_headings_in_three_languages(examples: Path) -> None:
 
 
 def test_titles_are_cut_by_display_width_and_columns_line_up(examples: Path) -> None:
-    out = view(examples, "ru", "latest", "-n", "40", columns=72)
+    out = view(examples, "ru", "latest", "-n", "40", columns=80)
     rows = [
         line
         for line in out.splitlines()
-        if line[:8].isalnum() and len(line) > 20 and line[8] == " "
+        if line[:6].isalnum() and len(line) > 20 and line[6] == " "
     ]
     assert len(rows) == 23
-    assert {len(line.rstrip()) <= 72 for line in rows} == {True}
+    assert {len(line.rstrip()) <= 80 for line in rows} == {True}
+    # at 80 columns the headline gets 50 cells: id 6, time, source 8, short rubric
+    title_at = 6 + 1 + 6 + 1 + 8 + 1 + 6 + 1
+    assert 80 - title_at >= 50
     # the title column starts at the same cell on every row, Cyrillic, Kazakh or Latin
-    starts = {len(line) - len(line[8 + 1 + 6 + 1 + 16 + 1 + 12 + 1 :]) for line in rows}
+    starts = {len(line) - len(line[title_at:]) for line in rows}
     assert len(starts) == 1
     assert any(line.rstrip().endswith("…") for line in rows)
+    assert "Полит." in out  # the short rubric label
+    # wide enough: the full layout (8-character ids, whole rubric labels)
+    wide = view(examples, "ru", "latest", "-n", "40", columns=120)
+    assert "Политика" in wide and any(line[8:9] == " " for line in wide.splitlines())
+
+
+def test_piped_output_is_never_cut_and_plain_is_one_line_an_item(
+    examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = runner.invoke(
+        app,
+        ["--config", str(examples / "ru.toml"), "latest", "-n", "40"],
+        env={"KZFEED_NOW": NOW, "NO_COLOR": "1"},
+    )
+    assert "…" not in result.stdout and "Тоқаев Өзбекстан Президентімен Астанада" in result.stdout
+    assert all(line == line.rstrip() for line in result.stdout.splitlines())
+    plain = view(examples, "ru", "latest", "-n", "40", "--plain")
+    lines = plain.splitlines()
+    assert len(lines) == 23 and all(line.count("\t") == 4 for line in lines)
+    ident, when, source, rubric, title = lines[0].split("\t")
+    assert len(ident) == 8 and when.startswith("2026-11-24") and rubric == "Общество"
+    assert source == "Tengrinews" and not title.endswith("…")
 
 
 def test_grouping_by_rubric_orders_sections_like_the_site(examples: Path) -> None:
@@ -453,3 +479,17 @@ def test_a_hostile_http_reason_phrase_reaches_neither_markup_nor_the_terminal(
     assert "[/] [bold]boom [link=http://evil.example]x" in screen
     assert "evil: HTTP 500 [/] [bold]boom" in screen  # the live progress line, literally
     assert "\x9b" not in screen and "\x1b]8;" not in screen
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("latest-80", ["latest", "-n", "40"]),
+        ("latest-rubric-80", ["latest", "--group", "rubric", "-n", "3"]),
+    ],
+)
+def test_golden_views_at_80_columns(examples: Path, lang: str, name: str, args: list[str]) -> None:
+    text = view(examples, lang, *args, columns=80)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    check_golden(f"{name}-{lang}", text)
