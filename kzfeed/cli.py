@@ -482,7 +482,8 @@ def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
         return
     from .render import feeds_view
 
-    _console().print(feeds_view(rows, _tz(cfg)))
+    console = _console()
+    console.print(feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)))
 
 
 @app.command()
@@ -541,7 +542,10 @@ def update(
     else:
         from .render import update_view
 
-        _console().print(update_view(report.feeds, report.new, report.updated, report.errors))
+        console = _console()
+        console.print(
+            update_view(report.feeds, report.new, report.updated, report.errors, int(console.width))
+        )
     if report.errors:
         raise UpdateFailed(f"{report.errors} feed(s) failed; the others were stored")
 

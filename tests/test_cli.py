@@ -716,3 +716,32 @@ def test_a_closed_pipe_ends_quietly(cfg_path: Path, tmp_path: Path) -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert err == b""
+
+
+def test_update_and_feeds_never_wrap_into_column_zero_at_80(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    server.add("/rss/rus.xml", rss(KAZINFORM))
+    long_name = "broken-agency-with-a-rather-long-name-indeed"
+    write_config(
+        cfg_path,
+        [
+            {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
+            {"name": long_name, "url": server.url("/gone/with/a/long/path/rss.xml")},
+        ],
+        language="ru",
+    )
+    env = {"COLUMNS": "80", "NO_COLOR": "1", "KZFEED_NOW": "2026-11-27T06:00:00+00:00"}
+    argv = ["--config", str(cfg_path)]
+    for command in (["update"], ["feeds"]):
+        out = runner.invoke(app, [*argv, *command], env=env).stdout
+        lines = out.splitlines()
+        assert all(len(line) <= 80 for line in lines), out
+        # every line is a header, a rule, a row (indented) or the summary: none is a
+        # wrapped piece of a note or error starting at column 0
+        assert all(
+            line.startswith(("  ", " ─")) or line.endswith("failed") for line in lines if line
+        ), out
+        assert "      HTTP 404 Not Found" in out, out
+    feeds = runner.invoke(app, [*argv, "feeds"], env=env).stdout
+    assert " д " in feeds and " d " not in feeds  # ages in the interface's language
