@@ -627,7 +627,9 @@ def _listing_width() -> int | None:
     return None
 
 
-def _emit(renderable: Any, cfg: Config, pager: bool | None, uncut: bool = False) -> None:
+def _emit(
+    renderable: Any, cfg: Config, pager: bool | None, uncut: bool = False, crop: bool = True
+) -> None:
     """Print a view; on a terminal, a view taller than the screen goes through the pager
     (`$PAGER`, else less) unless `--no-pager` or `settings.pager = false`.  ``uncut``: piped
     with no width to keep to: laid out wide, without trailing spaces."""
@@ -643,13 +645,18 @@ def _emit(renderable: Any, cfg: Config, pager: bool | None, uncut: bool = False)
     use_pager = cfg.settings.pager if pager is None else pager
     if use_pager and console.is_terminal:
         with console.capture() as capture:
-            console.print(renderable)
+            console.print(renderable, crop=crop)
         if capture.get().count("\n") > console.height:
             os.environ.setdefault("LESS", "-FRX")  # keep colours; quit if one screen
             with console.pager(styles=True):
-                console.print(renderable)
+                console.print(renderable, crop=crop)
             return
-    console.print(renderable)
+    if not console.is_terminal:  # a file or a pipe: no trailing spaces at all
+        with console.capture() as capture:
+            console.print(renderable, crop=crop)
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+        return
+    console.print(renderable, crop=crop)
 
 
 RubricOpt = Annotated[
@@ -852,19 +859,64 @@ def _item(store: Store, prefix: str) -> dict[str, Any]:
 @app.command()
 @handled
 def show(
-    item_id: Annotated[str, typer.Argument(metavar="ID", help="An item id or a unique prefix.")],
+    item_ids: Annotated[
+        list[str], typer.Argument(metavar="ID...", help="Item ids or unique prefixes.")
+    ],
     full: Annotated[
         bool, typer.Option("--full", help="Fetch the article page and show its main text.")
     ] = False,
     json_: JsonOpt = False,
     pager: PagerOpt = None,
 ) -> None:
-    """One item in full: title, source, time, rubrics, link, also_in, text."""
-    from .model import public
-
+    """Items in full: title, source, time, rubrics, link, also_in, text; marks them read
+    (settings.mark_read_on_show)."""
     cfg = _config()
     store = _store(cfg)
-    record = _item(store, item_id)
+    records = [_item(store, item_id) for item_id in item_ids]
+    _show_records(cfg, store, records, full=full, json_=json_, pager=pager)
+
+
+def _show_records(
+    cfg: Config,
+    store: Store,
+    records: list[dict[str, Any]],
+    *,
+    full: bool,
+    json_: bool,
+    pager: bool | None,
+) -> None:
+    from rich.console import Group
+    from rich.rule import Rule
+
+    from .model import feed_names, public
+    from .render import item_view
+
+    for record in records:
+        _with_full_text(cfg, store, record, full)
+    if json_:
+        shown = []
+        for record in records:
+            data = public(record)
+            if record.get("text"):
+                data["text"] = record["text"]
+            shown.append(data)
+        _print_json(shown[0] if len(shown) == 1 else shown)
+    else:
+        names = feed_names(cfg.feeds, store.feed_states())
+        views: list[Any] = []
+        for n, record in enumerate(records):
+            if n:
+                views.append(Rule(style="dim"))
+            views.append(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names))
+        _emit(Group(*views), cfg, pager, crop=False)  # URLs are printed whole
+    unread = [r["id"] for r in records if not r.get("read")]
+    if cfg.settings.mark_read_on_show and unread:
+        with store.writer(on_wait=_say) as writer:
+            writer.set_read(unread, True)
+
+
+def _with_full_text(cfg: Config, store: Store, record: dict[str, Any], full: bool) -> None:
+    """With ``full``: the article's main text as the record's text (fetched once, kept)."""
     if full and not record.get("full_text"):
         try:
             record["full_text"] = _fetch_article(cfg, record)
@@ -875,20 +927,36 @@ def show(
                 writer.set_full_text(record["id"], record["full_text"])
     if full and record.get("full_text"):
         record["text"] = record["full_text"]
-    if json_:
-        data = public(record)
-        if record.get("text"):
-            data["text"] = record["text"]
-        _print_json(data)
-        return
-    from .model import feed_names
-    from .render import item_view
 
-    names = feed_names(cfg.feeds, store.feed_states())
-    _emit(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names), cfg, pager)
-    if cfg.settings.mark_read_on_view and not record.get("read"):
-        with store.writer(on_wait=_say) as writer:
-            writer.set_read([record["id"]], True)
+
+@app.command("next")
+@handled
+def next_(
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    lang: LangOpt = None,
+    search: SearchOpt = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Fetch the article page and show its main text.")
+    ] = False,
+    json_: JsonOpt = False,
+    pager: PagerOpt = None,
+) -> None:
+    """The newest unread item (with the latest filters), in full; it is then read."""
+    from .query import newest
+
+    cfg = _config()
+    store = _store(cfg)
+    flt = _filters(cfg, _now(), rubric, feed, since, until, lang, search, unread=True)
+    found = newest(store.iter_newest(), flt, 1)
+    if not found:
+        _say(
+            "nothing unread" + (" here" if any((rubric, feed, since, until, lang, search)) else "")
+        )
+        return
+    _show_records(cfg, store, [dict(found[0])], full=full, json_=json_, pager=pager)
 
 
 def _fetch_article(cfg: Config, record: dict[str, Any]) -> str:

@@ -33,7 +33,7 @@ class Settings:
     data_dir: Path | None = None
     lock_timeout: float = 60.0
     max_feed_bytes: int = 16 * 1024 * 1024
-    mark_read_on_view: bool = False
+    mark_read_on_show: bool = True
     mark_read_on_list: bool = False
     pager: bool = True
     allow_private: bool = False
@@ -201,7 +201,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
             data_path = (path.parent / data_path).resolve()
     flags = {}
     for key, default in (
-        ("mark_read_on_view", False),
+        ("mark_read_on_show", raw.get("mark_read_on_view", True)),  # its first name
         ("mark_read_on_list", False),
         ("pager", True),
         ("allow_private", False),
@@ -219,7 +219,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         data_dir=data_path,
         lock_timeout=float(chk.number(raw, "lock_timeout", 60, 0, 86_400, False)),
         max_feed_bytes=chk.number(raw, "max_feed_bytes", 16 * 1024 * 1024, 1024, 1 << 31, True),
-        mark_read_on_view=flags["mark_read_on_view"],
+        mark_read_on_show=flags["mark_read_on_show"],
         mark_read_on_list=flags["mark_read_on_list"],
         pager=flags["pager"],
         allow_private=flags["allow_private"],

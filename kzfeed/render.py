@@ -10,8 +10,10 @@ from typing import Any
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -291,44 +293,70 @@ def latest_view(
     return Group(*parts[:-1])
 
 
+class WholeLine:
+    """One line printed whole: never wrapped or cropped by kzfeed (a long URL stays one
+    piece to copy; the terminal may fold it on screen).  Print with ``crop=False``."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.text.render(console, end="")
+        yield Segment.line()
+
+
+def _link(url: str) -> Text:
+    """An http(s) URL as text that is also an OSC 8 hyperlink where the terminal shows them
+    (the URL was cleaned when stored; anything else is plain text)."""
+    clean = clean_line(url)
+    if clean.startswith(("http://", "https://")) and " " not in clean:
+        return Text(clean, style=Style(link=clean, underline=True))
+    return Text(clean)
+
+
 def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -> Group:
-    """One item in full: title, source, local time, rubrics, link, also_in, text."""
+    """One item in full: title, source, local time, rubrics, link, also_in, text.  Fields are
+    whole lines (URLs never broken across lines), nothing is padded to the width."""
     local = from_iso(record["published"]).astimezone(tz)
-    meta = Table.grid(padding=(0, 2))
-    meta.add_column(style="dim", no_wrap=True)
-    meta.add_column(overflow="fold")
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
         when += " (estimated: the feed gave no usable date)"
-    meta.add_row("id", Text(record["id"]))
-    meta.add_row("source", safe_line(record.get("source") or record.get("feed")))
-    meta.add_row("time", Text(when))
-    labels = ", ".join(rubrics.label(k, lang) for k in record.get("rubrics", []))
-    meta.add_row("rubrics", Text(labels))
+    fields: list[tuple[str, Text]] = [
+        ("id", Text(record["id"])),
+        ("source", safe_line(record.get("source") or record.get("feed"))),
+        ("time", Text(when)),
+        ("rubrics", Text(", ".join(rubrics.label(k, lang) for k in record.get("rubrics", [])))),
+    ]
     if record.get("categories"):
-        meta.add_row("categories", safe_line(", ".join(record["categories"])))
-    meta.add_row(
-        "link", safe_line(record.get("url") or "—", style="underline" if record.get("url") else "")
-    )
+        fields.append(("categories", safe_line(", ".join(record["categories"]))))
+    fields.append(("link", _link(record["url"]) if record.get("url") else Text("—")))
     for also in record.get("also_in", []):
         name = feeds.get(also.get("feed", ""), also.get("feed", ""))
         line = safe_line(name, style="cyan")
         if also.get("url"):
             line.append("  ")
-            line.append_text(safe_line(also["url"]))
-        meta.add_row(WORDS.get(lang, WORDS["en"])["also"], line)
+            line.append_text(_link(also["url"]))
+        fields.append((WORDS.get(lang, WORDS["en"])["also"], line))
+    label_width = max(cell_len(label) for label, _value in fields)
+    parts: list[Any] = [safe_line(record.get("title"), style="bold")]
+    for label, value in fields:
+        line = Text(label + " " * (label_width - cell_len(label) + 2), style="dim")
+        line.append_text(value)
+        parts.append(WholeLine(line))
+    parts.append(Text(""))
     body = record.get("text") or record.get("summary") or ""
-    parts: list[Any] = [safe_line(record.get("title"), style="bold"), meta, Text("")]
     paragraphs = [p.strip() for p in clean_text(body).split("\n\n") if p.strip()]
     for i, paragraph in enumerate(paragraphs):
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
         if paragraph.startswith("│ "):
-            parts.append(Padding(safe(paragraph, style="italic"), (0, 0, 1, 2)))
+            parts.append(Padding(safe(paragraph, style="italic"), (0, 0, 1, 2), expand=False))
         elif paragraph.startswith("• "):  # a list: no blank line between its items
             gap = 0 if following.startswith("• ") else 1
-            parts.append(Padding(safe(paragraph), (0, 0, gap, 2)))
+            parts.append(Padding(safe(paragraph), (0, 0, gap, 2), expand=False))
         else:
-            parts.append(Padding(safe(paragraph), (0, 0, 1, 0)))
+            parts.append(safe(paragraph))
+            if following:
+                parts.append(Text(""))
     return Group(*parts)
 
 

@@ -251,9 +251,11 @@ def test_read_state_and_read_all_with_filters(examples: Path, tmp_path: Path) ->
     def kz(*args: str) -> Any:
         return runner.invoke(app, ["--config", str(cfg), *args], env={"KZFEED_NOW": NOW})
 
+    # (other tests' `show` may have read an item of the shared examples: counted from here)
+    at_first = len(json.loads(kz("latest", "--json", "-n", "100", "--unread").stdout))
     assert kz("read", "--all", "--rubric", "sport").stdout.strip() == "marked 2 item(s) read"
     unread = json.loads(kz("latest", "--json", "-n", "100", "--unread").stdout)
-    assert len(unread) == 21 and all(i["rubrics"][0] != "sport" for i in unread)
+    assert len(unread) == at_first - 2 and all(i["rubrics"][0] != "sport" for i in unread)
     assert kz("unread", "--all", "--feed", "tengrinews").stdout.strip() == "marked 1 item(s) unread"
     assert (
         kz("read", "--all", "--since", "today", "--lang", "kk").stdout.strip()
@@ -415,11 +417,16 @@ def test_hostile_text_on_a_terminal(hostile: Path, args: list[str]) -> None:
     assert code == 0, screen
     _visible_checks(screen, full=args[0] == "show")
     assert ":smile:" in screen and "😄" not in screen
-    # the only escape sequences are Rich's own SGR styling: no OSC (links, clipboard,
-    # title), no screen clearing, no C1 controls, no bidi overrides
+    # the only escape sequences are Rich's own SGR styling and, in `show`, OSC 8 hyperlinks
+    # to the item's own http(s) links: no other OSC (clipboard, title), no screen clearing,
+    # no C1 controls, no bidi overrides
     import re
 
-    assert not re.search(r"\x1b\][0-9]", screen)
+    osc = re.findall(r"\x1b\]([^\x1b\x07]*)(?:\x1b\\|\x07)", screen)
+    assert all(re.fullmatch(r"8;(?:id=\d+)?;(?:https?://[!-~]+)?", seq) for seq in osc), osc
+    assert len(re.findall(r"\x1b\]", screen)) == len(osc)
+    if args[0] == "show":
+        assert any(seq.endswith(";https://t.kz/evil") for seq in osc)
     assert "\x1b[2J" not in screen and "\x9b" not in screen and "\x9d" not in screen
     assert "\u202e" not in screen and "\u2066" not in screen
     assert set(re.findall(r"\x1b\[[0-9;?]*([A-Za-z])", screen)) <= {"m", "h", "l", "K", "A", "G"}
@@ -493,3 +500,36 @@ def test_golden_views_at_80_columns(examples: Path, lang: str, name: str, args: 
     text = view(examples, lang, *args, columns=80)
     assert all(len(line) <= 80 for line in text.splitlines())
     check_golden(f"{name}-{lang}", text)
+
+
+def test_show_marks_read_takes_several_ids_and_next_walks_the_unread(
+    examples: Path, tmp_path: Path
+) -> None:
+    local = tmp_path / "ex"
+    shutil.copytree(examples, local)
+    cfg = local / "ru.toml"
+
+    def kz(*args: str) -> Any:
+        env = {"KZFEED_NOW": NOW, "COLUMNS": "60", "NO_COLOR": "1"}
+        return runner.invoke(app, ["--config", str(cfg), *args], env=env)
+
+    kz("unread", "--all")
+    listed = json.loads(kz("latest", "--json", "-n", "3").stdout)
+    first, second = listed[0]["id"], listed[1]["id"]
+    both = kz("show", first[:8], second[:8], "--no-pager")
+    assert both.exit_code == 0
+    assert listed[0]["title"] in both.stdout and listed[1]["title"] in both.stdout
+    # a URL longer than the 60 columns is printed whole, on one line
+    link = next(line for line in both.stdout.splitlines() if line.startswith("link"))
+    assert link.split()[-1] == listed[0]["url"]
+    assert all(line == line.rstrip() for line in both.stdout.splitlines())
+    read = {i["id"]: i["read"] for i in json.loads(kz("latest", "--json", "-n", "3").stdout)}
+    assert read[first] and read[second] and not read[listed[2]["id"]]
+    # next: the newest unread, then it is read, so the one after comes next
+    third = kz("next", "--json")
+    assert json.loads(third.stdout)["id"] == listed[2]["id"]
+    assert json.loads(kz("next", "--json").stdout)["id"] != listed[2]["id"]
+    none = kz("next", "--rubric", "sport", "--since", "2026-11-24")
+    assert none.exit_code == 0
+    kz("read", "--all")
+    assert "nothing unread" in kz("next").stderr
