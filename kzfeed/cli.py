@@ -1336,5 +1336,107 @@ def db_restore(
         _say(problem)
 
 
+# What `--help` shows for each value (Typer would print Python types: <list[str]>, <int range>)
+METAVARS = {
+    "date": "D",
+    "days": "N",
+    "feed": "FEED",
+    "file": "FILE",
+    "format_": "md|html|json|txt|atom",
+    "group": "date|rubric|feed",
+    "jobs": "N",
+    "lang": "ru|kk|en",
+    "n": "N",
+    "name": "NAME",
+    "names": "NAME",
+    "older_than": "W",
+    "output": "FILE",
+    "pick": "N",
+    "preset": "PRESET",
+    "rubric": "RUBRIC",
+    "search": "TEXT",
+    "since": "W",
+    "template": "FILE",
+    "title": "TITLE",
+    "until": "W",
+    "url": "URL",
+}
+GLOBAL_OPTIONS = ("--config", "-c")
+
+
+def command() -> Any:
+    """The click command behind the app, with readable placeholders and whole summaries in
+    `--help`."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    todo = list(group.commands.values())  # type: ignore[attr-defined]
+    while todo:
+        sub = todo.pop()
+        todo.extend(getattr(sub, "commands", {}).values())  # `db check`, `db restore`
+        if sub.help and not sub.short_help:
+            sub.short_help = sub.help.strip().split("\n\n")[0].split(". ")[0].rstrip(".")
+        for param in sub.params:
+            if getattr(param, "metavar", None) is None and param.name in METAVARS:
+                param.metavar = METAVARS[param.name]
+            if param.param_type_name == "argument":
+                _plain_argument(param)
+    return group
+
+
+def _plain_argument(param: Any) -> None:
+    """An argument shown as `URL`, `[NAME]...`: Typer would print `{URL}` and `URL <str>`."""
+    name = str(param.metavar or param.name).upper().removesuffix("...").strip("[]{}")
+    shown = name if param.required else f"[{name}]"
+    if param.nargs != 1:
+        shown += "..."
+    param.metavar = shown
+    param._usage_display_name = lambda: shown
+    param._rich_display_name = lambda: shown
+    param.display_type_rich = lambda ctx: None
+
+
+def global_options_first(argv: list[str]) -> list[str]:
+    """`kzfeed latest --config my.toml` works as `kzfeed --config my.toml latest` does."""
+    out: list[str] = []
+    moved: list[str] = []
+    k = 0
+    seen_command = False
+    while k < len(argv):
+        arg = argv[k]
+        if arg == "--":
+            out.extend(argv[k:])
+            break
+        if seen_command and arg in GLOBAL_OPTIONS and k + 1 < len(argv):
+            moved.extend(argv[k : k + 2])
+            k += 2
+            continue
+        if seen_command and arg.startswith("--config="):
+            moved.append(arg)
+            k += 1
+            continue
+        if not arg.startswith("-") and not seen_command:
+            if out and out[-1] in GLOBAL_OPTIONS:  # the value of a global option
+                out.append(arg)
+                k += 1
+                continue
+            seen_command = True
+        out.append(arg)
+        k += 1
+    if not moved:
+        return out
+    first = next(
+        (
+            i
+            for i, a in enumerate(out)
+            if not a.startswith("-") and (i == 0 or out[i - 1] not in GLOBAL_OPTIONS)
+        ),
+        None,
+    )
+    if first is None:
+        return moved + out
+    return out[:first] + moved + out[first:]
+
+
 def main() -> None:
-    app(prog_name="kzfeed")
+    command()(args=global_options_first(sys.argv[1:]), prog_name="kzfeed")

@@ -745,3 +745,47 @@ def test_update_and_feeds_never_wrap_into_column_zero_at_80(
         assert "      HTTP 404 Not Found" in out, out
     feeds = runner.invoke(app, [*argv, "feeds"], env=env).stdout
     assert " д " in feeds and " d " not in feeds  # ages in the interface's language
+
+
+def test_help_shows_readable_placeholders_and_whole_summaries() -> None:
+    """Every command's --help: placeholders such as N, W, URL, never Python types."""
+    import re as re_
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100"}
+    top = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--help"], env=env, capture_output=True, text=True
+    )
+    commands = re_.findall(r"^  ([a-z][a-z-]+)\s{2,}", top.stdout, re_.M)
+    assert {"latest", "digest", "show", "next", "add"} <= set(commands)
+    assert "..." not in top.stdout.split("Commands:")[1]  # no summary cut short
+    for name in commands:
+        out = subprocess.run(
+            [sys.executable, "-m", "kzfeed", name, "--help"],
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert out.startswith(f"Usage: kzfeed {name}"), name
+        for python_type in ("<list[", "<int", "<str>", "<float", "<path>", "{url}", "[[ID]"):
+            assert python_type not in out, (name, python_type, out)
+
+
+def test_global_options_work_after_the_command(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", examples, ignore=shutil.ignore_patterns(".kzfeed-demo"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    config = str(examples / "offline.toml")
+    ran = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "update", "--config", config],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    listed = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "latest", "-n", "3", "--plain", "-c", config],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
