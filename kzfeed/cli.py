@@ -544,7 +544,14 @@ def update(
 
         console = _console()
         console.print(
-            update_view(report.feeds, report.new, report.updated, report.errors, int(console.width))
+            update_view(
+                report.feeds,
+                report.new,
+                report.updated,
+                report.errors,
+                int(console.width),
+                cfg.settings.language,
+            )
         )
     if report.errors:
         raise UpdateFailed(f"{report.errors} feed(s) failed; the others were stored")

@@ -22,6 +22,7 @@ from .model import public
 from .normalize import http_url
 from .query import Record, group_by_day, group_by_rubric
 from .text import clean_line, clean_text, clean_tree
+from .words import count
 
 FORMATS = ("md", "html", "json", "txt", "atom")
 
@@ -199,7 +200,7 @@ def to_markdown(digest: Mapping[str, Any], tz: tzinfo) -> str:
     lines = [f"# {md_escape(w['digest'])} · {md_escape(_period(digest, tz))}", ""]
     lines.append(
         md_escape(
-            f"{digest['count']} {w['items']}: "
+            f"{count(digest['count'], 'item', lang)}: "
             + ", ".join(f"{c['label']} {c['count']}" for c in digest["rubric_counts"])
         )
         if digest["count"]
@@ -292,7 +293,8 @@ def to_html(digest: Mapping[str, Any], tz: tzinfo) -> str:
     ]
     if digest["count"]:
         counts = ", ".join(f"{_h(c['label'])} {c['count']}" for c in digest["rubric_counts"])
-        out.append(f'<p class="counts">{digest["count"]} {_h(w["items"])}: {counts}</p>')
+        total = _h(count(digest["count"], "item", digest["language"]))
+        out.append(f'<p class="counts">{total}: {counts}</p>')
     else:
         out.append(f'<p class="counts">{_h(w["none"])}</p>')
     out.append("</header>")
@@ -342,7 +344,7 @@ def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
     title = f"{w['digest']} · {_period(digest, tz)}"
     lines = [title, "=" * min(len(title), WIDTH)]
     if digest["count"]:
-        summary = f"{digest['count']} {w['items']}: " + ", ".join(
+        summary = f"{count(digest['count'], 'item', digest['language'])}: " + ", ".join(
             f"{c['label']} {c['count']}" for c in digest["rubric_counts"]
         )
         lines += textwrap.wrap(summary, WIDTH)

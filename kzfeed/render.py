@@ -318,18 +318,22 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     """One item in full: title, source, local time, rubrics, link, also_in, text.  Fields are
     whole lines (URLs never broken across lines), nothing is padded to the width."""
     local = from_iso(record["published"]).astimezone(tz)
+    from .words import label
+
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
-        when += " (estimated: the feed gave no usable date)"
+        when += f" ({label('estimated', lang)})"
+    keys = ", ".join(rubrics.label(k, lang) for k in record.get("rubrics", []))
     fields: list[tuple[str, Text]] = [
-        ("id", Text(record["id"])),
-        ("source", safe_line(record.get("source") or record.get("feed"))),
-        ("time", Text(when)),
-        ("rubrics", Text(", ".join(rubrics.label(k, lang) for k in record.get("rubrics", [])))),
+        (label("id", lang), Text(record["id"])),
+        (label("source", lang), safe_line(record.get("source") or record.get("feed"))),
+        (label("time", lang), Text(when)),
+        (label("rubrics", lang), Text(keys)),
     ]
     if record.get("categories"):
-        fields.append(("categories", safe_line(", ".join(record["categories"]))))
-    fields.append(("link", _link(record["url"]) if record.get("url") else Text("—")))
+        fields.append((label("categories", lang), safe_line(", ".join(record["categories"]))))
+    link = _link(record["url"]) if record.get("url") else Text("—")
+    fields.append((label("link", lang), link))
     for also in record.get("also_in", []):
         name = feeds.get(also.get("feed", ""), also.get("feed", ""))
         line = safe_line(name, style="cyan")
@@ -337,10 +341,10 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
             line.append("  ")
             line.append_text(_link(also["url"]))
         fields.append((WORDS.get(lang, WORDS["en"])["also"], line))
-    label_width = max(cell_len(label) for label, _value in fields)
+    label_width = max(cell_len(name) for name, _value in fields)
     parts: list[Any] = [safe_line(record.get("title"), style="bold")]
-    for label, value in fields:
-        line = Text(label + " " * (label_width - cell_len(label) + 2), style="dim")
+    for name, value in fields:
+        line = Text(name + " " * (label_width - cell_len(name) + 2), style="dim")
         line.append_text(value)
         parts.append(WholeLine(line))
     parts.append(Text(""))
@@ -385,7 +389,9 @@ def feeds_view(
     """Each feed's health: items, age of the newest, last success, HTTP status, failure
     streak, and a note (an error, why it is not fetched, a list found by detection): beside
     the row when it fits in ``width``, else on its own indented line below it."""
-    header = ("feed", "items", "newest", "last ok", "http", "fails")
+    from .words import label
+
+    header = tuple(label(k, lang) for k in ("feed", "items", "newest", "last ok", "http", "fails"))
     cells = []
     notes = []
     for row in rows:
@@ -412,7 +418,9 @@ def feeds_view(
             )
         )
     styles = ["red" if row["failures"] else ("dim" if row["disabled"] else "") for row in rows]
-    return _rows_with_notes(header, cells, notes, styles, width, right=(1, 2, 4, 5))
+    return _rows_with_notes(
+        header, cells, notes, styles, width, right=(1, 2, 4, 5), note_title=label("note", lang)
+    )
 
 
 def _rows_with_notes(
@@ -422,6 +430,7 @@ def _rows_with_notes(
     styles: Sequence[str],
     width: int,
     right: Sequence[int] = (),
+    note_title: str = "note",
 ) -> Text:
     """Aligned columns laid out by hand, then each row's note: after the row when the line
     still fits in ``width``, else on its own line(s) below it, indented and wrapped, so
@@ -450,7 +459,9 @@ def _rows_with_notes(
 
     out = Text()
     head = line(header)
-    out.append(head.rstrip() + "  note\n" if cell_len(head) + 6 <= width else head.rstrip() + "\n")
+    note_label = "  " + note_title if note_title else ""
+    fits = cell_len(head) + cell_len(note_label) <= width
+    out.append(head.rstrip() + (note_label if fits else "") + "\n")
     out.stylize("bold")
     out.append(" " + "─" * (min(width, cell_len(head) + 6) - 2) + "\n")
     for values, note, style in zip(cells, notes, styles, strict=True):
@@ -480,7 +491,12 @@ def _empty_note(count: int) -> str:
 
 
 def update_view(
-    results: Sequence[FeedResult], new: int, updated: int, errors: int, width: int = 80
+    results: Sequence[FeedResult],
+    new: int,
+    updated: int,
+    errors: int,
+    width: int = 80,
+    lang: str = "en",
 ) -> Text:
     """A line per feed in aligned columns, then the totals; a note or error too long for the
     line goes on its own indented line below it.
@@ -488,7 +504,9 @@ def update_view(
     Laid out here rather than as a rich Table: measuring a Table of 500 feeds took Rich
     0.3-0.5 s, most of a warm update's time."""
     colors = {"ok": "green", "not_modified": "dim", "error": "red", "skipped": "yellow"}
-    header = ("feed", "status", "http", "new", "updated")
+    from .words import label
+
+    header = tuple(label(k, lang) for k in ("feed", "status", "http", "new", "updated"))
     cells = [
         (
             clean_line(result.name),
@@ -506,8 +524,10 @@ def update_view(
     styles = [
         colors.get(result.status, "") if result.status == "error" else "" for result in results
     ]
-    out = _rows_with_notes(header, cells, notes, styles, width, right=(2, 3, 4))
-    summary = Text(f"{new} new, {updated} updated, {errors} failed")
+    out = _rows_with_notes(
+        header, cells, notes, styles, width, right=(2, 3, 4), note_title=label("note", lang)
+    )
+    summary = Text(label("summary", lang).format(new=new, updated=updated, errors=errors))
     if errors:
         summary.stylize("bold red")
     out.append_text(summary)

@@ -287,7 +287,8 @@ def test_update_summary_is_a_line_per_feed_in_aligned_columns(
     again = kz("update", config=cfg_path)
     for result, status, http in ((first, "ok", "200"), (again, "not_modified", "200")):
         lines = result.stdout.splitlines()
-        head = next(n for n, line in enumerate(lines) if line.split()[:2] == ["feed", "status"])
+        # the interface speaks settings.language (ru by default)
+        head = next(n for n, line in enumerate(lines) if line.split()[:2] == ["лента", "статус"])
         header, rule, ok_row, bad_row = lines[head : head + 4]
         assert set(rule.strip()) == {"─"}
         assert ok_row.split()[:3] == ["kazinform-ru", status, http]
@@ -296,10 +297,10 @@ def test_update_summary_is_a_line_per_feed_in_aligned_columns(
         # columns line up by display width: "http" is right-aligned over the codes
         for row, code in ((ok_row, http), (bad_row, "404")):
             assert row.index(code) + len(code) == header.index("http") + len("http")
-        assert row.index("error") == header.index("status")
-        assert lines[head + 4].endswith("failed")
-    assert "3 new, 0 updated, 1 failed" in first.stdout
-    assert "0 new, 0 updated, 1 failed" in again.stdout
+        assert row.index("error") == header.index("статус")
+        assert lines[head + 4].startswith("новых:") and "сбоев: 1" in lines[head + 4]
+    assert "новых: 3, изменено: 0, сбоев: 1" in first.stdout
+    assert "новых: 0, изменено: 0, сбоев: 1" in again.stdout
 
 
 def test_update_unknown_feed_is_exit_1(wired: Path) -> None:
@@ -505,7 +506,7 @@ def test_offline_example_runs_as_a_subprocess(tmp_path: Path) -> None:
         timeout=120,
     )
     assert up.returncode == 0, up.stderr
-    assert "0 failed" in up.stdout
+    assert "сбоев: 0" in up.stdout
     out = subprocess.run(
         [sys.executable, "-m", "kzfeed", "--config", str(config), "latest", "--json", "-n", "500"],
         capture_output=True,
@@ -599,7 +600,7 @@ def test_update_on_a_terminal_shows_progress_then_the_summary(
     )
     assert code == 0, screen
     assert "updating" in screen or "kazinform-ru:" in screen  # the live progress line
-    assert "4 new, 0 updated, 0 failed" in screen
+    assert "новых: 4, изменено: 0, сбоев: 0" in screen
     assert "\x1b[" in screen  # a terminal gets styling
 
 
@@ -739,9 +740,7 @@ def test_update_and_feeds_never_wrap_into_column_zero_at_80(
         assert all(len(line) <= 80 for line in lines), out
         # every line is a header, a rule, a row (indented) or the summary: none is a
         # wrapped piece of a note or error starting at column 0
-        assert all(
-            line.startswith(("  ", " ─")) or line.endswith("failed") for line in lines if line
-        ), out
+        assert all(line.startswith(("  ", " ─", "новых:")) for line in lines if line), out
         assert "      HTTP 404 Not Found" in out, out
     feeds = runner.invoke(app, [*argv, "feeds"], env=env).stdout
     assert " д " in feeds and " d " not in feeds  # ages in the interface's language

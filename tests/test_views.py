@@ -520,7 +520,7 @@ def test_show_marks_read_takes_several_ids_and_next_walks_the_unread(
     assert both.exit_code == 0
     assert listed[0]["title"] in both.stdout and listed[1]["title"] in both.stdout
     # a URL longer than the 60 columns is printed whole, on one line
-    link = next(line for line in both.stdout.splitlines() if line.startswith("link"))
+    link = next(line for line in both.stdout.splitlines() if line.startswith("ссылка"))
     assert link.split()[-1] == listed[0]["url"]
     assert all(line == line.rstrip() for line in both.stdout.splitlines())
     read = {i["id"]: i["read"] for i in json.loads(kz("latest", "--json", "-n", "3").stdout)}
@@ -533,3 +533,28 @@ def test_show_marks_read_takes_several_ids_and_next_walks_the_unread(
     assert none.exit_code == 0
     kz("read", "--all")
     assert "nothing unread" in kz("next").stderr
+
+
+def _russian_form(n: int) -> str:  # the rule as a grammar book states it, written out here
+    if n % 10 == 1 and n % 100 != 11:
+        return "новость"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "новости"
+    return "новостей"
+
+
+@pytest.mark.parametrize("n", [*range(26), *range(101, 126)])
+def test_counts_take_the_right_plural_form(n: int) -> None:
+    from kzfeed.words import count
+
+    assert count(n, "item", "ru") == f"{n} {_russian_form(n)}"
+    assert count(n, "item", "kk") == f"{n} жаңалық"  # Kazakh does not inflect after a number
+    assert count(n, "item", "en") == f"{n} {'item' if n == 1 else 'items'}"
+
+
+def test_digest_headers_count_in_the_right_form(examples: Path) -> None:
+    from kzfeed.words import count
+
+    for lang in ("ru", "kk", "en"):
+        out = view(examples, lang, "digest", "--date", "2026-11-23", "--format", "txt")
+        assert count(11, "item", lang) + ":" in out, out

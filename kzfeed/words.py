@@ -1,0 +1,112 @@
+"""The interface's own words in ru, kk and en: labels, and counts with the right plural form
+(CLDR's rules, through Babel: 1 новость, 2 новости, 5 новостей; 1 жаңалық; 1 item, 5 items)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+NOUNS: dict[str, dict[str, dict[str, str]]] = {
+    "item": {
+        "ru": {"one": "новость", "few": "новости", "many": "новостей", "other": "новости"},
+        "kk": {"one": "жаңалық", "other": "жаңалық"},
+        "en": {"one": "item", "other": "items"},
+    },
+    "feed": {
+        "ru": {"one": "лента", "few": "ленты", "many": "лент", "other": "ленты"},
+        "kk": {"one": "арна", "other": "арна"},
+        "en": {"one": "feed", "other": "feeds"},
+    },
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "ru": {
+        "feed": "лента",
+        "status": "статус",
+        "http": "http",
+        "new": "новых",
+        "updated": "изменено",
+        "note": "заметка",
+        "items": "новостей",
+        "newest": "свежая",
+        "last ok": "успешно",
+        "fails": "сбоев",
+        "id": "id",
+        "source": "источник",
+        "time": "время",
+        "rubrics": "рубрики",
+        "categories": "категории",
+        "link": "ссылка",
+        "also": "также",
+        "estimated": "оценка: лента не дала даты",
+        "summary": "новых: {new}, изменено: {updated}, сбоев: {errors}",
+    },
+    "kk": {
+        "feed": "арна",
+        "status": "күйі",
+        "http": "http",
+        "new": "жаңа",
+        "updated": "өзгерді",
+        "note": "ескерту",
+        "items": "саны",
+        "newest": "соңғысы",
+        "last ok": "сәтті",
+        "fails": "қате",
+        "id": "id",
+        "source": "дереккөз",
+        "time": "уақыты",
+        "rubrics": "айдарлар",
+        "categories": "санаттар",
+        "link": "сілтеме",
+        "also": "сондай-ақ",
+        "estimated": "шамамен: арна күнін бермеді",
+        "summary": "жаңа: {new}, өзгерді: {updated}, қате: {errors}",
+    },
+    "en": {
+        "feed": "feed",
+        "status": "status",
+        "http": "http",
+        "new": "new",
+        "updated": "updated",
+        "note": "note",
+        "items": "items",
+        "newest": "newest",
+        "last ok": "last ok",
+        "fails": "fails",
+        "id": "id",
+        "source": "source",
+        "time": "time",
+        "rubrics": "rubrics",
+        "categories": "categories",
+        "link": "link",
+        "also": "also in",
+        "estimated": "estimated: the feed gave no usable date",
+        "summary": "{new} new, {updated} updated, {errors} failed",
+    },
+}
+
+
+def label(key: str, lang: str) -> str:
+    """A label of the interface in ``lang`` (English when the language has none)."""
+    return LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key, key)
+
+
+@functools.cache
+def _plural_rule(lang: str) -> Callable[[int], str]:
+    from babel import Locale
+
+    rule: Callable[[int], str] = Locale.parse(lang).plural_form
+    return rule
+
+
+def plural(n: int, noun: str, lang: str) -> str:
+    """The noun's form for ``n`` in ``lang``: новость / новости / новостей."""
+    forms = NOUNS[noun].get(lang, NOUNS[noun]["en"])
+    return (
+        forms.get(_plural_rule(lang if lang in ("ru", "kk", "en") else "en")(n)) or forms["other"]
+    )
+
+
+def count(n: int, noun: str, lang: str) -> str:
+    """ "1 новость", "5 новостей", "2 жаңалық", "1 item"."""
+    return f"{n} {plural(n, noun, lang)}"
