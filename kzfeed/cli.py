@@ -692,14 +692,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _default_window(store: Store) -> str | None:
-    """For grouped views without --since: the last 7 days of the stored wire."""
-    days = store.partitions()
-    if not days:
-        return None
+    """For grouped views without --since: the 7 days up to the newest *dated* story (an
+    item whose feed gave no date stands at its fetch time and must not pull the window)."""
     from datetime import date, timedelta
 
-    start = date.fromisoformat(days[0]) - timedelta(days=6)
-    return f"{start.isoformat()}T00:00:00+00:00"
+    for _day, records in store.iter_newest():
+        dated = [r["published"] for r in records if not r.get("date_estimated")]
+        if dated:
+            start = date.fromisoformat(max(dated)[:10]) - timedelta(days=6)
+            return f"{start.isoformat()}T00:00:00+00:00"
+    return None
 
 
 @app.command()
@@ -744,12 +746,15 @@ def latest(
     now = _now()
     store = _store(cfg)
     flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
+    totals: dict[str, int] = {}
+    window = None
     if group == "date":
         records = newest(store.iter_newest(), flt, n)
     else:
         if flt.since is None:
-            flt = dc_replace(flt, since=_default_window(store))
-        records = per_group(newest(store.iter_newest(), flt, None), group, n)
+            window = _default_window(store)
+            flt = dc_replace(flt, since=window)
+        records = per_group(newest(store.iter_newest(), flt, None), group, n, totals)
     if json_:
         _print_json([public(r) for r in records])
         return
@@ -769,7 +774,14 @@ def latest(
         return
     width = _listing_width()
     view = latest_view(
-        records, tz=_tz(cfg), lang=cfg.settings.language, now=now, group=group, width=width
+        records,
+        tz=_tz(cfg),
+        lang=cfg.settings.language,
+        now=now,
+        group=group,
+        width=width,
+        totals=totals,
+        window=window,
     )
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:

@@ -128,15 +128,24 @@ def rubric_counts(records: Iterable[Record]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: rubrics.sort_key(kv[0]))
 
 
-def per_group(records: Sequence[Record], group: str, n: int) -> list[Record]:
-    """The ``n`` newest records of each section (primary rubric, or source), newest first."""
+def section_key(record: Record, group: str) -> str:
+    """The section a record is listed under: its primary rubric, or its source."""
+    if group == "rubric":
+        return str((record.get("rubrics") or ["other"])[0])
+    return str(record.get("source") or record.get("feed"))
+
+
+def per_group(
+    records: Sequence[Record], group: str, n: int, totals: dict[str, int] | None = None
+) -> list[Record]:
+    """The ``n`` newest records of each section (primary rubric, or source), newest first.
+    ``totals``, if given, receives how many each section holds in all (to say "+N more")."""
     counts: dict[str, int] = {}
     kept = []
     for record in records:
-        if group == "rubric":
-            key = (record.get("rubrics") or ["other"])[0]
-        else:
-            key = str(record.get("source") or record.get("feed"))
+        key = section_key(record, group)
+        if totals is not None:
+            totals[key] = totals.get(key, 0) + 1
         if counts.get(key, 0) < n:
             counts[key] = counts.get(key, 0) + 1
             kept.append(record)

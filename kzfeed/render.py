@@ -83,6 +83,11 @@ WORDS = {
     "en": {"items": "items", "none": "No items match.", "also": "also in"},
 }
 ID_WIDTH = 8
+MORE = {
+    "ru": {"more": "ещё {n}", "window": "С {start} по {end}: 7 дней до последней новости с датой"},
+    "kk": {"more": "тағы {n}", "window": "{start}–{end}: күні бар соңғы жаңалыққа дейін 7 күн"},
+    "en": {"more": "+{n} more", "window": "{start}–{end}: the 7 days up to the newest dated story"},
+}
 
 
 def safe(value: object, style: str = "") -> Text:
@@ -265,22 +270,44 @@ def latest_view(
     now: datetime,
     group: str = "date",
     width: int | None = 100,
+    totals: dict[str, int] | None = None,
+    window: str | None = None,
 ) -> Group:
-    """The `latest` listing, grouped by local day (default), rubric or feed."""
+    """The `latest` listing, grouped by local day (default), rubric or feed.  Grouped views
+    say what they hide: each section's total and how many more it holds than it shows
+    (``totals``), and the default window they cover (``window``)."""
     if not records:
         return Group(Text(WORDS.get(lang, WORDS["en"])["none"], style="dim"))
     parts: list[Any] = []
     today = now.astimezone(tz).date()
+    if window is not None:
+        start = from_iso(window).astimezone(tz).date()
+        parts.append(
+            Text(
+                MORE[lang if lang in MORE else "en"]["window"].format(
+                    start=start.strftime("%d.%m"), end=(start + timedelta(days=6)).strftime("%d.%m")
+                ),
+                style="dim",
+            )
+        )
+        parts.append(Text(""))
+
+    def heading(name: str, key: str, shown: int) -> str:
+        total = (totals or {}).get(key, shown)
+        more = MORE[lang if lang in MORE else "en"]["more"].format(n=total - shown)
+        return f"{name} · {total}" + (f" ({more})" if total > shown else "")
+
     if group == "rubric":
         for key, chunk in group_by_rubric(records):
-            parts.append(Text(f"{rubrics.label(key, lang)} · {len(chunk)}", style="bold underline"))
+            title = heading(rubrics.label(key, lang), key, len(chunk))
+            parts.append(Text(title, style="bold underline"))
             parts.append(
                 _item_table(chunk, tz, lang, show_rubric=False, with_date=True, width=width)
             )
             parts.append(Text(""))
     elif group == "feed":
         for source, chunk in group_by_feed(records):
-            parts.append(safe_line(f"{source} · {len(chunk)}", style="bold underline"))
+            parts.append(safe_line(heading(source, source, len(chunk)), style="bold underline"))
             parts.append(
                 _item_table(chunk, tz, lang, show_source=False, with_date=True, width=width)
             )

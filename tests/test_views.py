@@ -558,3 +558,27 @@ def test_digest_headers_count_in_the_right_form(examples: Path) -> None:
     for lang in ("ru", "kk", "en"):
         out = view(examples, lang, "digest", "--date", "2026-11-23", "--format", "txt")
         assert count(11, "item", lang) + ":" in out, out
+
+
+def test_grouped_views_say_what_they_hide_and_an_undated_item_does_not_move_the_window(
+    examples: Path, tmp_path: Path
+) -> None:
+    local = tmp_path / "ex"
+    shutil.copytree(examples, local)
+    undated = local / "feeds" / "undated.xml"
+    undated.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>U</title>'
+        "<item><title>Новость без даты из архива агентства</title>"
+        "<link>https://example.kz/undated</link></item></channel></rss>",
+        encoding="utf-8",
+    )
+    cfg = local / "ru.toml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8")
+        + '\n[[feeds]]\nname = "undated"\nurl = "feeds/undated.xml"\n',
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["--config", str(cfg), "update"]).exit_code == 0  # today's clock
+    out = view(local, "ru", "latest", "--group", "rubric", "-n", "1")
+    assert out.startswith("С 18.11 по 24.11")  # the newest *dated* story is of 24.11
+    assert "Политика · 5 (ещё 4)" in out
