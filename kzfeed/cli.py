@@ -160,7 +160,8 @@ def init() -> None:
 @handled
 def add(
     url: Annotated[str, typer.Argument(help="Feed URL, an agency's HTML page, or a local file.")],
-    name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique id.")] = None,
+    # no -n here: -n is --number everywhere
+    name: Annotated[str | None, typer.Option("--name", help="Short unique id.")] = None,
     rubric: Annotated[
         str | None, typer.Option(help="Default rubric for uncategorised items.")
     ] = None,
@@ -209,7 +210,7 @@ def add(
     from dataclasses import replace as dc_replace
 
     feed_title = title
-    chosen = name or _derive_name(target, {f.name for f in cfg.feeds})
+    chosen = name or _derive_name(target, {f.name for f in cfg.feeds}, html, preset)
     spec = FeedSpec(
         name=chosen,
         url=target,
@@ -389,7 +390,9 @@ def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception) -> str:
     return f"{url} is not a feed and names no working one; {advice}"
 
 
-def _derive_name(url: str, taken: set[str]) -> str:
+def _derive_name(url: str, taken: set[str], html: bool = False, preset: str | None = None) -> str:
+    """A feed's name from its host (`tengrinews`), a news list's from its preset or host
+    with "-lenta" (`kazinform-lenta`), a saved file's from its name."""
     import re
     from urllib.parse import urlsplit
 
@@ -398,6 +401,8 @@ def _derive_name(url: str, taken: set[str]) -> str:
         host = parts.hostname.lower().removeprefix("www.")
         labels = host.split(".")
         base = "-".join(labels[:-1]) if len(labels) > 1 else host
+        if html:
+            base = f"{preset or base}-lenta"
     else:
         base = Path(parts.path if parts.scheme == "file" else url).stem
     base = re.sub(r"[^a-z0-9._-]+", "-", base.lower()).strip("-._") or "feed"
@@ -432,6 +437,18 @@ def remove(
 
 
 # ------------------------------------------------------------------------ feeds / update
+
+
+def _data_dir_source(cfg: Config) -> str:
+    """Where the database location came from: `settings.data_dir` wins over $KZFEED_DATA,
+    which wins over the platform's user data dir."""
+    if cfg.settings.data_dir is not None:
+        return "settings.data_dir" + (
+            ", over $KZFEED_DATA" if os.environ.get("KZFEED_DATA") else ""
+        )
+    if os.environ.get("KZFEED_DATA"):
+        return "$KZFEED_DATA"
+    return "the user data dir; set settings.data_dir or $KZFEED_DATA to move it"
 
 
 def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
@@ -484,6 +501,7 @@ def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
 
     console = _console()
     console.print(feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)))
+    _say(f"database: {cfg.data_dir} ({_data_dir_source(cfg)})")
 
 
 @app.command()

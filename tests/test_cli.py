@@ -788,3 +788,20 @@ def test_global_options_work_after_the_command(tmp_path: Path) -> None:
         text=True,
     )
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
+
+
+def test_names_from_hosts_and_where_the_database_is(cfg_path: Path, monkeypatch: Any) -> None:
+    from kzfeed.cli import _derive_name
+
+    assert _derive_name("https://tengrinews.kz/news.rss", set()) == "tengrinews"
+    assert _derive_name("https://www.inform.kz/lenta/", set(), True, "kazinform") == (
+        "kazinform-lenta"
+    )
+    assert _derive_name("https://informburo.kz/novosti", {"informburo-lenta"}, True) == (
+        "informburo-lenta-2"
+    )
+    write_config(cfg_path, [])
+    monkeypatch.setenv("KZFEED_DATA", "/somewhere/else")
+    shown = kz("feeds", config=cfg_path)
+    assert "(settings.data_dir, over $KZFEED_DATA)" in shown.stderr
+    assert kz("add", "https://x.kz/rss", "-n", "x", "--no-check", config=cfg_path).exit_code == 2
