@@ -562,10 +562,12 @@ def update_view(
 
 
 def rubrics_view(counts: Sequence[tuple[str, int]], lang: str) -> Table:
+    from .words import label
+
     table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("rubric")
-    table.add_column("key", style="dim")
-    table.add_column("items", justify="right")
+    table.add_column(label("rubric", lang))
+    table.add_column(label("key", lang), style="dim")
+    table.add_column(label("items", lang), justify="right")
     table.add_column("", no_wrap=True)
     top = max((c for _k, c in counts), default=0) or 1
     for key, count in counts:
@@ -594,9 +596,11 @@ def sparkline(counts: Sequence[int]) -> str:
 
 def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
     """Items per day (a bar chart), then per rubric and per feed (a sparkline per row)."""
+    from .words import label as word
+
     per_day = Table(box=box.SIMPLE_HEAD, title_justify="left")
-    per_day.add_column("day", no_wrap=True)
-    per_day.add_column("items", justify="right")
+    per_day.add_column(word("day", lang), no_wrap=True)
+    per_day.add_column(word("items", lang), justify="right")
     per_day.add_column("", no_wrap=True, ratio=1)
     top = max(data.total, default=0) or 1
     for day, count in zip(reversed(data.days), reversed(data.total), strict=True):
@@ -609,8 +613,8 @@ def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
         table = Table(box=box.SIMPLE_HEAD)
         table.add_column(title, no_wrap=True)
         table.add_column(span, no_wrap=True)
-        table.add_column("total", justify="right")
-        table.add_column("max/day", justify="right")
+        table.add_column(word("total", lang), justify="right")
+        table.add_column(word("max/day", lang), justify="right")
         for key, counts in rows:
             table.add_row(
                 safe_line(names.get(key, key)),
@@ -621,4 +625,8 @@ def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
         return table
 
     labels = {key: rubrics.label(key, lang) for key, _ in data.rubrics}
-    return Group(per_day, sparks("rubric", data.rubrics, labels), sparks("feed", data.feeds, feeds))
+    return Group(
+        per_day,
+        sparks(word("rubric", lang), data.rubrics, labels),
+        sparks(word("feed", lang), data.feeds, feeds),
+    )
