@@ -572,7 +572,10 @@ def update(
             )
         )
     if report.errors:
-        raise UpdateFailed(f"{report.errors} feed(s) failed; the others were stored")
+        from .words import count, message
+
+        lang = cfg.settings.language
+        raise UpdateFailed(message("failed", lang, feeds=count(report.errors, "feed", lang)))
 
 
 # ------------------------------------------------------------------------ reading
@@ -785,7 +788,9 @@ def latest(
     from .render import latest_view, plain_lines
 
     if not records and not store.partitions():
-        _say("the database is empty: run `kzfeed update` to fetch the feeds")
+        from .words import message
+
+        _say(message("empty", cfg.settings.language))
         return
     if plain:
         sys.stdout.write(plain_lines(records, tz=_tz(cfg), lang=cfg.settings.language))
@@ -989,9 +994,9 @@ def next_(
     flt = _filters(cfg, _now(), rubric, feed, since, until, lang, search, unread=True)
     found = newest(store.iter_newest(), flt, 1)
     if not found:
-        _say(
-            "nothing unread" + (" here" if any((rubric, feed, since, until, lang, search)) else "")
-        )
+        from .words import message
+
+        _say(message("nothing_unread", cfg.settings.language))
         return
     _show_records(cfg, store, [dict(found[0])], full=full, json_=json_, pager=pager)
 
@@ -1049,7 +1054,11 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
         full = [resolve_id(store, i) for i in ids or ()]
     with store.writer(on_wait=_say) as writer:
         changed = writer.set_read(full, read)
-    typer.echo(f"marked {changed} item(s) {'read' if read else 'unread'}")
+    from .words import count, message
+
+    lang = cfg.settings.language
+    key = "marked_read" if read else "marked_unread"
+    typer.echo(message(key, lang, items=count(changed, "item", lang)))
 
 
 IdsArg = Annotated[
@@ -1233,7 +1242,10 @@ def digest(
         with store.writer(on_wait=_say) as writer:
             writer.mark_digest(chosen.mark_key, windows.moved(marks, chosen.mark_key, window_end))
     if output is not None:
-        _say(f"wrote {output}: {data['count']} item(s)")
+        from .words import count, message
+
+        lang = cfg.settings.language
+        _say(message("wrote", lang, file=output, items=count(data["count"], "item", lang)))
 
 
 @app.command("import-opml")

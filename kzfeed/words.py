@@ -101,6 +101,40 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "failed": "с ошибкой: {feeds}; остальные сохранены",
+        "marked_read": "отмечено прочитанными: {items}",
+        "marked_unread": "отмечено непрочитанными: {items}",
+        "empty": "база пуста: запустите `kzfeed update`, чтобы загрузить ленты",
+        "wrote": "записан {file}: {items}",
+        "nothing_unread": "непрочитанных нет",
+    },
+    "kk": {
+        "failed": "қатемен: {feeds}; қалғандары сақталды",
+        "marked_read": "оқылды деп белгіленді: {items}",
+        "marked_unread": "оқылмады деп белгіленді: {items}",
+        "empty": "дерекқор бос: арналарды жүктеу үшін `kzfeed update` іске қосыңыз",
+        "wrote": "{file} жазылды: {items}",
+        "nothing_unread": "оқылмаған жаңалық жоқ",
+    },
+    "en": {
+        "failed": "failed: {feeds}; the others were stored",
+        "marked_read": "marked read: {items}",
+        "marked_unread": "marked unread: {items}",
+        "empty": "the database is empty: run `kzfeed update` to fetch the feeds",
+        "wrote": "wrote {file}: {items}",
+        "nothing_unread": "nothing unread",
+    },
+}
+
+
+def message(key: str, lang: str, **values: object) -> str:
+    """One of kzfeed's messages in ``lang``, with its values filled in."""
+    table = MESSAGES.get(lang, MESSAGES["en"])
+    return (table.get(key) or MESSAGES["en"][key]).format(**values)
+
+
 def label(key: str, lang: str) -> str:
     """A label of the interface in ``lang`` (English when the language has none)."""
     return LABELS.get(lang, LABELS["en"]).get(key) or LABELS["en"].get(key, key)

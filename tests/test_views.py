@@ -253,13 +253,15 @@ def test_read_state_and_read_all_with_filters(examples: Path, tmp_path: Path) ->
 
     # (other tests' `show` may have read an item of the shared examples: counted from here)
     at_first = len(json.loads(kz("latest", "--json", "-n", "100", "--unread").stdout))
-    assert kz("read", "--all", "--rubric", "sport").stdout.strip() == "marked 2 item(s) read"
+    marked = kz("read", "--all", "--rubric", "sport").stdout.strip()
+    assert marked == "отмечено прочитанными: 2 новости"
     unread = json.loads(kz("latest", "--json", "-n", "100", "--unread").stdout)
     assert len(unread) == at_first - 2 and all(i["rubrics"][0] != "sport" for i in unread)
-    assert kz("unread", "--all", "--feed", "tengrinews").stdout.strip() == "marked 1 item(s) unread"
+    marked = kz("unread", "--all", "--feed", "tengrinews").stdout.strip()
+    assert marked == "отмечено непрочитанными: 1 новость"
     assert (
         kz("read", "--all", "--since", "today", "--lang", "kk").stdout.strip()
-        == "marked 2 item(s) read"
+        == "отмечено прочитанными: 2 новости"
     )
     both = kz("read", "80153889", "--all")
     assert both.exit_code == 2
@@ -532,7 +534,7 @@ def test_show_marks_read_takes_several_ids_and_next_walks_the_unread(
     none = kz("next", "--rubric", "sport", "--since", "2026-11-24")
     assert none.exit_code == 0
     kz("read", "--all")
-    assert "nothing unread" in kz("next").stderr
+    assert "непрочитанных нет" in kz("next").stderr
 
 
 def _russian_form(n: int) -> str:  # the rule as a grammar book states it, written out here
