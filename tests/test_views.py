@@ -584,3 +584,32 @@ def test_grouped_views_say_what_they_hide_and_an_undated_item_does_not_move_the_
     out = view(local, "ru", "latest", "--group", "rubric", "-n", "1")
     assert out.startswith("С 18.11 по 24.11")  # the newest *dated* story is of 24.11
     assert "Политика · 5 (ещё 4)" in out
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+@pytest.mark.parametrize("columns", [80, 120])
+def test_latest_on_a_real_terminal_fits_and_gives_the_headline_room(
+    examples: Path, lang: str, columns: int
+) -> None:
+    """On a pty (Rich sees a terminal) at 80 and 120 columns, in each language."""
+    import re
+
+    env = {
+        **_env(),
+        "KZFEED_NOW": NOW,
+        "COLUMNS": str(columns),
+        "LINES": "200",
+        "TERM": "xterm-256color",
+        "NO_COLOR": "1",
+    }
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(examples / f"{lang}.toml")]
+    code, screen = run_in_pty([*cmd, "latest", "-n", "40", "--no-pager"], env)
+    assert code == 0, screen
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    rows = [line for line in text.splitlines() if re.match(r"^[0-9a-f]{6,8} ", line)]
+    assert len(rows) == 23
+    assert all(len(line.rstrip()) <= columns for line in rows)
+    # the title starts where the fixed columns end; it has at least 50 cells
+    start = 6 + 1 + 6 + 1 + 8 + 1 + 6 + 1 if columns < 100 else 8 + 1 + 6 + 1 + 16 + 1 + 12 + 1
+    assert columns - start >= 50
+    assert any(len(line.rstrip()) > start + 40 for line in rows)
