@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """An unexpected exception as one short line: its type and the first line of its text."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}{': ' + text if text else ''}"[:limit]
+
+
 class KzfeedError(Exception):
     """Any error kzfeed reports to the user as one line."""
 

@@ -28,6 +28,7 @@ import httpx
 
 from . import __version__
 from .dates import to_utc_iso, utcnow
+from .errors import describe
 from .model import FeedState, FetchResult
 from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip, resolve
 
@@ -275,13 +276,12 @@ class Fetcher:
                     fetched_at=to_utc_iso(started),
                 )
             except Exception as exc:  # whatever a server sends costs its own feed only
-                text = str(exc).splitlines()[0] if str(exc) else ""
                 return FetchResult(
                     name,
                     url,
                     url,
                     None,
-                    error=f"internal error while fetching: {type(exc).__name__}: {text}"[:300],
+                    error=f"internal error while fetching: {describe(exc)}",
                     fetched_at=to_utc_iso(started),
                 )
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import dedup
 from .config import Config
 from .dates import from_iso, to_utc_iso, utcnow, zone
-from .errors import FeedError, NotFound, StoreError
+from .errors import FeedError, NotFound, StoreError, describe
 from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
 from .store import Store, retention_cutoff
 
@@ -192,7 +192,7 @@ def parse_job(
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
-        return ParsedFeed(spec.name, None, (), error=f"parser failed: {type(exc).__name__}: {exc}")
+        return ParsedFeed(spec.name, None, (), error=f"parser failed: {describe(exc)}")
 
 
 # ---------------------------------------------------------------- the run
@@ -309,8 +309,7 @@ def _store_outcome(
 
 def internal_error(stage: str, exc: BaseException) -> str:
     """The reason a feed failed on a bug or an input nothing foresaw (one line)."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"internal error while {stage}: {type(exc).__name__}{': ' + text if text else ''}"[:300]
+    return f"internal error while {stage}: {describe(exc)}"
 
 
 def _failed_outcome(

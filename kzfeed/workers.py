@@ -25,6 +25,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .errors import describe
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -62,13 +64,13 @@ def _serve(conn: Connection, parent_pid: int, siblings: list[int]) -> None:
         try:
             reply: tuple[str, Any] = ("ok", fn(*args))
         except BaseException as exc:  # a job's failure is its answer
-            reply = ("error", f"{type(exc).__name__}: {exc}"[:300])
+            reply = ("error", describe(exc))
         try:
             conn.send(reply)
         except (EOFError, OSError):
             os._exit(0)
         except Exception as exc:  # an answer that cannot be pickled
-            conn.send(("error", f"result not sendable: {type(exc).__name__}: {exc}"[:300]))
+            conn.send(("error", f"result not sendable: {describe(exc)}"))
 
 
 class _Worker:
@@ -113,7 +115,7 @@ class _Worker:
         except (EOFError, OSError):
             return ("timeout" if expired.is_set() else "died", None)
         except Exception as exc:  # an answer that cannot be read (MemoryError, pickle …)
-            return ("died", f"{type(exc).__name__}: {exc}"[:200])
+            return ("died", describe(exc, 200))
         finally:
             timer.cancel()
 
