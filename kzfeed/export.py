@@ -29,7 +29,6 @@ FORMATS = ("md", "html", "json", "txt", "atom")
 WORDS = {
     "ru": {
         "digest": "Дайджест",
-        "items": "новостей",
         "also": "также",
         "period": "Период",
         "generated": "Создан",
@@ -40,7 +39,6 @@ WORDS = {
     },
     "kk": {
         "digest": "Дайджест",
-        "items": "жаңалық",
         "also": "сондай-ақ",
         "period": "Кезең",
         "generated": "Жасалды",
@@ -51,7 +49,6 @@ WORDS = {
     },
     "en": {
         "digest": "Digest",
-        "items": "items",
         "also": "also in",
         "period": "Period",
         "generated": "Generated",

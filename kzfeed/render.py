@@ -22,6 +22,7 @@ from .dates import from_iso
 from .model import FeedResult
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
+from .words import label
 
 MONTHS_GEN = {
     "ru": (
@@ -77,17 +78,7 @@ RELATIVE = {
     "kk": ("Бүгін", "Кеше"),
     "en": ("Today", "Yesterday"),
 }
-WORDS = {
-    "ru": {"items": "новостей", "none": "Нет новостей по этому запросу.", "also": "также"},
-    "kk": {"items": "жаңалық", "none": "Бұл сұрау бойынша жаңалық жоқ.", "also": "сондай-ақ"},
-    "en": {"items": "items", "none": "No items match.", "also": "also in"},
-}
 ID_WIDTH = 8
-MORE = {
-    "ru": {"more": "ещё {n}", "window": "С {start} по {end}: 7 дней до последней новости с датой"},
-    "kk": {"more": "тағы {n}", "window": "{start}–{end}: күні бар соңғы жаңалыққа дейін 7 күн"},
-    "en": {"more": "+{n} more", "window": "{start}–{end}: the 7 days up to the newest dated story"},
-}
 
 
 def safe(value: object, style: str = "") -> Text:
@@ -277,14 +268,14 @@ def latest_view(
     say what they hide: each section's total and how many more it holds than it shows
     (``totals``), and the default window they cover (``window``)."""
     if not records:
-        return Group(Text(WORDS.get(lang, WORDS["en"])["none"], style="dim"))
+        return Group(Text(label("none", lang), style="dim"))
     parts: list[Any] = []
     today = now.astimezone(tz).date()
     if window is not None:
         start = from_iso(window).astimezone(tz).date()
         parts.append(
             Text(
-                MORE[lang if lang in MORE else "en"]["window"].format(
+                label("window", lang).format(
                     start=start.strftime("%d.%m"), end=(start + timedelta(days=6)).strftime("%d.%m")
                 ),
                 style="dim",
@@ -294,7 +285,7 @@ def latest_view(
 
     def heading(name: str, key: str, shown: int) -> str:
         total = (totals or {}).get(key, shown)
-        more = MORE[lang if lang in MORE else "en"]["more"].format(n=total - shown)
+        more = label("more", lang).format(n=total - shown)
         return f"{name} · {total}" + (f" ({more})" if total > shown else "")
 
     if group == "rubric":
@@ -345,8 +336,6 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     """One item in full: title, source, local time, rubrics, link, also_in, text.  Fields are
     whole lines (URLs never broken across lines), nothing is padded to the width."""
     local = from_iso(record["published"]).astimezone(tz)
-    from .words import label
-
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
         when += f" ({label('estimated', lang)})"
@@ -367,7 +356,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
         if also.get("url"):
             line.append("  ")
             line.append_text(_link(also["url"]))
-        fields.append((WORDS.get(lang, WORDS["en"])["also"], line))
+        fields.append((label("also", lang), line))
     label_width = max(cell_len(name) for name, _value in fields)
     parts: list[Any] = [safe_line(record.get("title"), style="bold")]
     for name, value in fields:
@@ -416,8 +405,6 @@ def feeds_view(
     """Each feed's health: items, age of the newest, last success, HTTP status, failure
     streak, and a note (an error, why it is not fetched, a list found by detection): beside
     the row when it fits in ``width``, else on its own indented line below it."""
-    from .words import label
-
     header = tuple(label(k, lang) for k in ("feed", "items", "newest", "last ok", "http", "fails"))
     cells = []
     notes = []
@@ -531,8 +518,6 @@ def update_view(
     Laid out here rather than as a rich Table: measuring a Table of 500 feeds took Rich
     0.3-0.5 s, most of a warm update's time."""
     colors = {"ok": "green", "not_modified": "dim", "error": "red", "skipped": "yellow"}
-    from .words import label
-
     header = tuple(label(k, lang) for k in ("feed", "status", "http", "new", "updated"))
     cells = [
         (
@@ -562,8 +547,6 @@ def update_view(
 
 
 def rubrics_view(counts: Sequence[tuple[str, int]], lang: str) -> Table:
-    from .words import label
-
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column(label("rubric", lang))
     table.add_column(label("key", lang), style="dim")
@@ -596,25 +579,23 @@ def sparkline(counts: Sequence[int]) -> str:
 
 def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
     """Items per day (a bar chart), then per rubric and per feed (a sparkline per row)."""
-    from .words import label as word
-
     per_day = Table(box=box.SIMPLE_HEAD, title_justify="left")
-    per_day.add_column(word("day", lang), no_wrap=True)
-    per_day.add_column(word("items", lang), justify="right")
+    per_day.add_column(label("day", lang), no_wrap=True)
+    per_day.add_column(label("items", lang), justify="right")
     per_day.add_column("", no_wrap=True, ratio=1)
     top = max(data.total, default=0) or 1
     for day, count in zip(reversed(data.days), reversed(data.total), strict=True):
         bar = "█" * round(40 * count / top) if count else ""
-        label = f"{day:%d.%m} {WEEKDAYS.get(lang, WEEKDAYS['en'])[day.weekday()]}"
-        per_day.add_row(label, str(count), Text(bar, style="cyan"))
+        shown = f"{day:%d.%m} {WEEKDAYS.get(lang, WEEKDAYS['en'])[day.weekday()]}"
+        per_day.add_row(shown, str(count), Text(bar, style="cyan"))
     span = f"{data.days[0]:%d.%m}–{data.days[-1]:%d.%m}" if data.days else ""
 
     def sparks(title: str, rows: Sequence[tuple[str, list[int]]], names: dict[str, str]) -> Table:
         table = Table(box=box.SIMPLE_HEAD)
         table.add_column(title, no_wrap=True)
         table.add_column(span, no_wrap=True)
-        table.add_column(word("total", lang), justify="right")
-        table.add_column(word("max/day", lang), justify="right")
+        table.add_column(label("total", lang), justify="right")
+        table.add_column(label("max/day", lang), justify="right")
         for key, counts in rows:
             table.add_row(
                 safe_line(names.get(key, key)),
@@ -627,6 +608,6 @@ def stats_view(data: DailyCounts, *, lang: str, feeds: dict[str, str]) -> Group:
     labels = {key: rubrics.label(key, lang) for key, _ in data.rubrics}
     return Group(
         per_day,
-        sparks(word("rubric", lang), data.rubrics, labels),
-        sparks(word("feed", lang), data.feeds, feeds),
+        sparks(label("rubric", lang), data.rubrics, labels),
+        sparks(label("feed", lang), data.feeds, feeds),
     )
