@@ -664,10 +664,7 @@ def _emit(
     if uncut:
         from .render import make_console
 
-        wide = make_console(width=10_000)
-        with wide.capture() as capture:
-            wide.print(renderable)
-        sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+        _write_stripped(make_console(width=10_000), renderable, crop)
         return
     console = _console()
     use_pager = cfg.settings.pager if pager is None else pager
@@ -680,11 +677,16 @@ def _emit(
                 console.print(renderable, crop=crop)
             return
     if not console.is_terminal:  # a file or a pipe: no trailing spaces at all
-        with console.capture() as capture:
-            console.print(renderable, crop=crop)
-        sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+        _write_stripped(console, renderable, crop)
         return
     console.print(renderable, crop=crop)
+
+
+def _write_stripped(console: Console, renderable: Any, crop: bool) -> None:
+    """A view laid out by ``console``, written to stdout without trailing spaces."""
+    with console.capture() as capture:
+        console.print(renderable, crop=crop)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
 
 
 RubricOpt = Annotated[
@@ -1446,45 +1448,25 @@ def _plain_argument(param: Any) -> None:
 
 
 def global_options_first(argv: list[str]) -> list[str]:
-    """`kzfeed latest --config my.toml` works as `kzfeed --config my.toml latest` does."""
-    out: list[str] = []
-    moved: list[str] = []
+    """`kzfeed latest --config my.toml` works as `kzfeed --config my.toml latest` does: the
+    global options found after the command name (before any "--") move in front of it."""
     k = 0
-    seen_command = False
-    while k < len(argv):
-        arg = argv[k]
+    while k < len(argv) and argv[k].startswith("-"):  # global options already in front
+        k += 2 if argv[k] in GLOBAL_OPTIONS else 1
+    head, rest, moved = argv[: k + 1], argv[k + 1 :], []
+    tail = []
+    while rest:
+        arg = rest.pop(0)
         if arg == "--":
-            out.extend(argv[k:])
+            tail += [arg, *rest]
             break
-        if seen_command and arg in GLOBAL_OPTIONS and k + 1 < len(argv):
-            moved.extend(argv[k : k + 2])
-            k += 2
-            continue
-        if seen_command and arg.startswith("--config="):
+        if arg in GLOBAL_OPTIONS and rest:
+            moved += [arg, rest.pop(0)]
+        elif arg.startswith("--config="):
             moved.append(arg)
-            k += 1
-            continue
-        if not arg.startswith("-") and not seen_command:
-            if out and out[-1] in GLOBAL_OPTIONS:  # the value of a global option
-                out.append(arg)
-                k += 1
-                continue
-            seen_command = True
-        out.append(arg)
-        k += 1
-    if not moved:
-        return out
-    first = next(
-        (
-            i
-            for i, a in enumerate(out)
-            if not a.startswith("-") and (i == 0 or out[i - 1] not in GLOBAL_OPTIONS)
-        ),
-        None,
-    )
-    if first is None:
-        return moved + out
-    return out[:first] + moved + out[first:]
+        else:
+            tail.append(arg)
+    return head[:k] + moved + head[k:] + tail
 
 
 def main() -> None:

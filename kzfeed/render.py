@@ -481,10 +481,10 @@ def _rows_with_notes(
     for values, note, style in zip(cells, notes, styles, strict=True):
         row = line(values)
         if note and cell_len(row) + 3 + cell_len(note) <= width:
-            out.append(row + "   ")
+            out.append(row + "   ", style=style)
             out.append(note + "\n", style=style or "dim")
             continue
-        out.append(row.rstrip() + "\n", style=style if style == "dim" else "")
+        out.append(row.rstrip() + "\n", style=style)
         if note:
             for part in textwrap.wrap(note, max(20, width - 6), break_long_words=False):
                 out.append("      " + part + "\n", style=style or "dim")
@@ -517,7 +517,6 @@ def update_view(
 
     Laid out here rather than as a rich Table: measuring a Table of 500 feeds took Rich
     0.3-0.5 s, most of a warm update's time."""
-    colors = {"ok": "green", "not_modified": "dim", "error": "red", "skipped": "yellow"}
     header = tuple(label(k, lang) for k in ("feed", "status", "http", "new", "updated"))
     cells = [
         (
@@ -533,9 +532,8 @@ def update_view(
         clean_line(result.error or result.note or "") or _empty_note(result.empty)
         for result in results
     ]
-    styles = [
-        colors.get(result.status, "") if result.status == "error" else "" for result in results
-    ]
+    colors = {"not_modified": "dim", "error": "red", "skipped": "yellow"}
+    styles = [colors.get(result.status, "") for result in results]
     out = _rows_with_notes(
         header, cells, notes, styles, width, right=(2, 3, 4), note_title=label("note", lang)
     )
