@@ -30,13 +30,11 @@ _BOMS = (  # UTF-32 LE's BOM starts with UTF-16 LE's: it is checked first
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# the declaration read as feedparser reads it: anything between the quotes
 _XML_ENCODING = re.compile(
-    rb"^\s*<\?xml[^<>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})", re.I
-)
-# feedparser's own reading of the declaration: anything between the quotes
-_ANY_XML_ENCODING = re.compile(
     rb"^\s*<\?xml[^<>]{0,200}?encoding\s*=\s*[\"']([^\"'<>]{0,60})[\"']", re.I
 )
+_LABEL = re.compile(rb"[A-Za-z0-9._:-]{1,40}")
 _DECL_ENCODING = re.compile(r"(encoding\s*=\s*)([\"'])[^\"'<>]*\2", re.I)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})", re.I)
 _CYRILLIC_GUESSES = ("cp1251", "koi8_r")
@@ -84,13 +82,11 @@ def http_charset(headers: Mapping[str, str]) -> str | None:
 
 
 def xml_encoding(body: bytes) -> str | None:
+    """The encoding label the XML declaration gives, when it is one that could be."""
     match = _XML_ENCODING.match(body)
-    return match.group(1).decode("ascii").lower() if match else None
-
-
-def declared(body: bytes, headers: Mapping[str, str]) -> str | None:
-    """The encoding the document says it is in: the HTTP charset, else the XML declaration."""
-    return http_charset(headers) or xml_encoding(body)
+    if match is None or not _LABEL.fullmatch(match.group(1)):
+        return None
+    return match.group(1).decode("ascii").lower()
 
 
 def _decodes(body: bytes, encoding: str) -> bool:
@@ -189,11 +185,10 @@ def _utf8_with_few_errors(body: bytes) -> bool:
 def broken_declaration(body: bytes) -> bool:
     """Whether the XML declaration names an encoding that is no encoding at all (a flipped
     byte in "utf-8": feedparser raised on it and the feed was lost)."""
-    match = _ANY_XML_ENCODING.match(body)
+    match = _XML_ENCODING.match(body)
     if match is None:
         return False
-    label = match.group(1)
-    return not re.fullmatch(rb"[A-Za-z0-9._:-]{1,40}", label) or codec_name(label.decode()) is None
+    return xml_encoding(body) is None or codec_name(match.group(1).decode()) is None
 
 
 def choose(body: bytes, headers: Mapping[str, str]) -> tuple[str, int] | None:

@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 
 from .dates import parse_human_date
-from .encoding import as_utf8, bom, repair_char_refs, wide_without_bom
+from .encoding import as_utf8, repair_char_refs
 from .errors import FeedError
 
 # feedparser's date handlers know no time zone; the feed's is set for each parse.
@@ -147,22 +147,6 @@ def expand_entities(body: bytes) -> bytes:
     return body[: subset.start()] + b"<!DOCTYPE " + subset.group(1) + b">" + rest
 
 
-_ENTRY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
-
-
-def markup_text(body: bytes) -> str:
-    """The body as text good enough to look for markup: UTF-16/32 by BOM or by the NUL
-    pattern of "<", anything else as latin-1 (every ASCII-compatible encoding reads the
-    same for tags)."""
-    marked = bom(body)
-    if marked is not None and marked[0] != "utf-8":
-        return body[marked[1] :].decode(marked[0], "ignore")
-    wide = wide_without_bom(body)
-    if wide is not None:
-        return body.decode(wide, "ignore")
-    return body.decode("latin-1")
-
-
 _HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html)\b", re.I)
 
 
@@ -209,9 +193,8 @@ def parse_bytes(
     body = repair_char_refs(body)
     head = body[:65536].lstrip(b"\xef\xbb\xbf")
     body = expand_entities(body)
-    text = markup_text(body)
-    if max_items is not None:
-        count = len(_ENTRY_TAG.findall(text))
+    if max_items is not None:  # the body is ASCII-compatible here (as_utf8 saw to that)
+        count = len(_ENTRY_OPEN.findall(body))
         if count > max_items:
             raise FeedError(
                 f"feed has about {count} entries, over the limit of {max_items} "
