@@ -30,6 +30,7 @@ from . import __version__
 from .dates import to_utc_iso, utcnow
 from .errors import describe
 from .model import FeedState, FetchResult
+from .text import UNSAFE_CHARS
 from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip, resolve
 
 MAX_REDIRECTS = 5
@@ -425,9 +426,8 @@ class Fetcher:
         )
 
 
-_LOCATION_UNSAFE = re.compile(
-    "[\x00-\x20\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
-)
+# what the sanitizer removes from text, and white space (tab and line breaks are dropped first)
+_LOCATION_UNSAFE = re.compile(f"[ {UNSAFE_CHARS}]")
 
 
 def safe_location(location: str) -> str:
@@ -435,7 +435,7 @@ def safe_location(location: str) -> str:
     and line breaks dropped (as browsers do), every other control, space or bidi character
     percent-encoded, so none reaches a terminal or a JSON output raw."""
     value = re.sub(r"[\t\n\r]", "", location.strip())
-    return _LOCATION_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), value)
+    return _LOCATION_UNSAFE.sub(lambda m: quote(m.group(0), safe="", errors="replace"), value)
 
 
 def _reason(response: httpx.Response) -> str:

@@ -11,11 +11,12 @@ from typing import Any
 # bidi embeddings/overrides/isolates and marks, the BOM and other invisible formatters
 # that change how a terminal lays out the text.
 # Also what XML cannot carry (surrogates, U+FFFE, U+FFFF): an export must stay well-formed.
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f"
+UNSAFE_CHARS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-    "\u2028\u2029\ufeff\ufff9-\ufffb\ud800-\udfff\ufffe\uffff]"
+    "\u2028\u2029\ufeff\ufff9-\ufffb\ud800-\udfff\ufffe\uffff"
 )
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
