@@ -248,19 +248,22 @@ def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
     groups: dict[str, list[Block]] = defaultdict(list)
     for found in blocks.values():
         groups[_group_key(found[0])].append(found)
+    # each block's date text, read once (text, and the selector that finds it)
+    dates = {key: _date_text(found[0], tz, now) for key, found in blocks.items()}
     scored = []
     for members in groups.values():
         on_site = sum(1 for m in members if m[4])
         if len(members) < MIN_LIST or on_site <= len(members) / 2:
             continue
-        dated = sum(1 for m in members if _date_of(m[0], tz, now) is not None)
+        dated = sum(1 for m in members if dates[m[0].mem_id] is not None)
         chrome = sum(1 for m in members if _chrome(m[0])) > len(members) / 2
         score = len(members) * (1.0 + dated / len(members)) * (0.1 if chrome else 1.0)
         scored.append((score, members, dated, chrome))
     if not scored:
         return Detection((), {})
     scored.sort(key=lambda s: -s[0])
-    best = _without_undated_corners(scored[0][1], tz, now)
+    dated_ids = {key for key, found in dates.items() if found is not None}
+    best = _without_undated_corners(scored[0][1], dated_ids)
     chosen = list(best)
     for _score, members, dated, chrome in scored[1:]:
         # a second list counts when it is dated: an undated "main stories" block (features,
@@ -276,28 +279,24 @@ def detect(tree: Any, base_url: str, tz: tzinfo, now: datetime) -> Detection:
         if url in seen:
             continue
         seen.add(url)
-        items.append(Found(title, url, _date_of(block, tz, now, days.get(block.mem_id))))
-    return Detection(tuple(items), _selectors(best, tz, now))
+        shown = dates[block.mem_id]
+        day = days.get(block.mem_id)
+        when = parse_list_date(shown[0], tz, now, day) if shown is not None else None
+        items.append(Found(title, url, when))
+    return Detection(tuple(items), _selectors(best, dates.get(best[0][0].mem_id)))
 
 
-def _without_undated_corners(members: list[Block], tz: tzinfo, now: datetime) -> list[Block]:
+def _without_undated_corners(members: list[Block], dated_ids: set[int]) -> list[Block]:
     """A mostly dated list without the blocks of a container that holds no dated one (a
     menu table of story links shaped like the archive's rows)."""
     dated_parents = {
-        m[0].parent.mem_id
-        for m in members
-        if m[0].parent is not None and _date_of(m[0], tz, now) is not None
+        m[0].parent.mem_id for m in members if m[0].parent is not None and m[0].mem_id in dated_ids
     }
     if len(dated_parents) == 0 or sum(
         1 for m in members if m[0].parent is not None and m[0].parent.mem_id in dated_parents
     ) < 0.6 * len(members):
         return members
     return [m for m in members if m[0].parent is not None and m[0].parent.mem_id in dated_parents]
-
-
-def _date_of(block: Any, tz: tzinfo, now: datetime, day: date | None = None) -> datetime | None:
-    found = _date_text(block, tz, now)
-    return parse_list_date(found[0], tz, now, day) if found is not None else None
 
 
 def _lowest_common_ancestor(nodes: list[Any]) -> Any:
@@ -336,20 +335,18 @@ def _days(chosen: list[Block], tz: tzinfo, now: datetime) -> dict[int, date]:
     return out
 
 
-def _selectors(members: list[Block], tz: tzinfo, now: datetime) -> dict[str, str]:
-    """Selectors that find these blocks, for a user to read and fix."""
+def _selectors(members: list[Block], found: tuple[str, str] | None) -> dict[str, str]:
+    """Selectors that find these blocks, for a user to read and fix (``found``: the first
+    block's date text and the selector that read it)."""
     block, _url, _title, anchor, _own = members[0]
     parent = block.parent
     item = _shape(block)
     if parent is not None and _classes(parent):
         item = f"{_shape(parent)} > {item}"
-    link = "@href" if block.mem_id == anchor.mem_id else f"{_anchor_selector(anchor)}@href"
-    selectors = {"item": item, "title": _anchor_selector(anchor), "link": link}
-    if block.mem_id == anchor.mem_id:
-        selectors["title"] = _title_selector(anchor) or "a"
-    else:
-        selectors["title"] = _title_selector(anchor) or selectors["title"]
-    found = _date_text(block, tz, now)
+    itself = block.mem_id == anchor.mem_id
+    link = "@href" if itself else f"{_anchor_selector(anchor)}@href"
+    title = _title_selector(anchor) or ("a" if itself else _anchor_selector(anchor))
+    selectors = {"item": item, "title": title, "link": link}
     if found is not None and block.css_first(found[1].split("@")[0]) is not None:
         selectors["date"] = found[1]
     return selectors
