@@ -432,9 +432,11 @@ def feeds_view(
             )
         )
     styles = ["red" if row["failures"] else ("dim" if row["disabled"] else "") for row in rows]
-    return _rows_with_notes(
+    out = _rows_with_notes(
         header, cells, notes, styles, width, right=(1, 2, 4, 5), note_title=label("note", lang)
     )
+    out.rstrip()  # the console ends the last line
+    return out
 
 
 def _rows_with_notes(
@@ -474,10 +476,11 @@ def _rows_with_notes(
     out = Text()
     head = line(header)
     note_label = "  " + note_title if note_title else ""
-    fits = cell_len(head) + cell_len(note_label) <= width
-    out.append(head.rstrip() + (note_label if fits else "") + "\n")
+    if cell_len(head.rstrip() + note_label) <= width:
+        head = head.rstrip() + note_label
+    out.append(head.rstrip() + "\n")
     out.stylize("bold")
-    out.append(" " + "─" * (min(width, cell_len(head) + 6) - 2) + "\n")
+    out.append(" " + "─" * (min(width, cell_len(head.rstrip())) - 1) + "\n")
     for values, note, style in zip(cells, notes, styles, strict=True):
         row = line(values)
         if note and cell_len(row) + 3 + cell_len(note) <= width:
