@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -500,7 +501,9 @@ def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
     from .render import feeds_view
 
     console = _console()
-    console.print(feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)))
+    _write_stripped(
+        console, feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)), True
+    )
     _say(f"database: {cfg.data_dir} ({_data_dir_source(cfg)})")
 
 
@@ -561,16 +564,15 @@ def update(
         from .render import update_view
 
         console = _console()
-        console.print(
-            update_view(
-                report.feeds,
-                report.new,
-                report.updated,
-                report.errors,
-                int(console.width),
-                cfg.settings.language,
-            )
+        view = update_view(
+            report.feeds,
+            report.new,
+            report.updated,
+            report.errors,
+            int(console.width),
+            cfg.settings.language,
         )
+        _write_stripped(console, view, True)
     if report.errors:
         from .words import count, message
 
@@ -668,25 +670,33 @@ def _emit(
         return
     console = _console()
     use_pager = cfg.settings.pager if pager is None else pager
-    if use_pager and console.is_terminal:
-        with console.capture() as capture:
-            console.print(renderable, crop=crop)
-        if capture.get().count("\n") > console.height:
-            os.environ.setdefault("LESS", "-FRX")  # keep colours; quit if one screen
-            with console.pager(styles=True):
-                console.print(renderable, crop=crop)
-            return
-    if not console.is_terminal:  # a file or a pipe: no trailing spaces at all
-        _write_stripped(console, renderable, crop)
+    text = _stripped(console, renderable, crop)
+    if use_pager and console.is_terminal and text.count("\n") > console.height:
+        from rich.pager import SystemPager
+
+        os.environ.setdefault("LESS", "-FRX")  # keep colours; quit if one screen
+        SystemPager().show(text)
         return
-    console.print(renderable, crop=crop)
+    sys.stdout.write(text)
+
+
+# the end of a line: spaces and colour codes only (Rich pads table cells to the width)
+_LINE_TAIL = re.compile(r"(?:[ \t]|\x1b\[[0-9;]*m)+$")
+
+
+def _stripped(console: Console, renderable: Any, crop: bool) -> str:
+    """A view laid out by ``console``, without trailing spaces (on a terminal the colour
+    codes stay: a line's padding goes, its closing reset does not)."""
+    with console.capture() as capture:
+        console.print(renderable, crop=crop)
+    return "".join(
+        _LINE_TAIL.sub(lambda m: m.group().replace(" ", "").replace("\t", ""), line) + "\n"
+        for line in capture.get().splitlines()
+    )
 
 
 def _write_stripped(console: Console, renderable: Any, crop: bool) -> None:
-    """A view laid out by ``console``, written to stdout without trailing spaces."""
-    with console.capture() as capture:
-        console.print(renderable, crop=crop)
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+    sys.stdout.write(_stripped(console, renderable, crop))
 
 
 RubricOpt = Annotated[
@@ -807,6 +817,7 @@ def latest(
         width=width,
         totals=totals,
         window=window,
+        short_ids=store.abbreviations(r["id"] for r in records),
     )
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
@@ -840,7 +851,7 @@ def rubrics_cmd(
         return
     from .render import rubrics_view
 
-    _console().print(rubrics_view(counts, language))
+    _write_stripped(_console(), rubrics_view(counts, language), True)
 
 
 @app.command()

@@ -4,7 +4,8 @@ never as markup, so `[bold]`, `:smile:` or escape sequences in a title are shown
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -171,14 +172,27 @@ SHORT_LABELS = {
 MIN_TITLE = 50
 
 
+def abbreviate(name: str, width: int) -> str:
+    """A source's name in ``width`` cells: whole if it fits; else without a leading "The "
+    and a trailing "(…)" qualifier; else cut, with "…" right after the last letter."""
+    if cell_len(name) <= width:
+        return name
+    short = re.sub(r"\s*\([^()]*\)$", "", re.sub(r"^The\s+", "", name)) or name
+    if cell_len(short) <= width:
+        return short
+    while short and cell_len(short) > width - 1:
+        short = short[:-1]
+    return short.rstrip(" ·-–,") + "…"
+
+
 def plain_lines(records: Sequence[Record], *, tz: tzinfo, lang: str) -> str:
-    """`latest --plain`: one tab-separated line per item (id, local time, source, rubric,
-    title), no headings, never cut: for fzf and scripts."""
+    """`latest --plain`: one tab-separated line per item (full id, local time, source,
+    rubric, title), no headings, never cut: for fzf and scripts."""
     lines = []
     for record in records:
         local = from_iso(record["published"]).astimezone(tz)
         cells = [
-            record["id"][:ID_WIDTH],
+            record["id"],
             local.strftime("%Y-%m-%d %H:%M"),
             clean_line(str(record.get("source") or record.get("feed") or "")),
             rubric_label(record, lang),
@@ -196,14 +210,19 @@ def _item_table(
     show_source: bool = True,
     with_date: bool = False,
     width: int | None = None,
+    short_ids: Mapping[str, str] | None = None,
 ) -> Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
     marks an estimated time), source badge, rubric, title cut to the width that is left.
 
-    The headline keeps at least ``MIN_TITLE`` cells: on a narrow terminal the id shortens to
-    6 characters, the source to 8 cells and the rubric to its short label.  ``width`` None:
-    nothing is cut (piped output)."""
-    id_width, source_width, rubric_width = ID_WIDTH, 16, 12
+    The id is each item's shortest unique prefix (``short_ids``; ``ID_WIDTH`` characters
+    for an id without one).  The headline keeps at least ``MIN_TITLE`` cells: on a narrow
+    terminal the rubric shortens to its short label and the source to what is left (6 cells
+    at least; "The " goes first).  ``width``
+    None: nothing is cut (piped output)."""
+    shown = {r["id"]: (short_ids or {}).get(r["id"]) or r["id"][:ID_WIDTH] for r in records}
+    id_width = max(map(len, shown.values()), default=ID_WIDTH)
+    source_width, rubric_width = 16, 12
     time_width = 12 if with_date else 6
     if width is not None:
         fixed = id_width + 1 + time_width + 1
@@ -212,8 +231,10 @@ def _item_table(
         compact = width - fixed < MIN_TITLE
     else:
         compact = False
-    if compact:
-        id_width, source_width, rubric_width = 6, 8, 6
+    if compact and width is not None:
+        rubric_width = 6
+        rest = width - (id_width + 1 + time_width + 1) - ((rubric_width + 1) if show_rubric else 0)
+        source_width = max(6, min(16, rest - MIN_TITLE - 1))
     cut = width is not None
     table = Table(box=None, show_header=False, pad_edge=False, expand=cut, padding=(0, 1, 0, 0))
     table.add_column("id", style="dim", no_wrap=True, width=id_width)
@@ -240,9 +261,10 @@ def _item_table(
         when = Text(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"))
         if record.get("date_estimated"):
             when.append("~", style="dim")
-        row: list[Text] = [Text(record["id"][:id_width]), when]
+        row: list[Text] = [Text(shown[record["id"]]), when]
         if show_source:
-            row.append(safe_line(record.get("source") or record.get("feed")))
+            source = clean_line(str(record.get("source") or record.get("feed") or ""))
+            row.append(Text(abbreviate(source, source_width) if cut else source))
         if show_rubric:
             row.append(Text(rubric_label(record, lang, short=compact)))
         title = safe_line(record.get("title"))
@@ -263,6 +285,7 @@ def latest_view(
     width: int | None = 100,
     totals: dict[str, int] | None = None,
     window: str | None = None,
+    short_ids: Mapping[str, str] | None = None,
 ) -> Group:
     """The `latest` listing, grouped by local day (default), rubric or feed.  Grouped views
     say what they hide: each section's total and how many more it holds than it shows
@@ -293,20 +316,36 @@ def latest_view(
             title = heading(rubrics.label(key, lang), key, len(chunk))
             parts.append(Text(title, style="bold underline"))
             parts.append(
-                _item_table(chunk, tz, lang, show_rubric=False, with_date=True, width=width)
+                _item_table(
+                    chunk,
+                    tz,
+                    lang,
+                    show_rubric=False,
+                    with_date=True,
+                    width=width,
+                    short_ids=short_ids,
+                )
             )
             parts.append(Text(""))
     elif group == "feed":
         for source, chunk in group_by_feed(records):
             parts.append(safe_line(heading(source, source, len(chunk)), style="bold underline"))
             parts.append(
-                _item_table(chunk, tz, lang, show_source=False, with_date=True, width=width)
+                _item_table(
+                    chunk,
+                    tz,
+                    lang,
+                    show_source=False,
+                    with_date=True,
+                    width=width,
+                    short_ids=short_ids,
+                )
             )
             parts.append(Text(""))
     else:
         for day, chunk in group_by_day(records, tz):
             parts.append(Text(day_label(day, today, lang), style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, width=width))
+            parts.append(_item_table(chunk, tz, lang, width=width, short_ids=short_ids))
             parts.append(Text(""))
     return Group(*parts[:-1])
 
@@ -548,7 +587,7 @@ def update_view(
 
 
 def rubrics_view(counts: Sequence[tuple[str, int]], lang: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column(label("rubric", lang))
     table.add_column(label("key", lang), style="dim")
     table.add_column(label("items", lang), justify="right")

@@ -5,6 +5,8 @@ Layout of the data dir::
     kzfeed.lock              file lock held by every writer
     state.json               TinyDB, table "feeds": per-feed validators, health, failures
     index.json               identity index (derived from the partitions, compact JSON)
+    ids.bin                  every item id, sorted, 8 bytes each (derived from the index):
+                             the shortest unique id prefixes without reading the index
     items/2026-11-24.json    TinyDB, table "items": the items published that UTC day
 
 * Items are partitioned by the UTC day of publication, so `latest` reads the newest
@@ -44,6 +46,11 @@ from .model import FeedState
 SCHEMA = 2
 RESTORE_HINT = " (`kzfeed db restore` brings back the last good copy)"
 PARTITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
+
+
+ID_LIST = "ids.bin"
+ID_BYTES = 8
+MIN_PREFIX = 4
 
 
 def _doc_id(item_id: str) -> int:
@@ -233,6 +240,17 @@ class Store:
     def ids(self) -> list[str]:
         return list(self.index["items"])
 
+    def abbreviations(self, ids: Iterable[str]) -> dict[str, str]:
+        """Each id's shortest prefix that names no other stored item (at least
+        ``MIN_PREFIX`` characters), read from the sorted id list, not the index: a binary
+        search per id.  An id the list does not hold (a store written before the list
+        existed) gets no entry; the caller shows a longer prefix."""
+        try:
+            data = (self.data_dir / ID_LIST).read_bytes()
+        except OSError:
+            return {}
+        return shortest_prefixes(data, ids)
+
     def _state_db(self) -> tuple[TinyDB, AtomicStorage]:
         if self._state is None:
             self._state = _open_db(self.data_dir / "state.json", self.save)
@@ -385,6 +403,7 @@ class Writer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._index_dirty = False
+        self._ids_changed = False  # an item added or forgotten: the id list is rewritten
         self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -468,6 +487,8 @@ class Writer:
                 self._pending.get(old, {}).pop(item_id, None)
                 self._removed.setdefault(old, set()).add(item_id)
         self._pending.setdefault(partition, {})[item_id] = record
+        if item_id not in self.index["items"]:
+            self._ids_changed = True
         self.index["items"][item_id] = _entry(record["published"], dedup.feeds_of(record))
         self._index_dirty = True
 
@@ -564,7 +585,7 @@ class Writer:
                     self.index["tombstones"][key] = today
         for item_id in doomed:
             items.pop(item_id, None)
-        self._index_dirty = True
+        self._index_dirty = self._ids_changed = True
         return len(doomed)
 
     def purge_feed(self, name: str, titles: Mapping[str, str] | None = None) -> int:
@@ -620,6 +641,10 @@ class Writer:
         if self._index_dirty:
             self.store.save(self.store.data_dir / "index.json", _dumps(self.index))
             self._index_dirty = False
+            ids_path = self.store.data_dir / ID_LIST
+            if self._ids_changed or not ids_path.exists():  # derived: no backup copy
+                write_atomic(ids_path, id_list(self.index["items"]))
+                self._ids_changed = False
         if self.store._state is not None:
             self.store._state[1].commit()
 
@@ -628,6 +653,42 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
     if days <= 0:
         return None
     return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+def shortest_prefixes(data: bytes, ids: Iterable[str]) -> dict[str, str]:
+    """For each hex id found in ``data`` (sorted 8-byte ids), its shortest unique prefix:
+    one nibble longer than what it shares with its nearest neighbours."""
+    count = len(data) // ID_BYTES
+    result: dict[str, str] = {}
+    for item_id in ids:
+        try:
+            key = bytes.fromhex(item_id)
+        except ValueError:
+            continue
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if data[mid * ID_BYTES : (mid + 1) * ID_BYTES] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo >= count or data[lo * ID_BYTES : (lo + 1) * ID_BYTES] != key:
+            continue
+        shared = 0
+        for neighbour in (lo - 1, lo + 1):
+            if 0 <= neighbour < count:
+                other = data[neighbour * ID_BYTES : (neighbour + 1) * ID_BYTES].hex()
+                same = next(
+                    (i for i, (a, b) in enumerate(zip(item_id, other, strict=True)) if a != b), 16
+                )
+                shared = max(shared, same)
+        result[item_id] = item_id[: max(MIN_PREFIX, shared + 1)]
+    return result
+
+
+def id_list(ids: Iterable[str]) -> bytes:
+    """The sorted id list ``Store.abbreviations`` searches."""
+    return b"".join(sorted(bytes.fromhex(i) for i in ids))
 
 
 def resolve_id(store: Store, prefix: str) -> str:
@@ -723,6 +784,8 @@ def restore(
             except FileExistsError:
                 n += 1
                 aside = data_dir / f"{stamp}-{n}"
+        with contextlib.suppress(OSError):  # derived from the index: the next write redoes it
+            (data_dir / ID_LIST).unlink()
         current = [
             data_dir / "index.json",
             data_dir / "state.json",

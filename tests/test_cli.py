@@ -554,13 +554,24 @@ def test_no_traceback_for_a_corrupt_database(wired: Path) -> None:
     assert data.read_bytes() == b"{not json"
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
-    """Run a command on a pseudo-terminal (so Rich sees a terminal); return (code, screen)."""
+def run_in_pty(
+    argv: list[str],
+    env: dict[str, str],
+    timeout: float = 60,
+    size: tuple[int, int] | None = None,
+) -> tuple[int, str]:
+    """Run a command on a pseudo-terminal (so Rich sees a terminal); return (code, screen).
+    ``size``: the terminal's (rows, columns), set on the pty as a terminal emulator does."""
+    import fcntl
     import pty
     import select
+    import struct
+    import termios
     import time
 
     master, slave = pty.openpty()
+    if size is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
     chunks: list[bytes] = []

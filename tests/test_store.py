@@ -79,10 +79,58 @@ def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
     store = Store(tmp_path)
     items = [make_item(n) for n in range(200)]
     store_items(store, items)
-    assert sorted(writes) == ["2026-11-24.json", "index.json"]
+    assert sorted(writes) == ["2026-11-24.json", "ids.bin", "index.json"]
     writes.clear()
     assert store_items(store, items) == (0, 0)
     assert writes == []
+    with store.writer() as writer:  # a read mark changes no id: the id list stays
+        writer.set_read([items[0].id], True)
+    assert sorted(writes) == ["2026-11-24.json", "index.json"]
+
+
+def test_each_id_gets_its_shortest_unique_prefix_from_the_id_list(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    numbers = [rng.getrandbits(64) for _ in range(3000)]
+    # neighbours that share 7, 9 and 15 hex digits
+    numbers += [0x1234567000000000, 0x1234567100000000, 0xABCDEF1230000000, 0xABCDEF1234000000]
+    numbers += [0x0FFFFFFFFFFFFFF0, 0x0FFFFFFFFFFFFFF1]
+    items = [
+        replace(make_item(0), id=f"{n:016x}", feed_key=f"k{n}", link_key=f"l{n}") for n in numbers
+    ]
+    store = Store(tmp_path)
+    store_items(store, items)
+    ids = [item.id for item in items]
+    short = Store(tmp_path).abbreviations(ids)
+    assert set(short) == set(ids)
+    for item_id, prefix in short.items():
+        assert item_id.startswith(prefix) and len(prefix) >= store_mod.MIN_PREFIX
+        assert [i for i in ids if i.startswith(prefix)] == [item_id]  # unique ...
+        if len(prefix) > store_mod.MIN_PREFIX:  # ... and no shorter one would be
+            assert len([i for i in ids if i.startswith(prefix[:-1])]) > 1
+        assert resolve_id(store, prefix) == item_id
+    assert short["1234567000000000"] == "12345670"
+    assert short["abcdef1234000000"] == "abcdef1234"
+    assert short["0ffffffffffffff1"] == "0ffffffffffffff1"
+    # an id the list does not hold gets no prefix (the view shows a longer one)
+    assert Store(tmp_path).abbreviations(["ffffffffffffffff", "not hex"]) == {}
+
+
+def test_the_id_list_follows_pruning_and_a_store_without_one_gets_it_on_the_next_write(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1, "2026-10-01"), make_item(0x10000, "2026-11-24")])
+    assert Store(tmp_path).abbreviations([f"{1:016x}"]) == {f"{1:016x}": "0" * 12}
+    with store.writer() as writer:
+        writer.prune(datetime(2026, 11, 1, tzinfo=UTC))
+    # the old item is gone from the list: its neighbour needs 4 digits again
+    assert Store(tmp_path).abbreviations([f"{0x10000:016x}"]) == {f"{0x10000:016x}": "0000"}
+    (tmp_path / "ids.bin").unlink()  # a store written before the list existed
+    assert Store(tmp_path).abbreviations([f"{0x10000:016x}"]) == {}
+    store_items(Store(tmp_path), [make_item(2, "2026-11-24")])
+    assert len((tmp_path / "ids.bin").read_bytes()) == 2 * store_mod.ID_BYTES
 
 
 @pytest.mark.parametrize(
