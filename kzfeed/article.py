@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from .errors import KzfeedError
 from .htmlsource import decode_html
 from .text import clean_line
+from .words import tr
 
 # Lines that are site chrome on Kazinform and the other agencies' article pages.
 _CHROME = re.compile(
@@ -87,12 +88,12 @@ def extract_text(body: bytes, headers: Mapping[str, str], url: str) -> str:
         deduplicate=True,
     )
     if not extracted:
-        raise KzfeedError(f"no article text found at {url}")
+        raise KzfeedError(tr("no article text found at {url}").format(url=url))
     paragraphs = []
     for line in extracted.split("\n"):
         text = clean_line(line)
         if text and not is_chrome(text):
             paragraphs.append(text)
     if not paragraphs:
-        raise KzfeedError(f"no article text found at {url}")
+        raise KzfeedError(tr("no article text found at {url}").format(url=url))
     return "\n\n".join(paragraphs)

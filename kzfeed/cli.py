@@ -22,6 +22,7 @@ import typer
 from . import __version__
 from .config import Config, config_path, load_config
 from .errors import KzfeedError, NotFound, UpdateFailed, UsageError
+from .words import count, environment_language, status_word, tr, use
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,17 +53,18 @@ def handled(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        use(environment_language())  # until the config says otherwise
         try:
             return func(*args, **kwargs)
         except KzfeedError as exc:
-            raise _fail(f"error: {exc}", exc.exit_code) from None
+            raise _fail(tr("error: {reason}").format(reason=exc), exc.exit_code) from None
         except BrokenPipeError:  # `kzfeed latest --jsonl | head`: the reader had enough
             _quiet_stdout()
             raise typer.Exit(0) from None
         except OSError as exc:  # a disk or permission problem: one line, not a traceback
-            raise _fail(f"error: {exc}", 1) from None
+            raise _fail(tr("error: {reason}").format(reason=exc), 1) from None
         except KeyboardInterrupt:
-            raise _fail("interrupted", 130) from None
+            raise _fail(tr("interrupted"), 130) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -106,7 +108,9 @@ def _root(
 
 
 def _config() -> Config:
-    return load_config(config_path(_state.config_file))
+    cfg = load_config(config_path(_state.config_file))
+    use(cfg.settings.language)
+    return cfg
 
 
 def _store(cfg: Config) -> Store:
@@ -154,7 +158,7 @@ def init() -> None:
     from .config import init_config
 
     path = init_config(config_path(_state.config_file))
-    typer.echo(f"wrote {path}; edit it, then run `kzfeed update`")
+    typer.echo(tr("wrote {path}; edit it, then run `kzfeed update`").format(path=path))
 
 
 @app.command()
@@ -198,16 +202,24 @@ def add(
     try:
         target = check_url(url, Path.cwd())
     except ValueError as exc:
-        raise UsageError(f"URL {exc}") from None
+        raise UsageError(tr("URL {reason}").format(reason=exc)) from None
     _not_subscribed(cfg, target)
     if rubric is not None and rubric_table.resolve(rubric) is None:
-        raise UsageError(f"unknown rubric {rubric!r} (known: {', '.join(rubric_table.ORDER)})")
+        raise UsageError(
+            tr("unknown rubric {rubric} (known: {known})").format(
+                rubric=repr(rubric), known=", ".join(rubric_table.ORDER)
+            )
+        )
     if html:
         from .htmlsource import PRESETS
 
         if preset is not None and preset not in PRESETS:
             known = ", ".join(PRESETS)
-            raise UsageError(f"unknown preset {preset!r} (known: {known})")
+            raise UsageError(
+                tr("unknown preset {preset} (known: {known})").format(
+                    preset=repr(preset), known=known
+                )
+            )
     from dataclasses import replace as dc_replace
 
     feed_title = title
@@ -235,7 +247,7 @@ def add(
     add_feed(cfg.path, spec)
     from .text import clean_line
 
-    typer.echo(f"added {spec.name}: {clean_line(spec.url)}")
+    typer.echo(tr("added {name}: {url}").format(name=spec.name, url=clean_line(spec.url)))
 
 
 def _not_subscribed(cfg: Config, url: str) -> None:
@@ -247,7 +259,9 @@ def _not_subscribed(cfg: Config, url: str) -> None:
 
     for spec in cfg.feeds:
         if same(spec.url) == same(url):
-            raise KzfeedError(f"{url} is already subscribed as {spec.name!r}")
+            raise KzfeedError(
+                tr("{url} is already subscribed as {name}").format(url=url, name=repr(spec.name))
+            )
 
 
 def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, str] | None]:
@@ -262,7 +276,9 @@ def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, st
 
     (fetched,) = fetch_now(cfg.settings, [spec.url], spec.name)
     if fetched.error:
-        raise KzfeedError(f"cannot subscribe to {spec.url}: {fetched.error}")
+        raise KzfeedError(
+            tr("cannot subscribe to {url}: {reason}").format(url=spec.url, reason=fetched.error)
+        )
     try:
         page = parse_list(
             fetched.body,
@@ -274,7 +290,7 @@ def _check_html_source(spec: Any, cfg: Config) -> tuple[str | None, dict[str, st
         )
     except FeedError as exc:
         raise KzfeedError(f"{spec.url}: {exc}") from None
-    _say(f"{len(page.entries)} item(s) on the page")
+    _say(tr("items on the page: {n}").format(n=len(page.entries)))
     if page.note:
         _say(page.note)
     _preview(page.entries, cfg)
@@ -296,7 +312,7 @@ def _preview(entries: list[dict[str, Any]], cfg: Config, limit: int = 5) -> None
         when = (
             datetime.fromtimestamp(calendar.timegm(parsed), UTC).astimezone(tz) if parsed else None
         )
-        stamp = when.strftime("%d.%m %H:%M") if when else "  no date  "
+        stamp = when.strftime("%d.%m %H:%M") if when else tr("no date").center(11)
         _say(f"  {stamp}  {shorten(clean_line(entry['title']), room)}")
 
 
@@ -315,7 +331,9 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
 
     (fetched,) = fetch_now(cfg.settings, [url])
     if fetched.error:
-        raise KzfeedError(f"cannot subscribe to {url}: {fetched.error}")
+        raise KzfeedError(
+            tr("cannot subscribe to {url}: {reason}").format(url=url, reason=fetched.error)
+        )
     try:
         raw = parse_bytes(fetched.body, dict(fetched.headers))
         # a server-sent Location goes into the config: only as a clean http(s) URL
@@ -337,7 +355,11 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
                 parse_bytes(answer.body, dict(answer.headers))
                 candidates.append(candidate)
             except FeedError as dead:
-                _say(f"the page names a feed at {candidate.url}, but it does not work: {dead}")
+                _say(
+                    tr("the page names a feed at {url}, but it does not work: {reason}").format(
+                        url=candidate.url, reason=dead
+                    )
+                )
         if not candidates and fetched.status is not None:  # the usual places of a feed
             from urllib.parse import urljoin
 
@@ -356,11 +378,17 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
                 f"  {i}. {c.url}  {c.title}".rstrip() for i, c in enumerate(candidates, 1)
             )
             raise UsageError(
-                f"{url} links to {len(candidates)} feeds; choose one with --pick N:\n{lines}"
+                tr("{url} links to several feeds ({n}); choose one with --pick N:").format(
+                    url=url, n=len(candidates)
+                )
+                + "\n"
+                + lines
             ) from None
         index = (pick or 1) - 1
         if not 0 <= index < len(candidates):
-            raise UsageError(f"--pick must be between 1 and {len(candidates)}") from None
+            raise UsageError(
+                tr("--pick must be between 1 and {n}").format(n=len(candidates))
+            ) from None
         chosen = candidates[index]
         return chosen.url, chosen.title or None
 
@@ -374,7 +402,7 @@ def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception) -> str:
 
     preset = preset_for(fetched.final_url)
     how = f" --preset {preset}" if preset else ""
-    advice = f"to read its news list: kzfeed add {url} --html{how}"
+    advice = tr("to read its news list: {command}").format(command=f"kzfeed add {url} --html{how}")
     try:
         page = parse_list(
             fetched.body,
@@ -385,10 +413,18 @@ def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception) -> str:
             now=_now(),
         )
     except FeedError:
-        return f"{url} is not a feed ({why}) and links to none; no news list found on it either"
-    _say(f"{url} is not a feed; its news list, as kzfeed finds it ({len(page.entries)} items):")
+        return tr(
+            "{url} is not a feed ({reason}) and links to none; no news list found on it either"
+        ).format(url=url, reason=why)
+    _say(
+        tr("{url} is not a feed; its news list, as kzfeed finds it ({n} items):").format(
+            url=url, n=len(page.entries)
+        )
+    )
     _preview(page.entries, cfg)
-    return f"{url} is not a feed and names no working one; {advice}"
+    return tr("{url} is not a feed and names no working one; {advice}").format(
+        url=url, advice=advice
+    )
 
 
 def _derive_name(url: str, taken: set[str], html: bool = False, preset: str | None = None) -> str:
@@ -434,7 +470,11 @@ def remove(
 
             dropped = writer.purge_feed(name, feed_names(cfg.feeds, store.feed_states()))
         writer.drop_state(name)
-    typer.echo(f"removed {name}" + (f"; dropped {dropped} items" if purge else ""))
+    typer.echo(
+        tr("removed {name}; dropped {items}").format(name=name, items=count(dropped, "item"))
+        if purge
+        else tr("removed {name}").format(name=name)
+    )
 
 
 # ------------------------------------------------------------------------ feeds / update
@@ -444,12 +484,12 @@ def _data_dir_source(cfg: Config) -> str:
     """Where the database location came from: `settings.data_dir` wins over $KZFEED_DATA,
     which wins over the platform's user data dir."""
     if cfg.settings.data_dir is not None:
-        return "settings.data_dir" + (
-            ", over $KZFEED_DATA" if os.environ.get("KZFEED_DATA") else ""
-        )
+        if os.environ.get("KZFEED_DATA"):
+            return tr("settings.data_dir, over $KZFEED_DATA")
+        return "settings.data_dir"
     if os.environ.get("KZFEED_DATA"):
         return "$KZFEED_DATA"
-    return "the user data dir; set settings.data_dir or $KZFEED_DATA to move it"
+    return tr("the user data dir; set settings.data_dir or $KZFEED_DATA to move it")
 
 
 def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
@@ -504,7 +544,7 @@ def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
     _write_stripped(
         console, feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)), True
     )
-    _say(f"database: {cfg.data_dir} ({_data_dir_source(cfg)})")
+    _say(tr("database: {path} ({source})").format(path=cfg.data_dir, source=_data_dir_source(cfg)))
 
 
 @app.command()
@@ -525,7 +565,9 @@ def update(
     cfg = _config()
     if not cfg.feeds:
         _say(
-            f"no feeds in {cfg.path}: add one with `kzfeed add URL` (or `kzfeed import-opml FILE`)"
+            tr(
+                "no feeds in {path}: add one with `kzfeed add URL` (or `kzfeed import-opml FILE`)"
+            ).format(path=cfg.path)
         )
     err = _console(stderr=True)
     live = err.is_terminal and not json_
@@ -544,14 +586,16 @@ def update(
             transient=True,
         )
         total = len(names) if names else len(cfg.feeds)
-        task = progress.add_task("updating", total=total)
+        task = progress.add_task(tr("updating"), total=total)
 
         def hook(name: str, what: str) -> None:
             # started at the first answer, after the parse workers were forked: Rich's
             # refresh thread must not exist at the fork (it may hold stderr's lock)
             if not progress.live.is_started:
                 progress.start()
-            progress.update(task, advance=1, description=clean_line(f"{name}: {what}")[:60])
+            progress.update(
+                task, advance=1, description=clean_line(f"{name}: {status_word(what)}")[:60]
+            )
 
     try:
         report = run_update(cfg, names, jobs=jobs, force=force, progress=hook, on_wait=_say)
@@ -574,10 +618,12 @@ def update(
         )
         _write_stripped(console, view, True)
     if report.errors:
-        from .words import count, message
-
         lang = cfg.settings.language
-        raise UpdateFailed(message("failed", lang, feeds=count(report.errors, "feed", lang)))
+        raise UpdateFailed(
+            tr("failed: {feeds}; the others were stored", lang).format(
+                feeds=count(report.errors, "feed", lang)
+            )
+        )
 
 
 # ------------------------------------------------------------------------ reading
@@ -593,7 +639,9 @@ def _now() -> datetime:
     try:
         return from_iso(fixed)
     except ValueError:
-        raise UsageError(f"KZFEED_NOW={fixed!r} is not an ISO 8601 time") from None
+        raise UsageError(
+            tr("KZFEED_NOW={value} is not an ISO 8601 time").format(value=repr(fixed))
+        ) from None
 
 
 def _filters(
@@ -618,7 +666,9 @@ def _filters(
     end = parse_when(until, tz, now, end=True) if until else None
     if start is not None and end is not None and start > end:
         raise UsageError(
-            f"the window ends before it starts: --since {since} is after --until {until}"
+            tr("the window ends before it starts: --since {since} is after --until {until}").format(
+                since=since, until=until
+            )
         )
     return Filter(
         rubrics=rubric_keys(rubric or ()),
@@ -644,8 +694,10 @@ def _feed_name(cfg: Config, given: str) -> str:
         by_title = [name for name, title in shown.items() if title.casefold() == folded]
     if len(by_title) == 1:
         return by_title[0]
-    known = ", ".join(sorted(f.name for f in cfg.feeds)) or "none"
-    raise UsageError(f"unknown feed {given!r} (feeds: {known})")
+    known = ", ".join(sorted(f.name for f in cfg.feeds)) or tr("none")
+    raise UsageError(
+        tr("unknown feed {feed} (feeds: {known})").format(feed=repr(given), known=known)
+    )
 
 
 def _listing_width() -> int | None:
@@ -774,7 +826,9 @@ def latest(
     from .query import newest, per_group
 
     if group not in ("date", "rubric", "feed"):
-        raise UsageError(f"--group must be date, rubric or feed, not {group!r}")
+        raise UsageError(
+            tr("--group must be date, rubric or feed, not {group}").format(group=repr(group))
+        )
     cfg = _config()
     now = _now()
     store = _store(cfg)
@@ -800,9 +854,7 @@ def latest(
     from .render import latest_view, plain_lines
 
     if not records and not store.partitions():
-        from .words import message
-
-        _say(message("empty", cfg.settings.language))
+        _say(tr("the database is empty: run `kzfeed update` to fetch the feeds"))
         return
     if plain:
         sys.stdout.write(plain_lines(records, tz=_tz(cfg), lang=cfg.settings.language))
@@ -976,7 +1028,7 @@ def _with_full_text(cfg: Config, store: Store, record: dict[str, Any], full: boo
         try:
             record["full_text"] = _fetch_article(cfg, record)
         except KzfeedError as exc:  # what is stored is still worth showing
-            _say(f"no full text: {exc}; showing what the feed gave")
+            _say(tr("no full text: {reason}; showing what the feed gave").format(reason=exc))
         else:
             with store.writer(on_wait=_say) as writer:
                 writer.set_full_text(record["id"], record["full_text"])
@@ -1007,9 +1059,7 @@ def next_(
     flt = _filters(cfg, _now(), rubric, feed, since, until, lang, search, unread=True)
     found = newest(store.iter_newest(), flt, 1)
     if not found:
-        from .words import message
-
-        _say(message("nothing_unread", cfg.settings.language))
+        _say(tr("nothing unread"))
         return
     _show_records(cfg, store, [dict(found[0])], full=full, json_=json_, pager=pager)
 
@@ -1023,10 +1073,12 @@ def _fetch_article(cfg: Config, record: dict[str, Any]) -> str:
 
     url = http_url(record.get("url"))
     if url is None:
-        raise KzfeedError(f"item {record['id'][:8]} has no http(s) link to fetch")
+        raise KzfeedError(tr("item {id} has no http(s) link to fetch").format(id=record["id"][:8]))
     (fetched,) = fetch_now(cfg.settings, [url], record["feed"])
     if fetched.error:
-        raise KzfeedError(f"cannot fetch the article {url}: {fetched.error}")
+        raise KzfeedError(
+            tr("cannot fetch the article {url}: {reason}").format(url=url, reason=fetched.error)
+        )
     return extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
 
 
@@ -1042,7 +1094,7 @@ def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     record = _item(_store(cfg), item_id)
     url = http_url(record.get("url"))
     if url is None:
-        raise KzfeedError(f"item {record['id'][:8]} has no http(s) link")
+        raise KzfeedError(tr("item {id} has no http(s) link").format(id=record["id"][:8]))
     if not webbrowser.open(url):
         typer.echo(url)
 
@@ -1055,11 +1107,13 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
     store = _store(cfg)
     if not all_ and not ids:
         raise UsageError(
-            "which items? give their ids (as `latest` shows them), or --all with the latest "
-            "filters (kzfeed read --all --rubric sport --since yesterday)"
+            tr(
+                "which items? give their ids (as `latest` shows them), or --all with the latest "
+                "filters (kzfeed read --all --rubric sport --since yesterday)"
+            )
         )
     if all_ and ids:
-        raise UsageError("give item ids, or --all (with the latest filters), not both")
+        raise UsageError(tr("give item ids, or --all (with the latest filters), not both"))
     if all_:
         flt = _filters(cfg, _now(), **filters)
         full = [r["id"] for r in newest(store.iter_newest(), flt, None)]
@@ -1067,11 +1121,9 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
         full = [resolve_id(store, i) for i in ids or ()]
     with store.writer(on_wait=_say) as writer:
         changed = writer.set_read(full, read)
-    from .words import count, message
 
-    lang = cfg.settings.language
-    key = "marked_read" if read else "marked_unread"
-    typer.echo(message(key, lang, items=count(changed, "item", lang)))
+    done = tr("marked read: {items}") if read else tr("marked unread: {items}")
+    typer.echo(done.format(items=count(changed, "item")))
 
 
 IdsArg = Annotated[
@@ -1124,7 +1176,9 @@ def _write_output(text: str, output: Path | None) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise KzfeedError(f"cannot write {target}: {exc.strerror}") from None
+        raise KzfeedError(
+            tr("cannot write {path}: {reason}").format(path=target, reason=exc.strerror)
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -1135,7 +1189,9 @@ def _write_output(text: str, output: Path | None) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise KzfeedError(f"cannot write {target}: {exc.strerror}") from None
+        raise KzfeedError(
+            tr("cannot write {path}: {reason}").format(path=target, reason=exc.strerror)
+        ) from None
 
 
 @app.command()
@@ -1178,9 +1234,13 @@ def digest(
     from .query import newest
 
     if format_ not in export.FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(export.FORMATS)}, not {format_!r}")
+        raise UsageError(
+            tr("--format must be one of {known}, not {format}").format(
+                known=", ".join(export.FORMATS), format=repr(format_)
+            )
+        )
     if date is not None and (since is not None or until is not None):
-        raise UsageError("--date is one local day: use it without --since/--until")
+        raise UsageError(tr("--date is one local day: use it without --since/--until"))
     cfg = _config()
     now = _now()
     tz = _tz(cfg)
@@ -1235,11 +1295,17 @@ def digest(
         try:
             source = template.expanduser().read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise KzfeedError(f"cannot read template {template}: {exc}") from None
+            raise KzfeedError(
+                tr("cannot read template {path}: {reason}").format(path=template, reason=exc)
+            ) from None
         try:
             text = export.render_template(source, template.name, data)
         except Exception as exc:  # a template error is the user's to fix: one line
-            raise KzfeedError(f"template {template}: {type(exc).__name__}: {exc}") from None
+            raise KzfeedError(
+                tr("template {path}: {reason}").format(
+                    path=template, reason=f"{type(exc).__name__}: {exc}"
+                )
+            ) from None
     elif format_ == "json":
         text = export.to_json(data)
     elif format_ == "md":
@@ -1255,10 +1321,12 @@ def digest(
         with store.writer(on_wait=_say) as writer:
             writer.mark_digest(chosen.mark_key, windows.moved(marks, chosen.mark_key, window_end))
     if output is not None:
-        from .words import count, message
-
         lang = cfg.settings.language
-        _say(message("wrote", lang, file=output, items=count(data["count"], "item", lang)))
+        _say(
+            tr("wrote {file}: {items}", lang).format(
+                file=output, items=count(data["count"], "item", lang)
+            )
+        )
 
 
 @app.command("import-opml")
@@ -1275,7 +1343,9 @@ def import_opml(
     try:
         data = file.expanduser().read_bytes()
     except OSError as exc:
-        raise KzfeedError(f"cannot read {file}: {exc.strerror}") from None
+        raise KzfeedError(
+            tr("cannot read {path}: {reason}").format(path=file, reason=exc.strerror)
+        ) from None
     outlines, skipped = parse_opml(data, [f.url for f in cfg.feeds])
     taken = {f.name for f in cfg.feeds}
     specs = []
@@ -1293,8 +1363,12 @@ def import_opml(
         )
     append_feeds(cfg.path, specs)
     for item in skipped:
-        _say(f"skipped {item.what}: {item.reason}")
-    typer.echo(f"imported {len(specs)} feed(s); skipped {len(skipped)}")
+        _say(tr("skipped {what}: {reason}").format(what=item.what, reason=item.reason))
+    typer.echo(
+        tr("imported {feeds}; skipped {skipped}").format(
+            feeds=count(len(specs), "feed"), skipped=len(skipped)
+        )
+    )
 
 
 @app.command("export-opml")
@@ -1311,7 +1385,7 @@ def export_opml(
     for spec in cfg.feeds:
         state = states.get(spec.name)
         if spec.type != "feed" or not spec.url.startswith(("http://", "https://")):
-            _say(f"skipped {spec.name}: only http(s) feeds go into OPML")
+            _say(tr("skipped {name}: only http(s) feeds go into OPML").format(name=spec.name))
             continue
         feeds.append(
             {
@@ -1344,11 +1418,15 @@ def prune(
         else retention_cutoff(cfg.settings.retention_days, now)
     )
     if cutoff is None:
-        typer.echo("retention_days = 0: nothing is pruned")
+        typer.echo(tr("retention_days = 0: nothing is pruned"))
         return
     with _store(cfg).writer(on_wait=_say) as writer:
         removed = writer.prune(cutoff, now)
-    typer.echo(f"pruned {removed} item(s) published before {cutoff:%Y-%m-%d}")
+    typer.echo(
+        tr("pruned {items} published before {date}").format(
+            items=count(removed, "item"), date=f"{cutoff:%Y-%m-%d}"
+        )
+    )
 
 
 db_app = typer.Typer(
@@ -1369,10 +1447,15 @@ def db_check() -> None:
         _say(problem)
     if problems:
         raise KzfeedError(
-            f"{len(problems)} problem(s) in {cfg.data_dir}; `kzfeed db restore` brings back "
-            "the last good state"
+            tr(
+                "{n} problem(s) in {path}; `kzfeed db restore` brings back the last good state"
+            ).format(n=len(problems), path=cfg.data_dir)
         )
-    typer.echo(f"ok: {items} items in {partitions} partitions ({cfg.data_dir})")
+    typer.echo(
+        tr("ok: {items} in {partitions} partitions ({path})").format(
+            items=count(items, "item"), partitions=partitions, path=cfg.data_dir
+        )
+    )
 
 
 @db_app.command("restore")
@@ -1392,7 +1475,9 @@ def db_restore(
     )
     problems, items, partitions = check(cfg.data_dir)
     typer.echo(
-        f"restored {items} items in {partitions} partitions; the replaced files are in {aside}"
+        tr("restored {items} in {partitions} partitions; the replaced files are in {path}").format(
+            items=count(items, "item"), partitions=partitions, path=aside
+        )
     )
     for problem in problems:
         _say(problem)

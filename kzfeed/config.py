@@ -14,6 +14,7 @@ from . import rubrics
 from .errors import ConfigError, ConfigNotFound
 from .htmlsource import PRESETS as _html_presets
 from .model import FeedSpec
+from .words import tr
 
 APP = "kzfeed"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -93,7 +94,9 @@ def example_text() -> str:
 def init_config(path: Path) -> Path:
     """Write the commented starter config; refuse to overwrite anything."""
     if path.exists():
-        raise ConfigError(f"{path}: already exists; kzfeed init never overwrites a config")
+        raise ConfigError(
+            tr("{path}: already exists; kzfeed init never overwrites a config").format(path=path)
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as fh:
         fh.write(example_text())
@@ -103,18 +106,28 @@ def init_config(path: Path) -> Path:
 def load_config(path: Path) -> Config:
     if not path.exists():
         raise ConfigNotFound(
-            f"no config file at {path}; create one with `kzfeed init` "
-            "(or pass --config PATH / set KZFEED_CONFIG)"
+            tr(
+                "no config file at {path}; create one with `kzfeed init` "
+                "(or pass --config PATH / set KZFEED_CONFIG)"
+            ).format(path=path)
         )
     try:
         raw = path.read_bytes().decode("utf-8")
         data = tomllib.loads(raw)
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise ConfigError(
+            tr("{path}: not UTF-8 text ({reason} at byte {position})").format(
+                path=path, reason=exc.reason, position=exc.start
+            )
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(
+            tr("{path}: not valid TOML: {reason}").format(path=path, reason=exc)
+        ) from exc
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise ConfigError(
+            tr("{path}: cannot read: {reason}").format(path=path, reason=exc.strerror)
+        ) from exc
     return parse_config(data, path)
 
 
@@ -128,13 +141,16 @@ class _Checker:
     def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key, {})
         if not isinstance(value, dict):
-            raise self.fail(key, "must be a table")
+            raise self.fail(key, tr("must be a table"))
         return value
 
     def string(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> Any:
         value = data.get(key, default)
         if value is not None and not isinstance(value, str):
-            raise self.fail(f"{where}{key}", f"must be a string, not {type(value).__name__}")
+            raise self.fail(
+                f"{where}{key}",
+                tr("must be a string, not {kind}").format(kind=type(value).__name__),
+            )
         return value
 
     def number(
@@ -142,10 +158,19 @@ class _Checker:
     ) -> Any:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-            kind = "a whole number" if integer else "a number"
-            raise self.fail(f"settings.{key}", f"must be {kind}, not {value!r}")
+            problem = (
+                tr("must be a whole number, not {value}")
+                if integer
+                else tr("must be a number, not {value}")
+            )
+            raise self.fail(f"settings.{key}", problem.format(value=repr(value)))
         if not lo <= value <= hi:
-            raise self.fail(f"settings.{key}", f"must be between {lo:g} and {hi:g}, not {value}")
+            raise self.fail(
+                f"settings.{key}",
+                tr("must be between {low} and {high}, not {value}").format(
+                    low=f"{lo:g}", high=f"{hi:g}", value=value
+                ),
+            )
         return value
 
 
@@ -155,24 +180,35 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     known_top = {"settings", "rubrics", "feeds"}
     for key in data:
         if key not in known_top:
-            raise chk.fail(key, f"unknown section (expected one of {', '.join(sorted(known_top))})")
+            raise chk.fail(
+                key,
+                tr("unknown section (expected one of {known})").format(
+                    known=", ".join(sorted(known_top))
+                ),
+            )
     settings = _parse_settings(chk, chk.table(data, "settings"), path)
     aliases: dict[str, str] = {}
     for raw, key in chk.table(data, "rubrics").items():
         if not isinstance(key, str) or key not in rubrics.LABELS:
             raise chk.fail(
-                f"rubrics.{raw!r}", f"{key!r} is not a rubric key ({', '.join(rubrics.ORDER)})"
+                f"rubrics.{raw!r}",
+                tr("{key} is not a rubric key ({known})").format(
+                    key=repr(key), known=", ".join(rubrics.ORDER)
+                ),
             )
         aliases[rubrics.fold(raw)] = key
     feeds_raw = data.get("feeds", [])
     if not isinstance(feeds_raw, list):
-        raise chk.fail("feeds", "must be an array of tables ([[feeds]])")
+        raise chk.fail("feeds", tr("must be an array of tables ([[feeds]])"))
     feeds: list[FeedSpec] = []
     seen: set[str] = set()
     for i, entry in enumerate(feeds_raw):
         spec = _parse_feed(chk, entry, i, path.parent)
         if spec.name in seen:
-            raise chk.fail(f"feeds[{i}].name", f"{spec.name!r} is used by another feed")
+            raise chk.fail(
+                f"feeds[{i}].name",
+                tr("{name} is used by another feed").format(name=repr(spec.name)),
+            )
         seen.add(spec.name)
         feeds.append(spec)
     return Config(path=path, settings=settings, aliases=aliases, feeds=tuple(feeds))
@@ -182,17 +218,22 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
     allowed = set(Settings.__dataclass_fields__)
     for key in raw:
         if key not in allowed:
-            raise chk.fail(f"settings.{key}", "unknown setting")
+            raise chk.fail(f"settings.{key}", tr("unknown setting"))
     tz = chk.string(raw, "timezone", "settings.", "Asia/Almaty")
     from zoneinfo import ZoneInfo
 
     try:
         ZoneInfo(tz)
     except Exception as exc:
-        raise chk.fail("settings.timezone", f"unknown timezone {tz!r}") from exc
+        raise chk.fail(
+            "settings.timezone", tr("unknown timezone {zone}").format(zone=repr(tz))
+        ) from exc
     language = chk.string(raw, "language", "settings.", "ru")
     if language not in rubrics.LANGUAGES:
-        raise chk.fail("settings.language", f"must be ru, kk or en, not {language!r}")
+        raise chk.fail(
+            "settings.language",
+            tr("must be ru, kk or en, not {language}").format(language=repr(language)),
+        )
     data_dir = chk.string(raw, "data_dir", "settings.")
     data_path = None
     if data_dir:
@@ -208,7 +249,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
     ):
         flags[key] = raw.get(key, default)
         if not isinstance(flags[key], bool):
-            raise chk.fail(f"settings.{key}", "must be true or false")
+            raise chk.fail(f"settings.{key}", tr("must be true or false"))
     return Settings(
         timezone=tz,
         language=language,
@@ -253,9 +294,11 @@ def check_url(url: str, base: Path | None) -> str:
     """
     url = url.strip()
     if not url:
-        raise ValueError("is empty")
+        raise ValueError(tr("is empty"))
     if re.match(r"^[|!<>]", url) or re.search(r"[`\x00-\x1f]|\$\(", url):
-        raise ValueError(f"{url[:80]!r} looks like a shell command, not a URL or a path")
+        raise ValueError(
+            tr("{url} looks like a shell command, not a URL or a path").format(url=repr(url[:80]))
+        )
     if bare_domain(url) or _BARE_LOCAL.fullmatch(url):
         host, rest = re.match(r"([^/?]+)(.*)", url, re.S).groups()  # type: ignore[union-attr]
         scheme = "http" if _BARE_LOCAL.fullmatch(url) else "https"
@@ -264,12 +307,14 @@ def check_url(url: str, base: Path | None) -> str:
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not parts.hostname:
-            raise ValueError(f"{url!r} has no host")
+            raise ValueError(tr("{url} has no host").format(url=repr(url)))
         return url
     if scheme == "file":
         return url
     if scheme and len(scheme) > 1:  # "C:" is a drive, not a scheme
-        raise ValueError(f"{url!r}: only http, https, file:// or a local path are allowed")
+        raise ValueError(
+            tr("{url}: only http, https, file:// or a local path are allowed").format(url=repr(url))
+        )
     local = Path(url).expanduser()
     if not local.is_absolute() and base is not None:
         local = (base / local).resolve()
@@ -279,7 +324,7 @@ def check_url(url: str, base: Path | None) -> str:
 def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     where = f"feeds[{i}]"
     if not isinstance(entry, dict):
-        raise chk.fail(where, "must be a table")
+        raise chk.fail(where, tr("must be a table"))
     allowed = {
         "name",
         "url",
@@ -295,18 +340,18 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     }
     for key in entry:
         if key not in allowed:
-            raise chk.fail(f"{where}.{key}", "unknown key")
+            raise chk.fail(f"{where}.{key}", tr("unknown key"))
     name = chk.string(entry, "name", f"{where}.")
     if not name:
-        raise chk.fail(f"{where}.name", "missing")
+        raise chk.fail(f"{where}.name", tr("missing"))
     where = f"feeds[{i}] ({name})"
     if not NAME_RE.match(name):
         raise chk.fail(
-            f"{where}.name", "use lower-case letters, digits, '.', '_' and '-' (at most 64)"
+            f"{where}.name", tr("use lower-case letters, digits, '.', '_' and '-' (at most 64)")
         )
     url = chk.string(entry, "url", f"{where}.")
     if not url:
-        raise chk.fail(f"{where}.url", "missing")
+        raise chk.fail(f"{where}.url", tr("missing"))
     try:
         url = check_url(url, base)
     except ValueError as exc:
@@ -316,7 +361,10 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
         key = rubrics.resolve(rubric)
         if key is None:
             raise chk.fail(
-                f"{where}.rubric", f"{rubric!r} is not a rubric ({', '.join(rubrics.ORDER)})"
+                f"{where}.rubric",
+                tr("{rubric} is not a rubric ({known})").format(
+                    rubric=repr(rubric), known=", ".join(rubrics.ORDER)
+                ),
             )
         rubric = key
     lang = chk.string(entry, "lang", f"{where}.")
@@ -325,26 +373,35 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
 
         known = language_code(lang)
         if known is None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
-            raise chk.fail(f"{where}.lang", f"{lang!r} is not a language code such as ru, kk, en")
+            raise chk.fail(
+                f"{where}.lang",
+                tr("{lang} is not a language code such as ru, kk, en").format(lang=repr(lang)),
+            )
         lang = known or lang
     kind = chk.string(entry, "type", f"{where}.", "feed")
     if kind not in FEED_TYPES:
-        raise chk.fail(f"{where}.type", f'must be "feed" or "html", not {kind!r}')
+        raise chk.fail(
+            f"{where}.type", tr('must be "feed" or "html", not {kind}').format(kind=repr(kind))
+        )
     preset = chk.string(entry, "preset", f"{where}.")
     if preset is not None and preset not in PRESETS:
         raise chk.fail(
-            f"{where}.preset", f"unknown preset {preset!r} (known: {', '.join(PRESETS)})"
+            f"{where}.preset",
+            tr("unknown preset {preset} (known: {known})").format(
+                preset=repr(preset), known=", ".join(PRESETS)
+            ),
         )
     select_raw = entry.get("select", {})
     if not isinstance(select_raw, dict):
-        raise chk.fail(f"{where}.select", "must be a table of CSS selectors")
+        raise chk.fail(f"{where}.select", tr("must be a table of CSS selectors"))
     for key, value in select_raw.items():
         if key not in SELECT_KEYS:
             raise chk.fail(
-                f"{where}.select.{key}", f"unknown selector (known: {', '.join(SELECT_KEYS)})"
+                f"{where}.select.{key}",
+                tr("unknown selector (known: {known})").format(known=", ".join(SELECT_KEYS)),
             )
         if not isinstance(value, str) or not value.strip():
-            raise chk.fail(f"{where}.select.{key}", "must be a non-empty CSS selector string")
+            raise chk.fail(f"{where}.select.{key}", tr("must be a non-empty CSS selector string"))
     if (
         kind == "html"
         and preset is None
@@ -353,15 +410,17 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
     ):
         raise chk.fail(
             f"{where}.select",
-            "give item, title and link (or a preset, or no selectors at all: kzfeed then "
-            "finds the news list itself)",
+            tr(
+                "give item, title and link (or a preset, or no selectors at all: kzfeed then "
+                "finds the news list itself)"
+            ),
         )
     disabled = entry.get("disabled", False)
     if not isinstance(disabled, bool):
-        raise chk.fail(f"{where}.disabled", "must be true or false")
+        raise chk.fail(f"{where}.disabled", tr("must be true or false"))
     full_text = entry.get("full_text", False)
     if not isinstance(full_text, bool):
-        raise chk.fail(f"{where}.full_text", "must be true or false")
+        raise chk.fail(f"{where}.full_text", tr("must be true or false"))
     feed_tz = chk.string(entry, "timezone", f"{where}.")
     if feed_tz is not None:
         from zoneinfo import ZoneInfo
@@ -369,7 +428,9 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
         try:
             ZoneInfo(feed_tz)
         except Exception as exc:
-            raise chk.fail(f"{where}.timezone", f"unknown timezone {feed_tz!r}") from exc
+            raise chk.fail(
+                f"{where}.timezone", tr("unknown timezone {zone}").format(zone=repr(feed_tz))
+            ) from exc
     return FeedSpec(
         name=name,
         url=url,
@@ -394,9 +455,13 @@ def _load_document(path: Path) -> Any:
     try:
         return tomlkit.parse(path.read_text("utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigNotFound(f"no config file at {path}; create one with `kzfeed init`") from exc
+        raise ConfigNotFound(
+            tr("no config file at {path}; create one with `kzfeed init`").format(path=path)
+        ) from exc
     except Exception as exc:
-        raise ConfigError(f"{path}: cannot edit: {exc}") from exc
+        raise ConfigError(
+            tr("{path}: cannot edit: {reason}").format(path=path, reason=exc)
+        ) from exc
 
 
 def _save_document(path: Path, doc: Any) -> None:
@@ -427,7 +492,11 @@ def add_feed(path: Path, spec: FeedSpec) -> None:
         doc.append("feeds", feeds)
     for existing in feeds:
         if existing.get("name") == spec.name:
-            raise ConfigError(f"{path}: a feed named {spec.name!r} already exists")
+            raise ConfigError(
+                tr("{path}: a feed named {name} already exists").format(
+                    path=path, name=repr(spec.name)
+                )
+            )
     table = tomlkit.table()
     table.add("name", spec.name)
     table.add("url", spec.url)
@@ -457,7 +526,7 @@ def remove_feed(path: Path, name: str) -> None:
     if index is None:
         from .errors import NotFound
 
-        raise NotFound(f"no feed named {name!r} in {path}")
+        raise NotFound(tr("no feed named {name} in {path}").format(name=repr(name), path=path))
     del feeds[index]
     _save_document(path, doc)
 
@@ -474,7 +543,9 @@ def append_feeds(path: Path, specs: list[FeedSpec]) -> None:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError as exc:
-        raise ConfigNotFound(f"no config file at {path}; create one with `kzfeed init`") from exc
+        raise ConfigNotFound(
+            tr("no config file at {path}; create one with `kzfeed init`").format(path=path)
+        ) from exc
     blocks = []
     for spec in specs:
         lines = [

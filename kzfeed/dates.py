@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import UsageError
+from .words import tr
 
 MONTHS: dict[str, int] = {}
 for _num, _names in enumerate(
@@ -66,7 +67,7 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown timezone {name!r}") from exc
+        raise UsageError(tr("unknown timezone {zone}").format(zone=repr(name))) from exc
 
 
 def _offset(value: str | None, default: tzinfo) -> tzinfo:
@@ -283,7 +284,9 @@ def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> d
         try:
             return (now - timedelta(**amount)).astimezone(UTC)
         except OverflowError:
-            raise UsageError(f"time {value!r} reaches back too far") from None
+            raise UsageError(
+                tr("time {value} reaches back too far").format(value=repr(value))
+            ) from None
     day: date | None = None
     if raw in ("today", "сегодня", "бүгін"):
         day = local_now.date()
@@ -310,8 +313,10 @@ def parse_when(value: str, tz: tzinfo, now: datetime, *, end: bool = False) -> d
             day = human.astimezone(tz).date() if human is not None else None
     if day is None:
         raise UsageError(
-            f"cannot read time {value!r}: use 24h, 7d, 2w, 3 дня, 2023-02-03, 24.11.2026, 24.11, "
-            "23 ноября, 2023-02-03T10:00, today/сегодня/бүгін or yesterday/вчера/кеше"
+            tr(
+                "cannot read time {value}: use 24h, 7d, 2w, 3 дня, 2023-02-03, 24.11.2026, 24.11, "
+                "23 ноября, 2023-02-03T10:00, today/сегодня/бүгін or yesterday/вчера/кеше"
+            ).format(value=repr(value))
         )
     if end:  # in UTC: wall-clock arithmetic would land in the wrong fold on a 25-hour day
         next_day = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)

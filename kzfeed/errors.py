@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .words import ntr, tr
+
 
 def describe(exc: BaseException, limit: int = 300) -> str:
     """An unexpected exception as one short line: its type and the first line of its text."""
@@ -40,8 +42,18 @@ class AmbiguousId(KzfeedError):
 
     def __init__(self, prefix: str, candidates: list[str]) -> None:
         shown = ", ".join(candidates[:10])
-        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
-        super().__init__(f"id prefix {prefix!r} is ambiguous: {shown}{more}")
+        if len(candidates) > 10:
+            more = len(candidates) - 10
+            message = ntr(
+                "id prefix {prefix} is ambiguous: {ids} and {n} more",
+                "id prefix {prefix} is ambiguous: {ids} and {n} more",
+                more,
+            ).format(prefix=repr(prefix), ids=shown, n=more)
+        else:
+            message = tr("id prefix {prefix} is ambiguous: {ids}").format(
+                prefix=repr(prefix), ids=shown
+            )
+        super().__init__(message)
         self.candidates = candidates
 
 

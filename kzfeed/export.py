@@ -22,7 +22,7 @@ from .model import public
 from .normalize import http_url
 from .query import Record, group_by_day, group_by_rubric
 from .text import clean_line, clean_text, clean_tree
-from .words import count
+from .words import count, tr
 
 FORMATS = ("md", "html", "json", "txt", "atom")
 
@@ -464,7 +464,7 @@ def render_template(source: str, name: str, digest: Mapping[str, Any]) -> str:
     except ImportError as exc:  # pragma: no cover - the test extra installs it
         from .errors import KzfeedError
 
-        raise KzfeedError("--template needs Jinja2: pip install 'kzfeed[templates]'") from exc
+        raise KzfeedError(tr("--template needs Jinja2: pip install 'kzfeed[templates]'")) from exc
     markup = name.rsplit(".", 1)[-1].lower() in ("html", "htm", "xml", "atom")
     env = SandboxedEnvironment(autoescape=markup, keep_trailing_newline=True)
     env.filters["http_url"] = http_url

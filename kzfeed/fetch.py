@@ -31,7 +31,8 @@ from .dates import to_utc_iso, utcnow
 from .errors import describe
 from .model import FeedState, FetchResult
 from .text import UNSAFE_CHARS
-from .transport import PUBLIC_ONLY, KeepAliveTransport, is_public_ip, resolve
+from .transport import PUBLIC_ONLY, KeepAliveTransport, Refusal, is_public_ip, resolve
+from .words import tr
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = timedelta(days=7)
@@ -131,7 +132,9 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
     elif encoding == "deflate":
         decoder = zlib.decompressobj()
     else:
-        raise Refused(f"unsupported Content-Encoding {encoding[:40]!r}")
+        raise Refused(
+            tr("unsupported Content-Encoding {encoding}").format(encoding=repr(encoding[:40]))
+        )
     out = bytearray()
     async for raw in response.aiter_raw():
         if decoder is None:
@@ -142,21 +145,37 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
                 try:
                     out += decoder.decompress(data, cap + 1 - len(out))
                 except zlib.error as exc:
-                    raise Refused(f"corrupt {encoding} body: {exc}") from None
+                    raise Refused(
+                        tr("corrupt {encoding} body: {reason}").format(
+                            encoding=encoding, reason=exc
+                        )
+                    ) from None
                 if len(out) > cap:
                     break
                 data = decoder.unconsumed_tail
         if len(out) > cap:
-            raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
+            raise BodyTooLarge(_too_large(cap))
     if decoder is not None:
         out += decoder.flush()
         if not decoder.eof:  # the stream stopped before its end: a cut body, never stored
             if not out:
-                raise Refused(f"corrupt {encoding} body: no data could be decompressed")
-            raise Refused(f"truncated {encoding} body: the compressed stream ends early")
+                raise Refused(
+                    tr("corrupt {encoding} body: no data could be decompressed").format(
+                        encoding=encoding
+                    )
+                )
+            raise Refused(
+                tr("truncated {encoding} body: the compressed stream ends early").format(
+                    encoding=encoding
+                )
+            )
         if len(out) > cap:
-            raise BodyTooLarge(f"body is over the {cap}-byte limit (after decompression)")
+            raise BodyTooLarge(_too_large(cap))
     return bytes(out)
+
+
+def _too_large(cap: int) -> str:
+    return tr("body is over the {limit}-byte limit (after decompression)").format(limit=cap)
 
 
 DRAIN_LIMIT = 64 * 1024
@@ -199,13 +218,11 @@ def read_local(name: str, url: str, cap: int) -> FetchResult:
         with open(path, "rb") as fh:
             body = fh.read(cap + 1)
     except OSError as exc:
-        return FetchResult(
-            name, url, url, None, error=f"cannot read {path}: {exc.strerror}", fetched_at=now
-        )
+        error = tr("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)
+        return FetchResult(name, url, url, None, error=error, fetched_at=now)
     if len(body) > cap:
-        return FetchResult(
-            name, url, url, None, error=f"file is larger than {cap} bytes", fetched_at=now
-        )
+        error = tr("file is larger than {limit} bytes").format(limit=cap)
+        return FetchResult(name, url, url, None, error=error, fetched_at=now)
     return FetchResult(name, url, url, None, body=body, fetched_at=now)
 
 
@@ -273,7 +290,7 @@ class Fetcher:
                     url,
                     url,
                     None,
-                    error=f"timed out after {self.timeout:g} s",
+                    error=tr("timed out after {seconds} s").format(seconds=f"{self.timeout:g}"),
                     fetched_at=to_utc_iso(started),
                 )
             except Exception as exc:  # whatever a server sends costs its own feed only
@@ -282,7 +299,9 @@ class Fetcher:
                     url,
                     url,
                     None,
-                    error=f"internal error while fetching: {describe(exc)}",
+                    error=tr("internal error while fetching: {reason}").format(
+                        reason=describe(exc)
+                    ),
                     fetched_at=to_utc_iso(started),
                 )
 
@@ -318,11 +337,19 @@ class Fetcher:
                         await drain(response)
                         location = response.headers.get("location")
                         if not location:
-                            return fail(f"HTTP {status} redirect without a Location", status)
+                            return fail(
+                                tr("HTTP {status} redirect without a Location").format(
+                                    status=status
+                                ),
+                                status,
+                            )
                         target = urljoin(current, safe_location(location))
                         if urlsplit(target).scheme.lower() not in ("http", "https"):
                             return fail(
-                                f"refused: redirect to a non-http(s) URL {target[:200]}", status
+                                tr("refused: redirect to a non-http(s) URL {url}").format(
+                                    url=target[:200]
+                                ),
+                                status,
                             )
                         refusal = await self._check_redirect(current, target)
                         if refusal:
@@ -337,11 +364,15 @@ class Fetcher:
             except (BodyTooLarge, Refused) as exc:
                 return fail(str(exc))
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
-                return fail(f"refused: invalid URL or redirect target ({exc})")
+                return fail(
+                    tr("refused: invalid URL or redirect target ({reason})").format(reason=exc)
+                )
             except httpx.HTTPError as exc:
                 why = str(exc) or type(exc).__name__
-                return fail(why if why.startswith("refused:") else f"connection failed: {why}")
-        return fail(f"more than {MAX_REDIRECTS} redirects")
+                if isinstance(exc, Refusal):  # kzfeed's own refusal, not a failed connection
+                    return fail(why)
+                return fail(tr("connection failed: {reason}").format(reason=why))
+        return fail(tr("more than {n} redirects").format(n=MAX_REDIRECTS))
 
     async def _check_redirect(self, current: str, target: str) -> str | None:
         """Why a redirect may not be followed: a jump to another host whose address is not
@@ -352,10 +383,10 @@ class Fetcher:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         if await public_host(parts.hostname or "", port):
             return None
-        return (
-            f"refused: redirect to a private, loopback or link-local address ({parts.hostname}); "
+        return tr(
+            "refused: redirect to a private, loopback or link-local address ({host}); "
             "settings.allow_private = true allows it"
-        )
+        ).format(host=parts.hostname)
 
     @contextlib.asynccontextmanager
     async def _stream(
@@ -406,19 +437,25 @@ class Fetcher:
                 retry_after=_iso(parse_cache_control(response.headers, now)),
             )
         if status == 410:
-            return replace(base, gone=True, error="HTTP 410 Gone: the feed was removed; disabled")
+            return replace(
+                base, gone=True, error=tr("HTTP 410 Gone: the feed was removed; disabled")
+            )
         if status in (429, 503):
             retry = parse_retry_after(response.headers.get("retry-after"), now)
-            when = f"; retrying after {to_utc_iso(retry)}" if retry else ""
-            return replace(
-                base, retry_after=_iso(retry), error=f"HTTP {status} {_reason(response)}{when}"
-            )
+            error = f"HTTP {status} {_reason(response)}"  # the server's own words
+            if retry:
+                error = tr("{error}; retrying after {when}").format(
+                    error=error, when=to_utc_iso(retry)
+                )
+            return replace(base, retry_after=_iso(retry), error=error)
         if status >= 400 or status < 200:
             return replace(base, error=f"HTTP {status} {_reason(response)}".strip())
         declared = response.headers.get("content-length", "").strip()
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             raise BodyTooLarge(
-                f"declared body of {declared} bytes is over the {self.max_bytes}-byte limit"
+                tr("declared body of {size} bytes is over the {limit}-byte limit").format(
+                    size=declared, limit=self.max_bytes
+                )
             )
         body = await read_capped(response, self.max_bytes)
         return replace(

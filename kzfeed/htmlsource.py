@@ -18,6 +18,7 @@ from .dates import parse_day, parse_list_date
 from .errors import FeedError
 from .model import FeedSpec
 from .text import clean_line
+from .words import ntr, tr
 
 #: Built-in selectors, by preset name, written against what public material says the
 #: agencies' list pages look like (../shared/sites/README.md, checked 2025-2026).  Each key is
@@ -108,7 +109,9 @@ def selectors(spec: FeedSpec) -> dict[str, str]:
         return chosen
     missing = [key for key in REQUIRED if not chosen.get(key)]
     if missing:
-        raise FeedError(f"HTML source needs selectors for {', '.join(missing)}")
+        raise FeedError(
+            tr("HTML source needs selectors for {keys}").format(keys=", ".join(missing))
+        )
     return chosen
 
 
@@ -179,7 +182,11 @@ def _find(block: Any, selector: str) -> list[Any]:
     try:
         return list(block.css(selector))
     except Exception as exc:  # selectolax: a selector it cannot read
-        raise FeedError(f"invalid CSS selector {selector!r}: {exc}") from None
+        raise FeedError(
+            tr("invalid CSS selector {selector}: {reason}").format(
+                selector=repr(selector), reason=exc
+            )
+        ) from None
 
 
 def _value(block: Any, key: str, chosen: Mapping[str, str]) -> str:
@@ -294,12 +301,14 @@ def _detected(
 
     found = detect(tree, base_url, tz, now)
     if not found.items:
-        why = (
-            f"selectors matched no items (item = {chosen['item']!r}) and "
-            if chosen
-            else "no selectors given and "
-        )
-        raise FeedError(why + "no news list was found on the page")
+        if chosen:
+            raise FeedError(
+                tr(
+                    "selectors matched no items (item = {item}) and "
+                    "no news list was found on the page"
+                ).format(item=repr(chosen["item"]))
+            )
+        raise FeedError(tr("no selectors given and no news list was found on the page"))
     entries = []
     for item in found.items:
         entry: dict[str, Any] = {
@@ -311,11 +320,15 @@ def _detected(
         if item.when is not None:
             entry["published_parsed"] = item.when.astimezone(UTC).timetuple()
         entries.append(entry)
-    count = f"{len(entries)} item{'s' if len(entries) != 1 else ''} found by detection"
+    count = ntr("{n} item found by detection", "{n} items found by detection", len(entries)).format(
+        n=len(entries)
+    )
     note = (
-        f"selectors matched nothing; {count} — update the preset or your [feeds.select]"
+        tr("selectors matched nothing; {count} — update the preset or your [feeds.select]").format(
+            count=count
+        )
         if chosen
-        else f"no selectors; {count}"
+        else tr("no selectors; {count}").format(count=count)
     )
     return ListPage(page_title, entries, note, found.selectors)
 

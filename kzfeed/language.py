@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import UsageError
+from .words import tr
 
 CODES = ("ru", "kk", "en")
 
@@ -32,7 +33,9 @@ def parse_language(value: str) -> str:
     code = language_code(value)
     if code is None:
         raise UsageError(
-            f"unknown language {value!r}: use ru, kk or en (also kz, қаз, рус, eng, ru-RU …)"
+            tr(
+                "unknown language {language}: use ru, kk or en (also kz, қаз, рус, eng, ru-RU …)"
+            ).format(language=repr(value))
         )
     return code
 

@@ -17,6 +17,7 @@ from . import rubrics
 from .errors import KzfeedError
 from .normalize import canonical_url
 from .text import clean_line
+from .words import tr
 
 MAX_OPML_BYTES = 32 * 1024 * 1024
 _DTD = re.compile(rb"<!DOCTYPE[^>\[]*\[|<!ENTITY", re.I)
@@ -42,18 +43,20 @@ def parse_opml(data: bytes, known_urls: Iterable[str] = ()) -> tuple[list[Outlin
     ``known_urls``: feeds already subscribed (compared by canonical URL).
     """
     if len(data) > MAX_OPML_BYTES:
-        raise KzfeedError(f"OPML file is larger than {MAX_OPML_BYTES} bytes")
+        raise KzfeedError(tr("OPML file is larger than {limit} bytes").format(limit=MAX_OPML_BYTES))
     if _DTD.search(data[:65536]):
-        raise KzfeedError("OPML declares a DTD with entities; refused (XML entity expansion)")
+        raise KzfeedError(tr("OPML declares a DTD with entities; refused (XML entity expansion)"))
     try:
         root = ET.fromstring(data)  # noqa: S314 - DTDs/entities refused above; expat reads no URL
     except ET.ParseError as exc:
-        raise KzfeedError(f"not a valid OPML file: {exc}") from None
+        raise KzfeedError(tr("not a valid OPML file: {reason}").format(reason=exc)) from None
     if root.tag.lower() != "opml":
-        raise KzfeedError(f"not an OPML file (root element <{clean_line(root.tag)[:40]}>)")
+        raise KzfeedError(
+            tr("not an OPML file (root element <{tag}>)").format(tag=clean_line(root.tag)[:40])
+        )
     body = next((child for child in root if child.tag.lower() == "body"), None)
     if body is None:
-        raise KzfeedError("OPML file has no <body>")
+        raise KzfeedError(tr("OPML file has no <body>"))
     seen = {c for c in (canonical_url(u) for u in known_urls) if c}
     found: list[Outline] = []
     skipped: list[Skipped] = []
@@ -70,22 +73,28 @@ def parse_opml(data: bytes, known_urls: Iterable[str] = ()) -> tuple[list[Outlin
                 if len(outline):  # a folder: its text may name a rubric
                     walk(outline, rubrics.resolve(text) or folder_rubric)
                 elif text:
-                    skipped.append(Skipped(text[:80], "no xmlUrl: not a feed"))
+                    skipped.append(Skipped(text[:80], tr("no xmlUrl: not a feed")))
                 continue
             label = f"{text[:60]} <{raw_url[:120]}>" if text else raw_url[:160]
             scheme = urlsplit(raw_url).scheme.lower() if ":" in raw_url else ""
             if scheme not in ("http", "https"):
-                shown = f"{scheme}:" if scheme else "a relative or local path"
-                skipped.append(
-                    Skipped(label, f"{shown} URL refused: only http(s) feeds are imported")
+                reason = (
+                    tr("{scheme}: URL refused: only http(s) feeds are imported").format(
+                        scheme=scheme
+                    )
+                    if scheme
+                    else tr("a relative or local path URL refused: only http(s) feeds are imported")
                 )
+                skipped.append(Skipped(label, reason))
                 continue
             canon = canonical_url(raw_url)
             if canon is None:
-                skipped.append(Skipped(label, "not a valid http(s) URL"))
+                skipped.append(Skipped(label, tr("not a valid http(s) URL")))
                 continue
             if canon in seen:
-                skipped.append(Skipped(label, "duplicate: already subscribed or listed earlier"))
+                skipped.append(
+                    Skipped(label, tr("duplicate: already subscribed or listed earlier"))
+                )
                 continue
             seen.add(canon)
             lang = clean_line(attrs.get("language") or "")[:2].lower() or None

@@ -18,6 +18,7 @@ import feedparser
 from .dates import parse_human_date
 from .encoding import as_utf8, repair_char_refs
 from .errors import FeedError
+from .words import tr
 
 # feedparser's date handlers know no time zone; the feed's is set for each parse.
 _current_tz: list[tzinfo] = [UTC]
@@ -66,7 +67,11 @@ MAX_EXPANSION = 256 * 1024  # every reference in the document, expanded, togethe
 
 
 def _refuse(why: str) -> FeedError:
-    return FeedError(f"feed declares a DTD with entities; refused (XML entity expansion: {why})")
+    return FeedError(
+        tr("feed declares a DTD with entities; refused (XML entity expansion: {reason})").format(
+            reason=why
+        )
+    )
 
 
 def expand_entities(body: bytes) -> bytes:
@@ -80,18 +85,18 @@ def expand_entities(body: bytes) -> bytes:
     subset = _DOCTYPE_SUBSET.search(head)
     if subset is None:
         if re.search(rb"<!ENTITY", head, re.I):
-            raise _refuse("an entity outside a DOCTYPE")
+            raise _refuse(tr("an entity outside a DOCTYPE"))
         return body
     end = _SUBSET_END.search(body, subset.end())
     if end is None:
-        raise _refuse("a DOCTYPE that never closes")
+        raise _refuse(tr("a DOCTYPE that never closes"))
     raw: dict[bytes, bytes] = {}
     pos = subset.end()
     while pos < end.start():
         decl = _ENTITY_DECL.match(body, pos, end.start())
         if decl is not None:
             if decl.group(1) or decl.group(5):
-                raise _refuse("an external or parameter entity")
+                raise _refuse(tr("an external or parameter entity"))
             name = decl.group(2)
             if name not in _PREDEFINED and name not in raw:
                 raw[name] = decl.group(3) if decl.group(3) is not None else decl.group(4)
@@ -99,10 +104,10 @@ def expand_entities(body: bytes) -> bytes:
             continue
         other = _SUBSET_OTHER.match(body, pos, end.start())
         if other is None or other.end() == pos:
-            raise _refuse("a declaration kzfeed does not read")
+            raise _refuse(tr("a declaration kzfeed does not read"))
         pos = other.end()
     if len(raw) > MAX_ENTITIES:
-        raise _refuse(f"over {MAX_ENTITIES} entities")
+        raise _refuse(tr("over {n} entities").format(n=MAX_ENTITIES))
     expanded: dict[bytes, bytes] = {}
     levels: dict[bytes, int] = {}  # how deep an entity's references go
 
@@ -110,7 +115,7 @@ def expand_entities(body: bytes) -> bytes:
         if name in expanded:
             return expanded[name]
         if name in seen:
-            raise _refuse("an entity that refers to itself")
+            raise _refuse(tr("an entity that refers to itself"))
         depth = 0
 
         def inner(ref: re.Match[bytes]) -> bytes:
@@ -123,9 +128,9 @@ def expand_entities(body: bytes) -> bytes:
 
         text = _ENTITY_REF.sub(inner, raw[name])
         if depth > MAX_ENTITY_DEPTH:
-            raise _refuse(f"entities nested over {MAX_ENTITY_DEPTH} deep")
+            raise _refuse(tr("entities nested over {n} deep").format(n=MAX_ENTITY_DEPTH))
         if len(text) > MAX_ENTITY_BYTES:
-            raise _refuse(f"an entity of over {MAX_ENTITY_BYTES} bytes")
+            raise _refuse(tr("an entity of over {n} bytes").format(n=MAX_ENTITY_BYTES))
         expanded[name], levels[name] = text, depth
         return text
 
@@ -140,7 +145,7 @@ def expand_entities(body: bytes) -> bytes:
             return ref.group(0)
         total += len(text)
         if total > MAX_EXPANSION:
-            raise _refuse(f"over {MAX_EXPANSION // 1024} KiB of expansion")
+            raise _refuse(tr("over {n} KiB of expansion").format(n=MAX_EXPANSION // 1024))
         return text
 
     rest = _ENTITY_REF.sub(substitute, body[end.end() :]) if expanded else body[end.end() :]
@@ -185,7 +190,7 @@ def parse_bytes(
     """Parse a feed body.  A recoverable malformed feed still yields its entries; anything
     that is not a feed (an HTML page, an empty body, JSON, binary) raises FeedError."""
     if not body.strip():
-        raise FeedError("empty response: not a feed")
+        raise FeedError(tr("empty response: not a feed"))
     lowered = {k.lower(): v for k, v in headers.items()}
     decoded = as_utf8(body, lowered)
     if decoded is not None:  # an encoding feedparser would get wrong, decoded here
@@ -197,8 +202,10 @@ def parse_bytes(
         count = len(_ENTRY_OPEN.findall(body))
         if count > max_items:
             raise FeedError(
-                f"feed has about {count} entries, over the limit of {max_items} "
-                "(settings.max_feed_items); refused"
+                tr(
+                    "feed has about {count} entries, over the limit of {limit} "
+                    "(settings.max_feed_items); refused"
+                ).format(count=count, limit=max_items)
             )
     _current_tz[0] = tz
     parsed = feedparser.parse(
@@ -211,16 +218,17 @@ def parse_bytes(
     bozo = parsed.get("bozo_exception")
     if not parsed.version and not entries:
         if looks_like_html(head):
-            raise FeedError("an HTML page, not a feed")
-        reason = f" ({_short(bozo)})" if bozo else ""
-        raise FeedError(f"not a feed{reason}")
+            raise FeedError(tr("an HTML page, not a feed"))
+        if bozo:
+            raise FeedError(tr("not a feed ({reason})").format(reason=_short(bozo)))
+        raise FeedError(tr("not a feed"))
     feed = parsed.feed
     note = None
     if entries and is_cut(body) and not _last_entry_closed(body):
         # the download stopped early (a server that closed the connection mid-body): the
         # last entry may be cut short; it is left for the next, whole, fetch to bring
         entries = entries[:-1]
-        note = "the document ends before its root element closes; its last entry was left out"
+        note = tr("the document ends before its root element closes; its last entry was left out")
     return RawFeed(
         title=feed.get("title"),
         link=feed.get("link"),

@@ -23,6 +23,7 @@ from .dates import from_iso, to_utc_iso, utcnow, zone
 from .errors import FeedError, NotFound, StoreError, describe
 from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
 from .store import Store, retention_cutoff
+from .words import count, ntr, tr
 
 
 @dataclass
@@ -78,16 +79,24 @@ def backoff(fetched_at: str, failures: int) -> str | None:
 def due(spec: FeedSpec, state: FeedState | None, now: datetime, force: bool) -> str | None:
     """Why the feed is not fetched now, or None when it is due."""
     if spec.disabled:
-        return "disabled in the config"
+        return tr("disabled in the config")
     if state is not None and state.disabled:
-        return f"disabled: {state.last_error or 'by the user'}"
+        if state.last_error:
+            return tr("disabled: {reason}").format(reason=state.last_error)
+        return tr("disabled: by the user")
     if not force and state is not None and state.next_fetch and from_iso(state.next_fetch) > now:
         why = (
-            f"backing off after {state.failures} failures in a row"
+            ntr(
+                "backing off after {n} failures in a row",
+                "backing off after {n} failures in a row",
+                state.failures,
+            ).format(n=state.failures)
             if state.failures >= 2 and state.last_status not in (429, 503)
-            else "the server asked"
+            else tr("the server asked")
         )
-        return f"not due before {state.next_fetch} ({why}; --force overrides)"
+        return tr("not due before {when} ({why}; --force overrides)").format(
+            when=state.next_fetch, why=why
+        )
     return None
 
 
@@ -187,12 +196,17 @@ def parse_job(
         )
         title = clean_line(raw_title or "") or None
         if not items and entries:
-            note = f"none of its {len(entries)} entries has a title, text or link"
+            note = ntr(
+                "none of its {n} entries has a title, text or link",
+                "none of its {n} entries has a title, text or link",
+                len(entries),
+            ).format(n=len(entries))
         return ParsedFeed(spec.name, title, items, empty=len(empty), note=note)
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
-        return ParsedFeed(spec.name, None, (), error=f"parser failed: {describe(exc)}")
+        error = tr("parser failed: {reason}").format(reason=describe(exc))
+        return ParsedFeed(spec.name, None, (), error=error)
 
 
 # ---------------------------------------------------------------- the run
@@ -217,8 +231,12 @@ def select_feeds(config: Config, names: Sequence[str] | None) -> list[FeedSpec]:
     for name in names:
         spec = config.feed(name)
         if spec is None:
-            known = ", ".join(f.name for f in config.feeds) or "none"
-            raise NotFound(f"no feed named {name!r} in {config.path} (feeds: {known})")
+            known = ", ".join(f.name for f in config.feeds) or tr("none")
+            raise NotFound(
+                tr("no feed named {name} in {path} (feeds: {known})").format(
+                    name=repr(name), path=config.path, known=known
+                )
+            )
         chosen.append(spec)
     return chosen
 
@@ -308,8 +326,14 @@ def _store_outcome(
 
 
 def internal_error(stage: str, exc: BaseException) -> str:
-    """The reason a feed failed on a bug or an input nothing foresaw (one line)."""
-    return f"internal error while {stage}: {describe(exc)}"
+    """The reason a feed failed on a bug or an input nothing foresaw (one line); ``stage``:
+    fetching, parsing or storing."""
+    messages = {
+        "fetching": tr("internal error while fetching: {reason}"),
+        "parsing": tr("internal error while parsing: {reason}"),
+        "storing": tr("internal error while storing: {reason}"),
+    }
+    return messages[stage].format(reason=describe(exc))
 
 
 def _failed_outcome(
@@ -489,7 +513,7 @@ async def _fetch_all(
             settings.max_feed_items,
         )
         if progress:
-            progress(spec.name, outcome.parsed.error or f"{len(outcome.parsed.items)} items")
+            progress(spec.name, outcome.parsed.error or count(len(outcome.parsed.items), "item"))
 
     async with Fetcher.from_settings(settings, jobs=jobs) as fetcher:
         await asyncio.gather(*(one(outcome, fetcher) for outcome in todo))

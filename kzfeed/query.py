@@ -10,6 +10,7 @@ from typing import Any
 from . import rubrics
 from .dates import from_iso
 from .errors import UsageError
+from .words import tr
 
 Record = dict[str, Any]
 
@@ -59,7 +60,11 @@ def rubric_keys(values: Iterable[str]) -> frozenset[str]:
         key = rubrics.resolve(value)
         if key is None:
             known = ", ".join(rubrics.ORDER)
-            raise UsageError(f"unknown rubric {value!r} (known: {known}, or their labels)")
+            raise UsageError(
+                tr("unknown rubric {rubric} (known: {known}, or their labels)").format(
+                    rubric=repr(value), known=known
+                )
+            )
         keys.add(key)
     return frozenset(keys)
 

@@ -23,7 +23,7 @@ from .dates import from_iso
 from .model import FeedResult
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
-from .words import label
+from .words import label, ntr, status_word
 
 MONTHS_GEN = {
     "ru": (
@@ -291,14 +291,14 @@ def latest_view(
     say what they hide: each section's total and how many more it holds than it shows
     (``totals``), and the default window they cover (``window``)."""
     if not records:
-        return Group(Text(label("none", lang), style="dim"))
+        return Group(Text(label("No items match.", lang), style="dim"))
     parts: list[Any] = []
     today = now.astimezone(tz).date()
     if window is not None:
         start = from_iso(window).astimezone(tz).date()
         parts.append(
             Text(
-                label("window", lang).format(
+                label("{start}–{end}: the 7 days up to the newest dated story", lang).format(
                     start=start.strftime("%d.%m"), end=(start + timedelta(days=6)).strftime("%d.%m")
                 ),
                 style="dim",
@@ -308,7 +308,7 @@ def latest_view(
 
     def heading(name: str, key: str, shown: int) -> str:
         total = (totals or {}).get(key, shown)
-        more = label("more", lang).format(n=total - shown)
+        more = label("+{n} more", lang).format(n=total - shown)
         return f"{name} · {total}" + (f" ({more})" if total > shown else "")
 
     if group == "rubric":
@@ -377,7 +377,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     local = from_iso(record["published"]).astimezone(tz)
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
-        when += f" ({label('estimated', lang)})"
+        when += f" ({label('estimated: the feed gave no usable date', lang)})"
     keys = ", ".join(rubrics.label(k, lang) for k in record.get("rubrics", []))
     fields: list[tuple[str, Text]] = [
         (label("id", lang), Text(record["id"])),
@@ -395,7 +395,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
         if also.get("url"):
             line.append("  ")
             line.append_text(_link(also["url"]))
-        fields.append((label("also", lang), line))
+        fields.append((label("also in", lang), line))
     label_width = max(cell_len(name) for name, _value in fields)
     parts: list[Any] = [safe_line(record.get("title"), style="bold")]
     for name, value in fields:
@@ -444,7 +444,14 @@ def feeds_view(
     """Each feed's health: items, age of the newest, last success, HTTP status, failure
     streak, and a note (an error, why it is not fetched, a list found by detection): beside
     the row when it fits in ``width``, else on its own indented line below it."""
-    header = tuple(label(k, lang) for k in ("feed", "items", "newest", "last ok", "http", "fails"))
+    header = (
+        label("feed", lang),
+        label("items", lang),
+        label("newest", lang),
+        label("last ok", lang),
+        label("http", lang),
+        label("fails", lang),
+    )
     cells = []
     notes = []
     for row in rows:
@@ -539,11 +546,15 @@ def _local(value: str | None, tz: tzinfo) -> str:
     return from_iso(value).astimezone(tz).strftime("%d.%m %H:%M")
 
 
-def _empty_note(count: int) -> str:
+def _empty_note(count: int, lang: str) -> str:
     if not count:
         return ""
-    entries = "entry" if count == 1 else "entries"
-    return f"{count} {entries} without title, text or link left out"
+    return ntr(
+        "{n} entry without title, text or link left out",
+        "{n} entries without title, text or link left out",
+        count,
+        lang,
+    ).format(n=count)
 
 
 def update_view(
@@ -559,11 +570,17 @@ def update_view(
 
     Laid out here rather than as a rich Table: measuring a Table of 500 feeds took Rich
     0.3-0.5 s, most of a warm update's time."""
-    header = tuple(label(k, lang) for k in ("feed", "status", "http", "new", "updated"))
+    header = (
+        label("feed", lang),
+        label("status", lang),
+        label("http", lang),
+        label("new", lang),
+        label("updated", lang),
+    )
     cells = [
         (
             clean_line(result.name),
-            result.status,
+            status_word(result.status, lang),
             str(result.http_status) if result.http_status is not None else "—",
             str(result.new),
             str(result.updated),
@@ -571,7 +588,7 @@ def update_view(
         for result in results
     ]
     notes = [
-        clean_line(result.error or result.note or "") or _empty_note(result.empty)
+        clean_line(result.error or result.note or "") or _empty_note(result.empty, lang)
         for result in results
     ]
     colors = {"not_modified": "dim", "error": "red", "skipped": "yellow"}
@@ -579,7 +596,11 @@ def update_view(
     out = _rows_with_notes(
         header, cells, notes, styles, width, right=(2, 3, 4), note_title=label("note", lang)
     )
-    summary = Text(label("summary", lang).format(new=new, updated=updated, errors=errors))
+    summary = Text(
+        label("{new} new, {updated} updated, {errors} failed", lang).format(
+            new=new, updated=updated, errors=errors
+        )
+    )
     if errors:
         summary.stylize("bold red")
     out.append_text(summary)

@@ -39,18 +39,23 @@ from . import dedup
 from .dates import to_utc_iso, utcnow
 from .errors import LockTimeout, StoreError
 from .model import FeedState
+from .words import ntr, tr
 
 # 2: an item's index entry is one string, "published|feed,feed" (its partition is the
 # published day); 1 (read and converted): [partition, published, [feeds]].  One string
 # instead of two lists and three strings halves the time to read the index.
 SCHEMA = 2
-RESTORE_HINT = " (`kzfeed db restore` brings back the last good copy)"
 PARTITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 
 
 ID_LIST = "ids.bin"
 ID_BYTES = 8
 MIN_PREFIX = 4
+
+
+def restore_hint() -> str:
+    """What a message about a damaged file ends with (translated when the message is made)."""
+    return " " + tr("(`kzfeed db restore` brings back the last good copy)")
 
 
 def _doc_id(item_id: str) -> int:
@@ -63,20 +68,33 @@ def _load_json(path: Path) -> Any:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StoreError(f"{path}: cannot read the database file: {exc.strerror}") from exc
+        raise StoreError(
+            tr("{path}: cannot read the database file: {reason}").format(
+                path=path, reason=exc.strerror
+            )
+        ) from exc
     if not raw.strip():
         raise StoreError(
-            f"{path}: database file is empty (truncated?); it was left untouched{RESTORE_HINT}"
+            tr("{path}: database file is empty (truncated?); it was left untouched").format(
+                path=path
+            )
+            + restore_hint()
         )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise StoreError(
-            f"{path}: database file is corrupt ({exc}); it was left untouched{RESTORE_HINT}"
+            tr("{path}: database file is corrupt ({reason}); it was left untouched").format(
+                path=path, reason=exc
+            )
+            + restore_hint()
         ) from exc
     if not isinstance(data, dict):
         raise StoreError(
-            f"{path}: database file is not a kzfeed store; it was left untouched{RESTORE_HINT}"
+            tr("{path}: database file is not a kzfeed store; it was left untouched").format(
+                path=path
+            )
+            + restore_hint()
         )
     return data
 
@@ -173,7 +191,9 @@ def _upgrade_index(data: dict[str, Any], path: Path) -> dict[str, Any]:
             for item_id, (_partition, published, feeds) in data["items"].items()
         }
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise StoreError(f"{path}: a malformed schema 1 index{RESTORE_HINT}") from None
+        raise StoreError(
+            tr("{path}: a malformed schema 1 index").format(path=path) + restore_hint()
+        ) from None
     return {**data, "schema": SCHEMA, "items": items}
 
 
@@ -200,7 +220,9 @@ class Store:
                 data = _upgrade_index(data, self.data_dir / "index.json")
             elif data.get("schema") != SCHEMA:
                 raise StoreError(
-                    f"{self.data_dir / 'index.json'}: unknown schema {data.get('schema')!r}"
+                    tr("{path}: unknown schema {schema}").format(
+                        path=self.data_dir / "index.json", schema=repr(data.get("schema"))
+                    )
                 )
             self._index = data
         return self._index
@@ -300,13 +322,16 @@ class Store:
             lock.acquire(timeout=0)
         except Timeout:
             if on_wait is not None:
-                on_wait(f"waiting for another kzfeed to finish (lock {lock_path})")
+                on_wait(
+                    tr("waiting for another kzfeed to finish (lock {path})").format(path=lock_path)
+                )
             try:
                 lock.acquire(timeout=self.lock_timeout)
             except Timeout as exc:
                 raise LockTimeout(
-                    f"{lock_path}: another kzfeed still holds the lock after "
-                    f"{self.lock_timeout:g} s; giving up"
+                    tr(
+                        "{path}: another kzfeed still holds the lock after {seconds} s; giving up"
+                    ).format(path=lock_path, seconds=f"{self.lock_timeout:g}")
                 ) from exc
         try:
             self._reset()  # another process may have written while we waited
@@ -697,10 +722,10 @@ def resolve_id(store: Store, prefix: str) -> str:
 
     prefix = prefix.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{1,16}", prefix):
-        raise NotFound(f"no item with id {prefix!r} (ids are hexadecimal)")
+        raise NotFound(tr("no item with id {id} (ids are hexadecimal)").format(id=repr(prefix)))
     matches = sorted(i for i in store.ids() if i.startswith(prefix))
     if not matches:
-        raise NotFound(f"no item with id {prefix!r}")
+        raise NotFound(tr("no item with id {id}").format(id=repr(prefix)))
     if len(matches) > 1:
         raise AmbiguousId(prefix, matches)
     return matches[0]
@@ -734,7 +759,9 @@ def check(data_dir: Path) -> tuple[list[str], int, int]:
         for record in records:
             if not isinstance(record, dict) or "id" not in record or "published" not in record:
                 problems.append(
-                    f"{store.items_dir / (name + '.json')}: a record without id/published"
+                    tr("{path}: a record without id/published").format(
+                        path=store.items_dir / (name + ".json")
+                    )
                 )
                 continue
             found[record["id"]] = name
@@ -742,17 +769,29 @@ def check(data_dir: Path) -> tuple[list[str], int, int]:
     for item_id, entry in index.get("items", {}).items():
         partition = partition_of(entry) if isinstance(entry, str) else ""
         if not PARTITION_RE.match(partition + ".json"):
-            problems.append(f"{data_dir / 'index.json'}: item {item_id} has a malformed entry")
+            problems.append(
+                tr("{path}: item {id} has a malformed entry").format(
+                    path=data_dir / "index.json", id=item_id
+                )
+            )
         elif found.get(item_id) != partition and partition not in unreadable:
             missing[partition] = missing.get(partition, 0) + 1
     for name, count in sorted(missing.items()):
         problems.append(
-            f"{count} indexed item(s) missing from {store.items_dir / (name + '.json')}"
+            ntr(
+                "{n} indexed item(s) missing from {path}",
+                "{n} indexed item(s) missing from {path}",
+                count,
+            ).format(n=count, path=store.items_dir / (name + ".json"))
         )
     orphans = set(found) - set(index.get("items", {}))
     if orphans:
         problems.append(
-            f"{len(orphans)} stored item(s) missing from the index (next update re-adds them)"
+            ntr(
+                "{n} stored item(s) missing from the index (next update re-adds them)",
+                "{n} stored item(s) missing from the index (next update re-adds them)",
+                len(orphans),
+            ).format(n=len(orphans))
         )
     return problems, len(found), len(partitions)
 
@@ -772,7 +811,7 @@ def restore(
     store = Store(data_dir, lock_timeout=lock_timeout)
     last = store.backup_dir / "last"
     if not (last / "index.json").exists():
-        raise StoreError(f"{last}: no backup to restore from")
+        raise StoreError(tr("{path}: no backup to restore from").format(path=last))
     with store.locked(on_wait=on_wait):
         stamp = f"replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         aside = data_dir / stamp

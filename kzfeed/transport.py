@@ -40,6 +40,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from .words import tr
+
 KEEPALIVE_SECONDS = 5.0  # as httpx's default pool
 # a request extension: connect only to addresses this transport resolved and found public
 PUBLIC_ONLY = "kzfeed.public_only"
@@ -70,6 +72,11 @@ _STALE = (
     httpcore.WriteError,
     httpcore.ConnectionNotAvailable,
 )
+
+
+class Refusal(httpx.ConnectError):
+    """A connection kzfeed itself refused (a host that resolves to a private address):
+    reported as it is, not as a connection that failed."""
 
 
 def is_public_ip(value: str) -> bool:
@@ -139,7 +146,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
         except TimeoutError as exc:
-            raise httpcore.ReadTimeout("timed out reading the response") from exc
+            raise httpcore.ReadTimeout(tr("timed out reading the response")) from exc
         except OSError as exc:
             raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
 
@@ -151,7 +158,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.drain()
         except TimeoutError as exc:
-            raise httpcore.WriteTimeout("timed out sending the request") from exc
+            raise httpcore.WriteTimeout(tr("timed out sending the request")) from exc
         except OSError as exc:
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
 
@@ -168,10 +175,12 @@ class _Stream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as exc:
-            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from exc
+            raise httpcore.ConnectTimeout(tr("timed out in the TLS handshake")) from exc
         except ssl.SSLCertVerificationError as exc:
             self._writer.close()
-            why = f"TLS certificate not accepted: {exc.verify_message or exc.reason}"
+            why = tr("TLS certificate not accepted: {reason}").format(
+                reason=exc.verify_message or exc.reason
+            )
             raise httpcore.ConnectError(why) from exc
         except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for clarity
             self._writer.close()
@@ -212,12 +221,20 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
                     local_addr=(local_address, 0) if local_address else None,
                 )
         except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from exc
+            raise httpcore.ConnectTimeout(
+                tr("timed out connecting to {host}:{port}").format(host=host, port=port)
+            ) from exc
         except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
+            raise httpcore.ConnectError(
+                tr("cannot resolve {host}: {reason}").format(host=host, reason=exc.strerror)
+            ) from exc
         except OSError as exc:
             why = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
-            raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {why}") from exc
+            raise httpcore.ConnectError(
+                tr("cannot connect to {host}:{port}: {reason}").format(
+                    host=host, port=port, reason=why
+                )
+            ) from exc
         return _Stream(reader, writer)
 
     async def connect_unix_socket(
@@ -262,7 +279,11 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 self._ssl = httpx.create_ssl_context()
             except (OSError, ssl.SSLError) as exc:  # e.g. SSL_CERT_FILE names no file
                 where = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or ""
-                raise httpx.ConnectError(f"cannot load CA certificates {where}: {exc}") from exc
+                raise httpx.ConnectError(
+                    tr("cannot load CA certificates {where}: {reason}").format(
+                        where=where, reason=exc
+                    )
+                ) from exc
         return self._ssl
 
     async def _take(
@@ -308,14 +329,20 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             async with asyncio.timeout(timeout):
                 addresses = await resolve(host, port)
         except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"timed out resolving {host}") from exc
+            raise httpcore.ConnectTimeout(
+                tr("timed out resolving {host}").format(host=host)
+            ) from exc
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise httpcore.ConnectError(
+                tr("cannot resolve {host}: {reason}").format(host=host, reason=exc)
+            ) from exc
         private = [a for a in addresses if not is_public_ip(a)]
         if private or not addresses:
-            raise httpx.ConnectError(
-                f"refused: {host} resolves to a private, loopback or link-local address "
-                f"({(private or ['none'])[0]}); settings.allow_private = true allows it"
+            raise Refusal(
+                tr(
+                    "refused: {host} resolves to a private, loopback or link-local address "
+                    "({address}); settings.allow_private = true allows it"
+                ).format(host=host, address=private[0] if private else tr("none"))
             )
         for address in addresses[:-1]:
             with contextlib.suppress(httpcore.ConnectError):
@@ -339,7 +366,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ("http", "https") or not url.host:
-            raise httpx.UnsupportedProtocol(f"not an http(s) URL: {str(url)[:200]}")
+            raise httpx.UnsupportedProtocol(
+                tr("not an http(s) URL: {url}").format(url=str(url)[:200])
+            )
         proxy = env_proxy(url, self._proxies) if self._proxies else None
         if proxy is not None:
             if proxy not in self._via_proxy:

@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .errors import describe
+from .words import tr
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -70,7 +71,7 @@ def _serve(conn: Connection, parent_pid: int, siblings: list[int]) -> None:
         except (EOFError, OSError):
             os._exit(0)
         except Exception as exc:  # an answer that cannot be pickled
-            conn.send(("error", f"result not sendable: {describe(exc)}"))
+            conn.send(("error", tr("result not sendable: {reason}").format(reason=describe(exc))))
 
 
 class _Worker:
@@ -183,7 +184,9 @@ class ParsePool:
                 if status != "unsent":
                     break
         except OSError as exc:  # no replacement could be forked
-            raise JobFailed(f"cannot start a parser process: {exc}") from None
+            raise JobFailed(
+                tr("cannot start a parser process: {reason}").format(reason=exc)
+            ) from None
         except BaseException:  # cancelled mid-job (Ctrl-C): the run is ending, no new worker
             if slot is not None:
                 self._retire(slot)
@@ -194,11 +197,16 @@ class ParsePool:
         if status == "ok":
             return value
         if status == "timeout":
-            raise JobFailed(f"parsing took longer than {self.budget:g} s; stopped")
+            raise JobFailed(
+                tr("parsing took longer than {seconds} s; stopped").format(
+                    seconds=f"{self.budget:g}"
+                )
+            )
         if status in ("died", "unsent"):
-            why = f": {value}" if value else " (out of memory?)"
-            raise JobFailed(f"the parser process died{why}")
-        raise JobFailed(f"parser failed: {value}")
+            if value:
+                raise JobFailed(tr("the parser process died: {reason}").format(reason=value))
+            raise JobFailed(tr("the parser process died (out of memory?)"))
+        raise JobFailed(tr("parser failed: {reason}").format(reason=value))
 
     def _fds(self) -> list[int]:
         fds = []
