@@ -26,42 +26,19 @@ from .words import count, tr
 
 FORMATS = ("md", "html", "json", "txt", "atom")
 
-WORDS = {
-    "ru": {
-        "digest": "Дайджест",
-        "also": "также",
-        "period": "Период",
-        "generated": "Создан",
-        "none": "Нет новостей за этот период.",
-        "by": "по рубрикам",
-        "since-last": "с прошлого дайджеста, {when}",
-        "first": "первый дайджест: последние 24 часа",
-    },
-    "kk": {
-        "digest": "Дайджест",
-        "also": "сондай-ақ",
-        "period": "Кезең",
-        "generated": "Жасалды",
-        "none": "Бұл кезеңде жаңалық жоқ.",
-        "by": "айдарлар бойынша",
-        "since-last": "алдыңғы дайджесттен бері, {when}",
-        "first": "алғашқы дайджест: соңғы 24 сағат",
-    },
-    "en": {
-        "digest": "Digest",
-        "also": "also in",
-        "period": "Period",
-        "generated": "Generated",
-        "none": "No items in this period.",
-        "by": "by rubric",
-        "since-last": "since the last digest, {when}",
-        "first": "first digest: the last 24 hours",
-    },
-}
-
 
 def _words(lang: str) -> dict[str, str]:
-    return WORDS.get(lang, WORDS["en"])
+    """The digest's own words, in the digest's language (from the catalogs)."""
+    return {
+        "digest": tr("Digest", lang),
+        "also": tr("also in", lang),
+        "period": tr("Period", lang),
+        "generated": tr("Generated", lang),
+        "none": tr("No items in this period.", lang),
+        "by": tr("by rubric", lang),
+        "since-last": tr("since the last digest, {when}", lang),
+        "first": tr("first digest: the last 24 hours", lang),
+    }
 
 
 # ---------------------------------------------------------------------------- the data

@@ -23,7 +23,7 @@ from .dates import from_iso
 from .model import FeedResult
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
-from .words import label, ntr, status_word
+from .words import label, ntr, status_word, tr
 
 MONTHS_GEN = {
     "ru": (
@@ -74,11 +74,6 @@ WEEKDAYS = {
     "kk": ("дс", "сс", "ср", "бс", "жм", "сн", "жс"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-RELATIVE = {
-    "ru": ("Сегодня", "Вчера"),
-    "kk": ("Бүгін", "Кеше"),
-    "en": ("Today", "Yesterday"),
-}
 ID_WIDTH = 8
 
 
@@ -101,11 +96,10 @@ def date_words(day: date, lang: str) -> str:
 
 
 def day_label(day: date, today: date, lang: str) -> str:
-    words = RELATIVE.get(lang, RELATIVE["en"])
     if day == today:
-        return f"{words[0]}, {date_words(day, lang)}"
+        return tr("Today, {date}", lang).format(date=date_words(day, lang))
     if day == today - timedelta(days=1):
-        return f"{words[1]}, {date_words(day, lang)}"
+        return tr("Yesterday, {date}", lang).format(date=date_words(day, lang))
     return date_words(day, lang)
 
 

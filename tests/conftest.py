@@ -208,6 +208,7 @@ def write_config(path: Path, feeds: list[dict[str, Any]], **settings: Any) -> Pa
     """A config file with ``feeds`` and settings (data_dir beside it by default)."""
     settings.setdefault("data_dir", str(path.parent / "data"))
     settings.setdefault("retention_days", 0)
+    settings.setdefault("language", "en")
     lines = ["[settings]"]
     for key, value in settings.items():
         lines.append(f"{key} = {_toml(value)}")
@@ -246,3 +247,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
+    # messages made outside a command (core functions called directly) speak English; a
+    # command speaks its config's language (the last one must not leak into the next test)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    from kzfeed import words
+
+    words.use("en")

@@ -65,6 +65,7 @@ def wired(server: FeedServer, cfg_path: Path) -> Path:
             {"name": "kazinform-kk", "url": server.url("/kk.xml"), "lang": "kk"},
         ],
         timezone="Asia/Almaty",
+        language="ru",
     )
     result = kz("update", config=cfg_path)
     assert result.exit_code == 0, result.output
@@ -186,7 +187,7 @@ def test_add_and_remove_keep_comments_and_layout(server: FeedServer, cfg_path: P
     assert kz("remove", "zakon-test", config=cfg_path).exit_code == 0
     assert cfg_path.read_text(encoding="utf-8").strip() == original.strip()
     missing = kz("remove", "zakon-test", config=cfg_path)
-    assert missing.exit_code == 1 and "no feed named" in missing.stderr
+    assert missing.exit_code == 1 and "нет ленты с именем" in missing.stderr
 
 
 def test_add_finds_feed_links_on_an_html_page(server: FeedServer, cfg_path: Path) -> None:
@@ -242,6 +243,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
             {"name": "broken", "url": server.url("/missing.xml")},
         ],
+        language="ru",
     )
     result = kz("update", "--json", config=cfg_path)
     assert result.exit_code == 3
@@ -282,22 +284,24 @@ def test_update_summary_is_a_line_per_feed_in_aligned_columns(
             {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
             {"name": "gone-feed", "url": server.url("/missing.xml")},
         ],
+        language="ru",
     )
     first = kz("update", config=cfg_path)
     again = kz("update", config=cfg_path)
-    for result, status, http in ((first, "ok", "200"), (again, "not_modified", "200")):
+    for result, status, http in ((first, "ок", "200"), (again, "не изменилась", "200")):
         lines = result.stdout.splitlines()
         # the interface speaks settings.language (ru by default)
         head = next(n for n, line in enumerate(lines) if line.split()[:2] == ["лента", "статус"])
         header, rule, ok_row, bad_row = lines[head : head + 4]
         assert set(rule.strip()) == {"─"}
-        assert ok_row.split()[:3] == ["kazinform-ru", status, http]
-        assert bad_row.split()[:6] == ["gone-feed", "error", "404", "0", "0", "HTTP"]
+        words = len(status.split())
+        assert ok_row.split()[: 2 + words] == ["kazinform-ru", *status.split(), http]
+        assert bad_row.split()[:6] == ["gone-feed", "ошибка", "404", "0", "0", "HTTP"]
         assert bad_row.rstrip().endswith("HTTP 404 Not Found")
         # columns line up by display width: "http" is right-aligned over the codes
         for row, code in ((ok_row, http), (bad_row, "404")):
             assert row.index(code) + len(code) == header.index("http") + len("http")
-        assert row.index("error") == header.index("статус")
+        assert row.index("ошибка") == header.index("статус")
         assert lines[head + 4].startswith("новых:") and "сбоев: 1" in lines[head + 4]
     assert "новых: 3, изменено: 0, сбоев: 1" in first.stdout
     assert "новых: 0, изменено: 0, сбоев: 1" in again.stdout
@@ -305,7 +309,7 @@ def test_update_summary_is_a_line_per_feed_in_aligned_columns(
 
 def test_update_unknown_feed_is_exit_1(wired: Path) -> None:
     result = kz("update", "nope", config=wired)
-    assert result.exit_code == 1 and "no feed named 'nope'" in result.stderr
+    assert result.exit_code == 1 and "нет ленты с именем 'nope'" in result.stderr
 
 
 def test_feeds_json_health(wired: Path, server: FeedServer) -> None:
@@ -407,7 +411,7 @@ def test_latest_jsonl_and_usage_errors(wired: Path) -> None:
     assert len(lines) == 3 and all(json.loads(line)["id"] for line in lines)
     assert kz("latest", "--group", "weekday", config=wired).exit_code == 2
     bad = kz("latest", "--rubric", "гороскоп", config=wired)
-    assert bad.exit_code == 2 and "unknown rubric" in bad.stderr
+    assert bad.exit_code == 2 and "неизвестная рубрика" in bad.stderr
     assert kz("latest", "--since", "someday", config=wired).exit_code == 2
     assert kz("latest", "--feed", "nope", config=wired).exit_code == 2
     assert kz("latest", "--no-such-option", config=wired).exit_code == 2
@@ -440,10 +444,10 @@ def test_show_by_prefix_ambiguous_and_unknown(wired: Path) -> None:
     ids = [i["id"] for i in items]
     shared = next(c for c in "0123456789abcdef" if sum(i.startswith(c) for i in ids) > 1)
     amb = kz("show", shared, config=wired)
-    assert amb.exit_code == 1 and "ambiguous" in amb.stderr
+    assert amb.exit_code == 1 and "неоднозначен" in amb.stderr
     assert all(i in amb.stderr for i in ids if i.startswith(shared))
     unknown = kz("show", "ffffffffffffffff", config=wired)
-    assert unknown.exit_code == 1 and "no item" in unknown.stderr
+    assert unknown.exit_code == 1 and "нет новости с id" in unknown.stderr
 
 
 def test_read_and_unread(wired: Path) -> None:
@@ -603,6 +607,7 @@ def test_update_on_a_terminal_shows_progress_then_the_summary(
             {"name": "kazinform-ru", "url": server.url("/rss/rus.xml")},
             {"name": "tengrinews", "url": server.url("/news.rss")},
         ],
+        language="ru",
     )
     env = {**_env(), "COLUMNS": "100", "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
@@ -661,7 +666,7 @@ def test_open_hands_only_http_links_to_the_browser(
 
 def test_prune_then_update_does_not_bring_items_back(wired: Path, server: FeedServer) -> None:
     result = kz("prune", "--older-than", "2024-01-01", config=wired)
-    assert result.exit_code == 0 and "pruned 1 item" in result.stdout
+    assert result.exit_code == 0 and "опубликованные до 2023-12-31: 1 новость" in result.stdout
     assert not any(t.startswith("Алихан") for t in titles(latest_json(wired)))
     server.routes["/rss/rus.xml"].etag = '"k-2"'  # the server sends the feed again
     server.routes["/rss/rus.xml"].body += b"\n"
@@ -682,7 +687,7 @@ def test_purging_a_feed_keeps_stories_other_feeds_carried(wired: Path) -> None:
     talks = before["Токаев провел переговоры с президентом Узбекистана"]
     assert talks["feed"] == "kazinform-ru" and talks["also_in"][0]["feed"] == "kazinform-politics"
     result = kz("remove", "kazinform-ru", "--purge", config=wired)
-    assert result.exit_code == 0 and "dropped 2 items" in result.stdout
+    assert result.exit_code == 0 and "удалено: 2 новости" in result.stdout
     after = {i["title"]: i for i in latest_json(wired)}
     kept = after["Токаев провел переговоры с президентом Узбекистана"]
     assert (

@@ -676,7 +676,7 @@ def test_corrupt_store_then_db_check_and_restore(server: FeedServer, cfg_path: P
         assert kz("db", "check").exit_code == 1
         restored = kz("db", "restore")
         assert restored.exit_code == 0, restored.output
-        assert kz("db", "check").stdout.startswith("ok: 1 items")
+        assert kz("db", "check").stdout.startswith("ok: 1 item in 1 partitions")
         assert json.loads(kz("latest", "--json").stdout)[0]["title"] == "Хорошая новость"
     kept = sorted(p.name for p in data.iterdir() if p.name.startswith("replaced-"))
     assert kept  # the damaged files were moved aside, not deleted

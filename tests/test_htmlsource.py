@@ -358,7 +358,7 @@ def test_add_html_source_with_a_preset(server: FeedServer, cfg_path: Path) -> No
         "add", lenta, "--html", "--preset", "kazinform", "--name", "kazinform-ru", "--lang", "ru"
     )
     assert result.exit_code == 0, result.output
-    assert "24 item(s) on the page" in result.stderr
+    assert "items on the page: 24" in result.stderr
     text = cfg_path.read_text(encoding="utf-8")
     assert 'type = "html"' in text and 'preset = "kazinform"' in text
     assert (

@@ -220,7 +220,7 @@ def test_time_filters_follow_the_2024_change_to_utc_plus_5(
         },
     ]
     server.add("/t.xml", rss(items))
-    write_config(cfg_path, [{"name": "t", "url": server.url("/t.xml")}])
+    write_config(cfg_path, [{"name": "t", "url": server.url("/t.xml")}], language="ru")
     runner.invoke(app, ["--config", str(cfg_path), "update"])
 
     def titles(*args: str) -> list[str]:

@@ -49,7 +49,7 @@ def test_every_message_in_the_code_is_translated_and_the_compiled_catalog_is_cur
     catalog = tool.updated(lang, pot)
     assert len(pot) > 150
     assert tool.untranslated(catalog) == []
-    assert tool.po_path(lang).with_suffix(".mo").read_bytes() == tool.mo_bytes(catalog)
+    assert tool.po_path(lang).with_suffix(".mo").read_bytes() == tool.compiled(lang)
     assert tool._body(tool.po_path(lang).read_bytes()) == tool._body(tool.po_bytes(catalog))
 
 
@@ -146,6 +146,8 @@ def test_a_russian_session_has_no_english_words_in_its_messages(tmp_path: Path) 
         outputs.append(result.stdout + result.stderr)
     text = "\n".join(outputs)
     # commands, options, paths and setting names stay as typed; the words around them not
-    leftover = re.sub(r"`[^`]*`|--?[a-z][a-z-]*|\S*/\S*|\$?[A-Z_]{3,}|[a-z_]+\.[a-z_]+", "", text)
-    english = re.findall(r"\b[a-z]{3,}\b", leftover)
-    assert english == [], (english, text)
+    leftover = re.sub(
+        r"`[^`]*`|\(kzfeed [^)]*\)|--?[a-z][a-z-]*|\S*/\S*|\$?[A-Z_]{3,}|[a-z_]+\.[a-z_]+", "", text
+    )
+    english = set(re.findall(r"\b[a-z]{3,}\b", leftover)) - {"kzfeed", "http", "latest"}
+    assert english == set(), (english, text)

@@ -72,6 +72,12 @@ def mo_bytes(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
+def compiled(lang: str) -> bytes:
+    """The .mo the catalog on disk compiles to."""
+    with po_path(lang).open("rb") as fh:
+        return mo_bytes(read_po(fh, locale=lang))
+
+
 def untranslated(catalog: Catalog) -> list[str]:
     missing = []
     for message in catalog:
@@ -91,19 +97,19 @@ def main() -> int:
     stale = False
     for lang in LANGUAGES:
         catalog = updated(lang, pot)
-        po, mo = po_bytes(catalog), mo_bytes(catalog)
+        po = po_bytes(catalog)
         po_file, mo_file = po_path(lang), po_path(lang).with_suffix(".mo")
         missing = untranslated(catalog)
         if args.check:
             current_po = po_file.read_bytes() if po_file.exists() else b""
             current_mo = mo_file.read_bytes() if mo_file.exists() else b""
-            if _body(current_po) != _body(po) or current_mo != mo:
+            if _body(current_po) != _body(po) or current_mo != compiled(lang):
                 print(f"{lang}: catalog out of date; run tools/catalogs.py", file=sys.stderr)
                 stale = True
         else:
             po_file.parent.mkdir(parents=True, exist_ok=True)
             po_file.write_bytes(po)
-            mo_file.write_bytes(mo)
+            mo_file.write_bytes(compiled(lang))
         print(f"{lang}: {len(pot)} messages, {len(missing)} untranslated")
         for message in missing:
             print(f"  {message!r}")
@@ -111,11 +117,12 @@ def main() -> int:
 
 
 def _body(po: bytes) -> bytes:
-    """A catalog without its header dates (they change on every write)."""
+    """A catalog without its header dates (they change on every write) and the places its
+    messages are used (they move with every edit above them)."""
     return b"\n".join(
         line
         for line in po.splitlines()
-        if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date'))
+        if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date', b"#:"))
     )
 
 
