@@ -542,6 +542,7 @@ def write_config(path: Path, feeds: list[tuple[str, str]], data_dir: Path) -> No
         "jobs": 8,
         "parse_timeout": 10,
         "max_feed_items": 10_000,
+        "language": "en",  # the report classifies errors by their English wording
     }
     lines = ["[settings]"] + [f"{k} = {_toml(v)}" for k, v in settings.items()]
     for name, url in feeds:
