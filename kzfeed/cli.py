@@ -21,13 +21,13 @@ import typer
 
 from . import __version__
 from .config import Config, config_path, load_config
-from .errors import KzfeedError, NotFound, UpdateFailed, UsageError
+from .errors import KzfeedError, UpdateFailed, UsageError
 from .words import count, environment_language, status_word, tr, use
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .query import Filter
+    from .reading import Selection, Wire
     from .store import Store
 
 app = typer.Typer(
@@ -492,49 +492,12 @@ def _data_dir_source(cfg: Config) -> str:
     return tr("the user data dir; set settings.data_dir or $KZFEED_DATA to move it")
 
 
-def feed_rows(cfg: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
-    from .dates import from_iso
-    from .pipeline import effective_url
-
-    states = store.feed_states()
-    stats = store.feed_stats()
-    rows = []
-    for spec in cfg.feeds:
-        state = states.get(spec.name)
-        count, newest = stats.get(spec.name, (0, None))
-        rows.append(
-            {
-                "name": spec.name,
-                "url": effective_url(spec, state),
-                "config_url": spec.url,
-                "title": spec.title or (state.title if state else None),
-                "type": spec.type,
-                "last_fetch": state.last_fetch if state else None,
-                "last_success": state.last_success if state else None,
-                "last_status": state.last_status if state else None,
-                "last_error": state.last_error if state else None,
-                "note": state.note if state else None,
-                "failures": state.failures if state else 0,
-                "next_fetch": state.next_fetch if state else None,
-                "items": count,
-                "newest": newest,
-                "newest_age_days": (  # never -0: a story up to 10 min "ahead" is now
-                    max(0.0, round((now - from_iso(newest)).total_seconds() / 86400, 1))
-                    if newest
-                    else None
-                ),
-                "disabled": spec.disabled or bool(state and state.disabled),
-            }
-        )
-    return rows
-
-
 @app.command()
 @handled
 def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Subscriptions with health: last fetch, HTTP status, failure streak, items, newest."""
     cfg = _config()
-    rows = feed_rows(cfg, _store(cfg), _now())
+    rows = _wire(cfg).feed_rows()
     if json_:
         _print_json(rows)
         return
@@ -630,23 +593,18 @@ def update(
 
 
 def _now() -> datetime:
-    """The clock.  `KZFEED_NOW` (ISO 8601) fixes it, for reproducible output and tests."""
-    from .dates import from_iso, utcnow
+    from .reading import clock
 
-    fixed = os.environ.get("KZFEED_NOW")
-    if not fixed:
-        return utcnow()
-    try:
-        return from_iso(fixed)
-    except ValueError:
-        raise UsageError(
-            tr("KZFEED_NOW={value} is not an ISO 8601 time").format(value=repr(fixed))
-        ) from None
+    return clock()
 
 
-def _filters(
-    cfg: Config,
-    now: datetime,
+def _wire(cfg: Config) -> Wire:
+    from .reading import Wire
+
+    return Wire(cfg, now=_now(), on_wait=_say)
+
+
+def _selection(
     rubric: list[str] | None = None,
     feed: list[str] | None = None,
     since: str | None = None,
@@ -654,49 +612,18 @@ def _filters(
     lang: str | None = None,
     search: str | None = None,
     unread: bool = False,
-) -> Filter:
-    """The listing filters, the same for every command that lists items."""
-    from .dates import parse_when, to_utc_iso
-    from .language import parse_language
-    from .query import Filter, rubric_keys
+) -> Selection:
+    """The listing options, the same for every command that lists items."""
+    from .reading import Selection
 
-    tz = _tz(cfg)
-    feed = [_feed_name(cfg, name) for name in feed or ()]
-    start = parse_when(since, tz, now) if since else None
-    end = parse_when(until, tz, now, end=True) if until else None
-    if start is not None and end is not None and start > end:
-        raise UsageError(
-            tr("the window ends before it starts: --since {since} is after --until {until}").format(
-                since=since, until=until
-            )
-        )
-    return Filter(
-        rubrics=rubric_keys(rubric or ()),
-        feeds=frozenset(feed or ()),
-        since=to_utc_iso(start) if start else None,
-        until=to_utc_iso(end) if end else None,
-        lang=parse_language(lang) if lang else None,
-        search=search or None,
+    return Selection(
+        rubrics=tuple(rubric or ()),
+        feeds=tuple(feed or ()),
+        since=since,
+        until=until,
+        lang=lang,
+        search=search,
         unread=unread,
-    )
-
-
-def _feed_name(cfg: Config, given: str) -> str:
-    """A feed's name from its name or its shown title (any case): `--feed Tengrinews`."""
-    if cfg.feed(given) is not None:
-        return given
-    folded = given.casefold()
-    by_title = [f.name for f in cfg.feeds if f.title and f.title.casefold() == folded]
-    if not by_title:
-        from .model import feed_names
-
-        shown = feed_names(cfg.feeds, _store(cfg).feed_states())
-        by_title = [name for name, title in shown.items() if title.casefold() == folded]
-    if len(by_title) == 1:
-        return by_title[0]
-    known = ", ".join(sorted(f.name for f in cfg.feeds)) or tr("none")
-    raise UsageError(
-        tr("unknown feed {feed} (feeds: {known})").format(feed=repr(given), known=known)
     )
 
 
@@ -776,19 +703,6 @@ PagerOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _default_window(store: Store) -> str | None:
-    """For grouped views without --since: the 7 days up to the newest *dated* story (an
-    item whose feed gave no date stands at its fetch time and must not pull the window)."""
-    from datetime import date, timedelta
-
-    for _day, records in store.iter_newest():
-        dated = [r["published"] for r in records if not r.get("date_estimated")]
-        if dated:
-            start = date.fromisoformat(max(dated)[:10]) - timedelta(days=6)
-            return f"{start.isoformat()}T00:00:00+00:00"
-    return None
-
-
 @app.command()
 @handled
 def latest(
@@ -820,28 +734,13 @@ def latest(
     pager: PagerOpt = None,
 ) -> None:
     """The newest items, grouped by local day (default), or by rubric or feed."""
-    from dataclasses import replace as dc_replace
-
     from .model import public
-    from .query import newest, per_group
 
-    if group not in ("date", "rubric", "feed"):
-        raise UsageError(
-            tr("--group must be date, rubric or feed, not {group}").format(group=repr(group))
-        )
     cfg = _config()
-    now = _now()
-    store = _store(cfg)
-    flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
-    totals: dict[str, int] = {}
-    window = None
-    if group == "date":
-        records = newest(store.iter_newest(), flt, n)
-    else:
-        if flt.since is None:
-            window = _default_window(store)
-            flt = dc_replace(flt, since=window)
-        records = per_group(newest(store.iter_newest(), flt, None), group, n, totals)
+    wire = _wire(cfg)
+    selection = _selection(rubric, feed, since, until, lang, search, unread)
+    listing = wire.latest(selection, n, group)
+    records = listing.items
     if json_:
         _print_json([public(r) for r in records])
         return
@@ -853,28 +752,28 @@ def latest(
         return
     from .render import latest_view, plain_lines
 
-    if not records and not store.partitions():
+    if listing.empty_store:
         _say(tr("the database is empty: run `kzfeed update` to fetch the feeds"))
         return
     if plain:
-        sys.stdout.write(plain_lines(records, tz=_tz(cfg), lang=cfg.settings.language))
+        sys.stdout.write(plain_lines(records, tz=wire.tz, lang=wire.lang))
         return
     width = _listing_width()
+    wire.abbreviate(listing)
     view = latest_view(
         records,
-        tz=_tz(cfg),
-        lang=cfg.settings.language,
-        now=now,
+        tz=wire.tz,
+        lang=wire.lang,
+        now=wire.now,
         group=group,
         width=width,
-        totals=totals,
-        window=window,
-        short_ids=store.abbreviations(r["id"] for r in records),
+        totals=listing.totals,
+        window=listing.window,
+        short_ids=listing.short_ids,
     )
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
-        with store.writer(on_wait=_say) as writer:
-            writer.set_read([r["id"] for r in records], True)
+        wire.mark([r["id"] for r in records], True)
 
 
 @app.command("rubrics")
@@ -890,11 +789,9 @@ def rubrics_cmd(
 ) -> None:
     """Item counts per (primary) rubric in the window, with a bar."""
     from . import rubrics as table
-    from .query import newest, rubric_counts
 
     cfg = _config()
-    flt = _filters(cfg, _now(), None, feed, since, until, lang, search, unread)
-    counts = rubric_counts(newest(_store(cfg).iter_newest(), flt, None))
+    counts = _wire(cfg).rubric_counts(_selection(None, feed, since, until, lang, search, unread))
     language = cfg.settings.language
     if json_:
         _print_json(
@@ -917,20 +814,9 @@ def stats(
     pager: PagerOpt = None,
 ) -> None:
     """Items per day, per rubric and per feed over the last days, as terminal charts."""
-    from datetime import timedelta
-
-    from .dates import parse_when, to_utc_iso
-    from .query import daily_counts, newest
-
     cfg = _config()
-    now = _now()
-    tz = _tz(cfg)
-    first = now.astimezone(tz).date() - timedelta(days=days - 1)
-    flt = _filters(cfg, now, rubric, feed, None, None, lang)
-    from dataclasses import replace as dc_replace
-
-    flt = dc_replace(flt, since=to_utc_iso(parse_when(first.isoformat(), tz, now)))
-    data = daily_counts(newest(_store(cfg).iter_newest(), flt, None), tz, first, days)
+    wire = _wire(cfg)
+    data = wire.daily(_selection(rubric, feed, None, None, lang), days)
     if json_:
         from . import rubrics as table
 
@@ -947,20 +833,9 @@ def stats(
             }
         )
         return
-    from .model import feed_names
     from .render import stats_view
 
-    names = feed_names(cfg.feeds, _store(cfg).feed_states())
-    _emit(stats_view(data, lang=cfg.settings.language, feeds=names), cfg, pager)
-
-
-def _item(store: Store, prefix: str) -> dict[str, Any]:
-    from .store import resolve_id
-
-    record = store.get(resolve_id(store, prefix))
-    if record is None:
-        raise NotFound(f"item {prefix!r} is in the index but not in its partition; run update")
-    return record
+    _emit(stats_view(data, lang=wire.lang, feeds=wire.feed_titles()), cfg, pager)
 
 
 @app.command()
@@ -978,14 +853,13 @@ def show(
     """Items in full: title, source, time, rubrics, link, also_in, text; marks them read
     (settings.mark_read_on_show)."""
     cfg = _config()
-    store = _store(cfg)
-    records = [_item(store, item_id) for item_id in item_ids]
-    _show_records(cfg, store, records, full=full, json_=json_, pager=pager)
+    wire = _wire(cfg)
+    records = [wire.item(item_id) for item_id in item_ids]
+    _show_records(wire, records, full=full, json_=json_, pager=pager)
 
 
 def _show_records(
-    cfg: Config,
-    store: Store,
+    wire: Wire,
     records: list[dict[str, Any]],
     *,
     full: bool,
@@ -995,11 +869,16 @@ def _show_records(
     from rich.console import Group
     from rich.rule import Rule
 
-    from .model import feed_names, public
+    from .model import public
     from .render import item_view
 
+    cfg = wire.config
     for record in records:
-        _with_full_text(cfg, store, record, full)
+        if full:
+            try:
+                record["text"] = wire.article(record)
+            except KzfeedError as exc:  # what is stored is still worth showing
+                _say(tr("no full text: {reason}; showing what the feed gave").format(reason=exc))
     if json_:
         shown = []
         for record in records:
@@ -1009,31 +888,16 @@ def _show_records(
             shown.append(data)
         _print_json(shown[0] if len(shown) == 1 else shown)
     else:
-        names = feed_names(cfg.feeds, store.feed_states())
+        names = wire.feed_titles()
         views: list[Any] = []
         for n, record in enumerate(records):
             if n:
                 views.append(Rule(style="dim"))
-            views.append(item_view(record, tz=_tz(cfg), lang=cfg.settings.language, feeds=names))
+            views.append(item_view(record, tz=wire.tz, lang=wire.lang, feeds=names))
         _emit(Group(*views), cfg, pager, crop=False)  # URLs are printed whole
     unread = [r["id"] for r in records if not r.get("read")]
     if cfg.settings.mark_read_on_show and unread:
-        with store.writer(on_wait=_say) as writer:
-            writer.set_read(unread, True)
-
-
-def _with_full_text(cfg: Config, store: Store, record: dict[str, Any], full: bool) -> None:
-    """With ``full``: the article's main text as the record's text (fetched once, kept)."""
-    if full and not record.get("full_text"):
-        try:
-            record["full_text"] = _fetch_article(cfg, record)
-        except KzfeedError as exc:  # what is stored is still worth showing
-            _say(tr("no full text: {reason}; showing what the feed gave").format(reason=exc))
-        else:
-            with store.writer(on_wait=_say) as writer:
-                writer.set_full_text(record["id"], record["full_text"])
-    if full and record.get("full_text"):
-        record["text"] = record["full_text"]
+        wire.mark(unread, True)
 
 
 @app.command("next")
@@ -1052,34 +916,13 @@ def next_(
     pager: PagerOpt = None,
 ) -> None:
     """The newest unread item (with the latest filters), in full; it is then read."""
-    from .query import newest
-
     cfg = _config()
-    store = _store(cfg)
-    flt = _filters(cfg, _now(), rubric, feed, since, until, lang, search, unread=True)
-    found = newest(store.iter_newest(), flt, 1)
-    if not found:
+    wire = _wire(cfg)
+    found = wire.next_unread(_selection(rubric, feed, since, until, lang, search))
+    if found is None:
         _say(tr("nothing unread"))
         return
-    _show_records(cfg, store, [dict(found[0])], full=full, json_=json_, pager=pager)
-
-
-def _fetch_article(cfg: Config, record: dict[str, Any]) -> str:
-    """The item's article page, fetched under the feeds' rules, as its main text."""
-
-    from .article import extract_text
-    from .fetch import fetch_now
-    from .normalize import http_url
-
-    url = http_url(record.get("url"))
-    if url is None:
-        raise KzfeedError(tr("item {id} has no http(s) link to fetch").format(id=record["id"][:8]))
-    (fetched,) = fetch_now(cfg.settings, [url], record["feed"])
-    if fetched.error:
-        raise KzfeedError(
-            tr("cannot fetch the article {url}: {reason}").format(url=url, reason=fetched.error)
-        )
-    return extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
+    _show_records(wire, [found], full=full, json_=json_, pager=pager)
 
 
 @app.command("open")
@@ -1090,8 +933,7 @@ def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
 
     from .normalize import http_url
 
-    cfg = _config()
-    record = _item(_store(cfg), item_id)
+    record = _wire(_config()).item(item_id)
     url = http_url(record.get("url"))
     if url is None:
         raise KzfeedError(tr("item {id} has no http(s) link").format(id=record["id"][:8]))
@@ -1100,11 +942,7 @@ def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
 
 
 def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]) -> None:
-    from .query import newest
-    from .store import resolve_id
-
-    cfg = _config()
-    store = _store(cfg)
+    wire = _wire(_config())
     if not all_ and not ids:
         raise UsageError(
             tr(
@@ -1114,14 +952,8 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
         )
     if all_ and ids:
         raise UsageError(tr("give item ids, or --all (with the latest filters), not both"))
-    if all_:
-        flt = _filters(cfg, _now(), **filters)
-        full = [r["id"] for r in newest(store.iter_newest(), flt, None)]
-    else:
-        full = [resolve_id(store, i) for i in ids or ()]
-    with store.writer(on_wait=_say) as writer:
-        changed = writer.set_read(full, read)
-
+    chosen = wire.select_ids(_selection(**filters)) if all_ else list(ids or ())
+    changed = wire.mark(chosen, read)
     done = tr("marked read: {items}") if read else tr("marked unread: {items}")
     typer.echo(done.format(items=count(changed, "item")))
 
@@ -1242,12 +1074,11 @@ def digest(
     if date is not None and (since is not None or until is not None):
         raise UsageError(tr("--date is one local day: use it without --since/--until"))
     cfg = _config()
-    now = _now()
-    tz = _tz(cfg)
-    store = _store(cfg)
+    wire = _wire(cfg)
+    now, tz, store = wire.now, wire.tz, wire.store
     from . import window as windows
 
-    flt = _filters(cfg, now, rubric, feed, since, until, lang, search, unread)
+    flt = wire.filter(_selection(rubric, feed, since, until, lang, search, unread))
     if date is not None:
         flt = dc_replace(
             flt,
@@ -1277,9 +1108,7 @@ def digest(
     flt = dc_replace(flt, since=chosen.since, until=chosen.until)
     window_end = chosen.until
     records = newest(store.iter_newest(), flt, None)
-    from .model import feed_names
-
-    sources = feed_names(cfg.feeds, store.feed_states())
+    sources = wire.feed_titles()
     data = export.build_digest(
         records,
         tz=tz,

@@ -122,13 +122,3 @@ def merge_record(record: Mapping[str, Any], item: Item) -> dict[str, Any]:
         out["rubrics"].remove("other")
     out["categories"] = _union(record.get("categories", []), item.categories)
     return out
-
-
-def feeds_of(record: Mapping[str, Any]) -> list[str]:
-    """Every feed that carried the stored item: its own, then ``also_in``."""
-    feeds = [str(record.get("feed"))]
-    for entry in record.get("also_in", []):
-        name = entry.get("feed")
-        if name and name not in feeds:
-            feeds.append(name)
-    return feeds

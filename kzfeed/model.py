@@ -13,6 +13,7 @@ edits the ones it was given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -158,6 +159,28 @@ class Item:
         if self.text:
             rec["text"] = self.text
         return rec
+
+
+def primary_rubric(record: Mapping[str, Any]) -> str:
+    """The rubric an item is filed under in listings and digests: its first."""
+    rubrics = record.get("rubrics") or ["other"]
+    return str(rubrics[0])
+
+
+def carrying_feeds(record: Mapping[str, Any]) -> list[str]:
+    """Every feed that carried the stored item: its own, then ``also_in``."""
+    feeds = [str(record.get("feed"))]
+    for entry in record.get("also_in", []):
+        name = entry.get("feed")
+        if name and name not in feeds:
+            feeds.append(name)
+    return feeds
+
+
+def display_source(record: Mapping[str, Any]) -> str:
+    """The agency name an item is shown with: the source title stored with it, else its
+    feed's name."""
+    return str(record.get("source") or record.get("feed") or "")
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

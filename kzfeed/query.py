@@ -10,6 +10,7 @@ from typing import Any
 from . import rubrics
 from .dates import from_iso
 from .errors import UsageError
+from .model import display_source, primary_rubric
 from .words import tr
 
 Record = dict[str, Any]
@@ -112,7 +113,7 @@ def group_by_rubric(records: Sequence[Record]) -> list[tuple[str, list[Record]]]
     """Records grouped under their primary rubric, in the site's rubric order."""
     groups: dict[str, list[Record]] = {}
     for record in records:
-        primary = (record.get("rubrics") or ["other"])[0]
+        primary = primary_rubric(record)
         groups.setdefault(primary, []).append(record)
     return sorted(groups.items(), key=lambda kv: rubrics.sort_key(kv[0]))
 
@@ -120,7 +121,7 @@ def group_by_rubric(records: Sequence[Record]) -> list[tuple[str, list[Record]]]
 def group_by_feed(records: Sequence[Record]) -> list[tuple[str, list[Record]]]:
     groups: dict[str, list[Record]] = {}
     for record in records:
-        groups.setdefault(str(record.get("source") or record.get("feed")), []).append(record)
+        groups.setdefault(display_source(record), []).append(record)
     return sorted(groups.items(), key=lambda kv: kv[0].casefold())
 
 
@@ -128,7 +129,7 @@ def rubric_counts(records: Iterable[Record]) -> list[tuple[str, int]]:
     """Items per primary rubric, in rubric order."""
     counts: dict[str, int] = {}
     for record in records:
-        primary = (record.get("rubrics") or ["other"])[0]
+        primary = primary_rubric(record)
         counts[primary] = counts.get(primary, 0) + 1
     return sorted(counts.items(), key=lambda kv: rubrics.sort_key(kv[0]))
 
@@ -136,8 +137,8 @@ def rubric_counts(records: Iterable[Record]) -> list[tuple[str, int]]:
 def section_key(record: Record, group: str) -> str:
     """The section a record is listed under: its primary rubric, or its source."""
     if group == "rubric":
-        return str((record.get("rubrics") or ["other"])[0])
-    return str(record.get("source") or record.get("feed"))
+        return str(primary_rubric(record))
+    return display_source(record)
 
 
 def per_group(
@@ -178,7 +179,7 @@ def daily_counts(records: Iterable[Record], tz: tzinfo, first: date, days: int) 
         if slot is None:
             continue
         total[slot] += 1
-        primary = (record.get("rubrics") or ["other"])[0]
+        primary = primary_rubric(record)
         by_rubric.setdefault(primary, [0] * days)[slot] += 1
         carriers = {record.get("feed")} | {a.get("feed") for a in record.get("also_in", ())}
         for name in carriers:

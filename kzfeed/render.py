@@ -20,7 +20,7 @@ from rich.text import Text
 
 from . import rubrics
 from .dates import from_iso
-from .model import FeedResult
+from .model import FeedResult, display_source, primary_rubric
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
 from .text import clean_line, clean_text
 from .words import label, ntr, status_word, tr
@@ -104,7 +104,7 @@ def day_label(day: date, today: date, lang: str) -> str:
 
 
 def rubric_label(record: Record, lang: str, short: bool = False) -> str:
-    primary = (record.get("rubrics") or ["other"])[0]
+    primary = primary_rubric(record)
     if short:
         return (
             SHORT_LABELS.get(lang, SHORT_LABELS["en"]).get(primary)
@@ -188,7 +188,7 @@ def plain_lines(records: Sequence[Record], *, tz: tzinfo, lang: str) -> str:
         cells = [
             record["id"],
             local.strftime("%Y-%m-%d %H:%M"),
-            clean_line(str(record.get("source") or record.get("feed") or "")),
+            clean_line(display_source(record)),
             rubric_label(record, lang),
             clean_line(str(record.get("title") or "")),
         ]
@@ -257,7 +257,7 @@ def _item_table(
             when.append("~", style="dim")
         row: list[Text] = [Text(shown[record["id"]]), when]
         if show_source:
-            source = clean_line(str(record.get("source") or record.get("feed") or ""))
+            source = clean_line(display_source(record))
             row.append(Text(abbreviate(source, source_width) if cut else source))
         if show_rubric:
             row.append(Text(rubric_label(record, lang, short=compact)))
@@ -375,7 +375,7 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     keys = ", ".join(rubrics.label(k, lang) for k in record.get("rubrics", []))
     fields: list[tuple[str, Text]] = [
         (label("id", lang), Text(record["id"])),
-        (label("source", lang), safe_line(record.get("source") or record.get("feed"))),
+        (label("source", lang), safe_line(display_source(record))),
         (label("time", lang), Text(when)),
         (label("rubrics", lang), Text(keys)),
     ]

@@ -38,7 +38,7 @@ from tinydb.table import Document
 from . import dedup
 from .dates import to_utc_iso, utcnow
 from .errors import LockTimeout, StoreError
-from .model import FeedState
+from .model import FeedState, carrying_feeds
 from .words import ntr, tr
 
 # 2: an item's index entry is one string, "published|feed,feed" (its partition is the
@@ -514,7 +514,7 @@ class Writer:
         self._pending.setdefault(partition, {})[item_id] = record
         if item_id not in self.index["items"]:
             self._ids_changed = True
-        self.index["items"][item_id] = _entry(record["published"], dedup.feeds_of(record))
+        self.index["items"][item_id] = _entry(record["published"], carrying_feeds(record))
         self._index_dirty = True
 
     def _drop(self, item_id: str) -> None:

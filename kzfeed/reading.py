@@ -1,0 +1,335 @@
+"""Reading the stored wire: the one core both faces (the CLI and the full-screen reader) call.
+
+`Wire` opens a config's store and answers in data — lists of stored items, counts, feed
+health rows — never in text: the CLI renders what it returns with Rich, the reader with
+Textual.  A `Selection` is the listing filters as a person gives them (strings, in any
+language); `Wire.filter` turns it into the `query.Filter` the pure functions apply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
+from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from .errors import KzfeedError, NotFound, UsageError
+from .words import tr
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .query import DailyCounts, Filter, Record
+    from .store import Store
+
+GROUPS = ("date", "rubric", "feed")
+
+
+def clock() -> datetime:
+    """Now, in UTC.  `KZFEED_NOW` (ISO 8601) fixes it, for reproducible output and tests."""
+    from .dates import from_iso, utcnow
+
+    fixed = os.environ.get("KZFEED_NOW")
+    if not fixed:
+        return utcnow()
+    try:
+        return from_iso(fixed)
+    except ValueError:
+        raise UsageError(
+            tr("KZFEED_NOW={value} is not an ISO 8601 time").format(value=repr(fixed))
+        ) from None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The listing filters as given: rubric keys or labels in any language, feed names or
+    shown titles, times as people type them (`24h`, `вчера`, `23 ноября`)."""
+
+    rubrics: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    lang: str | None = None
+    search: str | None = None
+    unread: bool = False
+
+
+@dataclass
+class Listing:
+    """What `latest` shows: the items, newest first (per section when grouped), each
+    section's total (``totals``, by section key), the default window a grouped view used
+    (``window``, ISO UTC), and each item's shortest unique id prefix."""
+
+    items: list[Record]
+    group: str = "date"
+    totals: dict[str, int] = field(default_factory=dict)
+    window: str | None = None
+    short_ids: dict[str, str] = field(default_factory=dict)
+    empty_store: bool = False
+
+
+class Wire:
+    """One config's stored wire, opened for reading (and for the small writes reading
+    makes: read marks, an article's text)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: datetime | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        from .dates import zone
+        from .store import Store
+
+        self.config = config
+        self.now = now or clock()
+        self.tz: tzinfo = zone(config.settings.timezone)
+        self.lang = config.settings.language
+        self.store: Store = Store(config.data_dir, lock_timeout=config.settings.lock_timeout)
+        self._on_wait = on_wait
+
+    # ------------------------------------------------------------------ filters
+
+    def filter(self, selection: Selection) -> Filter:
+        """The selection as a filter; a usage error for an unknown rubric or feed, a time
+        nobody could mean, or a window that ends before it starts."""
+        from .dates import parse_when, to_utc_iso
+        from .language import parse_language
+        from .query import Filter, rubric_keys
+
+        feeds = frozenset(self.feed_name(name) for name in selection.feeds)
+        start = parse_when(selection.since, self.tz, self.now) if selection.since else None
+        end = parse_when(selection.until, self.tz, self.now, end=True) if selection.until else None
+        if start is not None and end is not None and start > end:
+            raise UsageError(
+                tr(
+                    "the window ends before it starts: --since {since} is after --until {until}"
+                ).format(since=selection.since, until=selection.until)
+            )
+        return Filter(
+            rubrics=rubric_keys(selection.rubrics),
+            feeds=feeds,
+            since=to_utc_iso(start) if start else None,
+            until=to_utc_iso(end) if end else None,
+            lang=parse_language(selection.lang) if selection.lang else None,
+            search=selection.search or None,
+            unread=selection.unread,
+        )
+
+    def feed_name(self, given: str) -> str:
+        """A feed's name from its name or its shown title (any case): `--feed Tengrinews`."""
+        cfg = self.config
+        if cfg.feed(given) is not None:
+            return given
+        folded = given.casefold()
+        by_title = [f.name for f in cfg.feeds if f.title and f.title.casefold() == folded]
+        if not by_title:
+            by_title = [n for n, title in self.feed_titles().items() if title.casefold() == folded]
+        if len(by_title) == 1:
+            return by_title[0]
+        known = ", ".join(sorted(f.name for f in cfg.feeds)) or tr("none")
+        raise UsageError(
+            tr("unknown feed {feed} (feeds: {known})").format(feed=repr(given), known=known)
+        )
+
+    def feed_titles(self) -> dict[str, str]:
+        """Each feed's shown title (the config's, the feed's own, else its name)."""
+        from .model import feed_names
+
+        return feed_names(self.config.feeds, self.store.feed_states())
+
+    # ------------------------------------------------------------------ listing
+
+    def latest(self, selection: Selection, n: int, group: str = "date") -> Listing:
+        """The newest ``n`` items (per section when grouped by rubric or feed)."""
+        from .query import newest, per_group
+
+        if group not in GROUPS:
+            raise UsageError(
+                tr("--group must be date, rubric or feed, not {group}").format(group=repr(group))
+            )
+        flt = self.filter(selection)
+        listing = Listing(items=[], group=group)
+        if group == "date":
+            listing.items = newest(self.store.iter_newest(), flt, n)
+        else:
+            if flt.since is None:
+                listing.window = self.default_window()
+                flt = dc_replace(flt, since=listing.window)
+            everything = newest(self.store.iter_newest(), flt, None)
+            listing.items = per_group(everything, group, n, listing.totals)
+        if not listing.items:
+            listing.empty_store = not self.store.partitions()
+        return listing
+
+    def abbreviate(self, listing: Listing) -> Listing:
+        """The listing with each item's shortest unique id prefix."""
+        listing.short_ids = self.store.abbreviations(r["id"] for r in listing.items)
+        return listing
+
+    def default_window(self) -> str | None:
+        """For grouped views without --since: the 7 days up to the newest *dated* story (an
+        item whose feed gave no date stands at its fetch time and must not pull the
+        window)."""
+        for _day, records in self.store.iter_newest():
+            dated = [r["published"] for r in records if not r.get("date_estimated")]
+            if dated:
+                start = date.fromisoformat(max(dated)[:10]) - timedelta(days=6)
+                return f"{start.isoformat()}T00:00:00+00:00"
+        return None
+
+    def pages(self, selection: Selection) -> Iterator[list[Record]]:
+        """The matching items a partition (a UTC day) at a time, newest first: a reader
+        shows the first page at once and reads the next when scrolled there."""
+        flt = self.filter(selection)
+        for day, records in self.store.iter_newest():
+            if flt.until is not None and day > flt.until[:10]:
+                continue
+            if flt.since is not None and day < flt.since[:10]:
+                return
+            matching = [r for r in records if flt.matches(r)]
+            if matching:
+                matching.sort(key=lambda r: (r.get("published", ""), r["id"]), reverse=True)
+                yield matching
+
+    def rubric_counts(self, selection: Selection) -> list[tuple[str, int]]:
+        """Items per primary rubric in the selection, in the site's rubric order."""
+        from .query import newest, rubric_counts
+
+        return rubric_counts(newest(self.store.iter_newest(), self.filter(selection), None))
+
+    def daily(self, selection: Selection, days: int) -> DailyCounts:
+        """Items per local day, rubric and feed over the last ``days`` local days."""
+        from .dates import parse_when, to_utc_iso
+        from .query import daily_counts, newest
+
+        first = self.now.astimezone(self.tz).date() - timedelta(days=days - 1)
+        flt = dc_replace(
+            self.filter(dc_replace(selection, since=None, until=None)),
+            since=to_utc_iso(parse_when(first.isoformat(), self.tz, self.now)),
+        )
+        return daily_counts(newest(self.store.iter_newest(), flt, None), self.tz, first, days)
+
+    def unread_counts(self, days: int = 7) -> tuple[dict[str, int], dict[str, int]]:
+        """Unread items per rubric and per feed over the newest ``days`` partitions."""
+        from .model import primary_rubric
+
+        rubrics: dict[str, int] = {}
+        feeds: dict[str, int] = {}
+        for _n, (_day, records) in zip(range(days), self.store.iter_newest(), strict=False):
+            for record in records:
+                if record.get("read"):
+                    continue
+                rubric = primary_rubric(record)
+                rubrics[rubric] = rubrics.get(rubric, 0) + 1
+                for name in _carried_by(record):
+                    feeds[name] = feeds.get(name, 0) + 1
+        return rubrics, feeds
+
+    # ------------------------------------------------------------------ items
+
+    def item(self, prefix: str) -> Record:
+        """The stored item an id or a unique prefix names."""
+        from .store import resolve_id
+
+        record = self.store.get(resolve_id(self.store, prefix))
+        if record is None:
+            raise NotFound(
+                tr("item {id} is in the index but not in its partition; run update").format(
+                    id=repr(prefix)
+                )
+            )
+        return record
+
+    def next_unread(self, selection: Selection) -> Record | None:
+        """The newest unread item the selection allows."""
+        from .query import newest
+
+        found = newest(self.store.iter_newest(), self.filter(dc_replace(selection, unread=True)), 1)
+        return dict(found[0]) if found else None
+
+    def select_ids(self, selection: Selection) -> list[str]:
+        """Every item the selection matches (for `read --all`)."""
+        from .query import newest
+
+        return [r["id"] for r in newest(self.store.iter_newest(), self.filter(selection), None)]
+
+    def mark(self, ids: Sequence[str], read: bool) -> int:
+        """Mark items read or unread (ids or unique prefixes); how many changed."""
+        from .store import resolve_id
+
+        full = [resolve_id(self.store, i) for i in ids]
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            return writer.set_read(full, read)
+
+    def article(self, record: Record) -> str:
+        """The item's article page, fetched under the feeds' rules (no lock held while it
+        is fetched), as its main text; kept with the item (`show --full` reads it again)."""
+        from .article import extract_text
+        from .fetch import fetch_now
+        from .normalize import http_url
+
+        if record.get("full_text"):
+            return str(record["full_text"])
+        url = http_url(record.get("url"))
+        if url is None:
+            raise KzfeedError(
+                tr("item {id} has no http(s) link to fetch").format(id=record["id"][:8])
+            )
+        (fetched,) = fetch_now(self.config.settings, [url], record["feed"])
+        if fetched.error:
+            raise KzfeedError(
+                tr("cannot fetch the article {url}: {reason}").format(url=url, reason=fetched.error)
+            )
+        text = extract_text(fetched.body, dict(fetched.headers), fetched.final_url)
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            writer.set_full_text(record["id"], text)
+        record["full_text"] = text
+        return text
+
+    # ------------------------------------------------------------------ feeds
+
+    def feed_rows(self) -> list[dict[str, Any]]:
+        """Each subscription's health, in config order (SPEC's `feeds --json` shape)."""
+        from .dates import from_iso
+        from .pipeline import effective_url
+
+        states = self.store.feed_states()
+        stats = self.store.feed_stats()
+        rows = []
+        for spec in self.config.feeds:
+            state = states.get(spec.name)
+            count, newest = stats.get(spec.name, (0, None))
+            rows.append(
+                {
+                    "name": spec.name,
+                    "url": effective_url(spec, state),
+                    "config_url": spec.url,
+                    "title": spec.title or (state.title if state else None),
+                    "type": spec.type,
+                    "last_fetch": state.last_fetch if state else None,
+                    "last_success": state.last_success if state else None,
+                    "last_status": state.last_status if state else None,
+                    "last_error": state.last_error if state else None,
+                    "note": state.note if state else None,
+                    "failures": state.failures if state else 0,
+                    "next_fetch": state.next_fetch if state else None,
+                    "items": count,
+                    "newest": newest,
+                    "newest_age_days": (  # never -0: a story up to 10 min "ahead" is now
+                        max(0.0, round((self.now - from_iso(newest)).total_seconds() / 86400, 1))
+                        if newest
+                        else None
+                    ),
+                    "disabled": spec.disabled or bool(state and state.disabled),
+                }
+            )
+        return rows
+
+
+def _carried_by(record: Record) -> set[str]:
+    from .model import carrying_feeds
+
+    return set(carrying_feeds(record))
