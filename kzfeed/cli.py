@@ -89,8 +89,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     config: Annotated[
         str | None,
         typer.Option(
@@ -105,6 +106,13 @@ def _root(
     ] = False,
 ) -> None:
     _state.config_file = config
+    if ctx.invoked_subcommand is None:
+        # plain `kzfeed`: the reader on a terminal, the command list otherwise
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(browse)
+        else:
+            typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 def _config() -> Config:
@@ -774,6 +782,16 @@ def latest(
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
         wire.mark([r["id"] for r in records], True)
+
+
+@app.command()
+@handled
+def browse() -> None:
+    """The full-screen reader: rubrics and feeds, headlines by day, the story, keys shown
+    below (? lists them all).  Plain `kzfeed` on a terminal opens it too."""
+    from .browse import run
+
+    run(_config())
 
 
 @app.command("rubrics")

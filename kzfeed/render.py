@@ -365,9 +365,13 @@ def _link(url: str) -> Text:
     return Text(clean)
 
 
-def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -> Group:
+def item_view(
+    record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str], fold: bool = False
+) -> Group:
     """One item in full: title, source, local time, rubrics, link, also_in, text.  Fields are
-    whole lines (URLs never broken across lines), nothing is padded to the width."""
+    whole lines (URLs never broken across lines), nothing is padded to the width.  ``fold``
+    (a pane of the reader): a field longer than the width folds onto the next line instead,
+    so a link is shown whole there too."""
     local = from_iso(record["published"]).astimezone(tz)
     when = local.strftime("%Y-%m-%d %H:%M %Z")
     if record.get("date_estimated"):
@@ -395,7 +399,11 @@ def item_view(record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str]) -
     for name, value in fields:
         line = Text(name + " " * (label_width - cell_len(name) + 2), style="dim")
         line.append_text(value)
-        parts.append(WholeLine(line))
+        if fold:
+            line.overflow = "fold"
+            parts.append(line)
+        else:
+            parts.append(WholeLine(line))
     parts.append(Text(""))
     body = record.get("text") or record.get("summary") or ""
     paragraphs = [p.strip() for p in clean_text(body).split("\n\n") if p.strip()]

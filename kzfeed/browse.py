@@ -1,0 +1,621 @@
+"""`kzfeed browse`: the full-screen reader (Textual), a face on `reading.Wire`.
+
+A sidebar of rubrics and feeds with unread counts; the headline list, grouped by local day
+(or by rubric or feed, `g`), read from the store a partition at a time as you scroll; the
+story pane.  Everything it shows comes from `Wire`, as the CLI's views do, and everything it
+changes (read marks, an article's text, an update) is written through it — in worker
+threads, so the screen never waits for the database lock or the network.
+
+Feed text is untrusted: it reaches Textual only as `rich.text.Text` built from cleaned
+plain text (`text.clean_line`), never as markup.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from . import rubrics
+from .config import Config
+from .dates import from_iso
+from .errors import KzfeedError
+from .model import display_source, primary_rubric
+from .query import Record, group_by_day
+from .reading import GROUPS, Selection, Wire
+from .render import abbreviate, day_label, item_view
+from .text import clean_line
+from .words import count, tr
+
+#: How many rows the list holds before it reads the next partition (more as you scroll).
+FIRST_ROWS = 120
+MORE_WHEN_LEFT = 40
+
+#: (key, action, description) — the footer and the `?` screen list them.
+KEYS: tuple[tuple[str, str, str], ...] = (
+    ("enter", "open", "open"),
+    ("escape", "go_back", "back"),
+    ("q", "back_or_quit", "back / quit"),
+    ("n", "next_unread", "next unread"),
+    ("r", "toggle_read", "read / unread"),
+    ("f", "full_text", "full text"),
+    ("o", "open_link", "open link"),
+    ("slash", "search", "search"),
+    ("u", "update", "update"),
+    ("tab", "switch_pane", "pane"),
+    ("g", "cycle_group", "grouping"),
+    ("question_mark", "help", "keys"),
+)
+
+
+def key_descriptions(lang: str) -> list[tuple[str, str]]:
+    """The keys and what they do, in ``lang`` (the `?` screen, the README's table)."""
+    words = {
+        "open": tr("open the story", lang),
+        "back": tr("back to the list", lang),
+        "back / quit": tr("back; on the list: quit", lang),
+        "next unread": tr("the next unread story", lang),
+        "read / unread": tr("mark read / unread", lang),
+        "full text": tr("fetch the full text", lang),
+        "open link": tr("open the link in the browser", lang),
+        "search": tr("search (the CLI's --search)", lang),
+        "update": tr("update in the background", lang),
+        "pane": tr("switch between sidebar and list", lang),
+        "grouping": tr("group by day, rubric, feed", lang),
+        "keys": tr("this list", lang),
+    }
+    shown = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter", "tab": "Tab"}
+    rows = [(shown.get(key, key), words[what]) for key, _action, what in KEYS]
+    rows.insert(1, ("↑ ↓  j k", tr("move", lang)))
+    return rows
+
+
+def _footer_word(what: str, lang: str) -> str:
+    words = {
+        "open": tr("open", lang),
+        "back": tr("back", lang),
+        "back / quit": tr("quit", lang),
+        "next unread": tr("next", lang),
+        "read / unread": tr("read", lang),
+        "full text": tr("full text", lang),
+        "open link": tr("link", lang),
+        "search": tr("search", lang),
+        "update": tr("update", lang),
+        "pane": tr("pane", lang),
+        "grouping": tr("grouping", lang),
+        "keys": tr("keys", lang),
+    }
+    return words[what]
+
+
+class KeysScreen(ModalScreen[None]):
+    """`?`: every key and what it does."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape,q,question_mark", "dismiss", show=False)]
+    DEFAULT_CSS = """
+    KeysScreen { align: center middle; }
+    KeysScreen > Static { width: auto; max-width: 90%; border: round $accent; padding: 1 2;
+                          background: $surface; }
+    """
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        rows = key_descriptions(self.lang)
+        width = max(len(key) for key, _ in rows)
+        for n, (key, what) in enumerate(rows):
+            text.append(("\n" if n else "") + key.ljust(width + 2), style="bold")
+            text.append(what)
+        yield Static(text)
+
+
+class WireReader(App[None]):
+    """The reader.  ``wire`` is the opened store; ``config`` lets workers open their own
+    (a Store is not shared between threads)."""
+
+    TITLE = "kzfeed"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layout: vertical; }
+    #panes { height: 1fr; }
+    #sidebar { width: 30; height: 100%; }
+    #headlines { width: 1fr; height: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    #story { width: 1fr; display: none; padding: 0 1; }
+    #search { display: none; }
+    #status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, config: Config, *, now: datetime | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.wire = Wire(config, now=now)
+        self.lang = self.wire.lang
+        self.selection = Selection()
+        self.group = "date"
+        self.rows: list[Record | None] = []  # one per option of the list; None: a heading
+        self.pages: Iterator[list[Record]] | None = None
+        self.last_day: str | None = None
+        self.known: set[str] = set()  # ids on screen before the last update
+        self.fresh: set[str] = set()  # ids an update brought while the reader was open
+        self.current: Record | None = None  # the story on screen
+        self.updating = False
+        self.sidebar_keys: list[tuple[str, str] | None] = []
+        for key, action, what in KEYS:
+            self.bind(key, action, description=_footer_word(what, self.lang))
+        self.bind("j", "down", show=False)
+        self.bind("k", "up", show=False)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield OptionList(id="sidebar")
+            yield OptionList(id="headlines")
+            with VerticalScroll(id="story"):
+                yield Static(id="story-body")
+        yield Input(id="search", placeholder=tr("search: words of a title or summary", self.lang))
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_sidebar()
+        self.reload()
+        self.query_one("#headlines", OptionList).focus()
+
+    # ------------------------------------------------------------------ the sidebar
+
+    def refresh_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar", OptionList)
+        by_rubric, by_feed = self.wire.unread_counts()
+        options: list[Option | None] = [Option(Text(tr("All news", self.lang), style="bold"))]
+        keys: list[tuple[str, str] | None] = [None]
+        options.append(Option(Text(tr("Rubrics", self.lang), style="dim"), disabled=True))
+        keys.append(None)
+        for key in rubrics.ORDER:
+            if key in by_rubric:
+                options.append(Option(_counted(rubrics.label(key, self.lang), by_rubric[key])))
+                keys.append(("rubric", key))
+        options.append(Option(Text(tr("Feeds", self.lang), style="dim"), disabled=True))
+        keys.append(None)
+        titles = self.wire.feed_titles()
+        for spec in self.config.feeds:
+            options.append(
+                Option(
+                    _counted(
+                        clean_line(titles.get(spec.name, spec.name)), by_feed.get(spec.name, 0)
+                    )
+                )
+            )
+            keys.append(("feed", spec.name))
+        self.sidebar_keys = keys
+        sidebar.clear_options()
+        sidebar.add_options(options)
+
+    @on(OptionList.OptionSelected, "#sidebar")
+    def choose_section(self, event: OptionList.OptionSelected) -> None:
+        chosen = self.sidebar_keys[event.option_index]
+        base = replace(self.selection, rubrics=(), feeds=())
+        if chosen is None:
+            self.selection = base
+        elif chosen[0] == "rubric":
+            self.selection = replace(base, rubrics=(chosen[1],))
+        else:
+            self.selection = replace(base, feeds=(chosen[1],))
+        self.reload()
+        self.query_one("#headlines", OptionList).focus()
+
+    # ------------------------------------------------------------------ the list
+
+    def reload(self, keep: str | None = None) -> None:
+        """Read the list afresh for the selection and grouping (a partition at a time when
+        grouped by day); ``keep``: the item to highlight again."""
+        headlines = self.query_one("#headlines", OptionList)
+        headlines.clear_options()
+        self.rows, self.last_day = [], None
+        try:
+            if self.group == "date":
+                self.pages = self.wire.pages(self.selection)
+                self.load_more(FIRST_ROWS)
+            else:
+                self.pages = None
+                self.show_sections()
+        except KzfeedError as exc:
+            self.say(str(exc))
+            return
+        if not self.rows:
+            empty = not self.wire.store.partitions()
+            message = (
+                tr("the database is empty: press u to fetch the feeds", self.lang)
+                if empty
+                else tr("No items match.", self.lang)
+            )
+            headlines.add_option(Option(Text(message, style="dim"), disabled=True))
+            self.rows.append(None)
+        self.say(self.describe_selection())
+        target = next(
+            (n for n, r in enumerate(self.rows) if r is not None and r["id"] == keep), None
+        )
+        if target is None:
+            target = next((n for n, r in enumerate(self.rows) if r is not None), None)
+        if target is not None:
+            headlines.highlighted = target
+
+    def load_more(self, rows: int) -> None:
+        """Append partitions until ``rows`` more rows are listed (or the store ends)."""
+        if self.pages is None:
+            return
+        headlines = self.query_one("#headlines", OptionList)
+        wanted = len(self.rows) + rows
+        options: list[Option] = []
+        while len(self.rows) < wanted:
+            page = next(self.pages, None)
+            if page is None:
+                self.pages = None
+                break
+            today = self.wire.now.astimezone(self.wire.tz).date()
+            for day, records in group_by_day(page, self.wire.tz):
+                key = day.isoformat()
+                if key != self.last_day:
+                    heading = Text(day_label(day, today, self.lang), style="bold underline")
+                    options.append(Option(heading, disabled=True))
+                    self.rows.append(None)
+                    self.last_day = key
+                for record in records:
+                    options.append(Option(self.headline(record), id=record["id"]))
+                    self.rows.append(record)
+        headlines.add_options(options)
+
+    def show_sections(self) -> None:
+        listing = self.wire.latest(self.selection, 20, self.group)
+        headlines = self.query_one("#headlines", OptionList)
+        options: list[Option] = []
+        if listing.window:
+            start = from_iso(listing.window).astimezone(self.wire.tz)
+            options.append(Option(Text(start.strftime("%d.%m") + " →", style="dim"), disabled=True))
+            self.rows.append(None)
+        sections: dict[str, list[Record]] = {}
+        for record in listing.items:
+            key = primary_rubric(record) if self.group == "rubric" else display_source(record)
+            sections.setdefault(key, []).append(record)
+        more_word = tr("+{n} more", self.lang)
+        for key, records in sections.items():
+            name = rubrics.label(key, self.lang) if self.group == "rubric" else clean_line(key)
+            total = listing.totals.get(key, len(records))
+            heading = f"{name} · {total}"
+            if total > len(records):
+                heading += f" ({more_word.format(n=total - len(records))})"
+            options.append(Option(Text(heading, style="bold underline"), disabled=True))
+            self.rows.append(None)
+            for record in records:
+                options.append(Option(self.headline(record, with_date=True), id=record["id"]))
+                self.rows.append(record)
+        headlines.add_options(options)
+
+    def headline(self, record: Record, with_date: bool = False) -> Text:
+        """One row: a mark for what an update brought, local time, source, title; unread
+        titles bold.  Plain text only."""
+        local = from_iso(record["published"]).astimezone(self.wire.tz)
+        line = Text()
+        line.append("● " if record["id"] in self.fresh else "  ", style="green")
+        line.append(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"), style="dim")
+        line.append("  ")
+        line.append(abbreviate(clean_line(display_source(record)), 14).ljust(14), style="cyan")
+        line.append(" ")
+        line.append(
+            clean_line(str(record.get("title") or "")), style="" if record.get("read") else "bold"
+        )
+        return line
+
+    def redraw_row(self, index: int) -> None:
+        record = self.rows[index]
+        if record is None:
+            return
+        headlines = self.query_one("#headlines", OptionList)
+        headlines.replace_option_prompt_at_index(
+            index, self.headline(record, with_date=self.group != "date")
+        )
+
+    @on(OptionList.OptionHighlighted, "#headlines")
+    def near_the_end(self, event: OptionList.OptionHighlighted) -> None:
+        if self.pages is not None and event.option_index >= len(self.rows) - MORE_WHEN_LEFT:
+            self.load_more(FIRST_ROWS)
+
+    @on(OptionList.OptionSelected, "#headlines")
+    def open_selected(self, event: OptionList.OptionSelected) -> None:
+        self.open_story(event.option_index)
+
+    # ------------------------------------------------------------------ the story
+
+    def open_story(self, index: int) -> None:
+        record = self.rows[index] if 0 <= index < len(self.rows) else None
+        if record is None:
+            return
+        self.current = record
+        self.render_story(record)
+        story = self.query_one("#story", VerticalScroll)
+        self.query_one("#headlines", OptionList).display = False
+        story.display = True
+        story.scroll_home(animate=False)
+        story.focus()
+        if not record.get("read"):
+            self.set_read(index, True)
+
+    def render_story(self, record: Record, text: str | None = None) -> None:
+        shown = dict(record)
+        if text:
+            shown["text"] = text
+        view: RenderableType = item_view(
+            shown, tz=self.wire.tz, lang=self.lang, feeds=self.wire.feed_titles(), fold=True
+        )
+        self.query_one("#story-body", Static).update(view)
+
+    def close_story(self) -> None:
+        self.current = None
+        self.query_one("#story", VerticalScroll).display = False
+        headlines = self.query_one("#headlines", OptionList)
+        headlines.display = True
+        headlines.focus()
+
+    @property
+    def reading(self) -> bool:
+        return self.current is not None
+
+    def highlighted_index(self) -> int | None:
+        if self.current is not None:
+            return next(
+                (
+                    n
+                    for n, r in enumerate(self.rows)
+                    if r is not None and r["id"] == self.current["id"]
+                ),
+                None,
+            )
+        return self.query_one("#headlines", OptionList).highlighted
+
+    # ------------------------------------------------------------------ actions
+
+    def action_down(self) -> None:
+        if self.reading:
+            self.query_one("#story", VerticalScroll).scroll_down()
+        elif isinstance(self.focused, OptionList):
+            self.focused.action_cursor_down()
+
+    def action_up(self) -> None:
+        if self.reading:
+            self.query_one("#story", VerticalScroll).scroll_up()
+        elif isinstance(self.focused, OptionList):
+            self.focused.action_cursor_up()
+
+    def action_open(self) -> None:
+        if not self.reading and self.focused is self.query_one("#headlines"):
+            index = self.query_one("#headlines", OptionList).highlighted
+            if index is not None:
+                self.open_story(index)
+
+    def action_go_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display:
+            search.display = False
+            self.query_one("#headlines", OptionList).focus()
+        elif self.reading:
+            self.close_story()
+
+    def action_back_or_quit(self) -> None:
+        if self.reading or self.query_one("#search", Input).display:
+            self.action_go_back()
+        else:
+            self.exit()
+
+    def action_next_unread(self) -> None:
+        start = self.highlighted_index()
+        start = -1 if start is None else start
+        while True:
+            for n in range(start + 1, len(self.rows)):
+                record = self.rows[n]
+                if record is not None and not record.get("read"):
+                    self.query_one("#headlines", OptionList).highlighted = n
+                    self.open_story(n)
+                    return
+            if self.pages is None:
+                break
+            start = len(self.rows) - 1
+            self.load_more(FIRST_ROWS)
+        self.say(tr("nothing unread", self.lang))
+
+    def action_toggle_read(self) -> None:
+        index = self.highlighted_index()
+        if index is not None and self.rows[index] is not None:
+            record = self.rows[index]
+            assert record is not None
+            self.set_read(index, not record.get("read"))
+
+    def set_read(self, index: int, read: bool) -> None:
+        record = self.rows[index]
+        if record is None:
+            return
+        record["read"] = read
+        self.redraw_row(index)
+        self.write_mark(record["id"], read)
+
+    @work(thread=True, exclusive=False, group="marks")
+    def write_mark(self, item_id: str, read: bool) -> None:
+        """The read mark, written by a worker with its own store (the lock may be held by a
+        running update: the screen does not wait for it)."""
+        try:
+            Wire(self.config, now=self.wire.now).mark([item_id], read)
+        except KzfeedError as exc:
+            self.call_from_thread(self.say, str(exc))
+        else:
+            self.call_from_thread(self.refresh_sidebar)
+
+    def action_full_text(self) -> None:
+        if self.current is None:
+            index = self.highlighted_index()
+            if index is None or self.rows[index] is None:
+                return
+            self.open_story(index)
+        assert self.current is not None
+        self.say(tr("fetching the full text…", self.lang))
+        self.fetch_article(dict(self.current))
+
+    @work(thread=True, exclusive=True, group="article")
+    def fetch_article(self, record: Record) -> None:
+        try:
+            text = Wire(self.config, now=self.wire.now).article(record)
+        except KzfeedError as exc:
+            self.call_from_thread(
+                self.say,
+                tr("no full text: {reason}; showing what the feed gave", self.lang).format(
+                    reason=exc
+                ),
+            )
+            return
+        self.call_from_thread(self.show_article, record["id"], text)
+
+    def show_article(self, item_id: str, text: str) -> None:
+        for record in self.rows:
+            if record is not None and record["id"] == item_id:
+                record["full_text"] = text
+        if self.current is not None and self.current["id"] == item_id:
+            self.render_story(self.current, text)
+            self.say(tr("full text", self.lang))
+
+    def action_open_link(self) -> None:
+        from .normalize import http_url
+
+        index = self.highlighted_index()
+        record = self.rows[index] if index is not None else None
+        url = http_url(record.get("url")) if record is not None else None
+        if url is None:
+            self.say(tr("no http(s) link", self.lang))
+            return
+        self.open_in_browser(url)
+        self.say(url)
+
+    @work(thread=True, group="browser")
+    def open_in_browser(self, url: str) -> None:
+        webbrowser.open(url)
+
+    def action_search(self) -> None:
+        if self.reading:
+            self.close_story()
+        search = self.query_one("#search", Input)
+        search.value = self.selection.search or ""
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def run_search(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.selection = replace(self.selection, search=event.value.strip() or None)
+        self.reload()
+        self.query_one("#headlines", OptionList).focus()
+
+    def action_switch_pane(self) -> None:
+        if self.reading:
+            return
+        sidebar = self.query_one("#sidebar", OptionList)
+        if self.focused is sidebar:
+            self.query_one("#headlines", OptionList).focus()
+        else:
+            sidebar.focus()
+
+    def action_cycle_group(self) -> None:
+        if self.reading:
+            self.close_story()
+        self.group = GROUPS[(GROUPS.index(self.group) + 1) % len(GROUPS)]
+        self.reload()
+
+    def action_help(self) -> None:
+        self.push_screen(KeysScreen(self.lang))
+
+    def action_update(self) -> None:
+        if self.updating:
+            self.say(tr("an update is running", self.lang))
+            return
+        self.updating = True
+        self.known = {r["id"] for r in self.rows if r is not None}
+        self.say(tr("updating", self.lang) + "…")
+        self.run_update()
+
+    @work(thread=True, exclusive=True, group="update")
+    def run_update(self) -> None:
+        """`kzfeed update` in a worker: you keep reading; the list is read again after."""
+        from .pipeline import update
+
+        def progress(name: str, what: str) -> None:
+            self.call_from_thread(self.say, clean_line(f"{tr('updating', self.lang)}: {name}")[:80])
+
+        try:
+            report = update(self.config, None, progress=progress)
+        except KzfeedError as exc:
+            self.call_from_thread(self.update_done, None, str(exc))
+            return
+        self.call_from_thread(self.update_done, report, None)
+
+    def update_done(self, report: Any, error: str | None) -> None:
+        self.updating = False
+        if error is not None:
+            self.say(tr("error: {reason}", self.lang).format(reason=error))
+            return
+        keep = self.current["id"] if self.current is not None else None
+        index = self.query_one("#headlines", OptionList).highlighted
+        if keep is None and index is not None and self.rows[index] is not None:
+            keep = self.rows[index]["id"]  # type: ignore[index]
+        self.wire = Wire(self.config)  # a fresh store: what the update wrote
+        self.fresh = set()
+        before = self.known
+        self.reload(keep=keep)
+        self.fresh = {r["id"] for r in self.rows if r is not None and r["id"] not in before}
+        for n in range(len(self.rows)):
+            if self.rows[n] is not None and self.rows[n]["id"] in self.fresh:  # type: ignore[index]
+                self.redraw_row(n)
+        self.refresh_sidebar()
+        self.say(
+            tr("{new} new, {updated} updated, {errors} failed", self.lang).format(
+                new=report.new, updated=report.updated, errors=report.errors
+            )
+        )
+
+    # ------------------------------------------------------------------ status
+
+    def say(self, message: str) -> None:
+        self.query_one("#status", Static).update(Text(clean_line(message)))
+
+    def describe_selection(self) -> str:
+        parts = []
+        if self.selection.rubrics:
+            parts.append(rubrics.label(self.selection.rubrics[0], self.lang))
+        if self.selection.feeds:
+            parts.append(self.wire.feed_titles().get(self.selection.feeds[0], ""))
+        if self.selection.search:
+            parts.append(f"«{self.selection.search}»")
+        listed = count(sum(1 for r in self.rows if r is not None), "item", self.lang)
+        return " · ".join([*parts, listed]) if parts else listed
+
+
+def _counted(name: str, unread: int) -> Text:
+    line = Text(name)
+    if unread:
+        line.append(f"  {unread}", style="bold")
+    return line
+
+
+def run(config: Config) -> None:
+    """Open the reader; returns when it is quit."""
+    WireReader(config).run()
