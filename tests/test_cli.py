@@ -563,9 +563,11 @@ def run_in_pty(
     env: dict[str, str],
     timeout: float = 60,
     size: tuple[int, int] | None = None,
+    keys: list[tuple[float, str]] | None = None,
 ) -> tuple[int, str]:
     """Run a command on a pseudo-terminal (so Rich sees a terminal); return (code, screen).
-    ``size``: the terminal's (rows, columns), set on the pty as a terminal emulator does."""
+    ``size``: the terminal's (rows, columns), set on the pty as a terminal emulator does;
+    ``keys``: (seconds after the start, text) typed at the terminal."""
     import fcntl
     import pty
     import select
@@ -579,8 +581,12 @@ def run_in_pty(
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
     chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    pending = sorted(keys or [])
     while time.monotonic() < deadline:
+        while pending and time.monotonic() - started >= pending[0][0]:
+            os.write(master, pending.pop(0)[1].encode())
         ready, _, _ = select.select([master], [], [], 0.1)
         if ready:
             try:

@@ -1,0 +1,325 @@
+"""The full-screen reader, headless through Textual's pilot and on a real pty: what it
+lists, what its keys do, that what it marks is the store's state, that a full text and an
+update run in workers while the screen goes on, and that feed text stays plain text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import OptionList, Static
+from typer.testing import CliRunner
+
+from kzfeed.browse import WireReader, key_descriptions
+from kzfeed.cli import app
+from kzfeed.config import load_config
+from kzfeed.dates import from_iso
+from kzfeed.store import Store
+
+from .conftest import FIXTURES, REPO, FeedServer, rss, write_config
+from .test_cli import _env, run_in_pty
+
+NOW = from_iso("2026-11-24T12:00:00+00:00")  # 17:00 in Almaty
+runner = CliRunner()
+HTML = FIXTURES / "html"
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    """The bundled examples, updated, in Russian (a fresh copy per test: the reader
+    writes read marks)."""
+    root = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", root, ignore=shutil.ignore_patterns(".kzfeed-demo"))
+    cfg = root / "offline.toml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace('data_dir = ".kzfeed-demo"', 'data_dir = "data"'),
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["--config", str(cfg), "update"]).exit_code == 0
+    return cfg
+
+
+def drive(
+    config: Path,
+    script: Callable[[Any, WireReader], Awaitable[None]],
+    size: tuple[int, int] = (100, 30),
+) -> WireReader:
+    """Run the reader headless on ``config`` and play ``script`` on it."""
+    reader = WireReader(load_config(config), now=NOW)
+
+    async def main() -> None:
+        async with reader.run_test(size=size) as pilot:
+            await pilot.pause()
+            await script(pilot, reader)
+
+    asyncio.run(main())
+    return reader
+
+
+def headlines(reader: WireReader) -> list[str]:
+    options = reader.query_one("#headlines", OptionList)
+    return [str(options.get_option_at_index(n).prompt) for n in range(options.option_count)]
+
+
+def story_text(reader: WireReader) -> str:
+    """The story pane's content as text (laid out 90 cells wide)."""
+    from rich.console import Console
+
+    with open(os.devnull, "w") as sink:
+        console = Console(width=90, record=True, file=sink)
+        console.print(reader.query_one("#story-body", Static).content)
+    return console.export_text()
+
+
+def shown(reader: WireReader, selector: str) -> str:
+    """What a widget puts on the screen, line by line (after Textual has rendered it)."""
+    from textual.geometry import Region
+
+    widget = reader.query_one(selector)
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return "\n".join(line.text for line in lines)
+
+
+def status(reader: WireReader) -> str:
+    return str(reader.query_one("#status", Static).content)
+
+
+def stored(config: Path, item_id: str) -> dict[str, Any]:
+    record = Store(load_config(config).data_dir).get(item_id)
+    assert record is not None
+    return record
+
+
+def test_the_list_is_by_local_day_and_a_story_opens_marks_read_and_closes(examples: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        rows = headlines(reader)
+        seen["rows"] = rows
+        assert rows[0] == "Сегодня, 24 ноября 2026"
+        assert any(r.startswith("Вчера, 23 ноября 2026") for r in rows)
+        first = reader.rows[1]
+        assert first is not None and not first.get("read")
+        seen["id"] = first["id"]
+        await pilot.press("enter")
+        assert reader.current is not None and reader.current["id"] == first["id"]
+        assert reader.query_one("#story").display and not reader.query_one("#headlines").display
+        seen["story"] = story_text(reader)
+        await reader.workers.wait_for_complete()
+        await pilot.press("q")  # back to the list, not out
+        assert reader.current is None and reader.query_one("#headlines").display
+        assert reader.is_running
+        await pilot.press("q")  # on the list: quit
+
+    reader = drive(examples, script)
+    assert not reader.is_running and reader.return_code in (0, None)
+    # 23 stories in the examples, under two day headings (and one 2023 day)
+    assert sum(1 for r in reader.rows if r is not None) == 23
+    assert "источник   Tengrinews" in seen["story"] and "ссылка" in seen["story"]
+    assert "Синоптики РГП «Казгидромет»" in seen["story"]
+    # what the reader read is read for the CLI too
+    assert stored(examples, seen["id"])["read"] is True
+    unread = runner.invoke(app, ["--config", str(examples), "latest", "--unread", "--json"])
+    assert seen["id"] not in {r["id"] for r in json.loads(unread.stdout)}
+
+
+def test_keys_next_unread_toggle_read_grouping_search_and_the_sidebar(examples: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await pilot.press("n")  # the first unread story opens
+        first = reader.current
+        assert first is not None
+        await pilot.press("n")  # and the next one after it
+        second = reader.current
+        assert second is not None and second["id"] != first["id"]
+        await pilot.press("r")  # read -> unread again
+        await reader.workers.wait_for_complete()
+        seen["toggled"] = second["id"]
+        await pilot.press("escape")
+        await pilot.press("g")  # by rubric: sections with totals
+        seen["by_rubric"] = headlines(reader)
+        await pilot.press("g")  # by feed
+        seen["by_feed"] = headlines(reader)
+        await pilot.press("g")  # back to days
+        await pilot.press("slash")
+        await pilot.press(*"Токаев")
+        await pilot.press("enter")
+        seen["found"] = [r["title"] for r in reader.rows if r is not None]
+        await pilot.press("slash")
+        await pilot.press("ctrl+u", "enter")  # an empty search shows everything again
+        await pilot.press("tab")  # to the sidebar
+        sidebar = reader.query_one("#sidebar", OptionList)
+        seen["focus"] = reader.focused is sidebar
+        seen["sidebar"] = [
+            str(sidebar.get_option_at_index(n).prompt) for n in range(sidebar.option_count)
+        ]
+        sport = next(n for n, key in enumerate(reader.sidebar_keys) if key == ("rubric", "sport"))
+        sidebar.highlighted = sport
+        await pilot.press("enter")
+        seen["sport"] = {r["rubrics"][0] for r in reader.rows if r is not None}
+        await pilot.press("question_mark")
+        seen["help"] = str(reader.screen.query_one(Static).content)
+        await pilot.press("escape")
+
+    drive(examples, script)
+    assert stored(examples, seen["toggled"])["read"] is False
+    assert "Политика · 5" in seen["by_rubric"] and "Tengrinews · 6" in seen["by_feed"]
+    assert seen["found"] == ["Токаев провел переговоры с президентом Узбекистана в Астане"]
+    assert seen["focus"] and seen["sidebar"][0] == "Все новости"
+    assert "Спорт  2" in seen["sidebar"] and "Tengrinews  6" in seen["sidebar"]
+    assert seen["sport"] == {"sport"}
+    assert "следующая непрочитанная" in seen["help"] and "обновить в фоне" in seen["help"]
+
+
+def test_feed_text_is_shown_as_plain_text(tmp_path: Path) -> None:
+    """Textual markup, escape sequences and bidi overrides in a feed reach the screen as
+    the characters they are, or not at all."""
+    feed = tmp_path / "hostile.xml"
+    feed.write_text(
+        rss(
+            [
+                {
+                    "title": "[bold red]Срочно[/] [@click=app.quit]нажми[/] \u202eтекст",
+                    "link": "https://example.kz/a",
+                    "guid": "h-1",
+                    "pubDate": "Tue, 24 Nov 2026 09:20:00 +0500",
+                    "description": "[link=https://evil.example]здесь[/link] \x1b[31mкрасный",
+                }
+            ],
+            title="[blink]Агентство[/]",
+        ),
+        encoding="utf-8",
+    )
+    cfg = write_config(tmp_path / "config.toml", [{"name": "hostile", "url": str(feed)}])
+    assert runner.invoke(app, ["--config", str(cfg), "update"]).exit_code == 0
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["row"] = shown(reader, "#headlines")
+        await pilot.press("enter")
+        await pilot.pause()
+        seen["story"] = shown(reader, "#story-body")
+        assert reader.is_running  # [@click=app.quit] did nothing
+
+    drive(cfg, script, size=(160, 30))
+    assert "[bold red]Срочно[/] [@click=app.quit]нажми[/]" in seen["row"]  # as it is
+    assert "\u202e" not in seen["row"] and "\x1b" not in seen["row"]
+    assert "[link=https://evil.example]здесь[/link]" in seen["story"]
+    assert "\x1b" not in seen["story"] and "\u202e" not in seen["story"]
+
+
+def test_full_text_is_fetched_by_a_worker_and_kept(server: FeedServer, cfg_path: Path) -> None:
+    article = server.add(
+        "/ru/smailov-mishustin_a4031927",
+        (HTML / "kazinform-article-seed.html").read_bytes(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        delay=0.3,
+    )
+    server.add(
+        "/rss.xml",
+        rss(
+            [
+                {
+                    "title": "Алихан Смаилов и Михаил Мишустин обсудили вопросы сотрудничества",
+                    "link": article,
+                    "guid": "4031927",
+                    "pubDate": "Tue, 24 Nov 2026 09:20:00 +0500",
+                    "description": "Алматы (Алма-Ата) - 3 февраля /KZinform/.",
+                }
+            ]
+        ),
+    )
+    write_config(cfg_path, [{"name": "kazinform-ru", "url": server.url("/rss.xml")}])
+    assert runner.invoke(app, ["--config", str(cfg_path), "update"]).exit_code == 0
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await pilot.press("enter")
+        await pilot.press("f")
+        # the fetch takes 0.3 s: the screen answers meanwhile
+        seen["waiting"] = status(reader)
+        await pilot.press("j", "k")
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["story"] = story_text(reader)
+        seen["id"] = reader.current["id"] if reader.current else None
+
+    drive(cfg_path, script)
+    assert seen["waiting"] == "fetching the full text…"
+    assert "Стороны обсудили широкий круг вопросов" in seen["story"]
+    assert "Версия для печати" not in seen["story"]
+    assert "Стороны обсудили широкий круг вопросов" in stored(cfg_path, seen["id"])["full_text"]
+    assert len(server.hits("/ru/smailov-mishustin_a4031927")) == 1
+
+
+def test_u_updates_in_the_background_and_new_stories_are_marked(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    old = {
+        "title": "Нацбанк сохранил базовую ставку на уровне 16,5%",
+        "link": "https://www.inform.kz/ru/a1",
+        "guid": "a1",
+        "pubDate": "Tue, 24 Nov 2026 08:30:00 +0500",
+    }
+    new = {
+        "title": "Токаев провел переговоры с президентом Узбекистана",
+        "link": "https://www.inform.kz/ru/a2",
+        "guid": "a2",
+        "pubDate": "Tue, 24 Nov 2026 09:10:00 +0500",
+    }
+    server.add("/rss.xml", rss([old]))
+    write_config(cfg_path, [{"name": "kazinform-ru", "url": server.url("/rss.xml")}])
+    assert runner.invoke(app, ["--config", str(cfg_path), "update"]).exit_code == 0
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        assert [r["title"] for r in reader.rows if r is not None] == [old["title"]]
+        server.add("/rss.xml", rss([new, old]), delay=0.3)
+        await pilot.press("u")
+        await pilot.press("enter")  # reading goes on while the update runs
+        seen["reading"] = reader.current is not None
+        await pilot.press("escape")
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["rows"] = headlines(reader)
+        seen["status"] = status(reader)
+
+    drive(cfg_path, script)
+    assert seen["reading"]
+    rows = [r for r in seen["rows"] if "Токаев" in r or "Нацбанк" in r]
+    assert rows[0].startswith("● ") and "Токаев" in rows[0]  # brought by the update
+    assert rows[1].startswith("  ") and "Нацбанк" in rows[1]
+    assert seen["status"] == "1 new, 0 updated, 0 failed"
+
+
+def test_the_keys_are_described_in_each_language() -> None:
+    for lang in ("ru", "kk", "en"):
+        rows = key_descriptions(lang)
+        assert len(rows) == 13 and len({key for key, _ in rows}) == 13
+    assert ("n", "следующая непрочитанная") in key_descriptions("ru")
+    assert ("u", "фонда жаңарту") in key_descriptions("kk")
+
+
+def test_plain_kzfeed_on_a_terminal_opens_the_reader_and_q_restores_the_terminal(
+    examples: Path,
+) -> None:
+    env = {**_env(), "TERM": "xterm-256color", "KZFEED_NOW": NOW.isoformat()}
+    env.pop("COLUMNS", None)
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(examples)]
+    code, screen = run_in_pty(cmd, env, size=(24, 80), keys=[(1.5, "q")], timeout=30)
+    assert code == 0, screen
+    # the alternate screen was entered and left again: the terminal is as it was
+    assert screen.rfind("\x1b[?1049l") > screen.rfind("\x1b[?1049h") >= 0
+    assert "Сегодня, 24 ноября 2026" in screen and "Tengrinews" in screen
+    # piped, plain kzfeed prints the command list instead
+    piped = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert piped.returncode == 0 and "browse" in piped.stdout and "latest" in piped.stdout
