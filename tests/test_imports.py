@@ -1,0 +1,89 @@
+"""Who may import what.  The heavy and the stateful libraries each stay in the one module
+that holds their job, so the commands that do not need them never load them, and a
+library's way of doing things does not leak across the code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+PACKAGE = REPO / "kzfeed"
+
+#: library -> the modules (file names in kzfeed/) allowed to import it, anywhere in them
+ALLOWED = {
+    "tinydb": {"store.py"},  # the store of record: nothing else touches TinyDB
+    "textual": {"browse.py"},  # the full-screen reader
+    "rich": {"render.py", "cli.py", "browse.py"},  # the faces: not the digest writers
+    "httpx": {"fetch.py", "transport.py"},
+    "httpcore": {"transport.py"},
+    "feedparser": {"parse.py"},  # feeds only: not HTML decoding
+    "trafilatura": {"article.py"},
+    "selectolax": {"htmlsource.py", "article.py"},
+    "jinja2": {"export.py"},
+    "typer": {"cli.py"},
+}
+
+
+def imported_packages(path: object) -> set[str]:
+    tree = ast.parse(PACKAGE.joinpath(str(path)).read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("library", sorted(ALLOWED))
+def test_each_library_is_imported_only_where_its_job_is(library: str) -> None:
+    importers = {
+        path.name for path in PACKAGE.glob("*.py") if library in imported_packages(path.name)
+    }
+    assert importers <= ALLOWED[library], importers - ALLOWED[library]
+    assert importers, f"nothing imports {library}: drop it from the rules and the dependencies"
+
+
+def _modules_loaded_by(argv: list[str], tmp_config: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from kzfeed.cli import main\n"
+        f"sys.argv = ['kzfeed', '--config', {tmp_config!r}, *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "LC_ALL": "C.UTF-8"},
+        check=False,
+    )
+    return set(result.stderr.strip().splitlines()[-1].split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "never"),
+    [
+        (["latest"], {"httpx", "httpcore", "feedparser", "textual", "trafilatura", "jinja2"}),
+        (["feeds"], {"httpx", "feedparser", "textual", "trafilatura"}),
+        (["--help"], {"httpx", "feedparser", "textual", "tinydb", "trafilatura", "rich"}),
+    ],
+)
+def test_commands_load_only_the_libraries_they_use(
+    argv: list[str], never: set[str], tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    config = Path(str(tmp_path)) / "config.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "{Path(str(tmp_path)) / "data"}"\n', encoding="utf-8"
+    )
+    loaded = _modules_loaded_by(argv, str(config))
+    assert "kzfeed" in loaded
+    assert not loaded & never, loaded & never
