@@ -281,10 +281,14 @@ def update(
             except Exception as exc:  # one feed's bad data costs that feed, never the run
                 result = _failed_outcome(writer, outcome, state, exc)
             report.feeds.append(result)
-        if wanted:
-            _read_articles(writer, wanted, config)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
+    if wanted:  # the articles are fetched with the lock released: a reader's marks go on
+        texts = _read_articles(wanted, config)
+        if texts:
+            with store.writer(on_wait=on_wait) as writer:
+                for item_id, text in texts.items():
+                    writer.set_full_text(item_id, text)
     return report
 
 
@@ -352,11 +356,11 @@ def _failed_outcome(
 MAX_ARTICLES_PER_FEED = 30  # per update: a first run of a 500-item feed must not hammer a site
 
 
-def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -> None:
-    """Fetch and keep the article text of new items of `full_text = true` feeds, under the
-    feeds' rules (timeout, size cap, per-host limit), each page's extraction in a worker
-    under `parse_timeout`.  A page that fails costs its text only: `show --full` tries
-    again later."""
+def _read_articles(wanted: list[tuple[str, str]], config: Config) -> dict[str, str]:
+    """The article text of new items of `full_text = true` feeds (item id -> text), fetched
+    under the feeds' rules (timeout, size cap, per-host limit), each page's extraction in a
+    worker under `parse_timeout`.  A page that fails costs its text only: `show --full`
+    tries again later."""
     from .fetch import fetch_now
 
     results = fetch_now(config.settings, [url for _id, url in wanted], "article")
@@ -366,11 +370,9 @@ def _read_articles(writer: Any, wanted: list[tuple[str, str]], config: Config) -
         if not fetched.error
     ]
     if not pages:
-        return
+        return {}
     texts = _extract_all([page for _id, page in pages], config.settings.parse_timeout)
-    for (item_id, _page), text in zip(pages, texts, strict=True):
-        if text:
-            writer.set_full_text(item_id, text)
+    return {item_id: text for (item_id, _page), text in zip(pages, texts, strict=True) if text}
 
 
 def article_job(body: bytes, headers: dict[str, str], url: str) -> str | None:

@@ -594,3 +594,36 @@ def test_a_dead_feed_a_page_names_is_not_offered(server: FeedServer, cfg_path: P
     assert "names a feed at" in result.stderr and "HTTP 404" in result.stderr
     assert "its news list, as kzfeed finds it (20 items)" in result.stderr
     assert "[[feeds]]" not in cfg_path.read_text(encoding="utf-8")
+
+
+def test_articles_are_fetched_with_the_database_lock_released(
+    server: FeedServer, cfg_path: Path
+) -> None:
+    """A slow article site must not hold the lock: a reader's read marks (or `kzfeed read`)
+    go through while `update` waits for the pages."""
+    import threading
+    import time
+
+    article = server.add(
+        "/ru/slow_a1",
+        (HTML / "kazinform-article-seed.html").read_bytes(),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        delay=1.5,
+    )
+    server.add("/rss.xml", rss([{"title": "Медленная статья", "link": article, "guid": "s1"}]))
+    write_config(cfg_path, [{"name": "k", "url": server.url("/rss.xml"), "full_text": True}])
+    config = load_config(cfg_path)
+    running = threading.Thread(target=update, args=(config,))
+    running.start()
+    deadline = time.monotonic() + 10
+    while not server.hits("/ru/slow_a1") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.hits("/ru/slow_a1")  # the page is being served, slowly
+    started = time.monotonic()
+    with Store(config.data_dir, lock_timeout=1.0).writer() as writer:
+        stored = [r["id"] for _d, rs in writer.store.iter_newest() for r in rs]
+        assert writer.set_read(stored, True) == 1  # the item itself is already stored
+    assert time.monotonic() - started < 1.0
+    running.join(timeout=20)
+    (record,) = [r for _d, rs in Store(config.data_dir).iter_newest() for r in rs]
+    assert record["read"] is True and "Стороны обсудили" in record["full_text"]
