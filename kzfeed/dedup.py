@@ -12,7 +12,7 @@ The rules (SPEC "Identity and duplicates"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -78,6 +78,68 @@ def plan(items: Iterable[Item], index: IndexView, cutoff: str | None = None) -> 
             claimed.add(decision.target)
         decisions.append(decision)
     return decisions
+
+
+@dataclass
+class Changes:
+    """Everything one feed's batch changes in the store, worked out before anything is
+    written (the store only applies it: all or nothing)."""
+
+    records: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(
+        default_factory=dict
+    )  # id -> (the record to store, the stored version it replaces, or None when new)
+    keys: dict[str, str] = field(default_factory=dict)  # feed_key / link_key -> item id
+    seen: dict[str, str] = field(default_factory=dict)  # feed_key -> content hash stored
+    new: int = 0
+    updated: int = 0  # edits of an item by its own feed (another feed's copy is no edit)
+
+
+def resolve(
+    decisions: Iterable[Decision],
+    keys: Mapping[str, str],
+    stored: Callable[[str], Mapping[str, Any] | None],
+) -> Changes:
+    """The records, keys and counts the decisions come to.  ``keys`` is the index's key
+    map as it is; ``stored`` reads a stored record by id (the only thing read)."""
+    changes = Changes()
+    for decision in decisions:
+        item, action = decision.item, decision.action
+        if action is Action.SKIP:
+            continue
+        if action is Action.UNCHANGED:
+            if item.feed_key not in keys and decision.target:
+                changes.keys.setdefault(item.feed_key, decision.target)
+            continue
+        if action is Action.NEW:
+            changes.records[item.id] = (item.to_record(), None)
+            changes.new += 1
+            target = item.id
+        else:
+            target = decision.target or ""
+            pending = changes.records.get(target)
+            current = dict(pending[0]) if pending else _copy(stored(target))
+            if current is None:  # index and partition disagree: store it afresh
+                record = item.to_record()
+                record["id"] = target
+                changes.records[target] = (record, None)
+                changes.new += 1
+            else:
+                merged = merge_record(current, item)
+                if merged != current:
+                    previous = pending[1] if pending else current
+                    changes.records[target] = (merged, previous)
+                    edited = current.get("hash") != item.content_hash
+                    if item.feed == current.get("feed") and edited:
+                        changes.updated += 1
+        changes.keys[item.feed_key] = target
+        if item.link_key and item.link_key not in keys:
+            changes.keys.setdefault(item.link_key, target)
+        changes.seen[item.feed_key] = item.content_hash
+    return changes
+
+
+def _copy(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(record) if record is not None else None
 
 
 def _union(first: Iterable[str], extra: Iterable[str]) -> list[str]:

@@ -452,56 +452,21 @@ class Writer:
         return self.store.get(item_id)
 
     def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
-        """Store the decisions of one feed's batch; returns (new, updated).
+        """Store the decisions of one feed's batch; returns (new, updated).  What they come
+        to is worked out by `dedup.resolve` first (where a bad item could raise); only then
+        is it written into the batch, so a failure leaves nothing of this feed applied."""
+        changes = dedup.resolve(decisions, self.index["keys"], self.get)
+        self.write(changes)
+        return changes.new, changes.updated
 
-        All or nothing: every record and key is worked out first (where a bad item could
-        raise), then written into the batch with plain assignments, so a failure leaves
-        nothing of this feed half-applied."""
-        new = updated = 0
-        keys = self.index["keys"]
-        puts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
-        key_updates: dict[str, str] = {}
-        seen_updates: dict[str, str] = {}
-        for decision in decisions:
-            item = decision.item
-            action = decision.action
-            if action is dedup.Action.SKIP:
-                continue
-            if action is dedup.Action.UNCHANGED:
-                if item.feed_key not in keys and decision.target:
-                    key_updates.setdefault(item.feed_key, decision.target)
-                continue
-            if action is dedup.Action.NEW:
-                puts[item.id] = (item.to_record(), None)
-                new += 1
-                target = item.id
-            else:
-                target = decision.target or ""
-                current = puts[target][0] if target in puts else self.get(target)
-                if current is None:  # index and partition disagree: store it afresh
-                    record = item.to_record()
-                    record["id"] = target
-                    puts[target] = (record, None)
-                    new += 1
-                else:
-                    merged = dedup.merge_record(current, item)
-                    if merged != current:
-                        previous = puts[target][1] if target in puts else current
-                        puts[target] = (merged, previous)
-                        edited = current.get("hash") != item.content_hash
-                        if item.feed == current.get("feed") and edited:
-                            updated += 1
-            key_updates[item.feed_key] = target
-            if item.link_key and item.link_key not in keys:
-                key_updates.setdefault(item.link_key, target)
-            seen_updates[item.feed_key] = item.content_hash
-        for record, previous in puts.values():
+    def write(self, changes: dedup.Changes) -> None:
+        """Apply what dedup decided: the records, then the index's keys and hashes."""
+        for record, previous in changes.records.values():
             self._put(record, previous)
-        if key_updates or seen_updates:
-            keys.update(key_updates)
-            self.index["seen"].update(seen_updates)
+        if changes.keys or changes.seen:
+            self.index["keys"].update(changes.keys)
+            self.index["seen"].update(changes.seen)
             self._index_dirty = True
-        return new, updated
 
     def _put(self, record: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
         item_id = record["id"]

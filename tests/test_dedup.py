@@ -205,3 +205,38 @@ def test_each_story_is_stored_once_and_edits_update_in_place(
             for record in records:
                 by_guid.setdefault(record["guid"], []).append(record["title"])
             assert by_guid == {f"g{k}": [title] for k, title in latest.items()}
+
+
+def test_resolve_works_out_every_record_key_and_count_before_anything_is_written() -> None:
+    """dedup decides completely: the store gets records, keys and counts to apply, and the
+    only thing dedup reads is a stored record by id."""
+    stored = {
+        "s1": {**item(key="s1", link_key="ls1", h="old").to_record(), "read": True},
+        "s2": item(feed="tengrinews", key="s2", link_key="ls2").to_record(),
+    }
+    reads: list[str] = []
+
+    def get(item_id: str) -> dict[str, Any] | None:
+        reads.append(item_id)
+        return stored.get(item_id)
+
+    keys = {"s1": "s1", "ls1": "s1", "s2": "s2", "ls2": "s2"}
+    index = IndexView(keys, {"s1": "old", "s2": "h1"})
+    batch = [
+        item(key="n1", link_key="ln1"),  # new
+        item(key="s1", link_key="ls1", h="new", title="Токаев провел переговоры (обновлено)"),
+        item(key="k9", link_key="ls2"),  # another feed's copy of s2
+        item(key="k9", link_key="ls2"),  # the same entry twice in the batch
+    ]
+    changes = dedup.resolve(dedup.plan(batch, index), keys, get)
+    assert (changes.new, changes.updated) == (1, 1)  # a copy from another feed is no edit
+    assert set(changes.records) == {"n1", "s1", "s2"}
+    edited, before = changes.records["s1"]
+    assert edited["title"].endswith("(обновлено)") and edited["read"] is True
+    assert before is not None and before["hash"] == "old"
+    merged, _ = changes.records["s2"]
+    assert merged["also_in"] == [{"feed": "kazinform-ru", "url": "https://inform.kz/k9"}]
+    assert changes.keys == {"n1": "n1", "ln1": "n1", "s1": "s1", "k9": "s2"}
+    assert changes.seen == {"n1": "h1", "s1": "new", "k9": "h1"}
+    assert sorted(reads) == ["s1", "s2"]
+    assert stored["s1"]["title"] == "Токаев провел переговоры"  # nothing written back
