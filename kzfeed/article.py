@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from .errors import KzfeedError
 from .htmlsource import decode_html
-from .text import clean_line
+from .sanitize import clean_line
 from .words import tr
 
 # Lines that are site chrome on Kazinform and the other agencies' article pages.

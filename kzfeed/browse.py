@@ -36,7 +36,7 @@ from .model import display_source, primary_rubric
 from .query import Record, group_by_day
 from .reading import GROUPS, Selection, Wire
 from .render import abbreviate, day_label, item_view
-from .text import clean_line
+from .sanitize import clean_line
 from .words import count, tr
 
 #: How many rows the list holds before it reads the next partition (more as you scroll).
@@ -556,7 +556,7 @@ class WireReader(App[None]):
     @work(thread=True, exclusive=True, group="update")
     def run_update(self) -> None:
         """`kzfeed update` in a worker: you keep reading; the list is read again after."""
-        from .pipeline import update
+        from .update import update
 
         def progress(name: str, what: str) -> None:
             self.call_from_thread(self.say, clean_line(f"{tr('updating', self.lang)}: {name}")[:80])

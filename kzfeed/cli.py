@@ -1,6 +1,6 @@
 """The Typer app: parse arguments, call the stages, render; exceptions -> exit codes.
 
-Heavy modules (httpx, feedparser, the pipeline) are imported inside the commands that
+Heavy modules (httpx, feedparser, the update run) are imported inside the commands that
 need them, so `kzfeed latest` and `kzfeed --help` start fast.
 """
 
@@ -142,7 +142,7 @@ def _console(stderr: bool = False) -> Console:
 def _print_json(data: Any) -> None:
     """JSON on stdout, every string cleaned of control and bidi characters first: JSON
     escapes C0 controls but would print C1 (0x9b, a CSI to some terminals) and bidi raw."""
-    from .text import clean_tree
+    from .sanitize import clean_tree
 
     sys.stdout.write(json.dumps(clean_tree(data), ensure_ascii=False, indent=2) + "\n")
 
@@ -150,7 +150,7 @@ def _print_json(data: Any) -> None:
 def _say(message: str) -> None:
     """One message on stderr.  Messages can quote a server (an HTTP reason phrase, a URL):
     control and bidi characters are removed first, as for everything shown."""
-    from .text import clean_text
+    from .sanitize import clean_text
 
     sys.stderr.write(f"kzfeed: {clean_text(message)}\n")
     sys.stderr.flush()
@@ -253,7 +253,7 @@ def add(
         spec = dc_replace(spec, url=target, title=feed_title)
     _not_subscribed(cfg, spec.url)
     add_feed(cfg.path, spec)
-    from .text import clean_line
+    from .sanitize import clean_line
 
     typer.echo(tr("added {name}: {url}").format(name=spec.name, url=clean_line(spec.url)))
 
@@ -311,7 +311,7 @@ def _preview(entries: list[dict[str, Any]], cfg: Config, limit: int = 5) -> None
     import shutil
     from datetime import UTC, datetime
 
-    from .text import clean_line, shorten
+    from .sanitize import clean_line, shorten
 
     tz = _tz(cfg)
     room = max(20, shutil.get_terminal_size((80, 24)).columns - 28)  # "kzfeed:   dd.mm HH:MM  "
@@ -335,7 +335,7 @@ def _probe(url: str, cfg: Config, pick: int | None) -> tuple[str, str | None]:
     from .fetch import fetch_now
     from .normalize import http_url
     from .parse import parse_bytes
-    from .text import clean_line
+    from .sanitize import clean_line
 
     (fetched,) = fetch_now(cfg.settings, [url])
     if fetched.error:
@@ -531,7 +531,7 @@ def update(
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Fetch, parse, dedup and store; a summary per feed.  Exit 3 if a feed failed."""
-    from .pipeline import update as run_update
+    from .update import update as run_update
 
     cfg = _config()
     if not cfg.feeds:
@@ -547,7 +547,7 @@ def update(
     if live:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        from .text import clean_line
+        from .sanitize import clean_line
 
         progress = Progress(
             TextColumn("{task.description}", markup=False),  # feed names and server text
@@ -753,7 +753,7 @@ def latest(
         _print_json([public(r) for r in records])
         return
     if jsonl:
-        from .text import clean_tree
+        from .sanitize import clean_tree
 
         for record in records:
             sys.stdout.write(json.dumps(clean_tree(public(record)), ensure_ascii=False) + "\n")
@@ -1079,14 +1079,14 @@ def digest(
     filters (or the last 24 hours the first time); only such a run moves that mark."""
     from dataclasses import replace as dc_replace
 
-    from . import export
+    from . import digest as digests
     from .dates import parse_when, to_utc_iso
     from .query import newest
 
-    if format_ not in export.FORMATS:
+    if format_ not in digests.FORMATS:
         raise UsageError(
             tr("--format must be one of {known}, not {format}").format(
-                known=", ".join(export.FORMATS), format=repr(format_)
+                known=", ".join(digests.FORMATS), format=repr(format_)
             )
         )
     if date is not None and (since is not None or until is not None):
@@ -1127,7 +1127,7 @@ def digest(
     window_end = chosen.until
     records = newest(store.iter_newest(), flt, None)
     sources = wire.feed_titles()
-    data = export.build_digest(
+    data = digests.build_digest(
         records,
         tz=tz,
         lang=cfg.settings.language,
@@ -1146,7 +1146,7 @@ def digest(
                 tr("cannot read template {path}: {reason}").format(path=template, reason=exc)
             ) from None
         try:
-            text = export.render_template(source, template.name, data)
+            text = digests.render_template(source, template.name, data)
         except Exception as exc:  # a template error is the user's to fix: one line
             raise KzfeedError(
                 tr("template {path}: {reason}").format(
@@ -1154,15 +1154,15 @@ def digest(
                 )
             ) from None
     elif format_ == "json":
-        text = export.to_json(data)
+        text = digests.to_json(data)
     elif format_ == "md":
-        text = export.to_markdown(data, tz)
+        text = digests.to_markdown(data, tz)
     elif format_ == "html":
-        text = export.to_html(data, tz)
+        text = digests.to_html(data, tz)
     elif format_ == "txt":
-        text = export.to_text(data, tz)
+        text = digests.to_text(data, tz)
     else:
-        text = export.to_atom(data, tz, export.feed_id(flt, cfg.settings.language))
+        text = digests.to_atom(data, tz, digests.feed_id(flt, cfg.settings.language))
     _write_output(text, output)
     if chosen.mark_key is not None:
         with store.writer(on_wait=_say) as writer:
@@ -1224,7 +1224,7 @@ def export_opml(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE.")] = None,
 ) -> None:
     """Write the subscriptions as OPML 2.0 (for newsboat, Miniflux, reader …)."""
-    from .export import to_opml
+    from .opml import to_opml
 
     cfg = _config()
     states = _store(cfg).feed_states()

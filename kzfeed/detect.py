@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .dates import parse_day, parse_list_date
-from .text import clean_line
+from .sanitize import clean_line
 
 MIN_TITLE, MAX_TITLE, MIN_WORDS = 25, 250, 4
 MIN_LIST = 3

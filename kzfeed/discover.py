@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from .text import clean_line
+from .sanitize import clean_line
 
 FEED_TYPES = {
     "application/rss+xml": "rss",

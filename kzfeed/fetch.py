@@ -30,7 +30,7 @@ from . import __version__
 from .dates import to_utc_iso, utcnow
 from .errors import describe
 from .model import FeedState, FetchResult
-from .text import UNSAFE_CHARS
+from .sanitize import UNSAFE_CHARS
 from .transport import PUBLIC_ONLY, KeepAliveTransport, Refusal, is_public_ip, resolve
 from .words import tr
 
@@ -477,7 +477,7 @@ def safe_location(location: str) -> str:
 
 def _reason(response: httpx.Response) -> str:
     """The server's reason phrase, as one clean line of at most 100 characters."""
-    from .text import clean_line
+    from .sanitize import clean_line
 
     return clean_line(response.reason_phrase)[:100]
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from .dates import parse_day, parse_list_date
 from .errors import FeedError
 from .model import FeedSpec
-from .text import clean_line
+from .sanitize import clean_line
 from .words import ntr, tr
 
 #: Built-in selectors, by preset name, written against what public material says the

@@ -16,7 +16,7 @@ from . import rubrics
 from .dates import to_utc_iso
 from .language import language_code, text_language
 from .model import FeedSpec, Item
-from .text import clean_line, html_to_text, shorten
+from .sanitize import clean_line, html_to_text, shorten
 
 SUMMARY_LIMIT = 1000
 TEXT_LIMIT = 60_000

@@ -1,4 +1,5 @@
-"""Reading OPML 1.0/2.0 subscription lists (pure: bytes -> outlines and what was skipped).
+"""OPML subscription lists: reading 1.0/2.0 (pure: bytes -> outlines and what was skipped)
+and writing 2.0 (pure: feeds -> text).
 
 OPML files come from other programs and from the web: they are untrusted.  A DTD with
 entities is refused (expat would expand "billion laughs"), only http(s) feed URLs are taken,
@@ -8,15 +9,17 @@ and every outline that is not imported is reported with its reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
 from . import rubrics
 from .errors import KzfeedError
-from .normalize import canonical_url
-from .text import clean_line
+from .normalize import canonical_url, http_url
+from .sanitize import clean_line
 from .words import tr
 
 MAX_OPML_BYTES = 32 * 1024 * 1024
@@ -115,3 +118,40 @@ def _rubric_of(category: str | None) -> str | None:
         if key is not None:
             return key
     return None
+
+
+# ---------------------------------------------------------------------------- OPML
+
+
+def to_opml(feeds: Sequence[Mapping[str, Any]], generated: datetime, lang: str) -> str:
+    """OPML 2.0, one folder per default rubric, that newsboat, Miniflux and reader import.
+
+    ``feeds``: dicts with name, url, title, rubric, lang; only http(s) URLs are written.
+    """
+    from .digest import xml_text
+
+    opml = ET.Element("opml", {"version": "2.0"})
+    head = ET.SubElement(opml, "head")
+    ET.SubElement(head, "title").text = "kzfeed subscriptions"
+    from email.utils import format_datetime
+
+    ET.SubElement(head, "dateCreated").text = format_datetime(generated)
+    body = ET.SubElement(opml, "body")
+    folders: dict[str, ET.Element] = {}
+    for feed in sorted(
+        feeds, key=lambda f: (rubrics.sort_key(f.get("rubric") or "other"), f["name"])
+    ):
+        url = http_url(feed.get("url"))
+        if url is None:
+            continue
+        key = feed.get("rubric") or "other"
+        if key not in folders:
+            label = rubrics.label(key, lang)
+            folders[key] = ET.SubElement(body, "outline", {"text": label, "title": label})
+        title = xml_text(feed.get("title") or feed["name"])
+        attrs = {"type": "rss", "text": title, "title": title, "xmlUrl": url, "category": key}
+        if feed.get("lang"):
+            attrs["language"] = str(feed["lang"])
+        ET.SubElement(folders[key], "outline", attrs)
+    ET.indent(opml, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"

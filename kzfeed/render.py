@@ -22,7 +22,7 @@ from . import rubrics
 from .dates import from_iso
 from .model import FeedResult, display_source, primary_rubric
 from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
-from .text import clean_line, clean_text
+from .sanitize import clean_line, clean_text
 from .words import label, ntr, status_word, tr
 
 MONTHS_GEN = {

@@ -135,8 +135,8 @@ def _store_version(data_dir: Any, body: str) -> tuple[int, int]:
     """One poll of a feed, through the real parse worker function, dedup and store."""
     from kzfeed import dedup as dedup_
     from kzfeed.model import FeedSpec
-    from kzfeed.pipeline import parse_job
     from kzfeed.store import Store
+    from kzfeed.update import parse_job
 
     spec = FeedSpec("wire", "https://x.kz/rss")
     parsed = parse_job(

@@ -30,8 +30,8 @@ from kzfeed.dates import parse_human_date, parse_when
 from kzfeed.errors import UsageError
 from kzfeed.normalize import entry_time
 from kzfeed.parse import parse_bytes
-from kzfeed.pipeline import UpdateReport, update
 from kzfeed.store import Store, check
+from kzfeed.update import UpdateReport, update
 
 from .conftest import REPO, FeedServer, rss, write_config
 

@@ -14,8 +14,8 @@ from kzfeed.config import load_config
 from kzfeed.errors import FeedError
 from kzfeed.htmlsource import decode_html, parse_list
 from kzfeed.model import FeedSpec
-from kzfeed.pipeline import update
 from kzfeed.store import Store
+from kzfeed.update import update
 
 from .conftest import FIXTURES, FeedServer, write_config
 

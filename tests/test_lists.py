@@ -405,7 +405,7 @@ def test_feedparsers_own_test_feeds_lose_nothing_without_a_reason() -> None:
 
     import feedparser
 
-    from kzfeed.pipeline import parse_job
+    from kzfeed.update import parse_job
 
     files = sorted(FEEDPARSER_TESTS.rglob("*.xml"))
     assert len(files) >= 2100

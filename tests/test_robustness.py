@@ -32,9 +32,9 @@ from kzfeed.cli import app
 from kzfeed.config import load_config
 from kzfeed.fetch import parse_cache_control, parse_retry_after, safe_location
 from kzfeed.parse import looks_like_html, parse_bytes
-from kzfeed.pipeline import update
+from kzfeed.sanitize import clean_line, defuse, html_to_text
 from kzfeed.store import Store, check
-from kzfeed.text import clean_line, defuse, html_to_text
+from kzfeed.update import update
 
 from .conftest import REPO, FeedServer, rss, write_config
 from .test_hardening import bad, run_case

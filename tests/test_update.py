@@ -12,8 +12,8 @@ import pytest
 
 from kzfeed import store as store_mod
 from kzfeed.config import load_config
-from kzfeed.pipeline import UpdateReport, update
 from kzfeed.store import Store
+from kzfeed.update import UpdateReport, update
 
 from .conftest import CORPUS, REPO, FeedServer, rss, write_config
 

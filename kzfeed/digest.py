@@ -1,4 +1,4 @@
-"""Digest and OPML writers (pure: data -> text).
+"""Digests: the data (SPEC's JSON shape) and its writers (pure: data -> text).
 
 Every string that came from a feed is escaped for the format it lands in, and only http(s)
 links are ever emitted as links (`normalize.http_url`).  The digest's data is SPEC's JSON
@@ -21,7 +21,7 @@ from .dates import from_iso, to_utc_iso
 from .model import public
 from .normalize import http_url
 from .query import Record, group_by_day, group_by_rubric
-from .text import clean_line, clean_text, clean_tree
+from .sanitize import clean_line, clean_text, clean_tree
 from .words import count, tr
 
 FORMATS = ("md", "html", "json", "txt", "atom")
@@ -286,7 +286,7 @@ def to_html(digest: Mapping[str, Any], tz: tzinfo) -> str:
 
 
 def _html_item(item: Mapping[str, Any], w: Mapping[str, str]) -> str:
-    from .text import shorten
+    from .sanitize import shorten
 
     head = f'<span class="time">{_h(item["local_time"])}</span>'
     head += f'<span class="source">{_h(item["source"])}</span>'
@@ -397,20 +397,20 @@ def to_atom(digest: Mapping[str, Any], tz: tzinfo, feed_id: str) -> str:
         seen.add(item["id"])
         entry = sub(feed, "entry")
         sub(entry, "id", f"urn:kzfeed:item:{item['id']}")
-        sub(entry, "title", _xml_text(item["title"]))
+        sub(entry, "title", xml_text(item["title"]))
         if item["url"]:
             sub(entry, "link", rel="alternate", type="text/html", href=item["url"])
         for also in item.get("also_in", []):
             if also.get("url"):
-                sub(entry, "link", rel="related", href=also["url"], title=_xml_text(also["source"]))
+                sub(entry, "link", rel="related", href=also["url"], title=xml_text(also["source"]))
         sub(entry, "published", item["published"])
         sub(entry, "updated", item["published"])
         entry_author = sub(entry, "author")
-        sub(entry_author, "name", _xml_text(item["source"]))
+        sub(entry_author, "name", xml_text(item["source"]))
         for key in item.get("rubrics", []):
             sub(entry, "category", term=key, label=rubrics.label(key, lang))
         if item.get("summary"):
-            sub(entry, "summary", _xml_text(item["summary"]), type="text")
+            sub(entry, "summary", xml_text(item["summary"]), type="text")
         if item.get("text"):
             sub(entry, "content", _xml_text_block(item["text"]), type="text")
     body = ET.tostring(feed, encoding="unicode")
@@ -426,7 +426,7 @@ def _xml_text_block(value: object) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def _xml_text(value: object) -> str:
+def xml_text(value: object) -> str:
     """Text XML 1.0 can carry (ElementTree escapes markup but not invalid characters)."""
     return _XML_BAD.sub("", clean_line(str(value or "")))
 
@@ -446,38 +446,3 @@ def render_template(source: str, name: str, digest: Mapping[str, Any]) -> str:
     env = SandboxedEnvironment(autoescape=markup, keep_trailing_newline=True)
     env.filters["http_url"] = http_url
     return env.from_string(source).render(**digest, digest=digest)
-
-
-# ---------------------------------------------------------------------------- OPML
-
-
-def to_opml(feeds: Sequence[Mapping[str, Any]], generated: datetime, lang: str) -> str:
-    """OPML 2.0, one folder per default rubric, that newsboat, Miniflux and reader import.
-
-    ``feeds``: dicts with name, url, title, rubric, lang; only http(s) URLs are written.
-    """
-    opml = ET.Element("opml", {"version": "2.0"})
-    head = ET.SubElement(opml, "head")
-    ET.SubElement(head, "title").text = "kzfeed subscriptions"
-    from email.utils import format_datetime
-
-    ET.SubElement(head, "dateCreated").text = format_datetime(generated)
-    body = ET.SubElement(opml, "body")
-    folders: dict[str, ET.Element] = {}
-    for feed in sorted(
-        feeds, key=lambda f: (rubrics.sort_key(f.get("rubric") or "other"), f["name"])
-    ):
-        url = http_url(feed.get("url"))
-        if url is None:
-            continue
-        key = feed.get("rubric") or "other"
-        if key not in folders:
-            label = rubrics.label(key, lang)
-            folders[key] = ET.SubElement(body, "outline", {"text": label, "title": label})
-        title = _xml_text(feed.get("title") or feed["name"])
-        attrs = {"type": "rss", "text": title, "title": title, "xmlUrl": url, "category": key}
-        if feed.get("lang"):
-            attrs["language"] = str(feed["lang"])
-        ET.SubElement(folders[key], "outline", attrs)
-    ET.indent(opml, space="  ")
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n"

@@ -160,7 +160,7 @@ def parse_job(
     """Parse and normalize one body (runs in a worker process; pure but for CPU)."""
     from .normalize import normalize_entries
     from .parse import parse_bytes
-    from .text import clean_line
+    from .sanitize import clean_line
 
     try:
         # No Content-Location: feedparser would resolve GUIDs against it, and an item's
