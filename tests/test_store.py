@@ -20,6 +20,7 @@ from kzfeed import store as store_mod
 from kzfeed.errors import AmbiguousId, LockTimeout, NotFound, StoreError
 from kzfeed.model import FeedState, Item
 from kzfeed.store import Store, resolve_id
+from kzfeed.store import files as store_files
 
 
 def make_item(n: int, day: str = "2026-11-24", feed: str = "kazinform-ru") -> Item:
@@ -68,14 +69,14 @@ def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[str] = []
-    real = store_mod.write_atomic
+    real = store_files.write_atomic
 
     def counting(path: Path, data: bytes) -> None:
         if "backups" not in path.parts:
             writes.append(path.name)
         real(path, data)
 
-    monkeypatch.setattr(store_mod, "write_atomic", counting)
+    monkeypatch.setattr(store_files, "write_atomic", counting)
     store = Store(tmp_path)
     items = [make_item(n) for n in range(200)]
     store_items(store, items)

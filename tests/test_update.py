@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from kzfeed import store as store_mod
 from kzfeed.config import load_config
 from kzfeed.store import Store
+from kzfeed.store import files as store_files
 from kzfeed.update import UpdateReport, update
 
 from .conftest import CORPUS, REPO, FeedServer, rss, write_config
@@ -140,11 +140,13 @@ def test_second_update_is_conditional_and_adds_nothing(
     setup(server, cfg_path)
     run(cfg_path)
     writes: list[str] = []
-    real = store_mod.write_atomic
-    monkeypatch.setattr(store_mod, "write_atomic", lambda p, d: (writes.append(p.name), real(p, d)))
+    real = store_files.write_atomic
+    monkeypatch.setattr(
+        store_files, "write_atomic", lambda p, d: (writes.append(p.name), real(p, d))
+    )
     reads: list[str] = []
-    load = store_mod._load_json
-    monkeypatch.setattr(store_mod, "_load_json", lambda p: (reads.append(p.name), load(p))[1])
+    load = store_files.load_json
+    monkeypatch.setattr(store_files, "load_json", lambda p: (reads.append(p.name), load(p))[1])
     report = run(cfg_path)
     assert report.new == 0 and report.updated == 0 and report.errors == 0
     assert reads == ["state.json"]  # nothing was parsed: the identity index is never read

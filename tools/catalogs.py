@@ -101,9 +101,9 @@ def main() -> int:
         po_file, mo_file = po_path(lang), po_path(lang).with_suffix(".mo")
         missing = untranslated(catalog)
         if args.check:
-            current_po = po_file.read_bytes() if po_file.exists() else b""
             current_mo = mo_file.read_bytes() if mo_file.exists() else b""
-            if _body(current_po) != _body(po) or current_mo != compiled(lang):
+            stale = not po_file.exists() or entries(on_disk(lang)) != entries(catalog)
+            if stale or current_mo != compiled(lang):
                 print(f"{lang}: catalog out of date; run tools/catalogs.py", file=sys.stderr)
                 stale = True
         else:
@@ -116,14 +116,15 @@ def main() -> int:
     return 1 if stale else 0
 
 
-def _body(po: bytes) -> bytes:
-    """A catalog without its header dates (they change on every write) and the places its
-    messages are used (they move with every edit above them)."""
-    return b"\n".join(
-        line
-        for line in po.splitlines()
-        if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date', b"#:"))
-    )
+def entries(catalog: Catalog) -> dict[object, object]:
+    """What a catalog says — each message and its translation — whatever the order of the
+    messages and the places they are used (both move with every edit of the code)."""
+    return {message.id: message.string for message in catalog if message.id}
+
+
+def on_disk(lang: str) -> Catalog:
+    with po_path(lang).open("rb") as fh:
+        return read_po(fh, locale=lang)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,221 @@
+"""The only package that touches TinyDB: partitioned, atomic, locked storage.
+
+Layout of the data dir::
+
+    kzfeed.lock              file lock held by every writer
+    state.json               TinyDB, table "feeds": per-feed validators, health, failures
+    index.json               identity index (derived from the partitions, compact JSON)
+    ids.bin                  every item id, sorted, 8 bytes each (derived from the index):
+                             the shortest unique id prefixes without reading the index
+    items/2026-11-24.json    TinyDB, table "items": the items published that UTC day
+
+* Items are partitioned by the UTC day of publication, so `latest` reads the newest
+  partitions only and stops; nothing needs every item ever stored.
+* The identity index maps feed keys and link keys to item ids, remembers the content hash
+  last stored for each feed key, where each item lives, and tombstones of pruned items.
+* Every file is written whole to a temp file, fsynced and `os.replace`d: a kill at any
+  moment leaves the old or the new file.  A write happens once per batch (`Writer.commit`),
+  only for files that changed.  Partitions are written before the index, so an interrupted
+  commit at worst re-stores items under the same deterministic ids.
+* A corrupt, truncated or empty file raises StoreError naming it and is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+
+from ..errors import LockTimeout, StoreError
+from ..model import FeedState
+from ..words import tr
+from . import files
+from .backups import BackupMirror, restore
+from .check import check
+from .files import AtomicStorage, restore_hint, write_atomic
+from .index import (
+    ID_BYTES,
+    ID_LIST,
+    MIN_PREFIX,
+    PARTITION_RE,
+    SCHEMA,
+    empty_index,
+    entry_feeds,
+    id_list,
+    partition_of,
+    resolve_id,
+    shortest_prefixes,
+    upgrade_index,
+)
+from .writer import Writer, retention_cutoff
+
+__all__ = [
+    "ID_BYTES",
+    "ID_LIST",
+    "MIN_PREFIX",
+    "SCHEMA",
+    "Store",
+    "Writer",
+    "check",
+    "id_list",
+    "partition_of",
+    "resolve_id",
+    "restore",
+    "restore_hint",
+    "retention_cutoff",
+    "shortest_prefixes",
+    "write_atomic",
+]
+
+
+class Store(BackupMirror):
+    """Read access to a data dir; `writer()` for changes under the lock."""
+
+    def __init__(self, data_dir: Path, *, lock_timeout: float = 60.0) -> None:
+        self.data_dir = Path(data_dir)
+        self.items_dir = self.data_dir / "items"
+        self.lock_timeout = lock_timeout
+        self._index: dict[str, Any] | None = None
+        self._partitions: dict[str, tuple[TinyDB, AtomicStorage]] = {}
+        self._state: tuple[TinyDB, AtomicStorage] | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def index(self) -> dict[str, Any]:
+        if self._index is None:
+            data = files.load_json(self.data_dir / "index.json")
+            if data is None:
+                data = empty_index()
+            elif data.get("schema") == 1:
+                data = upgrade_index(data, self.data_dir / "index.json")
+            elif data.get("schema") != SCHEMA:
+                raise StoreError(
+                    tr("{path}: unknown schema {schema}").format(
+                        path=self.data_dir / "index.json", schema=repr(data.get("schema"))
+                    )
+                )
+            self._index = data
+        return self._index
+
+    def partitions(self) -> list[str]:
+        """Partition names (UTC days), newest first."""
+        try:
+            names = [
+                m.group(1) for p in self.items_dir.iterdir() if (m := PARTITION_RE.match(p.name))
+            ]
+        except FileNotFoundError:
+            return []
+        return sorted(names, reverse=True)
+
+    def _partition(self, name: str) -> tuple[TinyDB, AtomicStorage]:
+        if name not in self._partitions:
+            self._partitions[name] = files.open_db(self.items_dir / f"{name}.json", self.save)
+        return self._partitions[name]
+
+    def partition_items(self, name: str) -> list[dict[str, Any]]:
+        db, _ = self._partition(name)
+        return [dict(doc) for doc in db.table("items").all()]
+
+    def iter_newest(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(partition, its items) from the newest partition back."""
+        for name in self.partitions():
+            yield name, self.partition_items(name)
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        entry = self.index["items"].get(item_id)
+        if entry is None:
+            return None
+        db, _ = self._partition(partition_of(entry))
+        doc = db.table("items").get(doc_id=files.doc_id(item_id))
+        return dict(doc) if doc is not None else None
+
+    def ids(self) -> list[str]:
+        return list(self.index["items"])
+
+    def abbreviations(self, ids: Iterable[str]) -> dict[str, str]:
+        """Each id's shortest prefix that names no other stored item (at least
+        ``MIN_PREFIX`` characters), read from the sorted id list, not the index: a binary
+        search per id.  An id the list does not hold (a store written before the list
+        existed) gets no entry; the caller shows a longer prefix."""
+        try:
+            data = (self.data_dir / ID_LIST).read_bytes()
+        except OSError:
+            return {}
+        return shortest_prefixes(data, ids)
+
+    def _state_db(self) -> tuple[TinyDB, AtomicStorage]:
+        if self._state is None:
+            self._state = files.open_db(self.data_dir / "state.json", self.save)
+        return self._state
+
+    def feed_states(self) -> dict[str, FeedState]:
+        db, _ = self._state_db()
+        return {doc["name"]: FeedState.from_dict(doc) for doc in db.table("feeds").all()}
+
+    def digest_marks(self) -> dict[str, str]:
+        """The end of the period the last digest of each format covered (ISO UTC)."""
+        db, _ = self._state_db()
+        return {doc["format"]: doc["until"] for doc in db.table("digests").all()}
+
+    def feed_stats(self) -> dict[str, tuple[int, str | None]]:
+        """Per feed: how many stored items it carried and the newest one's time."""
+        stats: dict[str, tuple[int, str | None]] = {}
+        for entry in self.index["items"].values():
+            published, feeds = entry_feeds(entry)
+            for name in feeds:
+                count, newest = stats.get(name, (0, None))
+                stats[name] = (
+                    count + 1,
+                    published if newest is None or published > newest else newest,
+                )
+        return stats
+
+    # ------------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Writer]:
+        """Hold the lock, yield a Writer, commit what it changed (only if no exception)."""
+        with self.locked(on_wait):
+            writer = Writer(self)
+            yield writer
+            writer.commit()
+
+    @contextlib.contextmanager
+    def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the database lock (waiting up to lock_timeout, saying so)."""
+        from filelock import FileLock, Timeout
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.data_dir / "kzfeed.lock"
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_wait is not None:
+                on_wait(
+                    tr("waiting for another kzfeed to finish (lock {path})").format(path=lock_path)
+                )
+            try:
+                lock.acquire(timeout=self.lock_timeout)
+            except Timeout as exc:
+                raise LockTimeout(
+                    tr(
+                        "{path}: another kzfeed still holds the lock after {seconds} s; giving up"
+                    ).format(path=lock_path, seconds=f"{self.lock_timeout:g}")
+                ) from exc
+        try:
+            self._reset()  # another process may have written while we waited
+            self._clean_temp_files()
+            yield
+        finally:
+            self._reset()
+            lock.release()
+
+    def _reset(self) -> None:
+        self._index = None
+        self._partitions.clear()
+        self._state = None

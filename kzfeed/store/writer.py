@@ -1,0 +1,249 @@
+"""Changes to the store under its lock: what dedup decided, read marks, feed state,
+digest marks, pruning; written once per batch, partitions first, then the index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tinydb.table import Document
+
+from .. import dedup
+from ..dates import to_utc_iso, utcnow
+from ..model import FeedState, carrying_feeds
+from . import files
+from .index import ID_LIST, entry_feeds, id_list, index_entry, partition_of
+
+if TYPE_CHECKING:
+    from . import Store
+
+
+class Writer:
+    """Changes to the store, kept in memory until `commit` (called by Store.writer).
+
+    TinyDB rewrites a whole table on every insert or update (it re-keys every document),
+    so records are buffered per partition and each partition is flushed with one bulk
+    remove and one bulk insert: a batch costs O(partition), not O(partition x items).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._index_dirty = False
+        self._ids_changed = False  # an item added or forgotten: the id list is rewritten
+        self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
+        self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
+        self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
+
+    @property
+    def index(self) -> dict[str, Any]:
+        """The identity index, read on first use: a warm update of 304s never needs it."""
+        return self.store.index
+
+    def view(self) -> dedup.IndexView:
+        return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        """A record as this batch left it (pending changes first, then the store)."""
+        entry = self.index["items"].get(item_id)
+        if entry is None:
+            return None
+        pending = self._pending.get(partition_of(entry), {}).get(item_id)
+        if pending is not None:
+            return dict(pending)
+        return self.store.get(item_id)
+
+    def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
+        """Store the decisions of one feed's batch; returns (new, updated).  What they come
+        to is worked out by `dedup.resolve` first (where a bad item could raise); only then
+        is it written into the batch, so a failure leaves nothing of this feed applied."""
+        changes = dedup.resolve(decisions, self.index["keys"], self.get)
+        self.write(changes)
+        return changes.new, changes.updated
+
+    def write(self, changes: dedup.Changes) -> None:
+        """Apply what dedup decided: the records, then the index's keys and hashes."""
+        for record, previous in changes.records.values():
+            self._put(record, previous)
+        if changes.keys or changes.seen:
+            self.index["keys"].update(changes.keys)
+            self.index["seen"].update(changes.seen)
+            self._index_dirty = True
+
+    def _put(self, record: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+        item_id = record["id"]
+        partition = partition_of(record["published"])
+        if previous is not None:
+            old = partition_of(previous["published"])
+            if old != partition:
+                self._pending.get(old, {}).pop(item_id, None)
+                self._removed.setdefault(old, set()).add(item_id)
+        self._pending.setdefault(partition, {})[item_id] = record
+        if item_id not in self.index["items"]:
+            self._ids_changed = True
+        self.index["items"][item_id] = index_entry(record["published"], carrying_feeds(record))
+        self._index_dirty = True
+
+    def _drop(self, item_id: str) -> None:
+        entry = self.index["items"].get(item_id)
+        if entry is not None:
+            partition = partition_of(entry)
+            self._pending.get(partition, {}).pop(item_id, None)
+            self._removed.setdefault(partition, set()).add(item_id)
+
+    def set_full_text(self, item_id: str, text: str) -> None:
+        """Keep an article's extracted text with the item (`show --full` reads it again)."""
+        record = self.get(item_id)
+        if record is not None and record.get("full_text") != text:
+            record["full_text"] = text
+            self._put(record)
+
+    def set_read(self, ids: Iterable[str], read: bool) -> int:
+        changed = 0
+        for item_id in ids:
+            record = self.get(item_id)
+            if record is not None and record.get("read") != read:
+                record["read"] = read
+                self._put(record)
+                changed += 1
+        return changed
+
+    def save_state(self, state: FeedState) -> None:
+        """Remember a feed's state; written with the batch (one table write, not one per
+        feed: TinyDB rewrites the whole table on every update)."""
+        self._states[state.name] = state.to_dict()
+
+    def _flush_states(self) -> None:
+        if not self._states:
+            return
+        db, _ = self.store._state_db()
+        table = db.table("feeds")
+        current = {doc["name"]: dict(doc) for doc in table.all()}
+        merged = {**current, **self._states}
+        self._states.clear()
+        if merged == current:
+            return  # nothing changed: no write
+        table.truncate()
+        table.insert_multiple(merged[name] for name in sorted(merged))
+
+    def mark_digest(self, fmt: str, until: str) -> None:
+        from tinydb import Query
+
+        db, _ = self.store._state_db()
+        db.table("digests").upsert({"format": fmt, "until": until}, Query().format == fmt)
+
+    def drop_state(self, name: str) -> None:
+        from tinydb import Query
+
+        self._states.pop(name, None)
+        db, _ = self.store._state_db()
+        db.table("feeds").remove(Query().name == name)
+
+    def prune(self, cutoff: datetime, now: datetime | None = None) -> int:
+        """Drop partitions older than ``cutoff``'s day; their keys become tombstones so the
+        items do not come back.  Tombstones older than the retention window expire."""
+        now = now or utcnow()
+        limit = to_utc_iso(cutoff)[:10]
+        old = [p for p in self.store.partitions() if p < limit]
+        if not old and self.store._index is None:
+            return 0  # nothing to drop; tombstones expire on a run that reads the index anyway
+        doomed = {
+            item_id for item_id, entry in self.index["items"].items() if partition_of(entry) < limit
+        }
+        removed = self._forget(doomed, now)
+        for partition in old:
+            self.store._partitions.pop(partition, None)
+            self._pending.pop(partition, None)
+            self._removed.pop(partition, None)
+            self.store.drop_file(self.store.items_dir / f"{partition}.json")
+        tombstones = self.index["tombstones"]
+        expired = [key for key, day in tombstones.items() if day < limit]
+        for key in expired:
+            del tombstones[key]
+        if expired:
+            self._index_dirty = True
+        return removed
+
+    def _forget(self, doomed: set[str], now: datetime, tombstone: bool = True) -> int:
+        if not doomed:
+            return 0
+        items, keys, seen = self.index["items"], self.index["keys"], self.index["seen"]
+        today = to_utc_iso(now)[:10]
+        for key, item_id in list(keys.items()):
+            if item_id in doomed:
+                del keys[key]
+                seen.pop(key, None)
+                if tombstone:
+                    self.index["tombstones"][key] = today
+        for item_id in doomed:
+            items.pop(item_id, None)
+        self._index_dirty = self._ids_changed = True
+        return len(doomed)
+
+    def purge_feed(self, name: str, titles: Mapping[str, str] | None = None) -> int:
+        """Drop the items only ``name`` carried; a story another feed carried too stays, under
+        that feed (``titles``: display names of feeds); ``name`` leaves every ``also_in``."""
+        doomed: set[str] = set()
+        for item_id, entry in list(self.index["items"].items()):
+            if name not in entry_feeds(entry)[1]:
+                continue
+            record = self.get(item_id)
+            if record is None:
+                continue
+            others = [a for a in record.get("also_in", []) if a.get("feed") != name]
+            if record.get("feed") == name and others:
+                heir = others[0]
+                record["feed"] = heir["feed"]
+                record["url"] = heir.get("url") or record.get("url")
+                record["source"] = (titles or {}).get(heir["feed"], heir["feed"])
+                record["also_in"] = others[1:]
+                self._put(record)
+            elif record.get("feed") == name:
+                self._drop(item_id)
+                doomed.add(item_id)
+            else:
+                record["also_in"] = others
+                self._put(record)
+        return self._forget(doomed, utcnow(), tombstone=False)
+
+    def _flush(self) -> None:
+        for partition in sorted(set(self._pending) | set(self._removed)):
+            table = self._table(partition)
+            records = self._pending.get(partition, {})
+            drop = set(self._removed.get(partition, ())) | set(records)
+            present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
+            if present:
+                table.remove(doc_ids=present)
+            if records:
+                table.insert_multiple(
+                    Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
+                )
+        self._pending.clear()
+        self._removed.clear()
+
+    def _table(self, partition: str) -> Any:
+        db, _ = self.store._partition(partition)
+        return db.table("items")
+
+    def commit(self) -> None:
+        """Write every changed file: partitions first, then the index, then feed state."""
+        self.store.seed_backups()
+        self._flush()
+        self._flush_states()
+        for _db, storage in list(self.store._partitions.values()):
+            storage.commit()
+        if self._index_dirty:
+            self.store.save(self.store.data_dir / "index.json", files.dumps(self.index))
+            self._index_dirty = False
+            ids_path = self.store.data_dir / ID_LIST
+            if self._ids_changed or not ids_path.exists():  # derived: no backup copy
+                files.write_atomic(ids_path, id_list(self.index["items"]))
+                self._ids_changed = False
+        if self.store._state is not None:
+            self.store._state[1].commit()
+
+
+def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
+    if days <= 0:
+        return None
+    return (now or datetime.now(UTC)) - timedelta(days=days)
