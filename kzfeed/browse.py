@@ -356,7 +356,7 @@ class WireReader(App[None]):
             self.set_read(index, True)
 
     def render_story(self, record: Record, text: str | None = None) -> None:
-        shown = dict(record)
+        shown = record.copy()
         if text:
             shown["text"] = text
         view: RenderableType = item_view(
@@ -471,7 +471,7 @@ class WireReader(App[None]):
             self.open_story(index)
         assert self.current is not None
         self.say(tr("fetching the full text…", self.lang))
-        self.fetch_article(dict(self.current))
+        self.fetch_article(self.current.copy())
 
     @work(thread=True, exclusive=True, group="article")
     def fetch_article(self, record: Record) -> None:

@@ -27,6 +27,7 @@ from .words import count, environment_language, status_word, tr, use
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .model import StoredItem
     from .reading import Selection, Wire
     from .store import Store
 
@@ -878,7 +879,7 @@ def show(
 
 def _show_records(
     wire: Wire,
-    records: list[dict[str, Any]],
+    records: list[StoredItem],
     *,
     full: bool,
     json_: bool,

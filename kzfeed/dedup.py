@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
-from .model import Item
+from .model import Item, StoredItem
 
 
 class Action(Enum):
@@ -85,7 +84,7 @@ class Changes:
     """Everything one feed's batch changes in the store, worked out before anything is
     written (the store only applies it: all or nothing)."""
 
-    records: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(
+    records: dict[str, tuple[StoredItem, StoredItem | None]] = field(
         default_factory=dict
     )  # id -> (the record to store, the stored version it replaces, or None when new)
     keys: dict[str, str] = field(default_factory=dict)  # feed_key / link_key -> item id
@@ -97,7 +96,7 @@ class Changes:
 def resolve(
     decisions: Iterable[Decision],
     keys: Mapping[str, str],
-    stored: Callable[[str], Mapping[str, Any] | None],
+    stored: Callable[[str], StoredItem | None],
 ) -> Changes:
     """The records, keys and counts the decisions come to.  ``keys`` is the index's key
     map as it is; ``stored`` reads a stored record by id (the only thing read)."""
@@ -117,7 +116,7 @@ def resolve(
         else:
             target = decision.target or ""
             pending = changes.records.get(target)
-            current = dict(pending[0]) if pending else _copy(stored(target))
+            current = pending[0].copy() if pending else _copy(stored(target))
             if current is None:  # index and partition disagree: store it afresh
                 record = item.to_record()
                 record["id"] = target
@@ -138,8 +137,8 @@ def resolve(
     return changes
 
 
-def _copy(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return dict(record) if record is not None else None
+def _copy(record: StoredItem | None) -> StoredItem | None:
+    return record.copy() if record is not None else None
 
 
 def _union(first: Iterable[str], extra: Iterable[str]) -> list[str]:
@@ -150,18 +149,23 @@ def _union(first: Iterable[str], extra: Iterable[str]) -> list[str]:
     return out
 
 
-def merge_record(record: Mapping[str, Any], item: Item) -> dict[str, Any]:
+def merge_record(record: StoredItem, item: Item) -> StoredItem:
     """The stored record after ``item`` (an edit or another feed's copy) is folded in.
 
     The item's own feed edits the content; another feed adds itself to ``also_in`` with its
     link and brings its rubrics and categories (after the primary ones).  Read state,
     first-seen time and the stored time (unless it was only estimated) are kept.
     """
-    out = dict(record)
+    out = record.copy()
     if item.feed == record.get("feed"):
         fresh = item.to_record()
-        for key in ("title", "url", "summary", "categories", "source", "lang", "guid", "hash"):
-            out[key] = fresh[key]
+        out["title"], out["url"], out["summary"] = fresh["title"], fresh["url"], fresh["summary"]
+        out["categories"], out["source"], out["lang"] = (
+            fresh["categories"],
+            fresh["source"],
+            fresh["lang"],
+        )
+        out["guid"], out["hash"] = fresh["guid"], fresh["hash"]
         if item.text:
             out["text"] = item.text
         # the feed's own rubrics lead; rubrics other feeds brought stay after them
@@ -170,7 +174,7 @@ def merge_record(record: Mapping[str, Any], item: Item) -> dict[str, Any]:
             out["published"] = item.published
             out["date_estimated"] = False
         return out
-    also = [dict(a) for a in record.get("also_in", [])]
+    also = [a.copy() for a in record.get("also_in", [])]
     for entry in also:
         if entry.get("feed") == item.feed:
             entry["url"] = item.url
@@ -179,8 +183,9 @@ def merge_record(record: Mapping[str, Any], item: Item) -> dict[str, Any]:
         also.append({"feed": item.feed, "url": item.url})
     out["also_in"] = also
     extra_rubrics = [r for r in item.rubrics if r != "other"]
-    out["rubrics"] = _union(record.get("rubrics", []), extra_rubrics)
-    if len(out["rubrics"]) > 1 and "other" in out["rubrics"]:
-        out["rubrics"].remove("other")
+    rubrics = _union(record.get("rubrics", []), extra_rubrics)
+    if len(rubrics) > 1 and "other" in rubrics:
+        rubrics.remove("other")
+    out["rubrics"] = rubrics
     out["categories"] = _union(record.get("categories", []), item.categories)
     return out

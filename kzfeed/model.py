@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict
 
 #: The public fields of an item, in the order of SPEC's JSON shape.
 PUBLIC_FIELDS = (
@@ -33,6 +33,39 @@ PUBLIC_FIELDS = (
     "read",
     "also_in",
 )
+
+
+class AlsoInRecord(TypedDict):
+    """Another feed that carried a stored story, and its link there."""
+
+    feed: str
+    url: str | None
+
+
+class StoredItem(TypedDict, total=False):
+    """A stored item as the store keeps it and every reader of the store sees it (SPEC's
+    JSON fields first, then the store's own).  `Item.to_record` makes one; derived fields
+    (primary rubric, carrying feeds, display source) are functions below, not keys."""
+
+    id: Required[str]
+    feed: Required[str]
+    source: str
+    title: str
+    url: str | None
+    published: Required[str]  # ISO 8601 UTC; its day is the partition
+    date_estimated: bool
+    rubrics: list[str]
+    categories: list[str]
+    lang: str | None
+    summary: str
+    read: bool
+    also_in: list[AlsoInRecord]
+    # the store's own
+    guid: str | None
+    first_seen: str
+    hash: str  # the content hash last stored
+    text: str  # longer plain text from the feed's <content>
+    full_text: str  # the article page's main text (show --full, full_text feeds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +169,9 @@ class Item:
     also_in: tuple[AlsoIn, ...] = field(default_factory=tuple)
     first_seen: str = ""
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> StoredItem:
         """The stored document (JSON-safe)."""
-        rec: dict[str, Any] = {
+        rec: StoredItem = {
             "id": self.id,
             "feed": self.feed,
             "source": self.source,
@@ -183,7 +216,7 @@ def display_source(record: Mapping[str, Any]) -> str:
     return str(record.get("source") or record.get("feed") or "")
 
 
-def public(record: dict[str, Any]) -> dict[str, Any]:
+def public(record: Mapping[str, Any]) -> dict[str, Any]:
     """The SPEC JSON shape of a stored item record."""
     return {k: record.get(k) for k in PUBLIC_FIELDS}
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
-from typing import Any
 
 from . import rubrics
 from .dates import from_iso
 from .errors import UsageError
-from .model import display_source, primary_rubric
+from .model import StoredItem, display_source, primary_rubric
 from .words import tr
 
-Record = dict[str, Any]
+Record = StoredItem
 
 
 def fold_search(value: str) -> str:

@@ -248,7 +248,7 @@ class Wire:
         from .query import newest
 
         found = newest(self.store.iter_newest(), self.filter(dc_replace(selection, unread=True)), 1)
-        return dict(found[0]) if found else None
+        return found[0].copy() if found else None
 
     def select_ids(self, selection: Selection) -> list[str]:
         """Every item the selection matches (for `read --all`)."""

@@ -385,14 +385,16 @@ def item_view(
     ]
     if record.get("categories"):
         fields.append((label("categories", lang), safe_line(", ".join(record["categories"]))))
-    link = _link(record["url"]) if record.get("url") else Text("—")
+    url = record.get("url")
+    link = _link(url) if url else Text("—")
     fields.append((label("link", lang), link))
     for also in record.get("also_in", []):
         name = feeds.get(also.get("feed", ""), also.get("feed", ""))
         line = safe_line(name, style="cyan")
-        if also.get("url"):
+        also_url = also.get("url")
+        if also_url:
             line.append("  ")
-            line.append_text(_link(also["url"]))
+            line.append_text(_link(also_url))
         fields.append((label("also in", lang), line))
     label_width = max(cell_len(name) for name, _value in fields)
     parts: list[Any] = [safe_line(record.get("title"), style="bold")]

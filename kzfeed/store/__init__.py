@@ -25,12 +25,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tinydb import TinyDB
 
 from ..errors import LockTimeout, StoreError
-from ..model import FeedState
+from ..model import FeedState, StoredItem
 from ..words import tr
 from . import files
 from .backups import BackupMirror, restore
@@ -116,22 +116,22 @@ class Store(BackupMirror):
             self._partitions[name] = files.open_db(self.items_dir / f"{name}.json", self.save)
         return self._partitions[name]
 
-    def partition_items(self, name: str) -> list[dict[str, Any]]:
+    def partition_items(self, name: str) -> list[StoredItem]:
         db, _ = self._partition(name)
-        return [dict(doc) for doc in db.table("items").all()]
+        return [cast(StoredItem, dict(doc)) for doc in db.table("items").all()]
 
-    def iter_newest(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    def iter_newest(self) -> Iterator[tuple[str, list[StoredItem]]]:
         """(partition, its items) from the newest partition back."""
         for name in self.partitions():
             yield name, self.partition_items(name)
 
-    def get(self, item_id: str) -> dict[str, Any] | None:
+    def get(self, item_id: str) -> StoredItem | None:
         entry = self.index["items"].get(item_id)
         if entry is None:
             return None
         db, _ = self._partition(partition_of(entry))
         doc = db.table("items").get(doc_id=files.doc_id(item_id))
-        return dict(doc) if doc is not None else None
+        return cast(StoredItem, dict(doc)) if doc is not None else None
 
     def ids(self) -> list[str]:
         return list(self.index["items"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from ..errors import StoreError
 from ..words import ntr, tr
@@ -36,7 +37,7 @@ def check(data_dir: Path) -> tuple[list[str], int, int]:
             problems.append(str(exc))
             unreadable.add(name)
             continue
-        for record in records:
+        for record in cast(list[Any], records):  # as read from disk: anything
             if not isinstance(record, dict) or "id" not in record or "published" not in record:
                 problems.append(
                     tr("{path}: a record without id/published").format(

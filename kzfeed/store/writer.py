@@ -11,7 +11,7 @@ from tinydb.table import Document
 
 from .. import dedup
 from ..dates import to_utc_iso, utcnow
-from ..model import FeedState, carrying_feeds
+from ..model import FeedState, StoredItem, carrying_feeds
 from . import files
 from .index import ID_LIST, entry_feeds, id_list, index_entry, partition_of
 
@@ -31,7 +31,7 @@ class Writer:
         self.store = store
         self._index_dirty = False
         self._ids_changed = False  # an item added or forgotten: the id list is rewritten
-        self._pending: dict[str, dict[str, dict[str, Any]]] = {}  # partition -> id -> record
+        self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
 
@@ -43,14 +43,14 @@ class Writer:
     def view(self) -> dedup.IndexView:
         return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
 
-    def get(self, item_id: str) -> dict[str, Any] | None:
+    def get(self, item_id: str) -> StoredItem | None:
         """A record as this batch left it (pending changes first, then the store)."""
         entry = self.index["items"].get(item_id)
         if entry is None:
             return None
         pending = self._pending.get(partition_of(entry), {}).get(item_id)
         if pending is not None:
-            return dict(pending)
+            return pending.copy()
         return self.store.get(item_id)
 
     def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
@@ -70,7 +70,7 @@ class Writer:
             self.index["seen"].update(changes.seen)
             self._index_dirty = True
 
-    def _put(self, record: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+    def _put(self, record: StoredItem, previous: StoredItem | None = None) -> None:
         item_id = record["id"]
         partition = partition_of(record["published"])
         if previous is not None:
