@@ -813,7 +813,7 @@ def test_global_options_work_after_the_command(tmp_path: Path) -> None:
 
 
 def test_names_from_hosts_and_where_the_database_is(cfg_path: Path, monkeypatch: Any) -> None:
-    from kzfeed.cli import _derive_name
+    from kzfeed.subscribe import derive_name as _derive_name
 
     assert _derive_name("https://tengrinews.kz/news.rss", set()) == "tengrinews"
     assert _derive_name("https://www.inform.kz/lenta/", set(), True, "kazinform") == (
