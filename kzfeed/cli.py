@@ -832,103 +832,23 @@ def digest(
     """A digest of the wire grouped by local date, then rubric: Markdown, HTML, JSON, text or
     Atom.  Without a window: everything since the previous digest of the same format and
     filters (or the last 24 hours the first time); only such a run moves that mark."""
-    from dataclasses import replace as dc_replace
+    from .reading import DigestOptions
 
-    from . import digest as digests
-    from .dates import parse_when, to_utc_iso
-    from .query import newest
-
-    if format_ not in digests.FORMATS:
-        raise UsageError(
-            tr("--format must be one of {known}, not {format}").format(
-                known=", ".join(digests.FORMATS), format=repr(format_)
-            )
-        )
-    if date is not None and (since is not None or until is not None):
-        raise UsageError(tr("--date is one local day: use it without --since/--until"))
-    cfg = _config()
-    wire = _wire(cfg)
-    now, tz, store = wire.now, wire.tz, wire.store
-    from . import window as windows
-
-    flt = wire.filter(_selection(rubric, feed, since, until, lang, search, unread))
-    if date is not None:
-        flt = dc_replace(
-            flt,
-            since=to_utc_iso(parse_when(date, tz, now)),
-            until=to_utc_iso(parse_when(date, tz, now, end=True)),
-        )
-    filters = {
-        "rubric": flt.rubrics,
-        "feed": flt.feeds,
-        "lang": flt.lang,
-        "search": flt.search,
-        "unread": flt.unread,
-        "template": template.name if template is not None else None,
-    }
-    marks = store.digest_marks()
-    chosen = windows.plan(
-        fmt=format_,
-        filters=filters,
-        since=flt.since,
-        until=flt.until,
-        by_date=date is not None,
-        marks=marks,
-        now=now,
-        dry_run=dry_run,
+    wire = _wire(_config())
+    options = DigestOptions(
+        _selection(rubric, feed, since, until, lang, search, unread),
+        format_,
+        date,
+        template,
+        full,
+        dry_run,
     )
-    # the window is closed: what arrives later is the next digest's
-    flt = dc_replace(flt, since=chosen.since, until=chosen.until)
-    window_end = chosen.until
-    records = newest(store.iter_newest(), flt, None)
-    sources = wire.feed_titles()
-    data = digests.build_digest(
-        records,
-        tz=tz,
-        lang=cfg.settings.language,
-        generated=now,
-        since=flt.since,
-        until=window_end,
-        sources=sources,
-        full=full,
-        basis=chosen.basis,
-    )
-    if template is not None:
-        try:
-            source = template.expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KzfeedError(
-                tr("cannot read template {path}: {reason}").format(path=template, reason=exc)
-            ) from None
-        try:
-            text = digests.render_template(source, template.name, data)
-        except Exception as exc:  # a template error is the user's to fix: one line
-            raise KzfeedError(
-                tr("template {path}: {reason}").format(
-                    path=template, reason=f"{type(exc).__name__}: {exc}"
-                )
-            ) from None
-    elif format_ == "json":
-        text = digests.to_json(data)
-    elif format_ == "md":
-        text = digests.to_markdown(data, tz)
-    elif format_ == "html":
-        text = digests.to_html(data, tz)
-    elif format_ == "txt":
-        text = digests.to_text(data, tz)
-    else:
-        text = digests.to_atom(data, tz, digests.feed_id(flt, cfg.settings.language))
-    _write_output(text, output)
-    if chosen.mark_key is not None:
-        with store.writer(on_wait=_say) as writer:
-            writer.mark_digest(chosen.mark_key, windows.moved(marks, chosen.mark_key, window_end))
+    made = wire.digest(options)
+    _write_output(made.text, output)
+    wire.keep_digest_mark(made)
     if output is not None:
-        lang = cfg.settings.language
-        _say(
-            tr("wrote {file}: {items}", lang).format(
-                file=output, items=count(data["count"], "item", lang)
-            )
-        )
+        items = count(made.data["count"], "item", wire.lang)
+        _say(tr("wrote {file}: {items}", wire.lang).format(file=output, items=items))
 
 
 @app.command("import-opml")

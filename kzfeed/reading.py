@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import KzfeedError, NotFound, UsageError
@@ -67,6 +68,31 @@ class Listing:
     window: str | None = None
     short_ids: dict[str, str] = field(default_factory=dict)
     empty_store: bool = False
+
+
+@dataclass(frozen=True)
+class DigestOptions:
+    """`kzfeed digest`'s arguments: the listing filters, a format, an explicit window
+    (``selection.since/until`` or one local ``date``), a template, kept texts, a dry run."""
+
+    selection: Selection = Selection()
+    fmt: str = "md"
+    date: str | None = None
+    template: Path | None = None
+    full: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class Digest:
+    """A digest made: its data (SPEC's JSON shape), its text in the chosen format, and the
+    since-last mark to move once it is delivered (``mark_key`` None: none moves)."""
+
+    data: dict[str, Any]
+    text: str
+    mark_key: str | None
+    window_end: str
+    marks: dict[str, str]
 
 
 class Wire:
@@ -289,6 +315,90 @@ class Wire:
         record["full_text"] = text
         return text
 
+    # ------------------------------------------------------------------ digests
+
+    def digest(self, options: DigestOptions) -> Digest:
+        """A digest of the selection.  Without a window of its own: everything since the
+        previous digest of the same format and filters (`window.plan` decides, the store
+        keeps the marks); the text is rendered from the data, in the chosen format."""
+        from . import digest as digests
+        from . import window as windows
+        from .dates import parse_when, to_utc_iso
+        from .query import newest
+
+        if options.fmt not in digests.FORMATS:
+            raise UsageError(
+                tr("--format must be one of {known}, not {format}").format(
+                    known=", ".join(digests.FORMATS), format=repr(options.fmt)
+                )
+            )
+        selection = options.selection
+        if options.date is not None and (selection.since or selection.until):
+            raise UsageError(tr("--date is one local day: use it without --since/--until"))
+        flt = self.filter(selection)
+        if options.date is not None:
+            flt = dc_replace(
+                flt,
+                since=to_utc_iso(parse_when(options.date, self.tz, self.now)),
+                until=to_utc_iso(parse_when(options.date, self.tz, self.now, end=True)),
+            )
+        template = options.template
+        filters = {
+            "rubric": flt.rubrics,
+            "feed": flt.feeds,
+            "lang": flt.lang,
+            "search": flt.search,
+            "unread": flt.unread,
+            "template": template.name if template is not None else None,
+        }
+        marks = self.store.digest_marks()
+        chosen = windows.plan(
+            fmt=options.fmt,
+            filters=filters,
+            since=flt.since,
+            until=flt.until,
+            by_date=options.date is not None,
+            marks=marks,
+            now=self.now,
+            dry_run=options.dry_run,
+        )
+        # the window is closed: what arrives later is the next digest's
+        flt = dc_replace(flt, since=chosen.since, until=chosen.until)
+        data = digests.build_digest(
+            newest(self.store.iter_newest(), flt, None),
+            tz=self.tz,
+            lang=self.lang,
+            generated=self.now,
+            since=flt.since,
+            until=chosen.until,
+            sources=self.feed_titles(),
+            full=options.full,
+            basis=chosen.basis,
+        )
+        if template is not None:
+            text = _from_template(template, data)
+        elif options.fmt == "json":
+            text = digests.to_json(data)
+        elif options.fmt == "md":
+            text = digests.to_markdown(data, self.tz)
+        elif options.fmt == "html":
+            text = digests.to_html(data, self.tz)
+        elif options.fmt == "txt":
+            text = digests.to_text(data, self.tz)
+        else:
+            text = digests.to_atom(data, self.tz, digests.feed_id(flt, self.lang))
+        return Digest(data, text, chosen.mark_key, chosen.until, marks)
+
+    def keep_digest_mark(self, made: Digest) -> None:
+        """Move the since-last mark a delivered digest earned (never backwards)."""
+        from . import window as windows
+
+        if made.mark_key is None:
+            return
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            until = windows.moved(made.marks, made.mark_key, made.window_end)
+            writer.mark_digest(made.mark_key, until)
+
     # ------------------------------------------------------------------ feeds
 
     def feed_rows(self) -> list[dict[str, Any]]:
@@ -327,6 +437,25 @@ class Wire:
                 }
             )
         return rows
+
+
+def _from_template(template: Path, data: dict[str, Any]) -> str:
+    from . import digest as digests
+
+    try:
+        source = template.expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KzfeedError(
+            tr("cannot read template {path}: {reason}").format(path=template, reason=exc)
+        ) from None
+    try:
+        return digests.render_template(source, template.name, data)
+    except Exception as exc:  # a template error is the user's to fix: one line
+        raise KzfeedError(
+            tr("template {path}: {reason}").format(
+                path=template, reason=f"{type(exc).__name__}: {exc}"
+            )
+        ) from None
 
 
 def _carried_by(record: Record) -> set[str]:
