@@ -857,35 +857,9 @@ def import_opml(
     file: Annotated[Path, typer.Argument(help="An OPML 1.0/2.0 file.")],
 ) -> None:
     """Subscribe to every http(s) feed of an OPML file; report every outline skipped."""
-    from .config import append_feeds
-    from .model import FeedSpec
-    from .opml import parse_opml
+    from .subscribe import import_opml as subscribe_all
 
-    cfg = _config()
-    try:
-        data = file.expanduser().read_bytes()
-    except OSError as exc:
-        raise KzfeedError(
-            tr("cannot read {path}: {reason}").format(path=file, reason=exc.strerror)
-        ) from None
-    from .subscribe import derive_name
-
-    outlines, skipped = parse_opml(data, [f.url for f in cfg.feeds])
-    taken = {f.name for f in cfg.feeds}
-    specs = []
-    for outline in outlines:
-        name = derive_name(outline.url, taken)
-        taken.add(name)
-        specs.append(
-            FeedSpec(
-                name=name,
-                url=outline.url,
-                title=outline.title,
-                lang=outline.lang,
-                rubric=outline.rubric,
-            )
-        )
-    append_feeds(cfg.path, specs)
+    specs, skipped = subscribe_all(_config(), file)
     for item in skipped:
         _say(tr("skipped {what}: {reason}").format(what=item.what, reason=item.reason))
     typer.echo(
@@ -903,24 +877,11 @@ def export_opml(
     """Write the subscriptions as OPML 2.0 (for newsboat, Miniflux, reader …)."""
     from .opml import to_opml
 
-    cfg = _config()
-    states = _store(cfg).feed_states()
-    feeds = []
-    for spec in cfg.feeds:
-        state = states.get(spec.name)
-        if spec.type != "feed" or not spec.url.startswith(("http://", "https://")):
-            _say(tr("skipped {name}: only http(s) feeds go into OPML").format(name=spec.name))
-            continue
-        feeds.append(
-            {
-                "name": spec.name,
-                "url": spec.url,
-                "rubric": spec.rubric,
-                "lang": spec.lang,
-                "title": spec.title or (state.title if state else None),
-            }
-        )
-    _write_output(to_opml(feeds, _now(), cfg.settings.language), output)
+    wire = _wire(_config())
+    feeds, left_out = wire.opml_feeds()
+    for name in left_out:
+        _say(tr("skipped {name}: only http(s) feeds go into OPML").format(name=name))
+    _write_output(to_opml(feeds, wire.now, wire.lang), output)
 
 
 @app.command()
@@ -931,21 +892,10 @@ def prune(
     ] = None,
 ) -> None:
     """Apply retention now: drop items older than the cut-off; they do not come back."""
-    from .dates import parse_when
-    from .store import retention_cutoff
-
-    cfg = _config()
-    now = _now()
-    cutoff = (
-        parse_when(older_than, _tz(cfg), now)
-        if older_than
-        else retention_cutoff(cfg.settings.retention_days, now)
-    )
+    cutoff, removed = _wire(_config()).prune(older_than)
     if cutoff is None:
         typer.echo(tr("retention_days = 0: nothing is pruned"))
         return
-    with _store(cfg).writer(on_wait=_say) as writer:
-        removed = writer.prune(cutoff, now)
     typer.echo(
         tr("pruned {items} published before {date}").format(
             items=count(removed, "item"), date=f"{cutoff:%Y-%m-%d}"

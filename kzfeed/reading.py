@@ -399,6 +399,45 @@ class Wire:
             until = windows.moved(made.marks, made.mark_key, made.window_end)
             writer.mark_digest(made.mark_key, until)
 
+    # ------------------------------------------------------------------ housekeeping
+
+    def prune(self, older_than: str | None = None) -> tuple[datetime | None, int]:
+        """Drop items published before the cut-off (``older_than`` as people type it, else
+        `retention_days`); (the cut-off, how many went).  No cut-off: nothing is pruned."""
+        from .dates import parse_when
+        from .store import retention_cutoff
+
+        cutoff = (
+            parse_when(older_than, self.tz, self.now)
+            if older_than
+            else retention_cutoff(self.config.settings.retention_days, self.now)
+        )
+        if cutoff is None:
+            return None, 0
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            return cutoff, writer.prune(cutoff, self.now)
+
+    def opml_feeds(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The subscriptions OPML can carry (http(s) feeds, with their shown titles) and
+        the names of those it cannot."""
+        states = self.store.feed_states()
+        feeds, left_out = [], []
+        for spec in self.config.feeds:
+            state = states.get(spec.name)
+            if spec.type != "feed" or not spec.url.startswith(("http://", "https://")):
+                left_out.append(spec.name)
+                continue
+            feeds.append(
+                {
+                    "name": spec.name,
+                    "url": spec.url,
+                    "rubric": spec.rubric,
+                    "lang": spec.lang,
+                    "title": spec.title or (state.title if state else None),
+                }
+            )
+        return feeds, left_out
+
     # ------------------------------------------------------------------ feeds
 
     def feed_rows(self) -> list[dict[str, Any]]:

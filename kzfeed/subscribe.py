@@ -294,3 +294,34 @@ def derive_name(url: str, taken: set[str], html: bool = False, preset: str | Non
         name = f"{base}-{n}"
         n += 1
     return name
+
+
+def import_opml(cfg: Config, file: Path) -> tuple[list[FeedSpec], list[Any]]:
+    """Subscribe to every http(s) feed of an OPML file: (the specs added, the outlines
+    skipped, each with its reason)."""
+    from .config import append_feeds
+    from .opml import parse_opml
+
+    try:
+        data = file.expanduser().read_bytes()
+    except OSError as exc:
+        raise KzfeedError(
+            tr("cannot read {path}: {reason}").format(path=file, reason=exc.strerror)
+        ) from None
+    outlines, skipped = parse_opml(data, [f.url for f in cfg.feeds])
+    taken = {f.name for f in cfg.feeds}
+    specs = []
+    for outline in outlines:
+        name = derive_name(outline.url, taken)
+        taken.add(name)
+        specs.append(
+            FeedSpec(
+                name=name,
+                url=outline.url,
+                title=outline.title,
+                lang=outline.lang,
+                rubric=outline.rubric,
+            )
+        )
+    append_feeds(cfg.path, specs)
+    return specs, list(skipped)
