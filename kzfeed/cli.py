@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -273,6 +273,41 @@ def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
     _say(tr("database: {path} ({source})").format(path=cfg.data_dir, source=_data_dir_source(cfg)))
 
 
+@contextlib.contextmanager
+def _progress_bar(total: int, quiet: bool) -> Iterator[Callable[[str, str], None] | None]:
+    """On a terminal (and unless ``quiet``), a live bar on stderr for an update: the hook
+    it yields is told each feed's outcome.  It starts at the first answer, after the parse
+    workers were forked: Rich's refresh thread must not exist at the fork (it may hold
+    stderr's lock)."""
+    err = _console(stderr=True)
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .sanitize import clean_line
+
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),  # feed names and server text
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(tr("updating"), total=total)
+
+    def hook(name: str, what: str) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        line = clean_line(f"{name}: {status_word(what)}")[:60]
+        progress.update(task, advance=1, description=line)
+
+    try:
+        yield hook
+    finally:
+        progress.stop()
+
+
 @app.command()
 @handled
 def update(
@@ -295,39 +330,8 @@ def update(
                 "no feeds in {path}: add one with `kzfeed add URL` (or `kzfeed import-opml FILE`)"
             ).format(path=cfg.path)
         )
-    err = _console(stderr=True)
-    live = err.is_terminal and not json_
-    hook = None
-    progress = None
-    if live:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        from .sanitize import clean_line
-
-        progress = Progress(
-            TextColumn("{task.description}", markup=False),  # feed names and server text
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err,
-            transient=True,
-        )
-        total = len(names) if names else len(cfg.feeds)
-        task = progress.add_task(tr("updating"), total=total)
-
-        def hook(name: str, what: str) -> None:
-            # started at the first answer, after the parse workers were forked: Rich's
-            # refresh thread must not exist at the fork (it may hold stderr's lock)
-            if not progress.live.is_started:
-                progress.start()
-            progress.update(
-                task, advance=1, description=clean_line(f"{name}: {status_word(what)}")[:60]
-            )
-
-    try:
+    with _progress_bar(len(names) if names else len(cfg.feeds), quiet=json_) as hook:
         report = run_update(cfg, names, jobs=jobs, force=force, progress=hook, on_wait=_say)
-    finally:
-        if progress is not None:
-            progress.stop()
     if json_:
         _print_json(report.to_dict())
     else:
