@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -133,8 +133,11 @@ class WireReader(App[None]):
     CSS = """
     Screen { layout: vertical; }
     #panes { height: 1fr; }
-    #sidebar { width: 30; height: 100%; }
-    #headlines { width: 1fr; height: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    #sidebar { width: 30; height: 100%; border: none; border-right: vkey $foreground 20%; }
+    #sidebar.narrow { width: 20; }
+    #sidebar { text-wrap: nowrap; text-overflow: ellipsis; }
+    #headlines { width: 1fr; height: 100%; border: none; text-wrap: nowrap;
+                 text-overflow: ellipsis; }
     #story { width: 1fr; display: none; padding: 0 1; }
     #search { display: none; }
     #status { height: 1; padding: 0 1; color: $text-muted; }
@@ -155,6 +158,8 @@ class WireReader(App[None]):
         self.current: Record | None = None  # the story on screen
         self.updating = False
         self.sidebar_keys: list[tuple[str, str] | None] = []
+        self.source_width = 14  # cells for the agency's name (10 on a narrow terminal)
+        self.sidebar_room = 27
         for key, action, what in KEYS:
             self.bind(key, action, description=_footer_word(what, self.lang))
         self.bind("j", "down", show=False)
@@ -173,9 +178,26 @@ class WireReader(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.fit(self.size.width)
         self.refresh_sidebar()
         self.reload()
         self.query_one("#headlines", OptionList).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.fit(event.size.width) and self.rows:
+            self.refresh_sidebar()
+            self.reload(keep=self.highlighted_id())
+
+    def fit(self, width: int) -> bool:
+        """Give the headlines the room on a narrow terminal (under 100 columns): a narrower
+        sidebar and source column.  True when the layout changed."""
+        narrow = width < 100
+        self.query_one("#sidebar").set_class(narrow, "narrow")
+        source_width = 10 if narrow else 14
+        changed = source_width != self.source_width
+        self.source_width = source_width
+        self.sidebar_room = 17 if narrow else 27  # the sidebar's width less its padding
+        return changed
 
     # ------------------------------------------------------------------ the sidebar
 
@@ -188,19 +210,15 @@ class WireReader(App[None]):
         keys.append(None)
         for key in rubrics.ORDER:
             if key in by_rubric:
-                options.append(Option(_counted(rubrics.label(key, self.lang), by_rubric[key])))
+                label = rubrics.label(key, self.lang)
+                options.append(Option(_counted(label, by_rubric[key], self.sidebar_room)))
                 keys.append(("rubric", key))
         options.append(Option(Text(tr("Feeds", self.lang), style="dim"), disabled=True))
         keys.append(None)
         titles = self.wire.feed_titles()
         for spec in self.config.feeds:
-            options.append(
-                Option(
-                    _counted(
-                        clean_line(titles.get(spec.name, spec.name)), by_feed.get(spec.name, 0)
-                    )
-                )
-            )
+            name = clean_line(titles.get(spec.name, spec.name))
+            options.append(Option(_counted(name, by_feed.get(spec.name, 0), self.sidebar_room)))
             keys.append(("feed", spec.name))
         self.sidebar_keys = keys
         sidebar.clear_options()
@@ -314,7 +332,10 @@ class WireReader(App[None]):
         line.append("● " if record["id"] in self.fresh else "  ", style="green")
         line.append(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"), style="dim")
         line.append("  ")
-        line.append(abbreviate(clean_line(display_source(record)), 14).ljust(14), style="cyan")
+        width = self.source_width
+        line.append(
+            abbreviate(clean_line(display_source(record)), width).ljust(width), style="cyan"
+        )
         line.append(" ")
         line.append(
             clean_line(str(record.get("title") or "")), style="" if record.get("read") else "bold"
@@ -370,6 +391,11 @@ class WireReader(App[None]):
         headlines = self.query_one("#headlines", OptionList)
         headlines.display = True
         headlines.focus()
+
+    def highlighted_id(self) -> str | None:
+        index = self.highlighted_index()
+        record = self.rows[index] if index is not None and index < len(self.rows) else None
+        return record["id"] if record is not None else None
 
     @property
     def reading(self) -> bool:
@@ -609,10 +635,11 @@ class WireReader(App[None]):
         return " · ".join([*parts, listed]) if parts else listed
 
 
-def _counted(name: str, unread: int) -> Text:
-    line = Text(name)
-    if unread:
-        line.append(f"  {unread}", style="bold")
+def _counted(name: str, unread: int, width: int) -> Text:
+    """A sidebar line: the name, cut to leave room for its unread count."""
+    count = f" {unread}" if unread else ""
+    line = Text(abbreviate(name, max(4, width - len(count))))
+    line.append(count, style="bold")
     return line
 
 

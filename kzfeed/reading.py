@@ -239,18 +239,22 @@ class Wire:
         return daily_counts(newest(self.store.iter_newest(), flt, None), self.tz, first, days)
 
     def unread_counts(self, days: int = 7) -> tuple[dict[str, int], dict[str, int]]:
-        """Unread items per rubric and per feed over the newest ``days`` partitions."""
-        from .model import primary_rubric
+        """Unread items per primary rubric and per carrying feed, published in the last
+        ``days`` days."""
+        from .model import carrying_feeds, primary_rubric
 
+        since = (self.now - timedelta(days=days)).date().isoformat()
         rubrics: dict[str, int] = {}
         feeds: dict[str, int] = {}
-        for _n, (_day, records) in zip(range(days), self.store.iter_newest(), strict=False):
+        for day, records in self.store.iter_newest():
+            if day < since:
+                break
             for record in records:
                 if record.get("read"):
                     continue
                 rubric = primary_rubric(record)
                 rubrics[rubric] = rubrics.get(rubric, 0) + 1
-                for name in _carried_by(record):
+                for name in carrying_feeds(record):
                     feeds[name] = feeds.get(name, 0) + 1
         return rubrics, feeds
 
@@ -495,9 +499,3 @@ def _from_template(template: Path, data: dict[str, Any]) -> str:
                 path=template, reason=f"{type(exc).__name__}: {exc}"
             )
         ) from None
-
-
-def _carried_by(record: Record) -> set[str]:
-    from .model import carrying_feeds
-
-    return set(carrying_feeds(record))

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def test_keys_next_unread_toggle_read_grouping_search_and_the_sidebar(examples: 
     assert "Политика · 5" in seen["by_rubric"] and "Tengrinews · 6" in seen["by_feed"]
     assert seen["found"] == ["Токаев провел переговоры с президентом Узбекистана в Астане"]
     assert seen["focus"] and seen["sidebar"][0] == "Все новости"
-    assert "Спорт  2" in seen["sidebar"] and "Tengrinews  6" in seen["sidebar"]
+    assert "Спорт 2" in seen["sidebar"] and "Tengrinews 6" in seen["sidebar"]
     assert seen["sport"] == {"sport"}
     assert "следующая непрочитанная" in seen["help"] and "обновить в фоне" in seen["help"]
 
@@ -323,3 +324,69 @@ def test_plain_kzfeed_on_a_terminal_opens_the_reader_and_q_restores_the_terminal
     # piped, plain kzfeed prints the command list instead
     piped = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     assert piped.returncode == 0 and "browse" in piped.stdout and "latest" in piped.stdout
+
+
+def test_the_list_is_read_a_partition_at_a_time_and_scrolling_reads_more(tmp_path: Path) -> None:
+    """40 days of 30 stories: the first screen reads only the newest days; moving to the
+    end of the list reads the next ones, until the store ends."""
+    from kzfeed import dedup
+    from kzfeed.model import Item
+
+    cfg = write_config(tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}])
+    items = []
+    for day in range(40):
+        for n in range(30):
+            key = f"{day * 100 + n + 1:016x}"
+            items.append(
+                Item(
+                    id=key,
+                    feed="f",
+                    source="Kazinform",
+                    title=f"Новость {day}-{n}",
+                    url=f"https://www.inform.kz/ru/a{key}",
+                    published=(NOW - timedelta(days=day, minutes=n)).isoformat(),
+                    date_estimated=False,
+                    rubrics=("politics",),
+                    categories=(),
+                    lang="ru",
+                    summary="",
+                    feed_key=key,
+                    link_key=f"l{key}",
+                    content_hash="h",
+                )
+            )
+    store = Store(load_config(cfg).data_dir)
+    with store.writer() as writer:
+        writer.apply(dedup.plan(items, writer.view()))
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["first"] = sum(1 for r in reader.rows if r is not None)
+        for _ in range(60):
+            await pilot.press("end")
+            await pilot.pause()
+            if reader.pages is None:
+                break
+        seen["last"] = sum(1 for r in reader.rows if r is not None)
+        seen["days"] = sum(1 for r in reader.rows if r is None)
+
+    drive(cfg, script)
+    assert 120 <= seen["first"] < 200  # a few days, not 1,200 stories
+    assert seen["last"] == 1200 and seen["days"] == 40
+
+
+def test_a_narrow_terminal_gives_the_headlines_the_room(examples: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen[80] = shown(reader, "#headlines").splitlines()[1]
+        seen["sidebar"] = reader.query_one("#sidebar").size.width
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        seen[120] = shown(reader, "#headlines").splitlines()[1]
+        seen["wide sidebar"] = reader.query_one("#sidebar").size.width
+
+    drive(examples, script, size=(80, 24))
+    assert seen["sidebar"] < seen["wide sidebar"]
+    assert "Снегопад и гололед ожидаются" in seen[80]  # ~40 cells of title at 80 columns
+    assert "Снегопад и гололед ожидаются на севере Казахстана" in seen[120]
