@@ -157,6 +157,7 @@ class WireReader(App[None]):
         self.fresh: set[str] = set()  # ids an update brought while the reader was open
         self.current: Record | None = None  # the story on screen
         self.updating = False
+        self.failure: KzfeedError | None = None  # why the reader could not open
         self.sidebar_keys: list[tuple[str, str] | None] = []
         self.source_width = 14  # cells for the agency's name (10 on a narrow terminal)
         self.sidebar_room = 27
@@ -179,7 +180,12 @@ class WireReader(App[None]):
 
     def on_mount(self) -> None:
         self.fit(self.size.width)
-        self.refresh_sidebar()
+        try:
+            self.refresh_sidebar()
+        except KzfeedError as exc:  # a damaged database: the CLI says so in one line
+            self.failure = exc
+            self.exit(return_code=1)
+            return
         self.reload()
         self.query_one("#headlines", OptionList).focus()
 
@@ -644,5 +650,9 @@ def _counted(name: str, unread: int, width: int) -> Text:
 
 
 def run(config: Config) -> None:
-    """Open the reader; returns when it is quit."""
-    WireReader(config).run()
+    """Open the reader; returns when it is quit.  A database it cannot read is raised once
+    the terminal is restored (the CLI turns it into one line and exit 1)."""
+    reader = WireReader(config)
+    reader.run()
+    if reader.failure is not None:
+        raise reader.failure

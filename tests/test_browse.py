@@ -390,3 +390,17 @@ def test_a_narrow_terminal_gives_the_headlines_the_room(examples: Path) -> None:
     assert seen["sidebar"] < seen["wide sidebar"]
     assert "Снегопад и гололед ожидаются" in seen[80]  # ~40 cells of title at 80 columns
     assert "Снегопад и гололед ожидаются на севере Казахстана" in seen[120]
+
+
+def test_a_damaged_database_is_one_line_and_exit_1_with_the_terminal_restored(
+    examples: Path,
+) -> None:
+    data = load_config(examples).data_dir
+    (data / "state.json").write_bytes(b'{"feeds": {"1": ')  # cut mid-write by something else
+    env = {**_env(), "TERM": "xterm-256color", "KZFEED_NOW": NOW.isoformat(), "LC_ALL": "C"}
+    env.pop("COLUMNS", None)
+    cmd = [sys.executable, "-m", "kzfeed", "--config", str(examples), "browse"]
+    code, screen = run_in_pty(cmd, env, size=(24, 80), timeout=30)
+    assert code == 1, screen
+    tail = screen[screen.rfind("\x1b[?1049l") :]  # after the reader left the screen
+    assert "kzfeed: ошибка: " in tail and "state.json" in tail and "Traceback" not in screen
