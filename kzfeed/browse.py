@@ -12,8 +12,9 @@ plain text (`text.clean_line`), never as markup.
 
 from __future__ import annotations
 
+import threading
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
@@ -31,7 +32,7 @@ from textual.widgets.option_list import Option
 from . import rubrics
 from .config import Config
 from .dates import from_iso
-from .errors import KzfeedError
+from .errors import KzfeedError, StoreError, describe
 from .model import display_source, primary_rubric
 from .query import Record, group_by_day
 from .reading import GROUPS, Selection, Wire
@@ -146,6 +147,7 @@ class WireReader(App[None]):
     def __init__(self, config: Config, *, now: datetime | None = None) -> None:
         super().__init__()
         self.config = config
+        self.fixed_now = now  # None: the clock (a reader left open overnight moves on)
         self.wire = Wire(config, now=now)
         self.lang = self.wire.lang
         self.selection = Selection()
@@ -153,8 +155,19 @@ class WireReader(App[None]):
         self.rows: list[Record | None] = []  # one per option of the list; None: a heading
         self.pages: Iterator[list[Record]] | None = None
         self.last_day: str | None = None
-        self.known: set[str] = set()  # ids on screen before the last update
-        self.fresh: set[str] = set()  # ids an update brought while the reader was open
+        # stories first stored at or after this time were brought by an update run from
+        # the reader (they are marked ●, whatever the view)
+        self.fresh_since: str | None = None
+        self.listed_before: set[str] = set()  # listed when u was pressed: not new
+        # what this reader changed, applied to every row it lists (its own store's copy
+        # is read once; the writes go through workers with stores of their own)
+        self.read_marks: dict[str, bool] = {}
+        self.texts: dict[str, str] = {}
+        self.pending_marks: dict[str, bool] = {}  # written by one worker, the last wins
+        self.marks_lock = threading.Lock()
+        self.marking = False
+        self.listed: set[str] = set()  # ids in the list (an item is listed once)
+        self.listed_at_start: set[str] = set()
         self.current: Record | None = None  # the story on screen
         self.updating = False
         self.failure: KzfeedError | None = None  # why the reader could not open
@@ -182,17 +195,17 @@ class WireReader(App[None]):
         self.fit(self.size.width)
         try:
             self.refresh_sidebar()
-        except KzfeedError as exc:  # a damaged database: the CLI says so in one line
-            self.failure = exc
-            self.exit(return_code=1)
+        except StoreError as exc:  # a damaged database: the CLI says so in one line
+            self.fail(exc)
             return
         self.reload()
         self.query_one("#headlines", OptionList).focus()
 
     def on_resize(self, event: events.Resize) -> None:
         if self.fit(event.size.width) and self.rows:
-            self.refresh_sidebar()
-            self.reload(keep=self.highlighted_id())
+            self.guarded(self.refresh_sidebar)
+            keep = self.current["id"] if self.current is not None else self.highlighted_id()
+            self.reload(keep=keep)
 
     def fit(self, width: int) -> bool:
         """Give the headlines the room on a narrow terminal (under 100 columns): a narrower
@@ -250,14 +263,20 @@ class WireReader(App[None]):
         grouped by day); ``keep``: the item to highlight again."""
         headlines = self.query_one("#headlines", OptionList)
         headlines.clear_options()
-        self.rows, self.last_day = [], None
+        self.rows, self.last_day, self.listed = [], None, set()
         try:
             if self.group == "date":
                 self.pages = self.wire.pages(self.selection)
                 self.load_more(FIRST_ROWS)
+                # the story that was on screen stays found, however far down it was
+                while keep is not None and keep not in self.listed and self.pages is not None:
+                    self.load_more(FIRST_ROWS)
             else:
                 self.pages = None
                 self.show_sections()
+        except StoreError as exc:
+            self.fail(exc)
+            return
         except KzfeedError as exc:
             self.say(str(exc))
             return
@@ -283,6 +302,14 @@ class WireReader(App[None]):
         """Append partitions until ``rows`` more rows are listed (or the store ends)."""
         if self.pages is None:
             return
+        try:
+            self._load_more(rows)
+        except StoreError as exc:  # a damaged older partition, met while scrolling
+            self.pages = None
+            self.fail(exc)
+
+    def _load_more(self, rows: int) -> None:
+        assert self.pages is not None
         headlines = self.query_one("#headlines", OptionList)
         wanted = len(self.rows) + rows
         options: list[Option] = []
@@ -300,9 +327,20 @@ class WireReader(App[None]):
                     self.rows.append(None)
                     self.last_day = key
                 for record in records:
+                    if record["id"] in self.listed:  # in two partitions (a cut commit)
+                        continue
+                    self.known_state(record)
                     options.append(Option(self.headline(record), id=record["id"]))
                     self.rows.append(record)
+                    self.listed.add(record["id"])
         headlines.add_options(options)
+
+    def known_state(self, record: Record) -> None:
+        """What this reader changed about a record, over its store's copy."""
+        if record["id"] in self.read_marks:
+            record["read"] = self.read_marks[record["id"]]
+        if record["id"] in self.texts:
+            record["full_text"] = self.texts[record["id"]]
 
     def show_sections(self) -> None:
         listing = self.wire.latest(self.selection, 20, self.group)
@@ -326,8 +364,12 @@ class WireReader(App[None]):
             options.append(Option(Text(heading, style="bold underline"), disabled=True))
             self.rows.append(None)
             for record in records:
+                if record["id"] in self.listed:
+                    continue
+                self.known_state(record)
                 options.append(Option(self.headline(record, with_date=True), id=record["id"]))
                 self.rows.append(record)
+                self.listed.add(record["id"])
         headlines.add_options(options)
 
     def headline(self, record: Record, with_date: bool = False) -> Text:
@@ -335,7 +377,12 @@ class WireReader(App[None]):
         titles bold.  Plain text only."""
         local = from_iso(record["published"]).astimezone(self.wire.tz)
         line = Text()
-        line.append("● " if record["id"] in self.fresh else "  ", style="green")
+        fresh = (
+            self.fresh_since is not None
+            and record.get("first_seen", "") >= self.fresh_since
+            and record["id"] not in self.listed_before
+        )
+        line.append("● " if fresh else "  ", style="green")
         line.append(local.strftime("%d.%m %H:%M" if with_date else "%H:%M"), style="dim")
         line.append("  ")
         width = self.source_width
@@ -484,16 +531,41 @@ class WireReader(App[None]):
         self.redraw_row(index)
         self.write_mark(record["id"], read)
 
-    @work(thread=True, exclusive=False, group="marks")
     def write_mark(self, item_id: str, read: bool) -> None:
-        """The read mark, written by a worker with its own store (the lock may be held by a
-        running update: the screen does not wait for it)."""
-        try:
-            Wire(self.config, now=self.wire.now).mark([item_id], read)
-        except KzfeedError as exc:
-            self.call_from_thread(self.say, str(exc))
-        else:
-            self.call_from_thread(self.refresh_sidebar)
+        """Queue a read mark; one worker writes the queue with a store of its own (the lock
+        may be held by a running update: the screen does not wait), the last mark of an
+        item winning."""
+        self.read_marks[item_id] = read
+        with self.marks_lock:
+            self.pending_marks[item_id] = read
+            if self.marking:
+                return
+            self.marking = True
+        self.write_marks()
+
+    @work(thread=True, group="marks")
+    def write_marks(self) -> None:
+        while True:
+            with self.marks_lock:
+                marks, self.pending_marks = self.pending_marks, {}
+                if not marks:
+                    self.marking = False
+                    return
+            try:
+                wire = Wire(self.config, now=self.wire.now)
+                for read in (True, False):
+                    ids = [item_id for item_id, value in marks.items() if value is read]
+                    if ids:
+                        wire.mark(ids, read)
+            except Exception as exc:  # one line in the status bar, never the app
+                self.call_from_thread(self.say, _reason(exc))
+            else:
+                self.call_from_thread(self.refresh_counts)
+
+    def refresh_counts(self) -> None:
+        """The sidebar's unread counts, read afresh (the marks are in the store now)."""
+        self.wire = Wire(self.config, now=self.fixed_now)
+        self.guarded(self.refresh_sidebar)
 
     def action_full_text(self) -> None:
         if self.current is None:
@@ -509,17 +581,18 @@ class WireReader(App[None]):
     def fetch_article(self, record: Record) -> None:
         try:
             text = Wire(self.config, now=self.wire.now).article(record)
-        except KzfeedError as exc:
+        except Exception as exc:
             self.call_from_thread(
                 self.say,
                 tr("no full text: {reason}; showing what the feed gave", self.lang).format(
-                    reason=exc
+                    reason=_reason(exc)
                 ),
             )
             return
         self.call_from_thread(self.show_article, record["id"], text)
 
     def show_article(self, item_id: str, text: str) -> None:
+        self.texts[item_id] = text
         for record in self.rows:
             if record is not None and record["id"] == item_id:
                 record["full_text"] = text
@@ -581,48 +654,61 @@ class WireReader(App[None]):
             self.say(tr("an update is running", self.lang))
             return
         self.updating = True
-        self.known = {r["id"] for r in self.rows if r is not None}
+        from .dates import to_utc_iso, utcnow
+
+        started = to_utc_iso(utcnow())  # seconds: an item stored that second counts as new
+        self.listed_at_start = set(self.listed)
         self.say(tr("updating", self.lang) + "…")
-        self.run_update()
+        self.run_update(started)
 
     @work(thread=True, exclusive=True, group="update")
-    def run_update(self) -> None:
+    def run_update(self, started: str) -> None:
         """`kzfeed update` in a worker: you keep reading; the list is read again after."""
         from .update import update
 
         def progress(name: str, what: str) -> None:
             self.call_from_thread(self.say, clean_line(f"{tr('updating', self.lang)}: {name}")[:80])
 
-        try:
-            report = update(self.config, None, progress=progress)
-        except KzfeedError as exc:
-            self.call_from_thread(self.update_done, None, str(exc))
-            return
-        self.call_from_thread(self.update_done, report, None)
+        def waiting(message: str) -> None:
+            self.call_from_thread(self.say, message)
 
-    def update_done(self, report: Any, error: str | None) -> None:
+        try:
+            report = update(self.config, None, progress=progress, on_wait=waiting)
+        except Exception as exc:
+            self.call_from_thread(self.update_done, None, _reason(exc), started)
+            return
+        self.call_from_thread(self.update_done, report, None, started)
+
+    def update_done(self, report: Any, error: str | None, started: str) -> None:
         self.updating = False
+        self.listed_before = self.listed_at_start
         if error is not None:
             self.say(tr("error: {reason}", self.lang).format(reason=error))
             return
-        keep = self.current["id"] if self.current is not None else None
-        index = self.query_one("#headlines", OptionList).highlighted
-        if keep is None and index is not None and self.rows[index] is not None:
-            keep = self.rows[index]["id"]  # type: ignore[index]
-        self.wire = Wire(self.config)  # a fresh store: what the update wrote
-        self.fresh = set()
-        before = self.known
+        keep = self.current["id"] if self.current is not None else self.highlighted_id()
+        self.wire = Wire(self.config, now=self.fixed_now)  # a fresh store: what it wrote
+        self.fresh_since = started
         self.reload(keep=keep)
-        self.fresh = {r["id"] for r in self.rows if r is not None and r["id"] not in before}
-        for n in range(len(self.rows)):
-            if self.rows[n] is not None and self.rows[n]["id"] in self.fresh:  # type: ignore[index]
-                self.redraw_row(n)
-        self.refresh_sidebar()
+        if self.current is not None:  # the open story is the store's copy now
+            found = next((r for r in self.rows if r is not None and r["id"] == keep), None)
+            self.current = found or self.current
+        self.guarded(self.refresh_sidebar)
         self.say(
             tr("{new} new, {updated} updated, {errors} failed", self.lang).format(
                 new=report.new, updated=report.updated, errors=report.errors
             )
         )
+
+    def fail(self, exc: KzfeedError) -> None:
+        """The database cannot be read: leave, restoring the terminal; `run` raises it."""
+        self.failure = exc
+        self.exit(return_code=1)
+
+    def guarded(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except StoreError as exc:
+            self.fail(exc)
 
     # ------------------------------------------------------------------ status
 
@@ -639,6 +725,11 @@ class WireReader(App[None]):
             parts.append(f"«{self.selection.search}»")
         listed = count(sum(1 for r in self.rows if r is not None), "item", self.lang)
         return " · ".join([*parts, listed]) if parts else listed
+
+
+def _reason(exc: BaseException) -> str:
+    """An error for the status line: kzfeed's own as it says it, anything else in short."""
+    return str(exc) if isinstance(exc, KzfeedError) else describe(exc)
 
 
 def _counted(name: str, unread: int, width: int) -> Text:

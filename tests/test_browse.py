@@ -404,3 +404,93 @@ def test_a_damaged_database_is_one_line_and_exit_1_with_the_terminal_restored(
     assert code == 1, screen
     tail = screen[screen.rfind("\x1b[?1049l") :]  # after the reader left the screen
     assert "kzfeed: ошибка: " in tail and "state.json" in tail and "Traceback" not in screen
+
+
+def test_what_the_reader_marked_stays_marked_when_the_list_is_read_again(examples: Path) -> None:
+    """Marks are written by a worker with its own store: the list read again (grouping,
+    search, a resize) must not show the store copy the reader opened with."""
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["before"] = reader.wire.unread_counts()[1]["tengrinews"]
+        first = reader.rows[1]
+        assert first is not None
+        seen["id"] = first["id"]
+        await pilot.press("enter")  # opened: read
+        await reader.workers.wait_for_complete()
+        await pilot.press("escape", "g", "g", "g")  # the list read three times over
+        await pilot.pause()
+        row = next(r for r in reader.rows if r is not None and r["id"] == seen["id"])
+        seen["row read"] = row.get("read")
+        seen["after"] = reader.wire.unread_counts()[1]["tengrinews"]
+        reader.query_one("#headlines", OptionList).highlighted = 0
+        await pilot.press("n")
+        seen["next"] = reader.current["id"] if reader.current else None
+
+    drive(examples, script)
+    assert seen["row read"] is True and seen["after"] == seen["before"] - 1
+    assert seen["next"] != seen["id"]
+
+
+def test_marks_made_while_the_lock_is_held_are_written_in_order(examples: Path) -> None:
+    """Five r presses while another kzfeed holds the lock: the last one wins in the store."""
+    data = load_config(examples).data_dir
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time; from filelock import FileLock; "
+                f"lock = FileLock({str(data / 'kzfeed.lock')!r}); lock.acquire(); "
+                "print('held', flush=True); time.sleep(1.0)",
+            ],
+            stdout=subprocess.PIPE,
+            env=_env(),
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        record = reader.rows[1]
+        assert record is not None
+        for _ in range(5):
+            await pilot.press("r")
+            await pilot.pause(0.02)
+        holder.wait()
+        await reader.workers.wait_for_complete()
+        seen["id"], seen["ui"] = record["id"], record.get("read")
+
+    drive(examples, script)
+    assert seen["ui"] is True  # unread -> read -> unread -> read -> unread -> read
+    assert stored(examples, seen["id"])["read"] is True
+
+
+def test_damaged_and_doubled_partitions_met_while_scrolling(examples: Path) -> None:
+    """An item left in two partitions (a commit cut between two writes) is listed once; a
+    damaged older partition, met while scrolling, ends the reader with the error kept."""
+    data = load_config(examples).data_dir
+    import orjson
+
+    newest = orjson.loads((data / "items" / "2026-11-24.json").read_bytes())
+    older = orjson.loads((data / "items" / "2026-11-23.json").read_bytes())
+    key, value = next(iter(newest["items"].items()))
+    older["items"][key] = value
+    (data / "items" / "2026-11-23.json").write_bytes(orjson.dumps(older))
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        ids = [r["id"] for r in reader.rows if r is not None]
+        seen["doubled"] = len(ids) - len(set(ids))
+        seen["count"] = len(ids)
+
+    drive(examples, script)
+    assert seen["doubled"] == 0 and seen["count"] == 23
+    oldest = sorted((data / "items").glob("*.json"))[0]
+    oldest.write_bytes(oldest.read_bytes()[:20])
+
+    async def scroll(pilot: Any, reader: WireReader) -> None:
+        reader.pages = reader.wire.pages(reader.selection)  # as if more were left to read
+        reader.load_more(1000)
+
+    reader = drive(examples, scroll)
+    assert reader.failure is not None and oldest.name in str(reader.failure)
+    assert not reader.is_running
