@@ -50,3 +50,11 @@ def test_a_story_in_three_languages_shares_its_names_and_numbers() -> None:
     en = set(terms("Tokayev and Mirziyoyev discuss 16.5% rate in Astana"))
     shared = ru & kk & en
     assert {stem("токаев"), stem("мирзиеев"), stem("астана"), "16.5"} <= shared
+
+
+def test_common_wire_words_of_english_and_kazakh_meet_the_russian_ones() -> None:
+    ru = set(terms("Нацбанк сохранил базовую ставку на уровне 16,5%"))
+    en = set(terms("National Bank of Kazakhstan Keeps Base Rate at 16.5%", "en"))
+    kk = set(terms("Ұлттық банк базалық мөлшерлемені 16,5% деңгейінде сақтады", "kk"))
+    assert {stem("ставка"), stem("базовый"), "16.5"} <= ru & en & kk
+    assert set(terms("rate", None)) != set(terms("rate", "en"))  # only English is translated
