@@ -461,7 +461,12 @@ LangOpt = Annotated[
     str | None, typer.Option(help="Only items in this language: ru, kk, en (or kz, қаз, рус …).")
 ]
 SearchOpt = Annotated[
-    str | None, typer.Option("--search", "-s", help="Text in title or summary (ё = е, any case).")
+    str | None,
+    typer.Option(
+        "--search",
+        "-s",
+        help='A query: words in any form, "a phrase", -word, OR, title:/feed:/rubric:/lang:.',
+    ),
 ]
 UnreadOpt = Annotated[bool, typer.Option(help="Only unread items.")]
 PagerOpt = Annotated[

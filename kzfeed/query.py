@@ -15,11 +15,6 @@ from .words import tr
 Record = StoredItem
 
 
-def fold_search(value: str) -> str:
-    """Case-insensitive, ё = е; Kazakh letters (ә, ғ, қ, ң, ө, ұ, ү, һ, і) stay distinct."""
-    return value.casefold().replace("ё", "е")
-
-
 @dataclass(frozen=True)
 class Filter:
     rubrics: frozenset[str] = frozenset()
@@ -47,8 +42,9 @@ class Filter:
             if not self.feeds.intersection(carried):
                 return False
         if self.search:
-            haystack = fold_search(f"{record.get('title', '')}\n{record.get('summary', '')}")
-            if fold_search(self.search) not in haystack:
+            from .search import matches, parse
+
+            if not matches(parse(self.search), record, {}):
                 return False
         return True
 

@@ -174,10 +174,10 @@ def latest_json(examples: Path, *args: str, now: str = NOW) -> list[dict[str, An
         (["--since", "2026-11-23T18:00", "--until", "2026-11-24T09:00"], 11),  # local times
         (["--lang", "en"], 3),
         (["--lang", "EN", "--search", "bank"], 1),
-        (["--search", "алматы"], 6),  # titles and summaries
+        (["--search", "алматы"], 7),  # titles and summaries, Almaty too
         (["--search", "алматы", "--lang", "kk"], 1),
         (["--search", "ҚОЛДАНБАЛЫ"], 1),
-        (["--search", "колданбалы"], 0),  # Kazakh letters are matched exactly
+        (["--search", "колданбалы"], 1),  # Kazakh letters fold to their look-alikes
         (["--unread", "--rubric", "sport"], 2),
     ],
 )

@@ -1,0 +1,115 @@
+"""The search query (pure): what `--search` and the reader's `/` understand.
+
+    выборы акимов             every word, in any form (выборов, акимы …)
+    "базовую ставку"          the exact words, in this order (case, ё and Kazakh letters folded)
+    -погода                   not this word
+    Токаев OR Tokayev         either (OR binds the words beside it)
+    title:Нацбанк             in the title
+    feed:tengrinews           carried by that feed (its name or shown title)
+    rubric:спорт              in that rubric (a key or a label in any language)
+    lang:kk                   in that language
+
+Words compare as terms (`terms.py`): Russian stems, Kazakh letters folded, Latin names read
+as Cyrillic — "выборы" finds "выборов", "Тоқаев" and "Tokayev" find "Токаев".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .terms import fold, terms
+
+_PART = re.compile(r'(-?)(?:(\w+):)?("([^"]*)"?|\S+)')
+FIELDS = ("title", "feed", "rubric", "lang")
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One condition: words (all their terms), or a phrase, in a field or anywhere."""
+
+    field: str | None
+    text: str
+    phrase: bool
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Query:
+    """Clauses that must all hold; a clause holds when one of its atoms does."""
+
+    clauses: tuple[tuple[Atom, ...], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def parse(query: str) -> Query:
+    """A query's clauses.  Unknown `field:` prefixes are plain words."""
+    clauses: list[list[Atom]] = []
+    join = False
+    for match in _PART.finditer(query):
+        minus, field, raw, quoted = match.groups()
+        if raw == "OR" and not minus and not field:
+            join = bool(clauses)
+            continue
+        phrase = quoted is not None
+        text = quoted if phrase else raw
+        if field is not None and field.lower() not in FIELDS:
+            text, field = f"{field}:{text}", None
+        atom = Atom(field.lower() if field else None, text, phrase, bool(minus))
+        if not text.strip():
+            continue
+        if join and clauses:
+            clauses[-1].append(atom)
+        else:
+            clauses.append([atom])
+        join = False
+    return Query(tuple(tuple(c) for c in clauses))
+
+
+def matches(query: Query, record: Mapping[str, Any], feed_titles: Mapping[str, str]) -> bool:
+    """Whether a stored item answers the query."""
+    return all(
+        any(_holds(atom, record, feed_titles) for atom in clause) for clause in query.clauses
+    )
+
+
+def _holds(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]) -> bool:
+    found = _found(atom, record, feed_titles)
+    return not found if atom.negated else found
+
+
+def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]) -> bool:
+    from . import rubrics
+    from .model import carrying_feeds
+
+    if atom.field == "feed":
+        wanted = fold(atom.text)
+        for name in carrying_feeds(record):
+            if fold(name) == wanted or fold(feed_titles.get(name, "")) == wanted:
+                return True
+        return fold(str(record.get("source") or "")) == wanted
+    if atom.field == "rubric":
+        key = rubrics.resolve(atom.text)
+        return key is not None and key in (record.get("rubrics") or ())
+    if atom.field == "lang":
+        from .language import language_code
+
+        return (record.get("lang") or "") == (language_code(atom.text) or atom.text.lower())
+    text = str(record.get("title") or "")
+    if atom.field != "title":
+        text += "\n" + str(record.get("summary") or "")
+    if atom.phrase:
+        return " ".join(fold(atom.text).split()) in " ".join(fold(text).split())
+    asked = terms(atom.text)
+    if not asked:  # a stop word alone: as written
+        return fold(atom.text) in fold(text)
+    have = set(_terms_of(text, str(record.get("lang") or "")))
+    return all(term in have for term in asked)
+
+
+@functools.lru_cache(maxsize=16384)
+def _terms_of(text: str, lang: str) -> tuple[str, ...]:
+    return tuple(terms(text, lang or None))
