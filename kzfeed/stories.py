@@ -36,7 +36,7 @@ from datetime import datetime
 from .terms import STOP_WORDS, fold, stem, terms
 
 WINDOW_HOURS = 48
-THRESHOLD = 0.32
+THRESHOLD = 0.25
 MAX_SIZE = 12
 ANCHOR_BONUS = 0.08
 
@@ -105,12 +105,16 @@ def _vector(bag: Mapping[str, int], idf: Mapping[str, float]) -> dict[str, float
 
 
 def similarity(
-    a: Features, b: Features, idf: Mapping[str, float], window_hours: float = WINDOW_HOURS
+    a: Features,
+    b: Features,
+    idf: Mapping[str, float],
+    window_hours: float = WINDOW_HOURS,
+    common: frozenset[str] = frozenset(),
 ) -> float:
     """How likely two items tell one event: 0 unless close in time and sharing an anchor."""
     if abs((a.published - b.published).total_seconds()) > window_hours * 3600:
         return 0.0
-    shared = a.anchors & b.anchors
+    shared = (a.anchors & b.anchors) - common
     if not shared:
         return 0.0
     numbers_a = {x for x in a.anchors if x.startswith("#:")}
@@ -133,14 +137,21 @@ def assign(
     """Put each new item in the story it is closest to (above ``threshold``, not full), or
     in a story of its own (its id); returns {item id: story id} for the new items."""
     everything = [f for members in grouping.members.values() for f in members]
-    weights = idf or _idf(f.terms for f in [*everything, *new])
+    pool = [*everything, *new]
+    weights = idf or _idf(f.terms for f in pool)
+    # an anchor most items share (Казахстан, Президент) tells no story from another
+    anchor_counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
+    common = frozenset(a for a, n in anchor_counts.items() if n > max(8, len(pool) // 25))
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
         for story, members in grouping.members.items():
             if len(members) >= max_size:
                 continue
-            score = max(similarity(item, other, weights) for other in members)
+            scores = [similarity(item, other, weights, common=common) for other in members]
+            # the mean, not the best: one loose link must not pull an item into a story
+            # (single-link chains snowball); a near-copy of any member still joins
+            score = max(sum(scores) / len(scores), max(scores) - 0.25)
             if score > best_score:
                 best, best_score = story, score
         story = best or item.id
