@@ -518,9 +518,7 @@ class WireReader(App[None]):
 
     def action_toggle_read(self) -> None:
         index = self.highlighted_index()
-        if index is not None and self.rows[index] is not None:
-            record = self.rows[index]
-            assert record is not None
+        if index is not None and (record := self.rows[index]) is not None:
             self.set_read(index, not record.get("read"))
 
     def set_read(self, index: int, read: bool) -> None:

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from .model import StoredItem
     from .reading import Selection, Wire
-    from .store import Store
 
 app = typer.Typer(
     name="kzfeed",
@@ -120,18 +119,6 @@ def _config() -> Config:
     cfg = load_config(config_path(_state.config_file))
     use(cfg.settings.language)
     return cfg
-
-
-def _store(cfg: Config) -> Store:
-    from .store import Store
-
-    return Store(cfg.data_dir, lock_timeout=cfg.settings.lock_timeout)
-
-
-def _tz(cfg: Config) -> tzinfo:
-    from .dates import zone
-
-    return zone(cfg.settings.timezone)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -226,12 +213,10 @@ def remove(
     cfg = _config()
     remove_feed(cfg.path, name)
     dropped = 0
-    store = _store(cfg)
-    with store.writer(on_wait=_say) as writer:
+    wire = _wire(cfg)
+    with wire.store.writer(on_wait=_say) as writer:
         if purge:
-            from .model import feed_names
-
-            dropped = writer.purge_feed(name, feed_names(cfg.feeds, store.feed_states()))
+            dropped = writer.purge_feed(name, wire.feed_titles())
         writer.drop_state(name)
     typer.echo(
         tr("removed {name}; dropped {items}").format(name=name, items=count(dropped, "item"))
@@ -260,16 +245,15 @@ def _data_dir_source(cfg: Config) -> str:
 def feeds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Subscriptions with health: last fetch, HTTP status, failure streak, items, newest."""
     cfg = _config()
-    rows = _wire(cfg).feed_rows()
+    wire = _wire(cfg)
+    rows = wire.feed_rows()
     if json_:
         _print_json(rows)
         return
     from .render import feeds_view
 
     console = _console()
-    _write_stripped(
-        console, feeds_view(rows, _tz(cfg), cfg.settings.language, int(console.width)), True
-    )
+    _write_stripped(console, feeds_view(rows, wire.tz, wire.lang, int(console.width)), True)
     _say(tr("database: {path} ({source})").format(path=cfg.data_dir, source=_data_dir_source(cfg)))
 
 

@@ -21,7 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .terms import fold, terms
+from . import rubrics
+from .language import language_code
+from .model import carrying_feeds
+from .terms import cyrillic, fold, terms
 
 _PART = re.compile(r'(-?)(?:(\w+):)?("([^"]*)"?|\S+)')
 FIELDS = ("title", "feed", "rubric", "lang")
@@ -82,9 +85,6 @@ def _holds(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]
 
 
 def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]) -> bool:
-    from . import rubrics
-    from .model import carrying_feeds
-
     if atom.field == "feed":
         wanted = fold(atom.text)
         for name in carrying_feeds(record):
@@ -95,8 +95,6 @@ def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]
         key = rubrics.resolve(atom.text)
         return key is not None and key in (record.get("rubrics") or ())
     if atom.field == "lang":
-        from .language import language_code
-
         return (record.get("lang") or "") == (language_code(atom.text) or atom.text.lower())
     text = str(record.get("title") or "")
     if atom.field != "title":
@@ -118,8 +116,6 @@ def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]
 
 
 def _quick(text: str) -> str:
-    from .terms import cyrillic
-
     return cyrillic(fold(text)).replace("казак", "казах")
 
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .terms import STOP_WORDS, fold, stem, terms
+from .terms import STOP_WORDS, fold, kazakh_base, number, stem, terms
 
 WINDOW_HOURS = 48
 THRESHOLD = 0.25
@@ -67,18 +67,12 @@ def features(
         for match in _CAPITALISED.finditer(text):
             word = fold(match.group(1))
             if word not in STOP_WORDS and len(word) > 2:
-                anchors.add("n:" + stem(_kazakh(word) if lang == "kk" else word))
+                anchors.add("n:" + stem(kazakh_base(word) if lang == "kk" else word))
         for found in _NUMBER.finditer(text):
-            value = found.group().replace(",", ".")
+            value = number(found.group())
             if value not in {"1", "2", "3", "2025", "2026"}:  # too common to anchor a story
-                anchors.add("#:" + value.rstrip("0").rstrip(".") if "." in value else "#:" + value)
+                anchors.add("#:" + value)
     return Features(item_id, published, bag, frozenset(anchors))
-
-
-def _kazakh(word: str) -> str:
-    from .terms import kazakh_base
-
-    return kazakh_base(word)
 
 
 @dataclass

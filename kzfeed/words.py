@@ -41,10 +41,6 @@ def use(lang: str) -> None:
     _current[0] = lang if lang in LANGUAGES else "en"
 
 
-def language() -> str:
-    return _current[0]
-
-
 @functools.cache
 def _catalog(lang: str) -> gettext.NullTranslations:
     if lang not in ("ru", "kk"):

@@ -102,8 +102,8 @@ def main() -> int:
         missing = untranslated(catalog)
         if args.check:
             current_mo = mo_file.read_bytes() if mo_file.exists() else b""
-            stale = not po_file.exists() or entries(on_disk(lang)) != entries(catalog)
-            if stale or current_mo != compiled(lang):
+            outdated = not po_file.exists() or entries(on_disk(lang)) != entries(catalog)
+            if outdated or current_mo != compiled(lang):
                 print(f"{lang}: catalog out of date; run tools/catalogs.py", file=sys.stderr)
                 stale = True
         else:
