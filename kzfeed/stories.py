@@ -106,6 +106,17 @@ def similarity(
     common: frozenset[str] = frozenset(),
 ) -> float:
     """How likely two items tell one event: 0 unless close in time and sharing an anchor."""
+    return _score(a, b, _vector(a.terms, idf), _vector(b.terms, idf), window_hours, common)
+
+
+def _score(
+    a: Features,
+    b: Features,
+    va: Mapping[str, float],
+    vb: Mapping[str, float],
+    window_hours: float,
+    common: frozenset[str],
+) -> float:
     if abs((a.published - b.published).total_seconds()) > window_hours * 3600:
         return 0.0
     shared = (a.anchors & b.anchors) - common
@@ -115,7 +126,8 @@ def similarity(
     numbers_b = {x for x in b.anchors if x.startswith("#:")}
     if numbers_a and numbers_b and not numbers_a & numbers_b:
         return 0.0  # both give figures and none agree: two days' rates, two earthquakes
-    va, vb = _vector(a.terms, idf), _vector(b.terms, idf)
+    if len(va) > len(vb):
+        va, vb = vb, va
     cosine = sum(weight * vb.get(term, 0.0) for term, weight in va.items())
     return cosine + ANCHOR_BONUS * min(len(shared), 4)
 
@@ -127,22 +139,47 @@ def assign(
     idf: Mapping[str, float] | None = None,
     threshold: float = THRESHOLD,
     max_size: int = MAX_SIZE,
+    window_hours: float = WINDOW_HOURS,
 ) -> dict[str, str]:
     """Put each new item in the story it is closest to (above ``threshold``, not full), or
-    in a story of its own (its id); returns {item id: story id} for the new items."""
+    in a story of its own (its id); returns {item id: story id} for the new items.
+
+    Only stories sharing an uncommon anchor with the new item are scored (an inverted index
+    of anchors), and each item's vector is built once: an update costs in proportion to its
+    new items and the stories they touch, not to the window."""
     everything = [f for members in grouping.members.values() for f in members]
     pool = [*everything, *new]
     weights = idf or _idf(f.terms for f in pool)
     # an anchor most items share (Казахстан, Президент) tells no story from another
     anchor_counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
     common = frozenset(a for a, n in anchor_counts.items() if n > max(8, len(pool) // 25))
+    vectors: dict[str, dict[str, float]] = {}
+
+    def vector(f: Features) -> dict[str, float]:
+        found = vectors.get(f.id)
+        if found is None:
+            found = vectors[f.id] = _vector(f.terms, weights)
+        return found
+
+    by_anchor: dict[str, set[str]] = {}
+    for story, members in grouping.members.items():
+        for member in members:
+            for anchor in member.anchors - common:
+                by_anchor.setdefault(anchor, set()).add(story)
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
-        for story, members in grouping.members.items():
+        candidates: set[str] = set()
+        for anchor in item.anchors - common:
+            candidates |= by_anchor.get(anchor, set())
+        mine = vector(item)
+        for story in sorted(candidates):
+            members = grouping.members[story]
             if len(members) >= max_size:
                 continue
-            scores = [similarity(item, other, weights, common=common) for other in members]
+            scores = [
+                _score(item, other, mine, vector(other), window_hours, common) for other in members
+            ]
             # the mean, not the best: one loose link must not pull an item into a story
             # (single-link chains snowball); a near-copy of any member still joins
             score = max(sum(scores) / len(scores), max(scores) - 0.25)
@@ -152,4 +189,6 @@ def assign(
         grouping.members.setdefault(story, []).append(item)
         grouping.story_of[item.id] = story
         placed[item.id] = story
+        for anchor in item.anchors - common:
+            by_anchor.setdefault(anchor, set()).add(story)
     return placed
