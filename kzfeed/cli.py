@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .model import StoredItem
-    from .reading import Selection, Wire
+    from .reading import Listing, Selection, Wire
 
 app = typer.Typer(
     name="kzfeed",
@@ -363,6 +363,9 @@ def _selection(
     lang: str | None = None,
     search: str | None = None,
     unread: bool = False,
+    starred: bool = False,
+    tag: str | None = None,
+    everything: bool = False,
 ) -> Selection:
     """The listing options, the same for every command that lists items."""
     from .reading import Selection
@@ -375,6 +378,9 @@ def _selection(
         lang=lang,
         search=search,
         unread=unread,
+        starred=starred,
+        tag=tag,
+        everything=everything,
     )
 
 
@@ -453,6 +459,21 @@ SearchOpt = Annotated[
     ),
 ]
 UnreadOpt = Annotated[bool, typer.Option(help="Only unread items.")]
+StarredOpt = Annotated[bool, typer.Option(help="Only starred items.")]
+TagOpt = Annotated[
+    str | None, typer.Option("--tag", metavar="TAG", help="Only items a rule tagged so.")
+]
+EverythingOpt = Annotated[
+    bool, typer.Option("--all", help="Items muted by a rule (action hide) too.")
+]
+StoriesOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--stories/--items",
+        help="One line per story (every agency's version under it), or every item "
+        "(default: settings.stories).",
+    ),
+]
 PagerOpt = Annotated[
     bool | None, typer.Option("--pager/--no-pager", help="Page long output on a terminal.")
 ]
@@ -479,6 +500,10 @@ def latest(
     lang: LangOpt = None,
     search: SearchOpt = None,
     unread: UnreadOpt = False,
+    starred: StarredOpt = False,
+    tag: TagOpt = None,
+    everything: EverythingOpt = False,
+    stories: StoriesOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Print one JSON item per line.")] = False,
     plain: Annotated[
@@ -489,22 +514,25 @@ def latest(
     ] = False,
     pager: PagerOpt = None,
 ) -> None:
-    """The newest items, grouped by local day (default), or by rubric or feed."""
-    from .model import public
-
+    """The newest items, grouped by local day (default), or by rubric or feed; with
+    --stories one line per story."""
     cfg = _config()
     wire = _wire(cfg)
-    selection = _selection(rubric, feed, since, until, lang, search, unread)
-    listing = wire.latest(selection, n, group)
+    selection = _selection(
+        rubric, feed, since, until, lang, search, unread, starred, tag, everything
+    )
+    by_story = cfg.settings.stories if stories is None else stories
+    listing = wire.latest(selection, n, group, stories=by_story)
     records = listing.items
-    if json_:
-        _print_json([public(r) for r in records])
-        return
-    if jsonl:
+    if json_ or jsonl:
         from .sanitize import clean_tree
 
-        for record in records:
-            sys.stdout.write(json.dumps(clean_tree(public(record)), ensure_ascii=False) + "\n")
+        shaped = [_item_json(r, listing) for r in records]
+        if json_:
+            _print_json(shaped)
+        else:
+            for data in shaped:
+                sys.stdout.write(json.dumps(clean_tree(data), ensure_ascii=False) + "\n")
         return
     from .render import latest_view, plain_lines
 
@@ -526,10 +554,57 @@ def latest(
         totals=listing.totals,
         window=listing.window,
         short_ids=listing.short_ids,
+        stories=listing.stories,
     )
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
-        wire.mark([r["id"] for r in records], True)
+        shown = [r["id"] for r in records]
+        if listing.stories:
+            shown = [v["id"] for i in shown for v in listing.stories[i].versions]
+        wire.mark(shown, True)
+
+
+def _item_json(record: StoredItem, listing: Listing) -> dict[str, Any]:
+    """An item in SPEC's JSON shape; in a stories listing with its story's other versions
+    (``versions``) and the agencies that carried them (``sources``)."""
+    from .model import public
+
+    data = public(record)
+    line = (listing.stories or {}).get(record["id"])
+    if line is not None:
+        data["versions"] = [
+            {k: v[k] for k in ("id", "feed", "source", "title", "url", "published") if k in v}
+            for v in line.versions
+            if v["id"] != record["id"]
+        ]
+        data["sources"] = line.sources
+    return data
+
+
+@app.command()
+@handled
+def story(
+    item_id: Annotated[str, typer.Argument(metavar="ID", help="Any item of the story.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Every version of a story: the item ID and each agency's report of the same event."""
+    from .model import public
+
+    cfg = _config()
+    wire = _wire(cfg)
+    line = wire.story(item_id)
+    if json_:
+        _print_json([public(r) for r in line.versions])
+        return
+    from .render import story_view
+
+    listing_ids = wire.store.abbreviations(r["id"] for r in line.versions)
+    _emit(
+        story_view(line, tz=wire.tz, lang=wire.lang, width=_listing_width(), short_ids=listing_ids),
+        cfg,
+        None,
+        uncut=_listing_width() is None,
+    )
 
 
 @app.command()
@@ -707,8 +782,11 @@ def open_(item_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
         typer.echo(url)
 
 
-def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]) -> None:
-    wire = _wire(_config())
+def _mark(
+    ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any], story: bool | None
+) -> None:
+    cfg = _config()
+    wire = _wire(cfg)
     if not all_ and not ids:
         raise UsageError(
             tr(
@@ -719,6 +797,8 @@ def _mark(ids: list[str] | None, read: bool, all_: bool, filters: dict[str, Any]
     if all_ and ids:
         raise UsageError(tr("give item ids, or --all (with the latest filters), not both"))
     chosen = wire.select_ids(_selection(**filters)) if all_ else list(ids or ())
+    if not all_ and (cfg.settings.stories if story is None else story):
+        chosen = [v["id"] for given in chosen for v in wire.story(given).versions]
     changed = wire.mark(chosen, read)
     done = tr("marked read: {items}") if read else tr("marked unread: {items}")
     typer.echo(done.format(items=count(changed, "item")))
@@ -742,6 +822,14 @@ def _marker(read: bool) -> Callable[..., None]:
         until: UntilOpt = None,
         lang: LangOpt = None,
         search: SearchOpt = None,
+        story: Annotated[
+            bool | None,
+            typer.Option(
+                "--story/--item",
+                help="Each id's whole story (every version), or the item alone "
+                "(default: settings.stories).",
+            ),
+        ] = None,
     ) -> None:
         filters = {
             "rubric": rubric,
@@ -751,7 +839,7 @@ def _marker(read: bool) -> Callable[..., None]:
             "lang": lang,
             "search": search,
         }
-        _mark(ids, read, all_, filters)
+        _mark(ids, read, all_, filters, story)
 
     word = "read" if read else "unread"
     command.__doc__ = f"Mark items {word}: by id, or `--all` with the `latest` filters."

@@ -40,6 +40,28 @@ class Settings:
     allow_private: bool = False
     max_feed_items: int = 10_000
     parse_timeout: float = 30.0
+    stories: bool = False  # `latest` shows one line per story (--stories / --items)
+    preferred_feeds: tuple[str, ...] = ()  # whose version leads a story's line
+    notify: tuple[str, ...] = ()  # an argument list run for each alert (never a shell)
+    notify_max: int = 10  # alerts sent one by one a run; the rest in one summary
+    notify_urls: tuple[str, ...] = ()  # Apprise URLs (kzfeed[notify])
+
+
+RULE_ACTIONS = ("hide", "read", "star", "tag", "alert")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A `[[rules]]` entry: items matching ``query`` (and the optional feeds, rubrics,
+    language) get ``actions``."""
+
+    name: str
+    query: str
+    actions: tuple[str, ...]
+    feeds: tuple[str, ...] = ()
+    rubrics: tuple[str, ...] = ()
+    lang: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     aliases: dict[str, str] = field(default_factory=dict)  # folded raw -> key
     feeds: tuple[FeedSpec, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
     def feed(self, name: str) -> FeedSpec | None:
         return next((f for f in self.feeds if f.name == name), None)
@@ -173,11 +196,20 @@ class _Checker:
             )
         return value
 
+    def strings(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        """A string or a list of strings (empty when absent)."""
+        value = data.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{where}{key}", tr("must be a string or a list of strings"))
+        return tuple(value)
+
 
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate a parsed TOML document; every message names the file, the key and the fault."""
     chk = _Checker(path)
-    known_top = {"settings", "rubrics", "feeds"}
+    known_top = {"settings", "rubrics", "feeds", "rules"}
     for key in data:
         if key not in known_top:
             raise chk.fail(
@@ -211,7 +243,73 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
             )
         seen.add(spec.name)
         feeds.append(spec)
-    return Config(path=path, settings=settings, aliases=aliases, feeds=tuple(feeds))
+    rules_raw = data.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise chk.fail("rules", tr("must be an array of tables ([[rules]])"))
+    rules = [_parse_rule(chk, entry, i, seen) for i, entry in enumerate(rules_raw)]
+    names = [rule.name for rule in rules]
+    for name in names:
+        if names.count(name) > 1:
+            raise chk.fail("rules", tr("{name} is used by another rule").format(name=repr(name)))
+    return Config(
+        path=path, settings=settings, aliases=aliases, feeds=tuple(feeds), rules=tuple(rules)
+    )
+
+
+def _parse_rule(chk: _Checker, entry: Any, i: int, feed_names: set[str]) -> Rule:
+    where = f"rules[{i}]"
+    if not isinstance(entry, dict):
+        raise chk.fail(where, tr("must be a table"))
+    allowed = {"name", "query", "action", "feeds", "rubrics", "lang", "tag"}
+    for key in entry:
+        if key not in allowed:
+            raise chk.fail(f"{where}.{key}", tr("unknown key"))
+    name = chk.string(entry, "name", where + ".") or f"rule-{i + 1}"
+    query = chk.string(entry, "query", where + ".") or ""
+    actions = chk.strings(entry, "action", where + ".")
+    if not actions:
+        raise chk.fail(
+            f"{where}.action",
+            tr("is required: one or a list of {known}").format(known=", ".join(RULE_ACTIONS)),
+        )
+    for action in actions:
+        if action not in RULE_ACTIONS:
+            raise chk.fail(
+                f"{where}.action",
+                tr("unknown action {action} (known: {known})").format(
+                    action=repr(action), known=", ".join(RULE_ACTIONS)
+                ),
+            )
+    tag = chk.string(entry, "tag", where + ".")
+    if "tag" in actions and not (tag and tag.strip()):
+        raise chk.fail(f"{where}.tag", tr("is required by the action tag"))
+    feeds = chk.strings(entry, "feeds", where + ".")
+    for feed in feeds:
+        if feed not in feed_names:
+            raise chk.fail(f"{where}.feeds", tr("unknown feed {feed}").format(feed=repr(feed)))
+    rubric_keys = []
+    for value in chk.strings(entry, "rubrics", where + "."):
+        key = rubrics.resolve(value)
+        if key is None:
+            raise chk.fail(
+                f"{where}.rubrics",
+                tr("{key} is not a rubric key ({known})").format(
+                    key=repr(value), known=", ".join(rubrics.ORDER)
+                ),
+            )
+        rubric_keys.append(key)
+    lang = chk.string(entry, "lang", where + ".")
+    if not query.strip() and not feeds and not rubric_keys and not lang:
+        raise chk.fail(f"{where}.query", tr("a rule needs a query, feeds, rubrics or lang"))
+    return Rule(
+        name=name,
+        query=query,
+        actions=tuple(dict.fromkeys(actions)),
+        feeds=feeds,
+        rubrics=tuple(rubric_keys),
+        lang=lang,
+        tag=tag.strip() if tag else None,
+    )
 
 
 def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
@@ -246,6 +344,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         ("mark_read_on_list", False),
         ("pager", True),
         ("allow_private", False),
+        ("stories", False),
     ):
         flags[key] = raw.get(key, default)
         if not isinstance(flags[key], bool):
@@ -266,6 +365,11 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         allow_private=flags["allow_private"],
         max_feed_items=chk.number(raw, "max_feed_items", 10_000, 1, 10_000_000, True),
         parse_timeout=float(chk.number(raw, "parse_timeout", 30, 0.1, 3600, False)),
+        stories=flags["stories"],
+        preferred_feeds=chk.strings(raw, "preferred_feeds", "settings."),
+        notify=chk.strings(raw, "notify", "settings."),
+        notify_max=chk.number(raw, "notify_max", 10, 0, 1000, True),
+        notify_urls=chk.strings(raw, "notify_urls", "settings."),
     )
 
 

@@ -32,6 +32,7 @@ PUBLIC_FIELDS = (
     "summary",
     "read",
     "also_in",
+    "story",
 )
 
 
@@ -66,6 +67,10 @@ class StoredItem(TypedDict, total=False):
     hash: str  # the content hash last stored
     text: str  # longer plain text from the feed's <content>
     full_text: str  # the article page's main text (show --full, full_text feeds)
+    story: str  # the id of the story's first item (stories.py); absent: its own id
+    starred: bool  # by `star` or a rule
+    tags: list[str]  # by rules
+    hidden: bool  # muted by a rule: out of every list and digest unless --all
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +221,17 @@ def display_source(record: Mapping[str, Any]) -> str:
     return str(record.get("source") or record.get("feed") or "")
 
 
+def story_of(record: Mapping[str, Any]) -> str:
+    """The story an item belongs to: the id of the story's first item; an item stored
+    before stories were grouped is a story of its own."""
+    return str(record.get("story") or record.get("id"))
+
+
 def public(record: Mapping[str, Any]) -> dict[str, Any]:
     """The SPEC JSON shape of a stored item record."""
-    return {k: record.get(k) for k in PUBLIC_FIELDS}
+    out = {k: record.get(k) for k in PUBLIC_FIELDS}
+    out["story"] = story_of(record)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
 from . import rubrics
 from .dates import from_iso
 from .errors import UsageError
-from .model import StoredItem, display_source, primary_rubric
+from .model import StoredItem, carrying_feeds, display_source, primary_rubric, story_of
 from .words import tr
 
 Record = StoredItem
@@ -24,8 +24,19 @@ class Filter:
     lang: str | None = None
     search: str | None = None
     unread: bool = False
+    starred: bool = False
+    tag: str | None = None
+    everything: bool = False  # hidden items (muted by a rule) too
 
     def matches(self, record: Record) -> bool:
+        if record.get("hidden") and not self.everything:
+            return False
+        if self.starred and not record.get("starred"):
+            return False
+        if self.tag is not None and self.tag.casefold() not in (
+            t.casefold() for t in record.get("tags", ())
+        ):
+            return False
         published = record.get("published", "")
         if self.since is not None and published < self.since:
             return False
@@ -90,6 +101,93 @@ def newest(
                 found.append(record)
     found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
     return found if limit is None else found[:limit]
+
+
+@dataclass
+class StoryLine:
+    """One story as a listing shows it: the version that leads (``lead``), every version
+    matching the listing earliest first (``versions``, the lead included), and the other
+    agencies that carried it (``sources``: display names, the lead's left out)."""
+
+    lead: Record
+    versions: list[Record]
+    sources: list[str]
+
+    @property
+    def first(self) -> str:
+        return self.versions[0]["published"]
+
+    @property
+    def last(self) -> str:
+        return self.versions[-1]["published"]
+
+
+def collapse(
+    records: Iterable[Record],
+    preferred: Sequence[str] = (),
+    titles: Mapping[str, str] | None = None,
+) -> list[StoryLine]:
+    """Records grouped by story, one line each, newest lead first.  The lead is the
+    version from the first feed of ``preferred`` that carried one, else the earliest."""
+    by_story: dict[str, list[Record]] = {}
+    for record in records:
+        by_story.setdefault(story_of(record), []).append(record)
+    rank = {name: i for i, name in enumerate(preferred)}
+    names = titles or {}
+    lines = []
+    for versions in by_story.values():
+        versions.sort(key=lambda r: (r.get("published", ""), r["id"]))
+        lead = min(
+            versions,
+            key=lambda r: (rank.get(str(r.get("feed")), len(rank)), r.get("published", "")),
+        )
+        sources: list[str] = []
+        shown = display_source(lead)
+        for version in versions:
+            for feed in carrying_feeds(version):
+                if version is lead and feed == lead.get("feed"):
+                    continue
+                name = (
+                    display_source(version)
+                    if feed == version.get("feed")
+                    else names.get(feed, feed)
+                )
+                if name != shown and name not in sources:
+                    sources.append(name)
+        lines.append(StoryLine(lead, versions, sources))
+    lines.sort(key=lambda s: (s.lead.get("published", ""), s.lead["id"]), reverse=True)
+    return lines
+
+
+def newest_stories(
+    partitions: Iterable[tuple[str, list[Record]]], flt: Filter, limit: int, reach_days: int = 2
+) -> list[Record]:
+    """The matching records of the newest ``limit`` stories' (at least): partitions are read
+    newest first until ``limit`` stories are found, then ``reach_days`` more, so the older
+    versions of those stories (stories span 48 h) are there too."""
+    found: list[Record] = []
+    seen: set[str] = set()
+    stories: set[str] = set()
+    extra: int | None = None
+    since_day = flt.since[:10] if flt.since else None
+    until_day = flt.until[:10] if flt.until else None
+    for day, records in partitions:
+        if since_day is not None and day < since_day:
+            break
+        if extra is not None:
+            if extra == 0:
+                break
+            extra -= 1
+        if until_day is not None and day > until_day:
+            continue
+        for record in records:
+            if record["id"] not in seen and flt.matches(record):
+                seen.add(record["id"])
+                found.append(record)
+                stories.add(story_of(record))
+        if extra is None and len(stories) >= limit:
+            extra = reach_days
+    return found
 
 
 def local_day(record: Record, tz: tzinfo) -> date:

@@ -21,7 +21,7 @@ from .words import tr
 
 if TYPE_CHECKING:
     from .config import Config
-    from .query import DailyCounts, Filter, Record
+    from .query import DailyCounts, Filter, Record, StoryLine
     from .store import Store
 
 GROUPS = ("date", "rubric", "feed")
@@ -54,6 +54,9 @@ class Selection:
     lang: str | None = None
     search: str | None = None
     unread: bool = False
+    starred: bool = False
+    tag: str | None = None
+    everything: bool = False  # muted (hidden) items too
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Listing:
     window: str | None = None
     short_ids: dict[str, str] = field(default_factory=dict)
     empty_store: bool = False
+    stories: dict[str, StoryLine] | None = None  # by the lead's id, in a stories listing
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,9 @@ class Wire:
             lang=parse_language(selection.lang) if selection.lang else None,
             search=selection.search or None,
             unread=selection.unread,
+            starred=selection.starred,
+            tag=selection.tag or None,
+            everything=selection.everything,
         )
 
     def feed_name(self, given: str) -> str:
@@ -168,8 +175,11 @@ class Wire:
 
     # ------------------------------------------------------------------ listing
 
-    def latest(self, selection: Selection, n: int, group: str = "date") -> Listing:
-        """The newest ``n`` items (per section when grouped by rubric or feed)."""
+    def latest(
+        self, selection: Selection, n: int, group: str = "date", stories: bool = False
+    ) -> Listing:
+        """The newest ``n`` items (per section when grouped by rubric or feed); with
+        ``stories``, the newest ``n`` stories, one lead item each (`Listing.stories`)."""
         from .query import newest, per_group
 
         if group not in GROUPS:
@@ -178,7 +188,9 @@ class Wire:
             )
         flt = self.filter(selection)
         listing = Listing(items=[], group=group)
-        if group == "date":
+        if stories:
+            self._latest_stories(listing, flt, n)
+        elif group == "date":
             listing.items = newest(self.store.iter_newest(), flt, n)
         else:
             if flt.since is None:
@@ -189,6 +201,47 @@ class Wire:
         if not listing.items:
             listing.empty_store = not self.store.partitions()
         return listing
+
+    def _latest_stories(self, listing: Listing, flt: Filter, n: int) -> None:
+        from .query import collapse, newest, newest_stories, per_group
+
+        if listing.group == "date":
+            records = newest_stories(self.store.iter_newest(), flt, n)
+        else:
+            if flt.since is None:
+                listing.window = self.default_window()
+                flt = dc_replace(flt, since=listing.window)
+            records = newest(self.store.iter_newest(), flt, None)
+        lines = collapse(records, self.config.settings.preferred_feeds, self.feed_titles())
+        if listing.group == "date":
+            lines = lines[:n]
+            listing.items = [line.lead for line in lines]
+        else:
+            listing.items = per_group(
+                [line.lead for line in lines], listing.group, n, listing.totals
+            )
+        listing.stories = {line.lead["id"]: line for line in lines}
+
+    def story(self, prefix: str) -> StoryLine:
+        """Every stored version of the story an item (id or prefix) belongs to, hidden
+        ones included, the lead first as `latest --stories` would pick it."""
+        from .grouping import window_days
+        from .model import story_of
+        from .query import collapse
+        from .store import partition_of
+
+        record = self.item(prefix)
+        story = story_of(record)
+        days = window_days({partition_of(record["published"])}, 24 * 4)
+        stored = set(self.store.partitions())
+        versions = [
+            r
+            for day in sorted(days & stored, reverse=True)
+            for r in self.store.partition_items(day)
+            if story_of(r) == story
+        ]
+        (line,) = collapse(versions, self.config.settings.preferred_feeds, self.feed_titles())
+        return line
 
     def abbreviate(self, listing: Listing) -> Listing:
         """The listing with each item's shortest unique id prefix."""

@@ -21,7 +21,14 @@ from rich.text import Text
 from . import rubrics
 from .dates import from_iso
 from .model import FeedResult, display_source, primary_rubric
-from .query import DailyCounts, Record, group_by_day, group_by_feed, group_by_rubric
+from .query import (
+    DailyCounts,
+    Record,
+    StoryLine,
+    group_by_day,
+    group_by_feed,
+    group_by_rubric,
+)
 from .sanitize import clean_line, clean_text
 from .words import label, ntr, status_word, tr
 
@@ -205,6 +212,7 @@ def _item_table(
     with_date: bool = False,
     width: int | None = None,
     short_ids: Mapping[str, str] | None = None,
+    stories: Mapping[str, StoryLine] | None = None,
 ) -> Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
     marks an estimated time), source badge, rubric, title cut to the width that is left.
@@ -266,7 +274,46 @@ def _item_table(
             title.stylize("bold")
         row.append(title)
         table.add_row(*row)
+        line = (stories or {}).get(record["id"])
+        if line is not None and len(line.versions) > 1:
+            blank = [Text("")] * (len(row) - 1)
+            table.add_row(*blank, Text(story_note(line, tz), style="dim"))
     return table
+
+
+def story_note(line: StoryLine, tz: tzinfo) -> str:
+    """What a story's line says of its other versions: "+3: Интерфакс, Tengrinews, The
+    Astana Times · 09:10–11:40" (the span with dates when it crosses a day)."""
+    first = from_iso(line.first).astimezone(tz)
+    last = from_iso(line.last).astimezone(tz)
+    if first.date() == last.date():
+        span = first.strftime("%H:%M") + ("–" + last.strftime("%H:%M") if last != first else "")
+    else:
+        span = first.strftime("%d.%m %H:%M") + "–" + last.strftime("%d.%m %H:%M")
+    sources = ", ".join(clean_line(name) for name in line.sources)
+    head = f"+{len(line.sources)}: {sources}" if line.sources else f"×{len(line.versions)}"
+    return f"{head} · {span}"
+
+
+def story_view(
+    line: StoryLine,
+    *,
+    tz: tzinfo,
+    lang: str,
+    width: int | None = 100,
+    short_ids: Mapping[str, str] | None = None,
+) -> Group:
+    """`kzfeed story`: the lead's title, how many versions over what span, then every
+    version (earliest first) with its date, agency, rubric and title."""
+    heading = safe_line(line.lead.get("title"), style="bold")
+    note = Text(
+        ntr("{n} version", "{n} versions", len(line.versions)).format(n=len(line.versions))
+        + " · "
+        + story_note(line, tz).split(" · ")[-1],
+        style="dim",
+    )
+    table = _item_table(line.versions, tz, lang, with_date=True, width=width, short_ids=short_ids)
+    return Group(heading, note, Text(""), table)
 
 
 def latest_view(
@@ -280,6 +327,7 @@ def latest_view(
     totals: dict[str, int] | None = None,
     window: str | None = None,
     short_ids: Mapping[str, str] | None = None,
+    stories: Mapping[str, StoryLine] | None = None,
 ) -> Group:
     """The `latest` listing, grouped by local day (default), rubric or feed.  Grouped views
     say what they hide: each section's total and how many more it holds than it shows
@@ -318,6 +366,7 @@ def latest_view(
                     with_date=True,
                     width=width,
                     short_ids=short_ids,
+                    stories=stories,
                 )
             )
             parts.append(Text(""))
@@ -333,13 +382,16 @@ def latest_view(
                     with_date=True,
                     width=width,
                     short_ids=short_ids,
+                    stories=stories,
                 )
             )
             parts.append(Text(""))
     else:
         for day, chunk in group_by_day(records, tz):
             parts.append(Text(day_label(day, today, lang), style="bold underline"))
-            parts.append(_item_table(chunk, tz, lang, width=width, short_ids=short_ids))
+            parts.append(
+                _item_table(chunk, tz, lang, width=width, short_ids=short_ids, stories=stories)
+            )
             parts.append(Text(""))
     return Group(*parts[:-1])
 

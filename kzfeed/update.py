@@ -281,6 +281,8 @@ def update(
             except Exception as exc:  # one feed's bad data costs that feed, never the run
                 result = _failed_outcome(writer, outcome, state, exc)
             report.feeds.append(result)
+        if writer.new_ids:
+            _group_stories(writer)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
     if wanted:  # the articles are fetched with the lock released: a reader's marks go on
@@ -290,6 +292,19 @@ def update(
                 for item_id, text in texts.items():
                     writer.set_full_text(item_id, text)
     return report
+
+
+def _group_stories(writer: Any) -> None:
+    """Put each new item in its story: compared with the stories stored near it in time."""
+    from .grouping import group, window_days
+    from .store import partition_of
+
+    new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
+    days = window_days({partition_of(r["published"]) for r in new})
+    window = [r for day in sorted(days) for r in writer.partition_records(day)]
+    for item_id, story in group(window, new).items():
+        if story != item_id:
+            writer.set_fields(item_id, story=story)
 
 
 def _store_outcome(

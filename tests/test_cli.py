@@ -366,6 +366,7 @@ def test_latest_json_filters(wired: Path) -> None:
         "summary",
         "read",
         "also_in",
+        "story",
     }
     assert titles(latest_json(wired, "--rubric", "Саясат", "--lang", "kk")) == [
         "Тоқаев Өзбекстан Президентімен келіссөз жүргізді"

@@ -34,6 +34,7 @@ class Writer:
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
+        self.new_ids: list[str] = []  # items this batch stored for the first time
 
     @property
     def index(self) -> dict[str, Any]:
@@ -65,6 +66,8 @@ class Writer:
         """Apply what dedup decided: the records, then the index's keys and hashes."""
         for record, previous in changes.records.values():
             self._put(record, previous)
+            if previous is None:
+                self.new_ids.append(record["id"])
         if changes.keys or changes.seen:
             self.index["keys"].update(changes.keys)
             self.index["seen"].update(changes.seen)
@@ -90,6 +93,29 @@ class Writer:
             partition = partition_of(entry)
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
+
+    def partition_records(self, partition: str) -> list[StoredItem]:
+        """A partition's records as this batch leaves them (pending changes included)."""
+        pending = self._pending.get(partition, {})
+        removed = self._removed.get(partition, set())
+        out: list[StoredItem] = []
+        if (self.store.items_dir / f"{partition}.json").exists():
+            for record in self.store.partition_items(partition):
+                item_id = record["id"]
+                if item_id not in pending and item_id not in removed:
+                    out.append(record)
+        out.extend(record.copy() for record in pending.values())
+        return out
+
+    def set_fields(self, item_id: str, **fields: Any) -> None:
+        """Change stored fields of one item (story, stars, tags, hidden …) in this batch."""
+        record = self.get(item_id)
+        if record is None:
+            return
+        changed = {k: v for k, v in fields.items() if record.get(k) != v}
+        if changed:
+            record.update(changed)  # type: ignore[typeddict-item]
+            self._put(record)
 
     def set_full_text(self, item_id: str, text: str) -> None:
         """Keep an article's extracted text with the item (`show --full` reads it again)."""

@@ -1,0 +1,54 @@
+"""Which story each newly stored item joins (pure: stored records in, story ids out).
+
+`stories.py` groups items by what they say; this module reads stored records for it: the
+items of the window (stored within ``WINDOW_HOURS`` of a new item, with the story each
+already belongs to) and the new ones.  An update calls `group` once, after every feed's
+batch is decided and before anything is written, so the cost grows with the new items and
+the stories they touch, not with the history.  A story's id is the id of its first item;
+an item stored before stories existed is a story of its own (`model.story_of`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from .dates import from_iso
+from .model import StoredItem, story_of
+from .stories import WINDOW_HOURS, Features, Grouping, assign, features
+
+
+def window_days(days: Iterable[str], hours: float = WINDOW_HOURS) -> set[str]:
+    """The partitions (UTC days) holding every item within ``hours`` of an item published
+    on one of ``days``."""
+    reach = int(hours // 24) + 1
+    out: set[str] = set()
+    for day in days:
+        start = date.fromisoformat(day)
+        for offset in range(-reach, reach + 1):
+            out.add((start + timedelta(days=offset)).isoformat())
+    return out
+
+
+def record_features(record: StoredItem) -> Features:
+    return features(
+        record["id"],
+        from_iso(record["published"]),
+        record.get("title", ""),
+        record.get("summary", ""),
+        record.get("lang"),
+    )
+
+
+def group(window: Iterable[StoredItem], new: Sequence[StoredItem]) -> dict[str, str]:
+    """{new item id: story id}.  ``window``: stored items near the new ones in time (the new
+    ones themselves are skipped if present)."""
+    fresh = {record["id"] for record in new}
+    grouping = Grouping()
+    for record in window:
+        if record["id"] in fresh:
+            continue
+        story = story_of(record)
+        grouping.members.setdefault(story, []).append(record_features(record))
+        grouping.story_of[record["id"]] = story
+    return assign(grouping, [record_features(record) for record in new])

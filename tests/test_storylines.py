@@ -1,0 +1,221 @@
+"""Stories on the stored wire: grouped on update, shown once in `latest --stories`, every
+version by `kzfeed story`, marked read together, and in JSON as "story"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+
+from .conftest import FeedServer, rss, write_config
+
+# Tuesday 24 November 2026, Astana time (UTC+5)
+KAZINFORM = [
+    {
+        "title": "Токаев провел переговоры с Мирзиёевым в Астане",
+        "link": "https://www.inform.kz/ru/tokaev-mirziyoev_a4201567",
+        "guid": "4201567",
+        "pubDate": "Tue, 24 Nov 2026 09:10:00 +0500",
+        "categories": "Политика",
+        "description": "Президент Казахстана Касым-Жомарт Токаев и Президент Узбекистана "
+        "Шавкат Мирзиёев обсудили торговлю, транзит и водные ресурсы.",
+    },
+    {
+        "title": "Нацбанк сохранил базовую ставку на уровне 16,5%",
+        "link": "https://www.inform.kz/ru/nacbank_a4201544",
+        "guid": "4201544",
+        "pubDate": "Tue, 24 Nov 2026 08:30:00 +0500",
+        "categories": "Экономика",
+        "description": "Национальный банк Казахстана сохранил базовую ставку 16,5% годовых.",
+    },
+    {
+        "title": "Землетрясение магнитудой 4,5 произошло в Алматинской области",
+        "link": "https://www.inform.kz/ru/quake-1_a4201500",
+        "guid": "4201500",
+        "pubDate": "Tue, 24 Nov 2026 06:00:00 +0500",
+        "categories": "Происшествия",
+        "description": "Землетрясение магнитудой 4,5 зарегистрировано в 120 км от Алматы.",
+    },
+]
+TENGRI = [
+    {
+        "title": "Тоқаев и Мирзиёев обсудили торговлю и транзит",
+        "link": "https://tengrinews.kz/kazakhstan_news/tokaev-mirziyoev-567/",
+        "guid": "tengri-567",
+        "pubDate": "Tue, 24 Nov 2026 10:40:00 +0500",
+        "categories": "Казахстан",
+        "description": "Касым-Жомарт Токаев и Шавкат Мирзиёев провели переговоры в Астане, "
+        "обсудив торговлю и транзит.",
+    },
+    {
+        "title": "Базовая ставка Нацбанка осталась на уровне 16,5%",
+        "link": "https://tengrinews.kz/money/stavka-544/",
+        "guid": "tengri-544",
+        "pubDate": "Tue, 24 Nov 2026 08:45:00 +0500",
+        "categories": "Экономика",
+        "description": "Национальный банк сохранил базовую ставку на уровне 16,5%.",
+    },
+    {
+        "title": "Землетрясение магнитудой 5,1 произошло в Жамбылской области",
+        "link": "https://tengrinews.kz/events/quake-2/",
+        "guid": "tengri-quake-2",
+        "pubDate": "Wed, 25 Nov 2026 03:00:00 +0500",
+        "categories": "Происшествия",
+        "description": "Землетрясение магнитудой 5,1 зарегистрировано в 80 км от Тараза.",
+    },
+]
+ASTANA_TIMES = [
+    {
+        "title": "Tokayev, Mirziyoyev hold talks in Astana on trade and transit",
+        "link": "https://astanatimes.com/2026/11/tokayev-mirziyoyev-talks/",
+        "guid": "at-1",
+        "pubDate": "Tue, 24 Nov 2026 11:20:00 +0500",
+        "categories": "Kazakhstan",
+        "description": "President Kassym-Jomart Tokayev and President Shavkat Mirziyoyev "
+        "discussed trade, transit and water in Astana.",
+    },
+]
+ART = {
+    "title": "В Алматы открылась выставка современного искусства",
+    "link": "https://www.inform.kz/ru/art_a4201600",
+    "guid": "4201600",
+    "pubDate": "Tue, 24 Nov 2026 12:00:00 +0500",
+    "categories": "Культура",
+    "description": "В Государственном музее искусств открылась выставка молодых художников.",
+}
+
+runner = CliRunner()
+
+
+def kz(*args: str, config: Path) -> Any:
+    return runner.invoke(app, ["--config", str(config), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def wire(server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:00:00+00:00")
+    feeds = [
+        {"name": "kazinform", "url": server.add("/kazinform.xml", rss(KAZINFORM)), "lang": "ru"},
+        {
+            "name": "tengrinews",
+            "title": "Tengrinews",
+            "url": server.add("/tengri.xml", rss(TENGRI, "Tengrinews")),
+            "lang": "ru",
+        },
+        {
+            "name": "astanatimes",
+            "title": "The Astana Times",
+            "url": server.add("/at.xml", rss(ASTANA_TIMES, "The Astana Times", "en")),
+            "lang": "en",
+        },
+    ]
+    config = write_config(
+        tmp_path / "config.toml", feeds, allow_private=True, timezone="Asia/Almaty"
+    )
+    assert kz("update", config=config).exit_code == 0
+    return config
+
+
+def items(config: Path, *args: str) -> list[dict[str, Any]]:
+    result = kz("latest", "--json", "-n", "50", *args, config=config)
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def story_of(found: list[dict[str, Any]], start: str) -> str:
+    (match,) = [i for i in found if i["title"].startswith(start)]
+    return str(match["story"])
+
+
+def test_update_groups_each_event_once_and_keeps_look_alikes_apart(wire: Path) -> None:
+    found = items(wire)
+    assert len(found) == 7 and all(isinstance(i["story"], str) for i in found)
+    talks = {story_of(found, t) for t in ("Токаев провел", "Тоқаев и", "Tokayev, Mirziyoyev")}
+    rate = {story_of(found, t) for t in ("Нацбанк сохранил", "Базовая ставка")}
+    assert len(talks) == 1 and len(rate) == 1 and talks != rate
+    # the story's id is its first item's
+    assert talks == {next(i["id"] for i in found if i["title"].startswith("Токаев провел"))}
+    quakes = {
+        story_of(found, t) for t in ("Землетрясение магнитудой 4,5", "Землетрясение магнитудой 5,1")
+    }
+    assert len(quakes) == 2  # two earthquakes, two stories
+
+
+def test_stories_listing_shows_each_event_once_with_its_other_agencies(wire: Path) -> None:
+    result = kz("latest", "--stories", config=wire)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("Мирзиёев") == 1  # the lead only: Kazinform's, the earliest
+    assert "Токаев провел переговоры с Мирзиёевым" in out
+    assert "+2: Tengrinews, The Astana Times · 09:10–11:20" in out
+    assert "+1: Tengrinews · 08:30–08:45" in out
+    assert out.count("Землетрясение") == 2
+    shaped = items(wire, "--stories")
+    assert len(shaped) == 4
+    lead = next(i for i in shaped if "Мирзиёев" in i["title"])
+    assert lead["sources"] == ["Tengrinews", "The Astana Times"]
+    assert {v["feed"] for v in lead["versions"]} == {"tengrinews", "astanatimes"}
+    plain = kz("latest", config=wire).stdout  # items, as before
+    assert plain.count("Мирзиёев") == 2 and "+2:" not in plain
+
+
+def test_preferred_feed_leads_the_story(wire: Path, server: FeedServer, tmp_path: Path) -> None:
+    text = wire.read_text(encoding="utf-8").replace(
+        "[settings]", '[settings]\nstories = true\npreferred_feeds = ["astanatimes"]'
+    )
+    wire.write_text(text, encoding="utf-8")
+    out = kz("latest", config=wire).stdout
+    assert "Tokayev, Mirziyoyev hold talks" in out and "Токаев провел" not in out
+    assert "+2: Kazinform, Tengrinews" in out
+
+
+def test_story_command_lists_every_version(wire: Path) -> None:
+    found = items(wire)
+    tengri = next(i for i in found if i["title"].startswith("Тоқаев и"))
+    result = kz("story", tengri["id"][:10], "--json", config=wire)
+    assert result.exit_code == 0, result.output
+    versions = json.loads(result.stdout)
+    assert [v["feed"] for v in versions] == ["kazinform", "tengrinews", "astanatimes"]
+    shown = kz("story", tengri["id"][:10], config=wire).stdout
+    assert "3 versions" in shown and "Tokayev, Mirziyoyev" in shown
+    assert kz("story", "ffffffff", config=wire).exit_code == 1
+
+
+def test_read_a_story_marks_every_version(wire: Path) -> None:
+    found = items(wire)
+    lead = next(i for i in found if i["title"].startswith("Токаев провел"))
+    result = kz("read", "--story", lead["id"][:10], config=wire)
+    assert result.exit_code == 0 and "3 items" in result.stdout
+    after = items(wire)
+    assert all(i["read"] for i in after if i["story"] == lead["story"])
+    assert not any(i["read"] for i in after if i["story"] != lead["story"])
+    assert kz("unread", lead["id"][:10], config=wire).stdout.count("1 item") == 1
+
+
+def test_a_later_update_joins_the_story_and_changes_no_earlier_one(
+    wire: Path, server: FeedServer
+) -> None:
+    before = {i["id"]: i["story"] for i in items(wire)}
+    later = {
+        "title": "Мирзиёев и Токаев подписали соглашение о транзите",
+        "link": "https://www.inform.kz/ru/tokaev-mirziyoev-2_a4201599",
+        "guid": "4201599",
+        "pubDate": "Tue, 24 Nov 2026 13:00:00 +0500",
+        "categories": "Политика",
+        "description": "Президенты Казахстана и Узбекистана Токаев и Мирзиёев подписали "
+        "соглашение о транзите после переговоров в Астане.",
+    }
+    server.add("/kazinform.xml", rss([later, ART, *KAZINFORM]))
+    assert kz("update", config=wire).exit_code == 0
+    after = {i["id"]: i for i in items(wire)}
+    assert all(after[i]["story"] == s for i, s in before.items())
+    new = next(i for i in after.values() if i["title"].startswith("Мирзиёев и Токаев"))
+    talks = next(i for i in after.values() if i["title"].startswith("Токаев провел"))
+    assert new["story"] == talks["story"]
+    art = next(i for i in after.values() if "выставка" in i["title"])
+    assert art["story"] == art["id"]
