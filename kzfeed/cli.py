@@ -1038,6 +1038,23 @@ def db_restore(
         _say(problem)
 
 
+@db_app.command("reindex")
+@handled
+def db_reindex() -> None:
+    """Build the term index (search and stories) again from every stored item."""
+    import time
+
+    cfg = _config()
+    wire = _wire(cfg)
+    started = time.perf_counter()
+    items = wire.reindex()
+    typer.echo(
+        tr("indexed {items} in {seconds} s").format(
+            items=count(items, "item"), seconds=f"{time.perf_counter() - started:.1f}"
+        )
+    )
+
+
 # What `--help` shows for each value (Typer would print Python types: <list[str]>, <int range>)
 METAVARS = {
     "date": "D",

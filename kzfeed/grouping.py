@@ -10,7 +10,8 @@ an item stored before stories existed is a story of its own (`model.story_of`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
 from .dates import from_iso
@@ -40,15 +41,32 @@ def record_features(record: StoredItem) -> Features:
     )
 
 
-def group(window: Iterable[StoredItem], new: Sequence[StoredItem]) -> dict[str, str]:
+def indexed_features(
+    item_id: str, published: str, title: Sequence[str], body: Sequence[str], anchors: Sequence[str]
+) -> Features:
+    """Features from the term index's columns: the title's terms count twice, as in
+    `stories.features` (``body`` holds the title's terms and the text's)."""
+    return Features(
+        item_id, from_iso(published), Counter(body) + Counter(title), frozenset(anchors)
+    )
+
+
+def group(
+    window: Iterable[StoredItem],
+    new: Sequence[StoredItem],
+    known: Mapping[str, Features] | None = None,
+) -> dict[str, str]:
     """{new item id: story id}.  ``window``: stored items near the new ones in time (the new
-    ones themselves are skipped if present)."""
+    ones themselves are skipped if present); ``known``: their features where the term
+    index has them (the others are computed)."""
     fresh = {record["id"] for record in new}
+    kept = known or {}
     grouping = Grouping()
     for record in window:
         if record["id"] in fresh:
             continue
         story = story_of(record)
-        grouping.members.setdefault(story, []).append(record_features(record))
+        found = kept.get(record["id"]) or record_features(record)
+        grouping.members.setdefault(story, []).append(found)
         grouping.story_of[record["id"]] = story
     return assign(grouping, [record_features(record) for record in new])

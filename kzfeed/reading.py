@@ -191,12 +191,12 @@ class Wire:
         if stories:
             self._latest_stories(listing, flt, n)
         elif group == "date":
-            listing.items = newest(self.store.iter_newest(), flt, n)
+            listing.items = newest(self.partitions(flt), flt, n)
         else:
             if flt.since is None:
                 listing.window = self.default_window()
                 flt = dc_replace(flt, since=listing.window)
-            everything = newest(self.store.iter_newest(), flt, None)
+            everything = newest(self.partitions(flt), flt, None)
             listing.items = per_group(everything, group, n, listing.totals)
         if not listing.items:
             listing.empty_store = not self.store.partitions()
@@ -206,12 +206,12 @@ class Wire:
         from .query import collapse, newest, newest_stories, per_group
 
         if listing.group == "date":
-            records = newest_stories(self.store.iter_newest(), flt, n)
+            records = newest_stories(self.partitions(flt), flt, n)
         else:
             if flt.since is None:
                 listing.window = self.default_window()
                 flt = dc_replace(flt, since=listing.window)
-            records = newest(self.store.iter_newest(), flt, None)
+            records = newest(self.partitions(flt), flt, None)
         lines = collapse(records, self.config.settings.preferred_feeds, self.feed_titles())
         if listing.group == "date":
             lines = lines[:n]
@@ -243,6 +243,61 @@ class Wire:
         (line,) = collapse(versions, self.config.settings.preferred_feeds, self.feed_titles())
         return line
 
+    def reindex(self) -> int:
+        """Build the term index again; how many items it holds."""
+        from .store.termindex import TermIndex
+
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            writer.rebuild_term_index()
+        index = TermIndex.open(self.store.data_dir)
+        if index is None:
+            return 0
+        try:
+            return index.count()
+        finally:
+            index.close()
+
+    def searched(self, flt: Filter) -> Iterator[tuple[str, list[Record]]] | None:
+        """The partitions a search needs, newest first, each holding only the items the
+        term index says can match (None: the index cannot answer — missing, stale, or a
+        query without a word to look up; then every partition is read)."""
+        from .search import index_clauses, parse
+        from .store.termindex import TermIndex
+
+        if not flt.search:
+            return None
+        clauses = index_clauses(parse(flt.search))
+        if not clauses:
+            return None
+        index = TermIndex.open(self.store.data_dir)
+        if index is None:
+            return None
+        try:
+            if index.count() != self.store.item_count():
+                return None
+            found = index.matching(clauses)
+        except Exception:  # derived data: without it, the partitions are read
+            return None
+        finally:
+            index.close()
+        if found is None:
+            return None
+        by_day: dict[str, set[str]] = {}
+        for published, item_id in found:
+            by_day.setdefault(published[:10], set()).add(item_id)
+        return self._days(by_day)
+
+    def _days(self, by_day: dict[str, set[str]]) -> Iterator[tuple[str, list[Record]]]:
+        for day in sorted(by_day, reverse=True):
+            wanted = by_day[day]
+            yield day, [r for r in self.store.partition_items(day) if r["id"] in wanted]
+
+    def partitions(self, flt: Filter) -> Iterator[tuple[str, list[Record]]]:
+        """What a listing reads: the partitions newest first (only the candidates of a
+        search the term index answers)."""
+        found = self.searched(flt)
+        return found if found is not None else self.store.iter_newest()
+
     def abbreviate(self, listing: Listing) -> Listing:
         """The listing with each item's shortest unique id prefix."""
         listing.short_ids = self.store.abbreviations(r["id"] for r in listing.items)
@@ -263,7 +318,7 @@ class Wire:
         """The matching items a partition (a UTC day) at a time, newest first: a reader
         shows the first page at once and reads the next when scrolled there."""
         flt = self.filter(selection)
-        for day, records in self.store.iter_newest():
+        for day, records in self.partitions(flt):
             if flt.until is not None and day > flt.until[:10]:
                 continue
             if flt.since is not None and day < flt.since[:10]:
@@ -277,7 +332,8 @@ class Wire:
         """Items per primary rubric in the selection, in the site's rubric order."""
         from .query import newest, rubric_counts
 
-        return rubric_counts(newest(self.store.iter_newest(), self.filter(selection), None))
+        flt = self.filter(selection)
+        return rubric_counts(newest(self.partitions(flt), flt, None))
 
     def daily(self, selection: Selection, days: int) -> DailyCounts:
         """Items per local day, rubric and feed over the last ``days`` local days."""
@@ -330,14 +386,16 @@ class Wire:
         """The newest unread item the selection allows."""
         from .query import newest
 
-        found = newest(self.store.iter_newest(), self.filter(dc_replace(selection, unread=True)), 1)
+        flt = self.filter(dc_replace(selection, unread=True))
+        found = newest(self.partitions(flt), flt, 1)
         return found[0].copy() if found else None
 
     def select_ids(self, selection: Selection) -> list[str]:
         """Every item the selection matches (for `read --all`)."""
         from .query import newest
 
-        return [r["id"] for r in newest(self.store.iter_newest(), self.filter(selection), None)]
+        flt = self.filter(selection)
+        return [r["id"] for r in newest(self.partitions(flt), flt, None)]
 
     def mark(self, ids: Sequence[str], read: bool) -> int:
         """Mark items read or unread (ids or unique prefixes); how many changed."""

@@ -122,3 +122,23 @@ def _quick(text: str) -> str:
 @functools.lru_cache(maxsize=16384)
 def _terms_of(text: str, lang: str) -> tuple[str, ...]:
     return tuple(terms(text, lang or None))
+
+
+def index_clauses(query: Query) -> list[list[list[str]]]:
+    """What the term index can look up of a query: for each clause whose atoms are all
+    positive words or phrases (anywhere or in the title), its alternatives as lists of
+    terms ("title:" before a title's).  Clauses it cannot look up (a -word, a feed:,
+    rubric: or lang: field, a stop word alone) are left to the check of each candidate."""
+    out: list[list[list[str]]] = []
+    for clause in query.clauses:
+        alternatives: list[list[str]] = []
+        for atom in clause:
+            wanted = terms(atom.text) if not atom.negated and atom.field in (None, "title") else []
+            if not wanted:
+                alternatives = []
+                break
+            prefix = "title:" if atom.field == "title" else ""
+            alternatives.append([prefix + term for term in wanted])
+        if alternatives:
+            out.append(alternatives)
+    return out

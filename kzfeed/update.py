@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import dedup
 from .config import Config
@@ -25,11 +25,16 @@ from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
 from .store import Store, retention_cutoff
 from .words import count, ntr, tr
 
+if TYPE_CHECKING:
+    from .rules import Alert
+
 
 @dataclass
 class UpdateReport:
     feeds: list[FeedResult] = field(default_factory=list)
     pruned: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    new_ids: list[str] = field(default_factory=list)  # the items this run stored first
 
     @property
     def new(self) -> int:
@@ -49,6 +54,10 @@ class UpdateReport:
             "updated": self.updated,
             "errors": self.errors,
             "feeds": [f.to_dict() for f in self.feeds],
+            "alerts": [
+                {k: a.to_dict()[k] for k in ("rule", "id", "title", "url", "feed")}
+                for a in self.alerts
+            ],
         }
 
 
@@ -283,6 +292,9 @@ def update(
             report.feeds.append(result)
         if writer.new_ids:
             _group_stories(writer)
+            report.new_ids = list(writer.new_ids)
+            if config.rules:
+                report.alerts = _apply_rules(writer, config, states, now)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
     if wanted:  # the articles are fetched with the lock released: a reader's marks go on
@@ -298,13 +310,47 @@ def _group_stories(writer: Any) -> None:
     """Put each new item in its story: compared with the stories stored near it in time."""
     from .grouping import group, window_days
     from .store import partition_of
+    from .store.termindex import TermIndex
 
     new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
     days = window_days({partition_of(r["published"]) for r in new})
     window = [r for day in sorted(days) for r in writer.partition_records(day)]
-    for item_id, story in group(window, new).items():
+    index = TermIndex.open(writer.store.data_dir)
+    known = {}
+    if index is not None:
+        try:
+            known = index.features(days)
+        except Exception:  # derived data: without it the window's features are computed
+            known = {}
+        finally:
+            index.close()
+    for item_id, story in group(window, new, known).items():
         if story != item_id:
             writer.set_fields(item_id, story=story)
+
+
+def _apply_rules(
+    writer: Any, config: Config, states: dict[str, FeedState], now: datetime
+) -> list[Alert]:
+    """The rules' actions on the new items; the alerts they raise (once per story)."""
+    from .model import feed_names
+    from .rules import alerts, effect
+
+    titles = feed_names(config.feeds, states)
+    new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
+    new.sort(key=lambda r: (r["published"], r["id"]))
+    raised = []
+    for record in new:
+        found = effect(record, config.rules, titles, fresh=True)
+        if found.fields:
+            writer.set_fields(record["id"], **found.fields)
+        if found.alert is not None:
+            raised.append((record, found.alert))
+    if not raised:
+        return []
+    made = alerts(raised, writer.store.alerted_stories(), to_utc_iso(now))
+    writer.add_alerts(made)
+    return made
 
 
 def _store_outcome(

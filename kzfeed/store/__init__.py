@@ -136,6 +136,14 @@ class Store(BackupMirror):
     def ids(self) -> list[str]:
         return list(self.index["items"])
 
+    def item_count(self) -> int:
+        """How many items the store holds, from the id list's size (no index read); -1
+        when there is no list."""
+        try:
+            return (self.data_dir / ID_LIST).stat().st_size // ID_BYTES
+        except OSError:
+            return -1
+
     def abbreviations(self, ids: Iterable[str]) -> dict[str, str]:
         """Each id's shortest prefix that names no other stored item (at least
         ``MIN_PREFIX`` characters), read from the sorted id list, not the index: a binary
@@ -160,6 +168,15 @@ class Store(BackupMirror):
         """The end of the period the last digest of each format covered (ISO UTC)."""
         db, _ = self._state_db()
         return {doc["format"]: doc["until"] for doc in db.table("digests").all()}
+
+    def alert_rows(self) -> list[dict[str, Any]]:
+        """The alerts raised so far (`rules.Alert` fields), oldest first."""
+        db, _ = self._state_db()
+        rows = [dict(doc) for doc in db.table("alerts").all()]
+        return sorted(rows, key=lambda r: str(r.get("at", "")))
+
+    def alerted_stories(self) -> set[str]:
+        return {str(row.get("story")) for row in self.alert_rows()}
 
     def feed_stats(self) -> dict[str, tuple[int, str | None]]:
         """Per feed: how many stored items it carried and the newest one's time."""

@@ -12,6 +12,7 @@ from ..errors import StoreError
 from ..words import tr
 from . import files
 from .index import ID_LIST
+from .termindex import remove as remove_term_index
 
 
 class BackupMirror:
@@ -118,6 +119,7 @@ def restore(
                 aside = data_dir / f"{stamp}-{n}"
         with contextlib.suppress(OSError):  # derived from the index: the next write redoes it
             (data_dir / ID_LIST).unlink()
+        remove_term_index(data_dir)  # derived from the partitions: the next update rebuilds it
         current = [
             data_dir / "index.json",
             data_dir / "state.json",

@@ -35,6 +35,10 @@ class Writer:
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
         self.new_ids: list[str] = []  # items this batch stored for the first time
+        self._to_index: dict[str, StoredItem] = {}  # new or edited: their terms change
+        self._unindex: set[str] = set()
+        self._pruned_before: str | None = None
+        self._rebuild = False
 
     @property
     def index(self) -> dict[str, Any]:
@@ -68,6 +72,10 @@ class Writer:
             self._put(record, previous)
             if previous is None:
                 self.new_ids.append(record["id"])
+            if previous is None or any(
+                record.get(k) != previous.get(k) for k in ("title", "summary", "lang", "published")
+            ):
+                self._to_index[record["id"]] = record
         if changes.keys or changes.seen:
             self.index["keys"].update(changes.keys)
             self.index["seen"].update(changes.seen)
@@ -152,6 +160,18 @@ class Writer:
         table.truncate()
         table.insert_multiple(merged[name] for name in sorted(merged))
 
+    def add_alerts(self, alerts: Iterable[Any]) -> None:
+        """Remember raised alerts (``rules.Alert``); those older than 90 days go."""
+        rows = [alert.to_dict() for alert in alerts]
+        if not rows:
+            return
+        db, _ = self.store._state_db()
+        table = db.table("alerts")
+        limit = to_utc_iso(utcnow() - timedelta(days=90))
+        kept = [dict(doc) for doc in table.all() if str(doc.get("at", "")) >= limit]
+        table.truncate()
+        table.insert_multiple([*kept, *rows])
+
     def mark_digest(self, fmt: str, until: str) -> None:
         from tinydb import Query
 
@@ -182,6 +202,7 @@ class Writer:
             self._pending.pop(partition, None)
             self._removed.pop(partition, None)
             self.store.drop_file(self.store.items_dir / f"{partition}.json")
+        self._pruned_before = limit
         tombstones = self.index["tombstones"]
         expired = [key for key, day in tombstones.items() if day < limit]
         for key in expired:
@@ -203,6 +224,8 @@ class Writer:
                     self.index["tombstones"][key] = today
         for item_id in doomed:
             items.pop(item_id, None)
+            self._to_index.pop(item_id, None)
+        self._unindex |= doomed
         self._index_dirty = self._ids_changed = True
         return len(doomed)
 
@@ -258,6 +281,8 @@ class Writer:
         self._flush_states()
         for _db, storage in list(self.store._partitions.values()):
             storage.commit()
+        if self._to_index or self._unindex or self._pruned_before or self._rebuild:
+            self._update_term_index()
         if self._index_dirty:
             self.store.save(self.store.data_dir / "index.json", files.dumps(self.index))
             self._index_dirty = False
@@ -267,6 +292,46 @@ class Writer:
                 self._ids_changed = False
         if self.store._state is not None:
             self.store._state[1].commit()
+
+    def rebuild_term_index(self) -> None:
+        """Build ``terms.sqlite`` again from every partition (`kzfeed db reindex`)."""
+        from .termindex import remove
+
+        remove(self.store.data_dir)
+        self._rebuild = True
+
+    def _update_term_index(self) -> None:
+        """Keep ``terms.sqlite`` in step with the partitions just written (built whole when
+        it is missing or of another version).  It is derived: a failure removes it (built
+        again by the next update) and never costs the batch."""
+        import sqlite3
+
+        from .termindex import TermIndex, remove
+
+        data_dir = self.store.data_dir
+        try:
+            index = TermIndex.open(data_dir, create=True)
+            if index is None:
+                return
+            try:
+                if index.count() == 0:
+                    # new (or rebuilt): every stored item, partition by partition
+                    for name in self.store.partitions():
+                        index.put(self.store.partition_items(name))
+                else:
+                    if self._pruned_before:
+                        index.forget_before(self._pruned_before)
+                    if self._unindex:
+                        index.forget(self._unindex)
+                    index.put(self._to_index.values())
+            finally:
+                index.close()
+        except (sqlite3.Error, OSError):
+            remove(data_dir)
+        self._to_index.clear()
+        self._unindex.clear()
+        self._pruned_before = None
+        self._rebuild = False
 
 
 def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
