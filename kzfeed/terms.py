@@ -183,7 +183,8 @@ _GLOSSARY_EN_WORDS = """
     energy=энергетика electricity=электроэнергия nuclear=атомный wind=ветер solar=солнечный
     heating=отопление heat=тепло water=вода grain=зерно wheat=пшеница harvest=урожай
     agriculture=сельское agricultural=сельское farmer=фермер livestock=скот cattle=скот
-    meat=мясо fuel=топливо gasoline=бензин petrol=бензин diesel=дизельное car=автомобиль
+    barrel=баррель quota=квота exceed=превысил overshoot=превысил meat=мясо fuel=топливо
+    gasoline=бензин petrol=бензин diesel=дизельное car=автомобиль
     vehicle=автомобиль sales=продажи sold=продажи tourism=туризм tourist=турист
     transit=транзит railway=железнодорожный rail=железнодорожный train=поезд
     flight=рейс airline=авиакомпания carrier=авиакомпания aircraft=самолет plane=самолет
@@ -391,9 +392,12 @@ def tokens(text: str) -> list[str]:
 def terms(text: str, lang: str | None = None) -> list[str]:
     """The terms of ``text``, in order: stems of the words that are not stop words, and
     the numbers.  ``lang`` "kk": Kazakh endings come off first (Мирзиёевпен = Мирзиёев)."""
-    words = [
-        token[:-2] if token.endswith("'s") else token
-        for token in tokens(text)
-        if token not in STOP_WORDS
-    ]
-    return [stem(fold(translated(word, lang))) for word in words]
+    return [_term(token, lang) for token in tokens(text) if token not in STOP_WORDS]
+
+
+@functools.lru_cache(maxsize=65536)
+def _term(word: str, lang: str | None) -> str:
+    """One folded word's term (an English possessive is the name: Kazakhstan's)."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    return stem(fold(translated(word, lang)))
