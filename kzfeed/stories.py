@@ -35,7 +35,9 @@ event clustering, each part measured on the labelled set (bench/stories.py):
 Grouping is incremental and indexed: `assign` takes the stories of the window as they are
 and the new items, and scores a new item only against the stories that share with it an
 uncommon anchor or one of its heaviest terms (an inverted index, each item's keys made
-once), so an update costs in proportion to its new items and the stories they touch.
+once), at most ``CANDIDATES`` of them, those sharing the most keys (a busy window offers
+dozens, and the story of the item is among those sharing most): an update costs in
+proportion to its new items, not to the window.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ ANCHOR_BONUS = 0.05  # per shared anchor (at most 4), times the anchor's rarity
 ANCHOR_RARE = 3  # an anchor in at most this many items weighs fully; in n items, 3/n
 UNNAMED = 0.3  # a story that shares no anchor with the item must be this close in terms
 INDEX_TERMS = 4  # an item is found by its heaviest terms too, not only by its anchors
+CANDIDATES = 16  # at most this many stories are scored for an item
 MERGE = 0.25  # two of this update's stories an item fits both of become one above this
 
 _CAPITALISED = re.compile(r"\b([A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]+)")
@@ -446,10 +449,12 @@ def assign(
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
         fits: list[str] = []
-        candidates: set[str] = set()
+        shared: Counter[str] = Counter()
         for key in keys(item):
-            candidates |= index.get(key, set())
-        for story in sorted(candidates):
+            shared.update(index.get(key, ()))
+        # the stories sharing the most with it, when a busy window offers many
+        candidates = sorted(shared, key=lambda story: (-shared[story], story))[:CANDIDATES]
+        for story in candidates:
             members = grouping.members.get(story, [])
             if not members or len(members) >= max_size:
                 continue
