@@ -2,77 +2,293 @@
 
 The same event told by several agencies — re-titled, shortened, re-ordered, translated —
 is one story.  The method, from what is published on near-duplicate detection and news
-event clustering:
+event clustering, each part measured on the labelled set (bench/stories.py):
 
-1. An item becomes a bag of terms (`terms.py`: folded, transliterated, stemmed) from its
-   title (counted twice: a headline says what the event is) and its summary, plus its
-   *anchors*: the names (words written with a capital letter inside a sentence, and
-   Latin/Kazakh forms of them) and the numbers — what re-telling keeps.
-2. Two items can only be one story when they are published within ``window`` (48 h) of
-   each other and share an anchor: a name or a number; and when both give figures, at
-   least one must agree — two days' "Курс доллара" reports or two earthquakes differ in
-   exactly that.
-3. Their similarity is the TF-IDF cosine of their term bags, the IDF taken over the items
-   being grouped, plus a bonus for each shared anchor (names and numbers weigh most).
-   Above ``threshold`` they are linked.  Near-copies (the same wire text at another URL)
-   are far above it.
-4. Links join stories single-link, but a story never grows past ``max_size`` items and a
-   new item joins the one story it is closest to, so chains do not snowball.
+1. An item becomes a bag of terms (`terms.py`: folded, transliterated, stemmed, common
+   English and Kazakh wire words as the Russian word) from its title (counted twice: a
+   headline says what the event is) and its summary.  Its *anchors* are what re-telling
+   keeps: names (capitalised words, as their term, so Тоқаевтың = Tokayev = Токаева),
+   figures with their scale (4,1 млн = 4.1 million = 4 100 000; 290,000 in English), dates
+   (16 ноября = 16 қарашада = Nov. 16) and years.
+2. Two items cannot be one story (`_apart`) when published more than ``window`` (48 h)
+   apart; when both titles give figures and neither's title figures are among the other's
+   figures (two earthquakes' magnitudes, two days' rates — a title's figure is what the
+   event is, while summaries pick different details of one event); or when both give dates
+   and none agree (the dollar on 24 and on 25 November).  Figures agree as the less precise
+   one is written: "почти 300 тысяч" = 290 000, "25 трлн" = 25,2 трлн, but 521,34 ≠ 518,90.
+3. An item is scored against a story, not against its items one by one: the TF-IDF cosine
+   with the centroid of the story's items it is not apart from (a story's re-tellings
+   together share more words with a new one than any single one; the mean of pairwise
+   scores missed a third of the pairs), plus a bonus for each shared anchor weighted by
+   its rarity (a name in every other item — Tokayev, Kazakhstan — tells little; one in at
+   most three items, much), times the share of the story's items it is not apart from.
+   A story that shares no anchor with the item counts only when the cosine alone is high
+   (``UNNAMED``): re-tellings often name nobody in common ("Россия продлила запрет на
+   вывоз бензина" / "Правительство РФ продлило запрет на экспорт бензина").
+4. The item joins the story it scores best with above ``threshold`` (not past
+   ``max_size``), else starts its own: one best story, not single-link, so chains do not
+   snowball.  When it fits two stories made in this update, they merge if the other's items
+   score above ``MERGE`` with the joined story: an item that bridges two halves of an event
+   (each lacking the other's words) brings them together.  A story given out by an earlier
+   update is never merged away: its id stays.
 
-Grouping is incremental: `assign` takes the stories of the window as they are and new
-items, and only compares the new items with those (cost grows with the news, not with
-the history).
+Grouping is incremental and indexed: `assign` takes the stories of the window as they are
+and the new items, and scores a new item only against the stories that share with it an
+uncommon anchor or one of its heaviest terms (an inverted index, each item's keys made
+once), at most ``CANDIDATES`` of them, those sharing the most keys (a busy window offers
+dozens, and the story of the item is among those sharing most): an update costs in
+proportion to its new items, not to the window.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .terms import STOP_WORDS, fold, kazakh_base, number, stem, terms
+from .terms import STOP_WORDS, fold, number, terms
 
 WINDOW_HOURS = 48
-THRESHOLD = 0.25
+THRESHOLD = 0.25  # a new item joins the closest story scoring above this
 MAX_SIZE = 12
-ANCHOR_BONUS = 0.08
+TITLE_WEIGHT = 2  # a headline says what the event is
+ANCHOR_BONUS = 0.05  # per shared anchor (at most 4), times the anchor's rarity
+ANCHOR_RARE = 3  # an anchor in at most this many items weighs fully; in n items, 3/n
+UNNAMED = 0.3  # a story that shares no anchor with the item must be this close in terms
+INDEX_TERMS = 4  # an item is found by its heaviest terms too, not only by its anchors
+CANDIDATES = 16  # at most this many stories are scored for an item
+MERGE = 0.25  # two of this update's stories an item fits both of become one above this
 
 _CAPITALISED = re.compile(r"\b([A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]+)")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# a figure: digits (thousands by spaces, or by commas in English), a decimal part, and the
+# word after it (a scale: тыс., млн, billion; or a month: a date)
+_FIGURE = re.compile(
+    r"(?<![\d.,:])(?P<value>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?"
+    r"|\d{1,3}(?:,\d{3})+(?![\d.])|\d+(?:[.,]\d+)?)(?![\d:])(?:\s*(?P<word>[^\W\d_]+))?"
+)
+_MONTH_BEFORE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_SCALES = (
+    ("тыс", 3),
+    ("мын", 3),
+    ("thousand", 3),
+    ("млн", 6),
+    ("миллион", 6),
+    ("million", 6),
+    ("mln", 6),
+    ("млрд", 9),
+    ("миллиард", 9),
+    ("billion", 9),
+    ("bln", 9),
+    ("трлн", 12),
+    ("триллион", 12),
+    ("trillion", 12),
+)
+# months: Russian and Kazakh stems (a case ending may follow), English names and abbreviations
+_MONTH_STEMS = {
+    stem: month
+    for month, stems in enumerate(
+        (
+            "январ кантар",
+            "феврал акпан",
+            "март наурыз",
+            "апрел сауир",
+            "мая мае май мамыр",
+            "июн маусым",
+            "июл шилде",
+            "август тамыз",
+            "сентябр кыркуйек",
+            "октябр казан",
+            "ноябр караша",
+            "декабр желтоксан",
+        ),
+        start=1,
+    )
+    for stem in stems.split()
+}
+_MONTH_NAMES = {
+    name: month
+    for month, names in enumerate(
+        (
+            "jan january",
+            "feb february",
+            "mar march",
+            "apr april",
+            "may",
+            "jun june",
+            "jul july",
+            "aug august",
+            "sep sept september",
+            "oct october",
+            "nov november",
+            "dec december",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+
+
+def _rounded(value: float, digits: int) -> tuple[int, int]:
+    """A figure as written: its digits and the power of ten of the last (521,30 ->
+    (52130, -2); почти 300 -> (3, 2))."""
+    if not value:
+        return (0, 0)
+    unit = math.floor(math.log10(abs(value))) - digits + 1
+    return (round(value / 10.0**unit), unit)
+
+
+def _roundings(value: float, digits: int) -> set[tuple[int, int]]:
+    """A figure as written, and rounded to each fewer digit (290 000 -> 290 000, 300 000)."""
+    if not value:
+        return {(0, 0)}
+    top = math.floor(math.log10(abs(value)))
+    return {(round(value / 10.0**unit), unit) for unit in range(top - digits + 1, top + 2)}
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Figures ready to compare: as written, and every rounding of them."""
+
+    written: frozenset[tuple[int, int]]
+    rounded: frozenset[tuple[int, int]]
+
+    @classmethod
+    def of(cls, figures: Iterable[tuple[float, int]]) -> _Figures:
+        listed = list(figures)
+        return cls(
+            frozenset(_rounded(*f) for f in listed),
+            frozenset(r for f in listed for r in _roundings(*f)),
+        )
+
+    def agree(self, other: _Figures) -> bool:
+        """A figure of one is a figure of the other, as the less precise one writes it:
+        25 трлн = 25,2 трлн, почти 300 тысяч = 290 000, but 521,34 != 518,90."""
+        return not self.written.isdisjoint(other.rounded) or not other.written.isdisjoint(
+            self.rounded
+        )
 
 
 @dataclass(frozen=True)
 class Features:
-    """What grouping reads of one item."""
+    """What grouping reads of one item: its term bag; its anchors (names "n:", figures
+    "#:", dates "d:", years "y:"); its figures as (value, significant digits), all of them
+    and those of the title."""
 
     id: str
     published: datetime
     terms: Counter[str]
     anchors: frozenset[str]
+    figures: frozenset[tuple[float, int]] = frozenset()
+    headline: frozenset[tuple[float, int]] = frozenset()
+    dates: frozenset[str] = frozenset()
+    # made once for the comparisons: the figures (all, the title's) and the time, as numbers
+    every: _Figures = field(init=False, repr=False, compare=False)
+    titled: _Figures = field(init=False, repr=False, compare=False)
+    stamp: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "every", _Figures.of(self.figures))
+        object.__setattr__(self, "titled", _Figures.of(self.headline))
+        object.__setattr__(self, "stamp", self.published.timestamp())
+
+
+def _month(word: str) -> int | None:
+    """The month a word names (ноября, қарашада, Nov, November), if any."""
+    if word.isascii():
+        return _MONTH_NAMES.get(word.lower().rstrip("."))
+    word = fold(word)
+    for size in (7, 6, 5, 4, 3):
+        month = _MONTH_STEMS.get(word[:size])
+        if month and len(word) - size <= 4:
+            return month
+    return None
+
+
+def _figure(text: str, lang: str | None) -> tuple[float, int, str]:
+    """A written number as (value, significant digits, key): "521,30" has five digits and
+    "300" one (a re-telling rounds: почти 300 тысяч for 290 000)."""
+    if lang == "en" and re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
+        text = text.replace(",", "")
+    written = number(text)
+    raw = re.sub(r"[ \u00a0\u202f]", "", text).replace(",", ".")
+    digits = raw.replace(".", "").lstrip("0")
+    if "." not in raw:
+        digits = digits.rstrip("0")
+    return float(written), max(1, len(digits)), written
+
+
+@functools.lru_cache(maxsize=65536)
+def _name(word: str, lang: str | None) -> str:
+    """A name's anchor: its term (`terms.py`: Тоқаевтың = Tokayev = Токаева) with doubled
+    letters single (Kassym = Касым); "" for a stop word or a stem of two letters."""
+    if len(word) <= 2 or fold(word) in STOP_WORDS:
+        return ""
+    found = terms(word, lang)
+    name = re.sub(r"(.)\1", r"\1", found[0]) if found else ""
+    return name if len(name) > 2 else ""
 
 
 def features(
     item_id: str, published: datetime, title: str, summary: str, lang: str | None
 ) -> Features:
-    """An item's terms and anchors (names and numbers)."""
+    """An item's terms, anchors (names, figures, dates) and figures."""
     bag: Counter[str] = Counter()
-    for text, weight in ((title, 2), (summary, 1)):
+    for text, weight in ((title, TITLE_WEIGHT), (summary, 1)):
         for term in terms(text, lang):
             bag[term] += weight
-    anchors = set()
+    anchors: set[str] = set()
+    dates: set[str] = set()
+    figures: set[tuple[float, int]] = set()
+    headline: set[tuple[float, int]] = set()
     for text in (title, summary):
         for match in _CAPITALISED.finditer(text):
-            word = fold(match.group(1))
-            if word not in STOP_WORDS and len(word) > 2:
-                anchors.add("n:" + stem(kazakh_base(word) if lang == "kk" else word))
-        for found in _NUMBER.finditer(text):
-            value = number(found.group())
-            if value not in {"1", "2", "3", "2025", "2026"}:  # too common to anchor a story
-                anchors.add("#:" + value)
-    return Features(item_id, published, bag, frozenset(anchors))
+            name = _name(match.group(1), lang)
+            if name:
+                anchors.add("n:" + name)
+        for found in _MONTH_BEFORE.finditer(text):  # Nov. 16
+            month = _MONTH_NAMES.get(found.group(1).lower())
+            if month:
+                dates.add(f"d:{month}-{int(found.group(2))}")
+        plain = _TIME.sub(" ", _MONTH_BEFORE.sub(" ", text))
+        for found in _FIGURE.finditer(plain):
+            value, digits, key = _figure(found.group("value"), lang)
+            word = found.group("word") or ""
+            month = _month(word) if word and value <= 31 and "." not in key else None
+            if month:  # 16 ноября, 18 қарашада
+                dates.add(f"d:{month}-{int(value)}")
+                continue
+            if 1990 <= value <= 2100 and "." not in key:  # a year: anchors, does not veto
+                anchors.add("y:" + key)
+                continue
+            folded = fold(word)
+            for scale, power in _SCALES:
+                if folded.startswith(scale):  # 4,1 млн = 4.1 million = 4 100 000
+                    value *= 10**power
+                    key = number(f"{value:.6f}")
+                    break
+            if key in {"1", "2", "3"}:  # too common to anchor a story
+                continue
+            anchors.add("#:" + key)
+            figures.add((value, digits))
+            if text is title:
+                headline.add((value, digits))
+    return Features(
+        item_id,
+        published,
+        bag,
+        frozenset(anchors | dates),
+        frozenset(figures),
+        frozenset(headline),
+        frozenset(dates),
+    )
 
 
 @dataclass
@@ -81,6 +297,8 @@ class Grouping:
 
     story_of: dict[str, str] = field(default_factory=dict)
     members: dict[str, list[Features]] = field(default_factory=dict)
+    # what finds each item in the index (its anchors and heaviest terms), made once
+    keys: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _idf(bags: Iterable[Counter[str]]) -> dict[str, float]:
@@ -98,6 +316,86 @@ def _vector(bag: Mapping[str, int], idf: Mapping[str, float]) -> dict[str, float
     return {term: v / norm for term, v in vector.items()}
 
 
+def _cosine(va: Mapping[str, float], vb: Mapping[str, float]) -> float:
+    if len(va) > len(vb):
+        va, vb = vb, va
+    return sum(weight * vb.get(term, 0.0) for term, weight in va.items())
+
+
+def _apart(a: Features, b: Features, window_hours: float) -> bool:
+    """Two items that cannot be one story, whatever their words: published more than the
+    window apart; titles that both give figures, none of which the other item repeats (two
+    earthquakes' magnitudes, two days' rates); dates that both give and none agree (the
+    dollar on 24 and on 25 November)."""
+    if abs(a.stamp - b.stamp) > window_hours * 3600:
+        return True
+    if a.headline and b.headline and not a.titled.agree(b.every) and not b.titled.agree(a.every):
+        return True
+    return bool(a.dates and b.dates and a.dates.isdisjoint(b.dates))
+
+
+def _rarity(anchors: Iterable[str], counts: Mapping[str, int] | None) -> float:
+    """The weight of shared anchors: each 1 when it is in at most `ANCHOR_RARE` items, less
+    the more items it is in (a name in every other item tells little)."""
+    if counts is None:
+        return float(sum(1 for _ in anchors))
+    return sum(min(1.0, ANCHOR_RARE / max(1, counts.get(a, 1))) for a in anchors)
+
+
+class _Scorer:
+    """Scores an item against a story: the cosine of the item's vector and the centroid of
+    the story's members it could be one story with, plus the rarity of the anchors they
+    share — or, sharing none, the cosine alone when it is above `UNNAMED`; times the share
+    of the story's members not ruled out (`_apart`)."""
+
+    def __init__(
+        self,
+        idf: Mapping[str, float],
+        window_hours: float,
+        common: frozenset[str],
+        counts: Mapping[str, int] | None,
+    ) -> None:
+        self.idf, self.window_hours, self.common, self.counts = idf, window_hours, common, counts
+        self.vectors: dict[str, dict[str, float]] = {}
+        self.centroids: dict[tuple[str, ...], tuple[dict[str, float], float, frozenset[str]]] = {}
+
+    def vector(self, f: Features) -> dict[str, float]:
+        found = self.vectors.get(f.id)
+        if found is None:
+            found = self.vectors[f.id] = _vector(f.terms, self.idf)
+        return found
+
+    def centroid(
+        self, members: Sequence[Features]
+    ) -> tuple[dict[str, float], float, frozenset[str]]:
+        key = tuple(m.id for m in members)
+        found = self.centroids.get(key)
+        if found is None:
+            total: dict[str, float] = {}
+            for member in members:
+                for term, weight in self.vector(member).items():
+                    total[term] = total.get(term, 0.0) + weight
+            norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
+            anchors = frozenset().union(*(m.anchors for m in members)) - self.common
+            found = self.centroids[key] = (total, norm, anchors)
+        return found
+
+    def score(self, item: Features, members: Sequence[Features]) -> float:
+        kept = [m for m in members if not _apart(item, m, self.window_hours)]
+        if not kept:
+            return 0.0
+        centroid, norm, anchors = self.centroid(kept)
+        cosine = _cosine(self.vector(item), centroid) / norm
+        shared = item.anchors & anchors
+        if shared:
+            score = cosine + ANCHOR_BONUS * min(_rarity(shared, self.counts), 4.0)
+        elif cosine >= UNNAMED:
+            score = cosine
+        else:
+            return 0.0
+        return score * len(kept) / len(members)
+
+
 def similarity(
     a: Features,
     b: Features,
@@ -105,31 +403,9 @@ def similarity(
     window_hours: float = WINDOW_HOURS,
     common: frozenset[str] = frozenset(),
 ) -> float:
-    """How likely two items tell one event: 0 unless close in time and sharing an anchor."""
-    return _score(a, b, _vector(a.terms, idf), _vector(b.terms, idf), window_hours, common)
-
-
-def _score(
-    a: Features,
-    b: Features,
-    va: Mapping[str, float],
-    vb: Mapping[str, float],
-    window_hours: float,
-    common: frozenset[str],
-) -> float:
-    if abs((a.published - b.published).total_seconds()) > window_hours * 3600:
-        return 0.0
-    shared = (a.anchors & b.anchors) - common
-    if not shared:
-        return 0.0
-    numbers_a = {x for x in a.anchors if x.startswith("#:")}
-    numbers_b = {x for x in b.anchors if x.startswith("#:")}
-    if numbers_a and numbers_b and not numbers_a & numbers_b:
-        return 0.0  # both give figures and none agree: two days' rates, two earthquakes
-    if len(va) > len(vb):
-        va, vb = vb, va
-    cosine = sum(weight * vb.get(term, 0.0) for term, weight in va.items())
-    return cosine + ANCHOR_BONUS * min(len(shared), 4)
+    """How likely two items tell one event (what `assign` scores, for one item against a
+    story of one): 0 when they cannot be one story."""
+    return _Scorer(idf, window_hours, common, None).score(a, [b])
 
 
 def assign(
@@ -144,51 +420,84 @@ def assign(
     """Put each new item in the story it is closest to (above ``threshold``, not full), or
     in a story of its own (its id); returns {item id: story id} for the new items.
 
-    Only stories sharing an uncommon anchor with the new item are scored (an inverted index
-    of anchors), and each item's vector is built once: an update costs in proportion to its
-    new items and the stories they touch, not to the window."""
+    Only stories sharing an uncommon anchor or one of its heaviest terms with the new item
+    are scored (an inverted index), and each vector and centroid is built once: an update
+    costs in proportion to its new items and the stories they touch, not to the window.
+    Stories made before this update keep their ids: only this update's stories merge."""
     everything = [f for members in grouping.members.values() for f in members]
     pool = [*everything, *new]
     weights = idf or _idf(f.terms for f in pool)
     # an anchor most items share (Казахстан, Президент) tells no story from another
-    anchor_counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
-    common = frozenset(a for a, n in anchor_counts.items() if n > max(8, len(pool) // 25))
-    vectors: dict[str, dict[str, float]] = {}
+    counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
+    common = frozenset(a for a, n in counts.items() if n > max(8, len(pool) // 25))
+    scorer = _Scorer(weights, window_hours, common, counts)
 
-    def vector(f: Features) -> dict[str, float]:
-        found = vectors.get(f.id)
+    def keys(f: Features) -> frozenset[str]:
+        found = grouping.keys.get(f.id)
         if found is None:
-            found = vectors[f.id] = _vector(f.terms, weights)
-        return found
+            vector = scorer.vector(f)
+            heaviest = sorted(vector, key=vector.__getitem__, reverse=True)[:INDEX_TERMS]
+            found = grouping.keys[f.id] = f.anchors | {"t:" + term for term in heaviest}
+        return found - common
 
-    by_anchor: dict[str, set[str]] = {}
+    index: dict[str, set[str]] = {}
     for story, members in grouping.members.items():
         for member in members:
-            for anchor in member.anchors - common:
-                by_anchor.setdefault(anchor, set()).add(story)
+            for key in keys(member):
+                index.setdefault(key, set()).add(story)
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
-        candidates: set[str] = set()
-        for anchor in item.anchors - common:
-            candidates |= by_anchor.get(anchor, set())
-        mine = vector(item)
-        for story in sorted(candidates):
-            members = grouping.members[story]
-            if len(members) >= max_size:
+        fits: list[str] = []
+        shared: Counter[str] = Counter()
+        for key in keys(item):
+            shared.update(index.get(key, ()))
+        # the stories sharing the most with it, when a busy window offers many
+        candidates = sorted(shared, key=lambda story: (-shared[story], story))[:CANDIDATES]
+        for story in candidates:
+            members = grouping.members.get(story, [])
+            if not members or len(members) >= max_size:
                 continue
-            scores = [
-                _score(item, other, mine, vector(other), window_hours, common) for other in members
-            ]
-            # the mean, not the best: one loose link must not pull an item into a story
-            # (single-link chains snowball); a near-copy of any member still joins
-            score = max(sum(scores) / len(scores), max(scores) - 0.25)
+            score = scorer.score(item, members)
+            if score > threshold:
+                fits.append(story)
             if score > best_score:
                 best, best_score = story, score
         story = best or item.id
         grouping.members.setdefault(story, []).append(item)
         grouping.story_of[item.id] = story
         placed[item.id] = story
-        for anchor in item.anchors - common:
-            by_anchor.setdefault(anchor, set()).add(story)
+        for key in keys(item):
+            index.setdefault(key, set()).add(story)
+        # the item may bridge two stories of this update that each lacked the other's words
+        for other in fits:
+            _merge(grouping, story, other, placed, scorer, max_size, index, keys)
     return placed
+
+
+def _merge(
+    grouping: Grouping,
+    story: str,
+    other: str,
+    placed: dict[str, str],
+    scorer: _Scorer,
+    max_size: int,
+    index: dict[str, set[str]],
+    keys: Callable[[Features], frozenset[str]],
+) -> None:
+    """Merge ``other`` into ``story`` when it is made of this update's items only (a story
+    given out earlier keeps its id), both fit in ``max_size``, and the other's items score
+    above `MERGE` on average against ``story``."""
+    mine, theirs = grouping.members[story], grouping.members.get(other)
+    if other == story or not theirs or len(mine) + len(theirs) > max_size:
+        return
+    if any(f.id not in placed for f in theirs):
+        return
+    if sum(scorer.score(f, mine) for f in theirs) / len(theirs) <= MERGE:
+        return
+    for f in theirs:
+        grouping.story_of[f.id] = placed[f.id] = story
+        for key in keys(f):
+            index.setdefault(key, set()).add(story)
+    mine.extend(theirs)
+    del grouping.members[other]

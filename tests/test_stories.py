@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kzfeed.stories import Grouping, assign, features
+from kzfeed.stories import Grouping, assign, features, similarity
 
 T0 = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 
@@ -113,3 +113,154 @@ def test_two_days_apart_is_never_one_story() -> None:
     b = features("b", T0 + timedelta(hours=60), "Токаев провел переговоры с Мирзиёевым", "", "ru")
     placed = assign(grouping, [a, b])
     assert placed["a"] != placed["b"]
+
+
+def one_update(*items: tuple[str, int, str, str, str]) -> dict[str, str]:
+    """The items grouped in one update, with the other news of `ITEMS` around them (the
+    weight of a word is how rare it is among the items grouped)."""
+    feats = [
+        features(key, T0 + timedelta(hours=hours), title, summary, lang)
+        for key, hours, title, summary, lang in [*ITEMS, *items]
+    ]
+    return assign(Grouping(), feats)
+
+
+def test_a_figure_is_one_figure_however_it_is_written() -> None:
+    ru = features("ru", T0, "Урожай зерна составил 4,1 млн тонн", "", "ru")
+    en = features("en", T0, "Grain harvest reached 4.1 million tons", "", "en")
+    kk = features("kk", T0, "Астық өнімі 4,1 миллион тоннаға жетті", "", "kk")
+    assert "#:4100000" in ru.anchors & en.anchors & kk.anchors
+    thousands = features("t", T0, "Kazakhstan exported 290,000 tons", "", "en")
+    assert "#:290000" in thousands.anchors
+    assert "d:11-16" in features("d", T0, "On Nov. 16 the bank said", "", "en").anchors
+    assert "d:11-16" in features("d", T0, "16 ноября банк сообщил", "", "ru").anchors
+
+
+def test_a_rounded_figure_agrees_and_a_different_one_does_not() -> None:
+    story = one_update(
+        (
+            "opec-ru",
+            0,
+            "Казахстан превысил квоту ОПЕК+ почти на 300 тысяч баррелей",
+            "Превышение квоты в октябре составило почти 300 тысяч баррелей в сутки.",
+            "ru",
+        ),
+        (
+            "opec-en",
+            2,
+            "Kazakhstan Overshoots OPEC+ Quota by 290,000 Barrels a Day",
+            "Kazakhstan produced more oil than its OPEC+ quota in October.",
+            "en",
+        ),
+        (
+            "kase-1",
+            0,
+            "Тенге ослаб до 521,34 за доллар на KASE",
+            "Средневзвешенный курс доллара на KASE составил 521,34 тенге.",
+            "ru",
+        ),
+        (
+            "kase-2",
+            20,
+            "Тенге укрепился до 518,90 за доллар на KASE",
+            "Средневзвешенный курс доллара на KASE составил 518,90 тенге.",
+            "ru",
+        ),
+    )
+    assert story["opec-ru"] == story["opec-en"]
+    assert story["kase-1"] != story["kase-2"]
+
+
+def test_two_earthquakes_a_day_apart_are_not_one_story() -> None:
+    story = one_update(
+        (
+            "q1",
+            0,
+            "Землетрясение магнитудой 4,8 произошло вблизи Алматы",
+            "Эпицентр находился в 32 километрах южнее Алматы.",
+            "ru",
+        ),
+        (
+            "q2",
+            22,
+            "Землетрясение магнитудой 5,6 ощутили в Алматы",
+            "Эпицентр находился на территории Кыргызстана.",
+            "ru",
+        ),
+    )
+    assert story["q1"] != story["q2"]
+
+
+def test_a_kazakh_and_a_russian_report_of_one_fire_are_one_story() -> None:
+    story = one_update(
+        (
+            "fire-ru",
+            0,
+            "Пожар на рынке в Шымкенте: эвакуированы 300 человек",
+            "Пожар на шымкентском рынке потушили, пострадавших нет.",
+            "ru",
+        ),
+        (
+            "fire-kk",
+            1,
+            "Шымкенттегі базарда өрт шықты: 300 адам эвакуацияланды",
+            "Өрт сөндірілді, зардап шеккендер жоқ.",
+            "kk",
+        ),
+    )
+    assert story["fire-ru"] == story["fire-kk"]
+
+
+def test_reports_naming_nobody_in_common_join_when_their_words_agree() -> None:
+    story = one_update(
+        (
+            "ban-1",
+            0,
+            "Правительство РФ продлило запрет на экспорт бензина",
+            "Запрет на экспорт бензина продлен до конца года.",
+            "ru",
+        ),
+        (
+            "ban-2",
+            3,
+            "Запрет на экспорт бензина из России продлен до конца года",
+            "Поставки бензина по межправительственным соглашениям запрет не затрагивает.",
+            "ru",
+        ),
+    )
+    assert story["ban-1"] == story["ban-2"]
+
+
+def test_an_earlier_update_keeps_its_story_ids() -> None:
+    grouping = Grouping()
+    news = [
+        features(key, T0 + timedelta(hours=hours), title, summary, lang)
+        for key, hours, title, summary, lang in ITEMS
+        if not key.startswith("rate")
+    ]
+    first = assign(
+        grouping,
+        [*news, features("a", T0, "Нацбанк сохранил базовую ставку на уровне 16,5%", "", "ru")],
+    )
+    second = assign(
+        grouping,
+        [
+            features(
+                "b",
+                T0 + timedelta(hours=1),
+                "National Bank of Kazakhstan Keeps Base Rate at 16.5%",
+                "",
+                "en",
+            )
+        ],
+    )
+    assert second["b"] == first["a"] == grouping.story_of["a"]
+
+
+def test_items_three_days_apart_are_not_similar() -> None:
+    a = features("a", T0, "Токаев провел переговоры с Мирзиёевым", "", "ru")
+    b = features("b", T0 + timedelta(days=3), "Токаев провел переговоры с Мирзиёевым", "", "ru")
+    idf = {term: 1.0 for term in a.terms}
+    assert similarity(a, b, idf) == 0.0
+    near = features("c", T0 + timedelta(hours=3), "Токаев провел переговоры с Мирзиёевым", "", "ru")
+    assert similarity(a, near, idf) > 0.5

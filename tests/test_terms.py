@@ -58,3 +58,46 @@ def test_common_wire_words_of_english_and_kazakh_meet_the_russian_ones() -> None
     kk = set(terms("Ұлттық банк базалық мөлшерлемені 16,5% деңгейінде сақтады", "kk"))
     assert {stem("ставка"), stem("базовый"), "16.5"} <= ru & en & kk
     assert set(terms("rate", None)) != set(terms("rate", "en"))  # only English is translated
+
+
+def test_latin_diphthongs_and_soft_vowels_read_as_russian_writes_them() -> None:
+    pairs = [
+        ("Kairat", "Кайрат"),
+        ("Kostanay", "Костанай"),
+        ("Semey", "Семей"),
+        ("Shaidorov", "Шайдоров"),
+        ("Kosherbayev", "Кошербаев"),
+        ("Mirziyoyev", "Мирзиёев"),
+        ("Mongolia", "Монголия"),
+    ]
+    for latin, russian in pairs:
+        assert terms(latin) == terms(russian), (latin, russian)
+
+
+def test_an_english_possessive_is_the_name() -> None:
+    assert terms("Kazakhstan's", "en") == terms("Kazakhstan", "en") == terms("Казахстан")
+
+
+def test_kazakh_endings_stack_and_a_root_begins_its_forms() -> None:
+    school = terms("школа")
+    assert terms("мектеп", "kk") == terms("Мектептерде", "kk") == school
+    assert terms("облысының", "kk") == terms("облыс", "kk") == terms("области")
+    assert terms("министрлігінің", "kk") == terms("министр")
+    # a short root matches only the word less its endings, not any word it begins
+    assert terms("өрттің", "kk") == terms("пожар")
+    assert terms("қарсы", "kk") != terms("снег")
+
+
+@pytest.mark.parametrize(
+    ("en", "kk", "ru"),
+    [
+        ("earthquake", "сілкінісі", "землетрясение"),
+        ("killed", "қаза", "погибли"),
+        ("talks", "келіссөздер", "переговоры"),
+        ("school", "мектепте", "школа"),
+        ("fire", "өрт", "пожар"),
+        ("November", "қараша", "ноябрь"),
+    ],
+)
+def test_wire_words_of_the_three_languages_meet(en: str, kk: str, ru: str) -> None:
+    assert terms(en, "en") == terms(kk, "kk") == terms(ru)
