@@ -10,13 +10,14 @@ an item stored before stories existed is a story of its own (`model.story_of`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
 from .dates import from_iso
 from .model import StoredItem, story_of
-from .stories import WINDOW_HOURS, Features, Grouping, assign, features
+from .stories import TITLE_WEIGHT, WINDOW_HOURS, Features, Grouping, assign, features
 
 
 def window_days(days: Iterable[str], hours: float = WINDOW_HOURS) -> set[str]:
@@ -41,13 +42,38 @@ def record_features(record: StoredItem) -> Features:
     )
 
 
+def dump_story_fields(found: Features) -> str:
+    """What the term index keeps of an item's features besides its terms (JSON)."""
+    return json.dumps(
+        {
+            "a": sorted(found.anchors),
+            "f": sorted(found.figures),
+            "h": sorted(found.headline),
+            "d": sorted(found.dates),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
 def indexed_features(
-    item_id: str, published: str, title: Sequence[str], body: Sequence[str], anchors: Sequence[str]
+    item_id: str, published: str, title: Sequence[str], body: Sequence[str], story: str
 ) -> Features:
-    """Features from the term index's columns: the title's terms count twice, as in
-    `stories.features` (``body`` holds the title's terms and the text's)."""
+    """Features from the term index's columns: the title's terms weigh ``TITLE_WEIGHT``,
+    the text's one, as in `stories.features` (``body`` holds the title's terms and the
+    text's)."""
+    bag = Counter(body)
+    for term in title:
+        bag[term] += TITLE_WEIGHT - 1
+    kept = json.loads(story)
     return Features(
-        item_id, from_iso(published), Counter(body) + Counter(title), frozenset(anchors)
+        item_id,
+        from_iso(published),
+        bag,
+        frozenset(kept["a"]),
+        frozenset((float(v), int(d)) for v, d in kept["f"]),
+        frozenset((float(v), int(d)) for v, d in kept["h"]),
+        frozenset(kept["d"]),
     )
 
 

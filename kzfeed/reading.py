@@ -22,6 +22,7 @@ from .words import tr
 if TYPE_CHECKING:
     from .config import Config
     from .query import DailyCounts, Filter, Record, StoryLine
+    from .rules import Alert
     from .store import Store
 
 GROUPS = ("date", "rubric", "feed")
@@ -429,6 +430,49 @@ class Wire:
             writer.set_full_text(record["id"], text)
         record["full_text"] = text
         return text
+
+    def star(self, ids: Sequence[str], starred: bool) -> int:
+        """Star or unstar items (ids or unique prefixes); how many changed."""
+        from .store import resolve_id
+
+        full = [resolve_id(self.store, i) for i in ids]
+        changed = 0
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            for item_id in full:
+                record = writer.get(item_id)
+                if record is not None and bool(record.get("starred")) != starred:
+                    writer.set_fields(item_id, starred=starred)
+                    changed += 1
+        return changed
+
+    # ------------------------------------------------------------------ rules and alerts
+
+    def apply_rules(self) -> tuple[int, int]:
+        """The rules as they are now, applied to every stored item: hidden and tags worked
+        out again, read and star added (no alert is raised); (items read, items changed)."""
+        from .rules import effect
+
+        titles = self.feed_titles()
+        seen = changed = 0
+        with self.store.writer(on_wait=self._on_wait) as writer:
+            for name in self.store.partitions():
+                for record in writer.partition_records(name):
+                    seen += 1
+                    found = effect(record, self.config.rules, titles, fresh=False)
+                    if found.fields:
+                        writer.set_fields(record["id"], **found.fields)
+                        changed += 1
+        return seen, changed
+
+    def alerts(self, since: str | None = None) -> list[Alert]:
+        """The alerts raised since ``since`` (as people type it; default 7 days), oldest
+        first."""
+        from .dates import parse_when, to_utc_iso
+        from .rules import Alert
+
+        start = to_utc_iso(parse_when(since or "7d", self.tz, self.now))
+        rows = [Alert.from_dict(row) for row in self.store.alert_rows()]
+        return [alert for alert in rows if alert.at >= start]
 
     # ------------------------------------------------------------------ digests
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.cells import cell_len
@@ -31,6 +31,9 @@ from .query import (
 )
 from .sanitize import clean_line, clean_text
 from .words import label, ntr, status_word, tr
+
+if TYPE_CHECKING:
+    from .rules import Alert
 
 MONTHS_GEN = {
     "ru": (
@@ -660,6 +663,23 @@ def update_view(
     if errors:
         summary.stylize("bold red")
     out.append_text(summary)
+    return out
+
+
+def alerts_view(alerts: Sequence[Alert], *, tz: tzinfo, lang: str, with_date: bool = False) -> Text:
+    """Alerted items, one line each: "● 09:10 [rule] Kazinform: title", then the link."""
+    out = Text()
+    for alert in alerts:
+        when = from_iso(alert.at).astimezone(tz).strftime("%d.%m %H:%M" if with_date else "%H:%M")
+        out.append("● ", style="bold red")
+        out.append(when + " ", style="dim")
+        out.append(f"[{clean_line(alert.rule)}] ", style="magenta")
+        out.append(clean_line(alert.source) + ": ", style="bold cyan")
+        out.append(clean_line(alert.title), style="bold")
+        if alert.url:
+            out.append("\n  " + clean_line(alert.url), style="dim")
+        out.append("\n")
+    out.rstrip()
     return out
 
 

@@ -101,18 +101,33 @@ def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]
         text += "\n" + str(record.get("summary") or "")
     if atom.phrase:
         return " ".join(fold(atom.text).split()) in " ".join(fold(text).split())
-    asked = terms(atom.text)
-    if not asked:  # a stop word alone: as written
+    variants = asked(atom.text)
+    if not variants:  # a stop word alone: as written
         return fold(atom.text) in fold(text)
     lang = str(record.get("lang") or "")
     if lang not in ("kk", "en"):
         # a Russian stem is the start of every form of its word: a text without it as a
         # substring cannot hold the word, and stemming it is skipped (the costly part)
         quick = _quick(text)
-        if any(term[0].isalpha() and term not in quick for term in asked):
+        variants = tuple(v for v in variants if all(not t[0].isalpha() or t in quick for t in v))
+        if not variants:
             return False
     have = set(_terms_of(text, lang))
-    return all(term in have for term in asked)
+    return any(all(term in have for term in variant) for variant in variants)
+
+
+@functools.lru_cache(maxsize=1024)
+def asked(text: str) -> tuple[tuple[str, ...], ...]:
+    """The terms a query's words stand for, read as Russian, as Kazakh and as English: the
+    stored items' terms carry the Russian of the wire words they translate (`terms.py`'s
+    glossary), so "өрт" finds a Kazakh item's "өрт" and a Russian "пожар", "school" an
+    English "school" and a Russian "школа"."""
+    out: list[tuple[str, ...]] = []
+    for lang in (None, "kk", "en"):
+        found = tuple(terms(text, lang))
+        if found and found not in out:
+            out.append(found)
+    return tuple(out)
 
 
 def _quick(text: str) -> str:
@@ -133,12 +148,12 @@ def index_clauses(query: Query) -> list[list[list[str]]]:
     for clause in query.clauses:
         alternatives: list[list[str]] = []
         for atom in clause:
-            wanted = terms(atom.text) if not atom.negated and atom.field in (None, "title") else []
+            wanted = asked(atom.text) if not atom.negated and atom.field in (None, "title") else ()
             if not wanted:
                 alternatives = []
                 break
             prefix = "title:" if atom.field == "title" else ""
-            alternatives.append([prefix + term for term in wanted])
+            alternatives.extend([prefix + term for term in variant] for variant in wanted)
         if alternatives:
             out.append(alternatives)
     return out

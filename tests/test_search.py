@@ -78,3 +78,14 @@ def test_parse_groups_or_with_its_neighbours() -> None:
     ]
     assert query.clauses[2][0].negated and query.clauses[2][0].phrase
     assert query.clauses[3][0].field == "title"
+
+
+def test_a_glossary_word_finds_its_own_language_and_the_russian() -> None:
+    kk = {"title": "Алматыда өрт шықты", "summary": "", "lang": "kk"}
+    ru = {"title": "В Алматы произошел пожар", "summary": "", "lang": "ru"}
+    en = {"title": "New school opens in Astana", "summary": "", "lang": "en"}
+    ru_school = {"title": "В Астане открылась новая школа", "summary": "", "lang": "ru"}
+    fire, school = parse("өрт"), parse("school")
+    assert matches(fire, kk, {}) and matches(fire, ru, {})
+    assert matches(school, en, {}) and matches(school, ru_school, {})
+    assert not matches(parse("школа"), kk, {}) and not matches(fire, en, {})

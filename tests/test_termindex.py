@@ -132,6 +132,6 @@ def test_the_window_features_are_those_grouping_computes(tmp_path: Path) -> None
     index.put([item])
     (kept,) = index.features(["2026-11-24"]).values()
     fresh = record_features(item)
-    assert kept.terms == fresh.terms and kept.anchors == fresh.anchors
+    assert kept == fresh and kept.figures and kept.anchors  # the figures too
     assert kept.published == from_iso(item["published"])
     index.close()

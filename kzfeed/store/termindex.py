@@ -32,16 +32,18 @@ if TYPE_CHECKING:
     from ..stories import Features
 
 NAME = "terms.sqlite"
-VERSION = "2"  # of the terms, the features and this schema: another one is rebuilt
+VERSION = "4"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    # title: the title's terms; body: the title's and the text's; anchors: names, numbers
+    # title: the title's terms; body: the title's and the text's; story: the rest of what
+    # grouping reads (anchors, figures, dates: grouping.dump_story_fields)
     "CREATE TABLE IF NOT EXISTS items (row INTEGER PRIMARY KEY, id TEXT, day TEXT,"
-    " published TEXT, title TEXT, body TEXT, anchors TEXT)",
+    " published TEXT, title TEXT, body TEXT, story TEXT)",
     "CREATE INDEX IF NOT EXISTS items_day ON items (day)",
     # the words' index only: its text is the items table's (external content)
     "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, title, content = 'items',"
-    " content_rowid = 'row', tokenize = \"unicode61 remove_diacritics 0 tokenchars '.'\")",
+    " content_rowid = 'row', detail = column,"
+    " tokenize = \"unicode61 remove_diacritics 0 tokenchars '.'\")",
 )
 
 
@@ -111,7 +113,7 @@ class TermIndex:
 
     def put(self, records: Iterable[StoredItem]) -> None:
         """Index (or index again) these items, in one transaction."""
-        from ..grouping import record_features
+        from ..grouping import dump_story_fields, record_features
 
         rows = []
         for record in records:
@@ -124,7 +126,7 @@ class TermIndex:
                     record["published"],
                     " ".join(title),
                     " ".join((*title, *text)),
-                    " ".join(sorted(record_features(record).anchors)),
+                    dump_story_fields(record_features(record)),
                 )
             )
         if not rows:
@@ -178,11 +180,11 @@ class TermIndex:
         found: dict[str, Features] = {}
         for day in sorted(set(days)):
             rows = self.db.execute(
-                "SELECT id, published, title, body, anchors FROM items WHERE day = ?", (day,)
+                "SELECT id, published, title, body, story FROM items WHERE day = ?", (day,)
             )
-            for item_id, published, title, body, anchors in rows:
+            for item_id, published, title, body, story in rows:
                 found[item_id] = indexed_features(
-                    item_id, published, title.split(), body.split(), anchors.split()
+                    item_id, published, title.split(), body.split(), story
                 )
         return found
 

@@ -1,0 +1,275 @@
+"""[[rules]]: hide, read, star, tag, alert on update; `rules apply`, `rules test`; alerts
+listed, remembered once per story, and sent through a real helper program's argv."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+
+from .conftest import FeedServer, rss, write_config
+from .test_storylines import ASTANA_TIMES, KAZINFORM, TENGRI
+
+runner = CliRunner()
+HELPER = """import json, sys
+with open(sys.argv[1], "a", encoding="utf-8") as fh:
+    fh.write(json.dumps(sys.argv[2:], ensure_ascii=False) + "\\n")
+"""
+
+
+def kz(*args: str, config: Path) -> Any:
+    return runner.invoke(app, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def with_rules(config: Path, rules: str, settings: str = "") -> None:
+    text = config.read_text(encoding="utf-8").replace("[settings]", "[settings]\n" + settings)
+    config.write_text(text + "\n" + rules, encoding="utf-8")
+
+
+RULES = """
+[[rules]]
+name = "quakes"
+query = "землетрясение"
+action = "hide"
+
+[[rules]]
+name = "rate"
+query = "ставка"
+rubrics = ["economy"]
+action = ["star", "tag", "read"]
+tag = "нацбанк"
+
+[[rules]]
+name = "summit"
+query = "Токаев Мирзиёев"
+action = "alert"
+"""
+
+
+@pytest.fixture
+def setup(server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:00:00+00:00")
+    feeds = [
+        {"name": "kazinform", "url": server.add("/k.xml", rss(KAZINFORM)), "lang": "ru"},
+        {"name": "tengrinews", "title": "Tengrinews", "url": server.add("/t.xml", rss(TENGRI))},
+    ]
+    config = write_config(tmp_path / "config.toml", feeds, allow_private=True)
+    helper = tmp_path / "helper.py"
+    helper.write_text(HELPER, encoding="utf-8")
+    notify = json.dumps(
+        [
+            sys.executable,
+            str(helper),
+            str(tmp_path / "sent.jsonl"),
+            "{title}",
+            "{url}",
+            "[{rule}] {source}: {title}",
+        ],
+        ensure_ascii=False,
+    )
+    with_rules(config, RULES, f"notify = {notify}\nnotify_max = 2\n")
+    return config
+
+
+def listed(config: Path, *args: str) -> list[dict[str, Any]]:
+    result = kz("latest", "--json", "-n", "50", *args, config=config)
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def sent(config: Path) -> list[list[str]]:
+    path = config.parent / "sent.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_each_action_on_update(setup: Path) -> None:
+    result = kz("update", "--json", config=setup)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    shown = listed(setup)
+    assert not any("Землетрясение" in i["title"] for i in shown)  # hidden
+    everything = listed(setup, "--all")
+    assert sum("Землетрясение" in i["title"] for i in everything) == 2
+    starred = listed(setup, "--starred")
+    assert {i["feed"] for i in starred} == {"kazinform", "tengrinews"}
+    assert all("ставк" in i["title"].lower() and i["read"] for i in starred)
+    assert listed(setup, "--tag", "НАЦБАНК") == starred
+    # one alert for the story, though two agencies carried it; its first version
+    (alert,) = report["alerts"]
+    assert alert["rule"] == "summit" and alert["feed"] == "kazinform"
+    assert set(alert) == {"rule", "id", "title", "url", "feed"}
+    assert sent(setup) == [[alert["title"], alert["url"], f"[summit] Kazinform: {alert['title']}"]]
+    again = kz("alerts", "--json", config=setup)
+    assert [a["id"] for a in json.loads(again.stdout)] == [alert["id"]]
+
+
+def test_an_alerted_story_is_not_alerted_again(setup: Path, server: FeedServer) -> None:
+    assert kz("update", config=setup).exit_code == 0
+    server.add("/at.xml", rss(ASTANA_TIMES, "The Astana Times", "en"))
+    text = setup.read_text(encoding="utf-8").replace(
+        "[[rules]]",
+        f'[[feeds]]\nname = "at"\nurl = "{server.url("/at.xml")}"\nlang = "en"\n\n[[rules]]',
+        1,
+    )
+    setup.write_text(text, encoding="utf-8")
+    result = kz("update", "--json", config=setup)
+    assert json.loads(result.stdout)["alerts"] == []  # the same story, in English
+    assert len(sent(setup)) == 1
+
+
+def test_update_lists_the_alerts_on_the_terminal(setup: Path) -> None:
+    result = kz("update", config=setup)
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "1 alert:" in out and "[summit] Kazinform: Токаев провел переговоры" in out
+
+
+HOSTILE = [
+    "$(touch PWNED) Токаев и Мирзиёев",
+    "Токаев; Мирзиёев && touch PWNED",
+    "Токаев\nМирзиёев\x1b[31m красный\u202e",
+    "--output=/etc/passwd Токаев Мирзиёев",
+    "Токаев Мирзиёев {url} `touch PWNED`",
+]
+
+
+def test_notify_gets_hostile_titles_as_single_clean_arguments(
+    setup: Path, server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    items = (
+        [
+            {
+                "title": title,
+                "link": f"https://example.kz/{n}",
+                "guid": f"h{n}",
+                "pubDate": f"Mon, {20 + 3 * n} Nov 2026 09:00:00 +0500",
+                "description": "Переговоры президентов.",
+            }
+            for n, title in enumerate(HOSTILE[:2])
+        ]
+        + [
+            {
+                "title": title,
+                "link": f"https://example.kz/{n}",
+                "guid": f"h{n}",
+                "pubDate": f"Mon, {1 + 3 * n} Nov 2026 09:00:00 +0500",  # other stories
+            }
+            for n, title in enumerate(HOSTILE[2:], start=2)
+        ]
+    )
+    server.add("/k.xml", rss(items))
+    server.add("/t.xml", rss([]))
+    text = setup.read_text(encoding="utf-8").replace("notify_max = 2", "notify_max = 10")
+    setup.write_text(text, encoding="utf-8")
+    result = kz("update", "--json", config=setup)
+    report = json.loads(result.stdout)
+    assert len(report["alerts"]) == 5
+    calls = sent(setup)
+    assert len(calls) == 5
+    titles = sorted(call[0] for call in calls)
+    assert titles == sorted(
+        [
+            "$(touch PWNED) Токаев и Мирзиёев",
+            "Токаев; Мирзиёев && touch PWNED",
+            "Токаев Мирзиёев[31m красный",  # the escape and the bidi override gone
+            "--output=/etc/passwd Токаев Мирзиёев",
+            "Токаев Мирзиёев {url} `touch PWNED`",
+        ]
+    )
+    for call in calls:
+        assert len(call) == 3 and call[1].startswith("https://example.kz/")
+        assert call[2] == f"[summit] Kazinform: {call[0]}"  # "{url}" in a title stays as written
+    assert not list(tmp_path.glob("PWNED")) and not Path("PWNED").exists()
+
+
+def test_past_notify_max_one_summary_and_a_missing_program_is_one_line(
+    setup: Path, server: FeedServer
+) -> None:
+    items = [
+        {
+            "title": f"Токаев и Мирзиёев встреча номер {n}",
+            "link": f"https://example.kz/m{n}",
+            "guid": f"m{n}",
+            "pubDate": f"Mon, {10 + 2 * n} Nov 2026 09:00:00 +0500",
+        }
+        for n in range(4)
+    ]
+    server.add("/k.xml", rss(items))
+    server.add("/t.xml", rss([]))
+    assert kz("update", config=setup).exit_code == 0
+    calls = sent(setup)
+    assert len(calls) == 3 and "2" in calls[2][0] and "kzfeed alerts" in calls[2][0]
+    text = setup.read_text(encoding="utf-8").replace(sys.executable, "/nonexistent/notifier")
+    setup.write_text(text, encoding="utf-8")
+    server.add(
+        "/k.xml",
+        rss(
+            [
+                {
+                    **items[0],
+                    "guid": "z",
+                    "link": "https://e.kz/z",
+                    "pubDate": "Tue, 24 Nov 2026 12:00:00 +0500",
+                    "title": "Мирзиёев и Токаев снова",
+                }
+            ]
+        ),
+    )
+    result = runner.invoke(app, ["--config", str(setup), "update"])
+    assert result.exit_code == 0
+    assert "/nonexistent/notifier" in result.stderr and "Traceback" not in result.output
+
+
+def test_rules_apply_works_the_rules_out_again_and_rules_test_shows_matches(
+    setup: Path,
+) -> None:
+    assert kz("update", config=setup).exit_code == 0
+    text = setup.read_text(encoding="utf-8")
+    text = text.replace(
+        'query = "землетрясение"\naction = "hide"', 'query = "выставка"\naction = "hide"'
+    )
+    setup.write_text(text, encoding="utf-8")
+    result = kz("rules", "apply", config=setup)
+    assert result.exit_code == 0 and "2 changed" in result.stdout
+    assert sum("Землетрясение" in i["title"] for i in listed(setup)) == 2
+    tested = kz("rules", "test", "землетрясения магнитудой", "--since", "30d", config=setup)
+    assert tested.exit_code == 0 and "2 items since 30d match" in tested.stdout
+    assert tested.stdout.count("Землетрясение") == 2
+
+
+def test_star_and_unstar(setup: Path) -> None:
+    assert kz("update", config=setup).exit_code == 0
+    quake = next(i for i in listed(setup, "--all") if "4,5" in i["title"])
+    assert "1 item" in kz("star", quake["id"][:8], config=setup).stdout
+    assert quake["id"] in {i["id"] for i in listed(setup, "--starred", "--all")}
+    kz("unstar", quake["id"][:8], config=setup)
+    assert quake["id"] not in {i["id"] for i in listed(setup, "--starred", "--all")}
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ('name = "x"\nquery = "a"\naction = "mute"', "unknown action 'mute'"),
+        ('name = "x"\nquery = "a"\naction = "tag"', "rules[0].tag: is required"),
+        ('name = "x"\nquery = "a"\naction = "hide"\nfeeds = ["nope"]', "unknown feed 'nope'"),
+        ('name = "x"\naction = "hide"', "a rule needs a query"),
+        ('name = "x"\nquery = "a"', "rules[0].action: is required"),
+        ('name = "x"\nquery = "a"\naction = "hide"\nrubrics = ["погода"]', "not a rubric key"),
+    ],
+)
+def test_a_bad_rule_is_one_line_naming_it(tmp_path: Path, rule: str, says: str) -> None:
+    config = write_config(tmp_path / "config.toml", [])
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\n[[rules]]\n" + rule + "\n", encoding="utf-8"
+    )
+    result = runner.invoke(app, ["--config", str(config), "latest"])
+    assert result.exit_code == 1 and says in result.stderr and "Traceback" not in result.output
