@@ -57,14 +57,13 @@ def dump_story_fields(found: Features) -> str:
 
 
 def indexed_features(
-    item_id: str, published: str, title: Sequence[str], body: Sequence[str], story: str
+    item_id: str, published: str, title: Sequence[str], text: Sequence[str], story: str
 ) -> Features:
     """Features from the term index's columns: the title's terms weigh ``TITLE_WEIGHT``,
-    the text's one, as in `stories.features` (``body`` holds the title's terms and the
-    text's)."""
-    bag = Counter(body)
+    the text's one, as in `stories.features`."""
+    bag = Counter(text)
     for term in title:
-        bag[term] += TITLE_WEIGHT - 1
+        bag[term] += TITLE_WEIGHT
     kept = json.loads(story)
     return Features(
         item_id,

@@ -32,16 +32,16 @@ if TYPE_CHECKING:
     from ..stories import Features
 
 NAME = "terms.sqlite"
-VERSION = "4"  # of the terms, the features and this schema: another one is rebuilt
+VERSION = "5"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    # title: the title's terms; body: the title's and the text's; story: the rest of what
+    # title, text: the terms of the title and of the text; story: the rest of what
     # grouping reads (anchors, figures, dates: grouping.dump_story_fields)
     "CREATE TABLE IF NOT EXISTS items (row INTEGER PRIMARY KEY, id TEXT, day TEXT,"
-    " published TEXT, title TEXT, body TEXT, story TEXT)",
+    " published TEXT, title TEXT, text TEXT, story TEXT)",
     "CREATE INDEX IF NOT EXISTS items_day ON items (day)",
     # the words' index only: its text is the items table's (external content)
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, title, content = 'items',"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, text, content = 'items',"
     " content_rowid = 'row', detail = column,"
     " tokenize = \"unicode61 remove_diacritics 0 tokenchars '.'\")",
 )
@@ -125,7 +125,7 @@ class TermIndex:
                     record["published"][:10],
                     record["published"],
                     " ".join(title),
-                    " ".join((*title, *text)),
+                    " ".join(text),
                     dump_story_fields(record_features(record)),
                 )
             )
@@ -135,18 +135,18 @@ class TermIndex:
             self._unindex([r[0] for r in rows])
             self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.executemany(
-                "INSERT INTO search (rowid, body, title) VALUES (?, ?, ?)",
-                [(r[0], r[5], r[4]) for r in rows],
+                "INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)",
+                [(r[0], r[4], r[5]) for r in rows],
             )
 
     def _unindex(self, rows: Sequence[int]) -> None:
         """Take items out of the words' index (with the text it was built from), then out
         of the table."""
         for row in rows:
-            old = self.db.execute("SELECT body, title FROM items WHERE row = ?", (row,)).fetchone()
+            old = self.db.execute("SELECT title, text FROM items WHERE row = ?", (row,)).fetchone()
             if old is not None:
                 self.db.execute(
-                    "INSERT INTO search (search, rowid, body, title) VALUES ('delete', ?, ?, ?)",
+                    "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
                     (row, *old),
                 )
                 self.db.execute("DELETE FROM items WHERE row = ?", (row,))
@@ -180,11 +180,11 @@ class TermIndex:
         found: dict[str, Features] = {}
         for day in sorted(set(days)):
             rows = self.db.execute(
-                "SELECT id, published, title, body, story FROM items WHERE day = ?", (day,)
+                "SELECT id, published, title, text, story FROM items WHERE day = ?", (day,)
             )
-            for item_id, published, title, body, story in rows:
+            for item_id, published, title, text, story in rows:
                 found[item_id] = indexed_features(
-                    item_id, published, title.split(), body.split(), story
+                    item_id, published, title.split(), text.split(), story
                 )
         return found
 
@@ -214,7 +214,7 @@ class TermIndex:
 
 
 def _fts(term: str) -> str:
-    column = "body"
+    column = "{title text}"
     if term.startswith("title:"):
         column, term = "title", term[6:]
     return f'{column} : "{" ".join(pieces(term))}"'

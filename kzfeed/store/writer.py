@@ -318,6 +318,8 @@ class Writer:
                     # new (or rebuilt): every stored item, partition by partition
                     for name in self.store.partitions():
                         index.put(self.store.partition_items(name))
+                        if name not in self._pending:  # read once: not kept in memory
+                            self.store._partitions.pop(name, None)
                 else:
                     if self._pruned_before:
                         index.forget_before(self._pruned_before)
