@@ -18,9 +18,9 @@ from xml.etree import ElementTree as ET
 
 from . import rubrics
 from .dates import from_iso, to_utc_iso
-from .model import public
+from .model import display_source, public
 from .normalize import http_url
-from .query import Record, group_by_day, group_by_rubric
+from .query import Record, StoryLine, collapse, group_by_day, group_by_rubric
 from .sanitize import clean_line, clean_text, clean_tree
 from .words import count, tr
 
@@ -38,7 +38,11 @@ def _words(lang: str) -> dict[str, str]:
         "by": tr("by rubric", lang),
         "since-last": tr("since the last digest, {when}", lang),
         "first": tr("first digest: the last 24 hours", lang),
+        "top": tr("Top stories", lang),
     }
+
+
+TOP_STORIES = 5  # at most, a day: the stories most agencies carried (two at least)
 
 
 # ---------------------------------------------------------------------------- the data
@@ -55,27 +59,41 @@ def build_digest(
     sources: Mapping[str, str],
     full: bool = False,
     basis: str | None = None,
+    preferred: Sequence[str] = (),
 ) -> dict[str, Any]:
     """SPEC's digest object: groups by local date (newest first), then rubric (SPEC order),
-    items newest first, each item once under its primary rubric.
+    items newest first, each story once under its primary rubric — its lead version (the
+    preferred agency's, else the earliest) with every other agency in ``also_in``.  Each
+    day opens with ``top``: the stories most agencies carried that day (two at least).
 
     ``sources`` maps feed names to display titles, for ``also_in`` entries.
     """
-    ordered = sorted(records, key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    lines = collapse(records, preferred, sources)
+    versions = {line.lead["id"]: line for line in lines}
+    ordered = [line.lead for line in lines]
+    ordered.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
     groups = []
     counts: dict[str, int] = {}
     for day, day_records in group_by_day(ordered, tz):
         sections = []
+        made: dict[str, dict[str, Any]] = {}
         for key, items in group_by_rubric(day_records):
             counts[key] = counts.get(key, 0) + len(items)
-            sections.append(
-                {
-                    "rubric": key,
-                    "label": rubrics.label(key, lang),
-                    "items": [_item(r, tz, sources, full) for r in items],
-                }
-            )
-        groups.append({"date": day.isoformat(), "rubrics": sections})
+            shaped = [_item(r, tz, sources, full, versions.get(r["id"])) for r in items]
+            made.update((item["id"], item) for item in shaped)
+            sections.append({"rubric": key, "label": rubrics.label(key, lang), "items": shaped})
+        carried = [(_agencies(versions[r["id"]]), r) for r in day_records if r["id"] in versions]
+        top = sorted(
+            ((n, r) for n, r in carried if n >= 2),
+            key=lambda nr: (-nr[0], nr[1].get("published", "")),
+        )[:TOP_STORIES]
+        groups.append(
+            {
+                "date": day.isoformat(),
+                "top": [made[r["id"]] for _n, r in top],
+                "rubrics": sections,
+            }
+        )
     return {
         "generated": to_utc_iso(generated),
         "since": since,
@@ -92,7 +110,20 @@ def build_digest(
     }
 
 
-def _item(record: Record, tz: tzinfo, sources: Mapping[str, str], full: bool) -> dict[str, Any]:
+def _agencies(line: StoryLine) -> int:
+    """How many agencies carried a story: its sources by name, an agency's several feeds
+    ("Kazinform", "Kazinform · Политика", "Kazinform (қаз)") counted once."""
+    names = [display_source(line.lead), *line.sources]
+    return len({re.split(r" · | \(", name, maxsplit=1)[0].strip().casefold() for name in names})
+
+
+def _item(
+    record: Record,
+    tz: tzinfo,
+    sources: Mapping[str, str],
+    full: bool,
+    story: StoryLine | None = None,
+) -> dict[str, Any]:
     item: dict[str, Any] = clean_tree(public(record))  # also what an older kzfeed stored
     if full:  # the article text kept by `show --full`, else the feed's own longer text
         text = record.get("full_text") or record.get("text")
@@ -107,6 +138,24 @@ def _item(record: Record, tz: tzinfo, sources: Mapping[str, str], full: bool) ->
         }
         for a in record.get("also_in", [])
     ]
+    for version in story.versions if story is not None else ():
+        if version["id"] == record["id"]:
+            continue
+        for entry in (
+            {"feed": version.get("feed"), "url": version.get("url")},
+            *version.get("also_in", []),
+        ):
+            name = str(entry.get("feed"))
+            if any(a["feed"] == name for a in item["also_in"]) or name == record.get("feed"):
+                continue
+            source = display_source(version) if name == version.get("feed") else name
+            item["also_in"].append(
+                {
+                    "feed": name,
+                    "url": http_url(entry.get("url")),
+                    "source": clean_line(sources.get(name, source)),
+                }
+            )
     item["local_time"] = from_iso(record["published"]).astimezone(tz).strftime("%H:%M")
     return item
 
@@ -182,9 +231,13 @@ def to_markdown(digest: Mapping[str, Any], tz: tzinfo) -> str:
     )
     for group in digest["groups"]:
         lines += ["", f"## {md_escape(_date_heading(group['date'], lang))}"]
-        for section in group["rubrics"]:
-            lines += ["", f"### {md_escape(section['label'])} \\({len(section['items'])}\\)", ""]
-            for item in section["items"]:
+        sections = [(w["top"], group.get("top") or [], False)]
+        sections += [(s["label"], s["items"], True) for s in group["rubrics"]]
+        for heading, items, full in sections:
+            if not items:
+                continue
+            lines += ["", f"### {md_escape(heading)} \\({len(items)}\\)", ""]
+            for item in items:
                 title = md_escape(item["title"])
                 link = f"[{title}]({_md_url(item['url'])})" if item["url"] else title
                 line = f"- {md_escape(item['local_time'])} · {md_escape(item['source'])} · {link}"
@@ -194,7 +247,7 @@ def to_markdown(digest: Mapping[str, Any], tz: tzinfo) -> str:
                         f" \\({md_escape(w['also'])}: {', '.join(md_escape(a) for a in also)}\\)"
                     )
                 lines.append(line)
-                for paragraph in _paragraphs(item):
+                for paragraph in _paragraphs(item) if full else ():
                     lines += ["", f"  {md_escape(paragraph)}"]
     return "\n".join(lines) + "\n"
 
@@ -274,10 +327,14 @@ def to_html(digest: Mapping[str, Any], tz: tzinfo) -> str:
     out.append("</header>")
     for group in digest["groups"]:
         out.append(f"<section><h2>{_h(_date_heading(group['date'], lang))}</h2>")
-        for section in group["rubrics"]:
-            out.append(f"<h3>{_h(section['label'])} · {len(section['items'])}</h3><ul>")
-            for item in section["items"]:
-                out.append(f"<li>{_html_item(item, w)}</li>")
+        sections = [(w["top"], group.get("top") or [], False)]
+        sections += [(s["label"], s["items"], True) for s in group["rubrics"]]
+        for heading, items, full in sections:
+            if not items:
+                continue
+            out.append(f"<h3>{_h(heading)} · {len(items)}</h3><ul>")
+            for item in items:
+                out.append(f"<li>{_html_item(item, w, full)}</li>")
             out.append("</ul>")
         out.append("</section>")
     out.append(f'<p class="meta">{_h(w["generated"])} {_h(digest["generated"])} · kzfeed</p>')
@@ -285,7 +342,7 @@ def to_html(digest: Mapping[str, Any], tz: tzinfo) -> str:
     return "\n".join(out) + "\n"
 
 
-def _html_item(item: Mapping[str, Any], w: Mapping[str, str]) -> str:
+def _html_item(item: Mapping[str, Any], w: Mapping[str, str], full: bool = True) -> str:
     from .sanitize import shorten
 
     head = f'<span class="time">{_h(item["local_time"])}</span>'
@@ -298,6 +355,8 @@ def _html_item(item: Mapping[str, Any], w: Mapping[str, str]) -> str:
     also = ", ".join(_h(a) for a in _also(item))
     if also:
         head += f' <span class="also">({_h(w["also"])}: {also})</span>'
+    if not full:  # a headline only (the top stories; the story follows in its rubric)
+        return head
     paragraphs = _paragraphs(item)
     if paragraphs:
         head += '<div class="text">' + "".join(f"<p>{_h(p)}</p>" for p in paragraphs) + "</div>"
@@ -327,9 +386,13 @@ def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
     for group in digest["groups"]:
         heading = _date_heading(group["date"], lang)
         lines += ["", heading, "-" * len(heading)]
-        for section in group["rubrics"]:
-            lines += ["", f"{section['label'].upper()} ({len(section['items'])})", ""]
-            for item in section["items"]:
+        sections = [(w["top"], group.get("top") or [], False)]
+        sections += [(s["label"], s["items"], True) for s in group["rubrics"]]
+        for label, items, full in sections:
+            if not items:
+                continue
+            lines += ["", f"{label.upper()} ({len(items)})", ""]
+            for item in items:
                 source, title = clean_line(item["source"]), clean_line(item["title"])
                 text = f"{item['local_time']}  {source}: {title}"
                 also = _also(item)
@@ -344,7 +407,7 @@ def to_text(digest: Mapping[str, Any], tz: tzinfo) -> str:
                 )
                 if item["url"]:
                     lines.append(f"       {item['url']}")
-                for paragraph in _paragraphs(item):
+                for paragraph in _paragraphs(item) if full else ():
                     lines.append("")
                     lines += textwrap.wrap(
                         paragraph, WIDTH, initial_indent="       ", subsequent_indent="       "

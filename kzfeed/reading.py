@@ -533,6 +533,7 @@ class Wire:
             sources=self.feed_titles(),
             full=options.full,
             basis=chosen.basis,
+            preferred=self.config.settings.preferred_feeds,
         )
         if template is not None:
             text = _from_template(template, data)

@@ -219,3 +219,15 @@ def test_a_later_update_joins_the_story_and_changes_no_earlier_one(
     assert new["story"] == talks["story"]
     art = next(i for i in after.values() if "выставка" in i["title"])
     assert art["story"] == art["id"]
+
+
+def test_the_digest_opens_with_the_stories_most_agencies_carried(wire: Path) -> None:
+    result = kz("digest", "--date", "2026-11-24", "-F", "json", config=wire)
+    assert result.exit_code == 0, result.output
+    (day,) = json.loads(result.stdout)["groups"]
+    # the talks (three agencies, 09:10) before the rate decision (two, 08:30)
+    assert [t["title"][:12] for t in day["top"]] == ["Токаев прове", "Нацбанк сохр"]
+    talks = day["top"][0]
+    assert [a["source"] for a in talks["also_in"]] == ["Tengrinews", "The Astana Times"]
+    listed = [i["title"] for s in day["rubrics"] for i in s["items"]]
+    assert len(listed) == 3  # stories: the talks, the rate, the earthquake of that day
