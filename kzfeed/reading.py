@@ -260,8 +260,9 @@ class Wire:
 
     def searched(self, flt: Filter) -> Iterator[tuple[str, list[Record]]] | None:
         """The partitions a search needs, newest first, each holding only the items the
-        term index says can match (None: the index cannot answer — missing, stale, or a
-        query without a word to look up; then every partition is read)."""
+        term index says can match, read as the listing goes on (None: the index cannot
+        answer — missing, stale, or a query without a word to look up; then every
+        partition is read)."""
         from .search import index_clauses, parse
         from .store.termindex import TermIndex
 
@@ -274,24 +275,32 @@ class Wire:
         if index is None:
             return None
         try:
-            if index.count() != self.store.item_count():
-                return None
-            found = index.matching(clauses)
+            found = index.matching(clauses) if index.count() == self.store.item_count() else None
         except Exception:  # derived data: without it, the partitions are read
+            found = None
+        if found is None:
+            index.close()
             return None
+        return self._by_day(index, found)
+
+    def _by_day(
+        self, index: Any, found: Iterator[tuple[str, str]]
+    ) -> Iterator[tuple[str, list[Record]]]:
+        try:
+            day, wanted = "", set[str]()
+            for published, item_id in found:
+                if published[:10] != day:
+                    if wanted:
+                        yield day, self._kept(day, wanted)
+                    day, wanted = published[:10], set[str]()
+                wanted.add(item_id)
+            if wanted:
+                yield day, self._kept(day, wanted)
         finally:
             index.close()
-        if found is None:
-            return None
-        by_day: dict[str, set[str]] = {}
-        for published, item_id in found:
-            by_day.setdefault(published[:10], set()).add(item_id)
-        return self._days(by_day)
 
-    def _days(self, by_day: dict[str, set[str]]) -> Iterator[tuple[str, list[Record]]]:
-        for day in sorted(by_day, reverse=True):
-            wanted = by_day[day]
-            yield day, [r for r in self.store.partition_items(day) if r["id"] in wanted]
+    def _kept(self, day: str, wanted: set[str]) -> list[Record]:
+        return [r for r in self.store.partition_items(day) if r["id"] in wanted]
 
     def partitions(self, flt: Filter) -> Iterator[tuple[str, list[Record]]]:
         """What a listing reads: the partitions newest first (only the candidates of a

@@ -12,9 +12,9 @@ another version, never backed up.  TinyDB stays the store of record.
 * ``features``: per item what story grouping reads (its term bag and anchors), so an
   update groups its new items against the window without recomputing the window.
 
-Rows are keyed by a number made of the item id's first 15 hex digits.  A search that
-finds the index stale (its item count is not the store's) falls back to reading the
-partitions.
+Rows are keyed by publication time (`row_key`), so matches come newest first and a search
+stops when it has shown enough.  A search that finds the index stale (its item count is
+not the store's) falls back to reading the partitions.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..stories import Features
 
 NAME = "terms.sqlite"
-VERSION = "5"  # of the terms, the features and this schema: another one is rebuilt
+VERSION = "6"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     # title, text: the terms of the title and of the text; story: the rest of what
@@ -40,6 +40,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (row INTEGER PRIMARY KEY, id TEXT, day TEXT,"
     " published TEXT, title TEXT, text TEXT, story TEXT)",
     "CREATE INDEX IF NOT EXISTS items_day ON items (day)",
+    "CREATE INDEX IF NOT EXISTS items_id ON items (id)",
     # the words' index only: its text is the items table's (external content)
     "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, text, content = 'items',"
     " content_rowid = 'row', detail = column,"
@@ -47,8 +48,13 @@ _SCHEMA = (
 )
 
 
-def row_of(item_id: str) -> int:
-    return int(item_id[:15], 16)
+def row_key(published: str, item_id: str) -> int:
+    """An item's row: its publication time in seconds, then 24 bits of its id — so the
+    words' index hands out its matches newest first, and a search reads only as many as
+    it shows."""
+    from ..dates import from_iso
+
+    return (int(from_iso(published).timestamp()) << 24) | int(item_id[:6], 16)
 
 
 def pieces(term: str) -> list[str]:
@@ -115,51 +121,55 @@ class TermIndex:
         """Index (or index again) these items, in one transaction."""
         from ..grouping import dump_story_fields, record_features
 
-        rows = []
-        for record in records:
-            title, text = item_terms(record)
-            rows.append(
-                (
-                    row_of(record["id"]),
-                    record["id"],
-                    record["published"][:10],
-                    record["published"],
-                    " ".join(title),
-                    " ".join(text),
-                    dump_story_fields(record_features(record)),
-                )
-            )
-        if not rows:
+        given = list(records)
+        if not given:
             return
         with self._transaction():
-            self._unindex([r[0] for r in rows])
-            self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self.db.executemany(
-                "INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)",
-                [(r[0], r[4], r[5]) for r in rows],
-            )
+            self._unindex([r["id"] for r in given])
+            for record in given:
+                title, text = item_terms(record)
+                row = row_key(record["published"], record["id"])
+                while self.db.execute("SELECT 1 FROM items WHERE row = ?", (row,)).fetchone():
+                    row += 1  # the same second and the same 24 bits: the next free row
+                self.db.execute(
+                    "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row,
+                        record["id"],
+                        record["published"][:10],
+                        record["published"],
+                        " ".join(title),
+                        " ".join(text),
+                        dump_story_fields(record_features(record)),
+                    ),
+                )
+                self.db.execute(
+                    "INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)",
+                    (row, " ".join(title), " ".join(text)),
+                )
 
-    def _unindex(self, rows: Sequence[int]) -> None:
+    def _unindex(self, ids: Iterable[str]) -> None:
         """Take items out of the words' index (with the text it was built from), then out
         of the table."""
-        for row in rows:
-            old = self.db.execute("SELECT title, text FROM items WHERE row = ?", (row,)).fetchone()
-            if old is not None:
+        for item_id in ids:
+            for row, title, text in self.db.execute(
+                "SELECT row, title, text FROM items WHERE id = ?", (item_id,)
+            ).fetchall():
                 self.db.execute(
                     "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
-                    (row, *old),
+                    (row, title, text),
                 )
                 self.db.execute("DELETE FROM items WHERE row = ?", (row,))
 
     def forget(self, ids: Iterable[str]) -> None:
         with self._transaction():
-            self._unindex([row_of(i) for i in ids])
+            self._unindex(ids)
 
     def forget_before(self, day: str) -> None:
         """Drop the items of partitions older than ``day`` (pruned)."""
         with self._transaction():
-            rows = [r for (r,) in self.db.execute("SELECT row FROM items WHERE day < ?", (day,))]
-            self._unindex(rows)
+            ids = [i for (i,) in self.db.execute("SELECT id FROM items WHERE day < ?", (day,))]
+            self._unindex(ids)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -188,11 +198,14 @@ class TermIndex:
                 )
         return found
 
-    def matching(self, clauses: Sequence[Sequence[Sequence[str]]]) -> list[tuple[str, str]] | None:
-        """(published, id) of the items every clause matches, newest first; None when no
-        clause can be looked up.  A clause is a list of alternatives (OR); an alternative,
-        terms that must all be in the item (a term "title:…" in its title).  A clause with
-        an alternative of no indexable term is left out (the caller checks every item)."""
+    def matching(
+        self, clauses: Sequence[Sequence[Sequence[str]]]
+    ) -> Iterator[tuple[str, str]] | None:
+        """(published, id) of the items every clause matches, newest first, read from the
+        index a page at a time as the caller goes on; None when no clause can be looked
+        up.  A clause is a list of alternatives (OR); an alternative, terms that must all
+        be in the item (a term "title:…" in its title).  A clause with an alternative of
+        no indexable term is left out (the caller checks every item)."""
         parts = []
         for clause in clauses:
             alternatives = []
@@ -205,19 +218,40 @@ class TermIndex:
                 parts.append("(" + " OR ".join(alternatives) + ")")
         if not parts:
             return None
-        rows = self.db.execute(
-            "SELECT items.published, items.id FROM search JOIN items ON items.row = search.rowid"
-            " WHERE search MATCH ? ORDER BY items.published DESC",
-            (" AND ".join(parts),),
-        )
-        return [(published, item_id) for published, item_id in rows]
+        return self._pages(" AND ".join(parts))
+
+    def _pages(self, expression: str) -> Iterator[tuple[str, str]]:
+        below: int | None = None
+        size = 256
+        while True:
+            if below is None:
+                query = "SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?"
+                rows = self.db.execute(query, (expression, size)).fetchall()
+            else:
+                query = (
+                    "SELECT rowid FROM search WHERE search MATCH ? AND rowid < ?"
+                    " ORDER BY rowid DESC LIMIT ?"
+                )
+                rows = self.db.execute(query, (expression, below, size)).fetchall()
+            for (row,) in rows:
+                found = self.db.execute(
+                    "SELECT published, id FROM items WHERE row = ?", (row,)
+                ).fetchone()
+                if found is not None:
+                    yield found[0], found[1]
+            if len(rows) < size:
+                return
+            below = rows[-1][0]
+            size = min(size * 4, 65536)
 
 
 def _fts(term: str) -> str:
     column = "{title text}"
     if term.startswith("title:"):
         column, term = "title", term[6:]
-    return f'{column} : "{" ".join(pieces(term))}"'
+    # each piece of a term FTS5 splits ("касым-жомарт"): not a phrase (the index keeps no
+    # positions), every piece; the caller checks each candidate against the whole query
+    return " AND ".join(f'{column} : "{piece}"' for piece in pieces(term))
 
 
 def remove(data_dir: Path) -> None:
