@@ -366,6 +366,86 @@ def _send_alerts(cfg: Config, alerts: list[Alert]) -> None:
 
 @app.command()
 @handled
+def watch(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Feeds to watch (default: all).")
+    ] = None,
+    every: Annotated[
+        str, typer.Option(metavar="TIME", help="How often to update: 30s, 5m, 1h.")
+    ] = "5m",
+    polls: Annotated[int, typer.Option(hidden=True, help="Stop after N polls (tests).")] = 0,
+) -> None:
+    """Update every few minutes and print each new story as one line as it arrives (alerts
+    marked and rung): a ticker for a terminal pane.  Ctrl-C stops it."""
+    import time
+
+    from .errors import LockTimeout, StoreError
+    from .render import ticker_line
+    from .ticker import parse_every, ticks
+    from .update import update as run_update
+
+    cfg = _config()
+    seconds = parse_every(every)
+    wire = _wire(cfg)
+    console = _console()
+    ring = sys.stdout.isatty()
+    shown: set[str] = set()
+    failing: dict[str, str] = {}
+    _say(
+        tr("watching {feeds}, every {every}; Ctrl-C stops").format(
+            feeds=count(len(names) if names else len(cfg.feeds), "feed"), every=every
+        )
+    )
+    done = 0
+    try:
+        while True:
+            done += 1
+            try:
+                report = run_update(cfg, names, on_wait=_say)
+            except LockTimeout as exc:  # another kzfeed held it all along: the next poll
+                _say(str(exc))
+                report = None
+            except StoreError:
+                raise  # nothing can be stored: stop (exit 1)
+            if report is not None:
+                for feed in report.feeds:  # a failure said once, and its end
+                    if feed.status == "error" and failing.get(feed.name) != feed.error:
+                        failing[feed.name] = feed.error or ""
+                        _say(f"{feed.name}: {feed.error}")
+                    elif feed.status == "ok" and feed.name in failing:
+                        del failing[feed.name]
+                        _say(tr("{feed}: works again").format(feed=feed.name))
+                wire = _wire(cfg)  # the store as this poll left it
+                records = [r for r in (wire.store.get(i) for i in report.new_ids) if r]
+                found = ticks(
+                    records,
+                    shown,
+                    [a.id for a in report.alerts],
+                    cfg.settings.preferred_feeds,
+                    wire.feed_titles(),
+                )
+                width = _listing_width()
+                for tick in found[-WATCH_LINES:]:
+                    line = ticker_line(tick, tz=wire.tz, lang=wire.lang, width=width)
+                    console.print(line, soft_wrap=width is None)
+                if len(found) > WATCH_LINES:
+                    _say(tr("(and {n} more: kzfeed latest)").format(n=len(found) - WATCH_LINES))
+                if ring and any(t.alerted for t in found):
+                    sys.stdout.write("\a")
+                sys.stdout.flush()
+                _send_alerts(cfg, report.alerts)
+            if polls and done >= polls:
+                return
+            time.sleep(seconds)
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how a ticker ends: exit 0
+
+
+WATCH_LINES = 30  # of one poll, at most (the first poll of a fresh store brings hundreds)
+
+
+@app.command()
+@handled
 def alerts(
     since: Annotated[
         str | None, typer.Option(metavar="W", help="Raised since W (default: 7d).")

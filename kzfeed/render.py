@@ -34,6 +34,7 @@ from .words import label, ntr, status_word, tr
 
 if TYPE_CHECKING:
     from .rules import Alert
+    from .ticker import Tick
 
 MONTHS_GEN = {
     "ru": (
@@ -680,6 +681,28 @@ def alerts_view(alerts: Sequence[Alert], *, tz: tzinfo, lang: str, with_date: bo
             out.append("\n  " + clean_line(alert.url), style="dim")
         out.append("\n")
     out.rstrip()
+    return out
+
+
+def ticker_line(tick: Tick, *, tz: tzinfo, lang: str, width: int | None) -> Text:
+    """One story of `kzfeed watch`: "09:10 Kazinform Полит. Title  +2: Tengrinews, …",
+    cut to ``width``; an alerted story in red with ●."""
+    line = tick.line
+    lead = line.lead
+    out = Text()
+    if tick.alerted:
+        out.append("● ", style="bold red")
+    out.append(from_iso(lead["published"]).astimezone(tz).strftime("%H:%M") + " ", style="dim")
+    out.append(abbreviate(clean_line(display_source(lead)), 16) + " ", style="bold cyan")
+    out.append(rubric_label(lead, lang, short=True) + " ", style="magenta")
+    out.append(clean_line(str(lead.get("title") or "")), style="bold red" if tick.alerted else "")
+    if line.sources:
+        out.append(
+            f"  +{len(line.sources)}: " + ", ".join(clean_line(s) for s in line.sources),
+            style="dim",
+        )
+    if width is not None:
+        out.truncate(width, overflow="ellipsis")
     return out
 
 

@@ -121,7 +121,7 @@ class TermIndex:
         """Index (or index again) these items, in one transaction."""
         from ..grouping import dump_story_fields, record_features
 
-        given = list(records)
+        given = sorted(records, key=lambda r: (r["published"], r["id"]))  # B-tree pages full
         if not given:
             return
         with self._transaction():

@@ -316,7 +316,7 @@ class Writer:
             try:
                 if index.count() == 0:
                     # new (or rebuilt): every stored item, partition by partition
-                    for name in self.store.partitions():
+                    for name in reversed(self.store.partitions()):  # rows in ascending order
                         index.put(self.store.partition_items(name))
                         if name not in self._pending:  # read once: not kept in memory
                             self.store._partitions.pop(name, None)
