@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from .model import StoredItem
     from .reading import Listing, Selection, Wire
+    from .render import Highlight
     from .rules import Alert
 
 app = typer.Typer(
@@ -761,6 +762,7 @@ def latest(
         window=listing.window,
         short_ids=listing.short_ids,
         stories=listing.stories,
+        highlight=_highlighter(search) if _console().is_terminal else None,
     )
     _emit(view, cfg, pager, uncut=width is None)
     if cfg.settings.mark_read_on_list and records:
@@ -894,6 +896,10 @@ def show(
     full: Annotated[
         bool, typer.Option("--full", help="Fetch the article page and show its main text.")
     ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", "-s", metavar="TEXT", help="Highlight what this query finds."),
+    ] = None,
     json_: JsonOpt = False,
     pager: PagerOpt = None,
 ) -> None:
@@ -902,7 +908,18 @@ def show(
     cfg = _config()
     wire = _wire(cfg)
     records = [wire.item(item_id) for item_id in item_ids]
-    _show_records(wire, records, full=full, json_=json_, pager=pager)
+    _show_records(wire, records, full=full, json_=json_, pager=pager, search=search)
+
+
+def _highlighter(search: str | None) -> Highlight | None:
+    """What `latest` and `show` mark on a terminal: the words and phrases a query finds."""
+    if not search:
+        return None
+    from functools import partial
+
+    from .search import parse, spans
+
+    return partial(spans, parse(search))
 
 
 def _show_records(
@@ -912,6 +929,7 @@ def _show_records(
     full: bool,
     json_: bool,
     pager: bool | None,
+    search: str | None = None,
 ) -> None:
     from rich.console import Group
     from rich.rule import Rule
@@ -940,7 +958,15 @@ def _show_records(
         for n, record in enumerate(records):
             if n:
                 views.append(Rule(style="dim"))
-            views.append(item_view(record, tz=wire.tz, lang=wire.lang, feeds=names))
+            views.append(
+                item_view(
+                    record,
+                    tz=wire.tz,
+                    lang=wire.lang,
+                    feeds=names,
+                    highlight=_highlighter(search) if _console().is_terminal else None,
+                )
+            )
         _emit(Group(*views), cfg, pager, crop=False)  # URLs are printed whole
     unread = [r["id"] for r in records if not r.get("read")]
     if cfg.settings.mark_read_on_show and unread:
@@ -969,7 +995,7 @@ def next_(
     if found is None:
         _say(tr("nothing unread"))
         return
-    _show_records(wire, [found], full=full, json_=json_, pager=pager)
+    _show_records(wire, [found], full=full, json_=json_, pager=pager, search=search)
 
 
 @app.command("open")

@@ -5,7 +5,7 @@ never as markup, so `[bold]`, `:smile:` or escape sequences in a title are shown
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,19 @@ def safe(value: object, style: str = "") -> Text:
 
 def safe_line(value: object, style: str = "") -> Text:
     return Text(clean_line(str(value or "")), style=style)
+
+
+#: where a search's words are in a text: (plain text, its language) -> (start, end) spans
+Highlight = Callable[[str, "str | None"], list[tuple[int, int]]]
+MATCH_STYLE = "bold black on yellow"
+
+
+def marked(text: Text, highlight: Highlight | None, lang: str | None) -> Text:
+    """``text`` with a search's matches styled (on the plain text it shows)."""
+    if highlight is not None:
+        for start, end in highlight(text.plain, lang):
+            text.stylize(MATCH_STYLE, start, end)
+    return text
 
 
 def date_words(day: date, lang: str) -> str:
@@ -217,6 +230,7 @@ def _item_table(
     width: int | None = None,
     short_ids: Mapping[str, str] | None = None,
     stories: Mapping[str, StoryLine] | None = None,
+    highlight: Highlight | None = None,
 ) -> Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
     marks an estimated time), source badge, rubric, title cut to the width that is left.
@@ -276,7 +290,7 @@ def _item_table(
         title = safe_line(record.get("title"))
         if not record.get("read"):
             title.stylize("bold")
-        row.append(title)
+        row.append(marked(title, highlight, record.get("lang")))
         table.add_row(*row)
         line = (stories or {}).get(record["id"])
         if line is not None and len(line.versions) > 1:
@@ -332,6 +346,7 @@ def latest_view(
     window: str | None = None,
     short_ids: Mapping[str, str] | None = None,
     stories: Mapping[str, StoryLine] | None = None,
+    highlight: Highlight | None = None,
 ) -> Group:
     """The `latest` listing, grouped by local day (default), rubric or feed.  Grouped views
     say what they hide: each section's total and how many more it holds than it shows
@@ -371,6 +386,7 @@ def latest_view(
                     width=width,
                     short_ids=short_ids,
                     stories=stories,
+                    highlight=highlight,
                 )
             )
             parts.append(Text(""))
@@ -387,6 +403,7 @@ def latest_view(
                     width=width,
                     short_ids=short_ids,
                     stories=stories,
+                    highlight=highlight,
                 )
             )
             parts.append(Text(""))
@@ -394,7 +411,15 @@ def latest_view(
         for day, chunk in group_by_day(records, tz):
             parts.append(Text(day_label(day, today, lang), style="bold underline"))
             parts.append(
-                _item_table(chunk, tz, lang, width=width, short_ids=short_ids, stories=stories)
+                _item_table(
+                    chunk,
+                    tz,
+                    lang,
+                    width=width,
+                    short_ids=short_ids,
+                    stories=stories,
+                    highlight=highlight,
+                )
             )
             parts.append(Text(""))
     return Group(*parts[:-1])
@@ -422,7 +447,13 @@ def _link(url: str) -> Text:
 
 
 def item_view(
-    record: Record, *, tz: tzinfo, lang: str, feeds: dict[str, str], fold: bool = False
+    record: Record,
+    *,
+    tz: tzinfo,
+    lang: str,
+    feeds: dict[str, str],
+    fold: bool = False,
+    highlight: Highlight | None = None,
 ) -> Group:
     """One item in full: title, source, local time, rubrics, link, also_in, text.  Fields are
     whole lines (URLs never broken across lines), nothing is padded to the width.  ``fold``
@@ -453,7 +484,8 @@ def item_view(
             line.append_text(_link(also_url))
         fields.append((label("also in", lang), line))
     label_width = max(cell_len(name) for name, _value in fields)
-    parts: list[Any] = [safe_line(record.get("title"), style="bold")]
+    language = record.get("lang")
+    parts: list[Any] = [marked(safe_line(record.get("title"), style="bold"), highlight, language)]
     for name, value in fields:
         line = Text(name + " " * (label_width - cell_len(name) + 2), style="dim")
         line.append_text(value)
@@ -468,12 +500,14 @@ def item_view(
     for i, paragraph in enumerate(paragraphs):
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
         if paragraph.startswith("│ "):
-            parts.append(Padding(safe(paragraph, style="italic"), (0, 0, 1, 2), expand=False))
+            quote = marked(safe(paragraph, style="italic"), highlight, language)
+            parts.append(Padding(quote, (0, 0, 1, 2), expand=False))
         elif paragraph.startswith("• "):  # a list: no blank line between its items
             gap = 0 if following.startswith("• ") else 1
-            parts.append(Padding(safe(paragraph), (0, 0, gap, 2), expand=False))
+            point = marked(safe(paragraph), highlight, language)
+            parts.append(Padding(point, (0, 0, gap, 2), expand=False))
         else:
-            parts.append(safe(paragraph))
+            parts.append(marked(safe(paragraph), highlight, language))
             if following:
                 parts.append(Text(""))
     return Group(*parts)

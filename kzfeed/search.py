@@ -157,3 +157,33 @@ def index_clauses(query: Query) -> list[list[list[str]]]:
         if alternatives:
             out.append(alternatives)
     return out
+
+
+_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+
+
+def spans(query: Query, text: str, lang: str | None = None) -> list[tuple[int, int]]:
+    """Where ``text`` answers the query's positive words and phrases: (start, end) of each
+    matching word or phrase, in order — for highlighting (`latest`, `show`)."""
+    wanted: set[str] = set()
+    phrases: list[str] = []
+    for clause in query.clauses:
+        for atom in clause:
+            if atom.negated or atom.field not in (None, "title"):
+                continue
+            if atom.phrase:
+                phrases.append(atom.text)
+            else:
+                for variant in asked(atom.text):
+                    wanted.update(variant)
+    found: list[tuple[int, int]] = []
+    if wanted:
+        for match in _WORD.finditer(text):
+            if wanted.intersection(_terms_of(match.group(), lang or "")):
+                found.append(match.span())
+    for phrase in phrases:
+        words = [re.escape(w) for w in phrase.split()]
+        if words:
+            pattern = re.compile(r"\s+".join(words), re.IGNORECASE)
+            found.extend(m.span() for m in pattern.finditer(text))
+    return sorted(set(found))

@@ -89,3 +89,18 @@ def test_a_glossary_word_finds_its_own_language_and_the_russian() -> None:
     assert matches(fire, kk, {}) and matches(fire, ru, {})
     assert matches(school, en, {}) and matches(school, ru_school, {})
     assert not matches(parse("школа"), kk, {}) and not matches(fire, en, {})
+
+
+def test_spans_mark_every_form_and_phrase_not_the_excluded() -> None:
+    from kzfeed.search import spans
+
+    text = "Тоқаев и Мирзиёев обсудили торговлю; Токаева встретили в Астане, выборы выборов"
+
+    def marked(query: str) -> list[str]:
+        return [text[a:b] for a, b in spans(parse(query), text, "ru")]
+
+    assert marked("Tokayev") == ["Тоқаев", "Токаева"]
+    assert marked("выборы") == ["выборы", "выборов"]
+    assert marked('"обсудили торговлю"') == ["обсудили торговлю"]
+    assert marked("Мирзиёев -Астана") == ["Мирзиёев"]
+    assert marked("feed:kazinform lang:ru") == []

@@ -231,3 +231,27 @@ def test_the_digest_opens_with_the_stories_most_agencies_carried(wire: Path) -> 
     assert [a["source"] for a in talks["also_in"]] == ["Tengrinews", "The Astana Times"]
     listed = [i["title"] for s in day["rubrics"] for i in s["items"]]
     assert len(listed) == 3  # stories: the talks, the rate, the earthquake of that day
+
+
+def test_matches_are_highlighted_on_a_terminal_only(wire: Path) -> None:
+    import sys
+
+    from .test_cli import _env, run_in_pty
+
+    env = {**_env(), "TERM": "xterm-256color", "KZFEED_NOW": "2026-11-25T09:00:00+00:00"}
+    env.pop("COLUMNS", None)
+    env.pop("NO_COLOR", None)
+    base = [sys.executable, "-m", "kzfeed", "--config", str(wire)]
+    code, screen = run_in_pty([*base, "latest", "--search", "Tokayev"], env, size=(24, 100))
+    assert code == 0, screen
+    mark = "\x1b[1;30;43m"
+    assert f"{mark}Токаев\x1b[0m" in screen and f"{mark}Тоқаев\x1b[0m" in screen
+    assert f"{mark}Tokayev\x1b[0m" in screen
+    found = items(wire)
+    rate = next(i for i in found if i["title"].startswith("Нацбанк"))
+    code, shown = run_in_pty(
+        [*base, "show", rate["id"][:10], "--search", "ставка", "--no-pager"], env, size=(24, 100)
+    )
+    assert code == 0 and f"{mark}ставку\x1b[0m" in shown
+    piped = kz("latest", "--search", "Tokayev", config=wire).stdout
+    assert "\x1b[" not in piped and "Tokayev" in piped  # plain when piped
