@@ -445,12 +445,21 @@ def assign(
         for member in members:
             for key in keys(member):
                 index.setdefault(key, set()).add(story)
+    # a key most stories share finds no story in particular: it only makes the candidates
+    # many (a busy window's commonest words); the others find them
+    crowded = frozenset(k for k, found in index.items() if len(found) > max(8, len(pool) // 25))
+    for key in crowded:
+        del index[key]
+
+    def indexed(f: Features) -> frozenset[str]:
+        return keys(f) - crowded
+
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
         fits: list[str] = []
         shared: Counter[str] = Counter()
-        for key in keys(item):
+        for key in indexed(item):
             shared.update(index.get(key, ()))
         # the stories sharing the most with it, when a busy window offers many
         candidates = sorted(shared, key=lambda story: (-shared[story], story))[:CANDIDATES]
@@ -467,11 +476,11 @@ def assign(
         grouping.members.setdefault(story, []).append(item)
         grouping.story_of[item.id] = story
         placed[item.id] = story
-        for key in keys(item):
+        for key in indexed(item):
             index.setdefault(key, set()).add(story)
         # the item may bridge two stories of this update that each lacked the other's words
         for other in fits:
-            _merge(grouping, story, other, placed, scorer, max_size, index, keys)
+            _merge(grouping, story, other, placed, scorer, max_size, index, indexed)
     return placed
 
 
