@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -33,8 +33,8 @@ from . import rubrics
 from .config import Config
 from .dates import from_iso
 from .errors import KzfeedError, StoreError, describe
-from .model import display_source, primary_rubric
-from .query import Record, group_by_day
+from .model import display_source, primary_rubric, story_of
+from .query import Record, StoryLine, collapse, group_by_day
 from .reading import GROUPS, Selection, Wire
 from .render import abbreviate, day_label, item_view
 from .sanitize import clean_line
@@ -57,6 +57,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("u", "update", "update"),
     ("tab", "switch_pane", "pane"),
     ("g", "cycle_group", "grouping"),
+    ("s", "toggle_stories", "stories"),
     ("question_mark", "help", "keys"),
 )
 
@@ -75,6 +76,7 @@ def key_descriptions(lang: str) -> list[tuple[str, str]]:
         "update": tr("update in the background", lang),
         "pane": tr("switch between sidebar and list", lang),
         "grouping": tr("group by day, rubric, feed", lang),
+        "stories": tr("one line per story, or every item", lang),
         "keys": tr("this list", lang),
     }
     shown = {"slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter", "tab": "Tab"}
@@ -96,6 +98,7 @@ def _footer_word(what: str, lang: str) -> str:
         "update": tr("update", lang),
         "pane": tr("pane", lang),
         "grouping": tr("grouping", lang),
+        "stories": tr("stories", lang),
         "keys": tr("keys", lang),
     }
     return words[what]
@@ -152,6 +155,8 @@ class WireReader(App[None]):
         self.lang = self.wire.lang
         self.selection = Selection()
         self.group = "date"
+        self.by_story = config.settings.stories  # one row per story (s toggles)
+        self.story_lines: dict[str, StoryLine] = {}  # a listed story's versions, by lead id
         self.rows: list[Record | None] = []  # one per option of the list; None: a heading
         self.pages: Iterator[list[Record]] | None = None
         self.last_day: str | None = None
@@ -264,6 +269,7 @@ class WireReader(App[None]):
         headlines = self.query_one("#headlines", OptionList)
         headlines.clear_options()
         self.rows, self.last_day, self.listed = [], None, set()
+        self.story_lines = {}
         try:
             if self.group == "date":
                 self.pages = self.wire.pages(self.selection)
@@ -319,6 +325,8 @@ class WireReader(App[None]):
                 self.pages = None
                 break
             today = self.wire.now.astimezone(self.wire.tz).date()
+            if self.by_story:
+                page = self.leads(page)
             for day, records in group_by_day(page, self.wire.tz):
                 key = day.isoformat()
                 if key != self.last_day:
@@ -335,6 +343,19 @@ class WireReader(App[None]):
                     self.listed.add(record["id"])
         headlines.add_options(options)
 
+    def leads(self, records: list[Record]) -> list[Record]:
+        """A page's stories, one lead each (newest first), leaving out a story listed
+        already (its newer versions came on an earlier page)."""
+        listed = {story_of(line.lead) for line in self.story_lines.values()}
+        settings = self.config.settings
+        out = []
+        for line in collapse(records, settings.preferred_feeds, self.wire.feed_titles()):
+            if story_of(line.lead) in listed:
+                continue
+            self.story_lines[line.lead["id"]] = line
+            out.append(line.lead)
+        return out
+
     def known_state(self, record: Record) -> None:
         """What this reader changed about a record, over its store's copy."""
         if record["id"] in self.read_marks:
@@ -343,7 +364,8 @@ class WireReader(App[None]):
             record["full_text"] = self.texts[record["id"]]
 
     def show_sections(self) -> None:
-        listing = self.wire.latest(self.selection, 20, self.group)
+        listing = self.wire.latest(self.selection, 20, self.group, stories=self.by_story)
+        self.story_lines = dict(listing.stories or {})
         headlines = self.query_one("#headlines", OptionList)
         options: list[Option] = []
         if listing.window:
@@ -393,6 +415,9 @@ class WireReader(App[None]):
         line.append(
             clean_line(str(record.get("title") or "")), style="" if record.get("read") else "bold"
         )
+        story = self.story_lines.get(record["id"]) if self.by_story else None
+        if story is not None and story.sources:
+            line.append(f"  +{len(story.sources)}", style="dim")
         return line
 
     def redraw_row(self, index: int) -> None:
@@ -421,6 +446,11 @@ class WireReader(App[None]):
             return
         self.current = record
         self.render_story(record)
+        told = self.story_lines.get(record["id"]) if self.by_story else None
+        for version in told.versions if told is not None else ():
+            if version["id"] != record["id"] and not version.get("read"):
+                version["read"] = True
+                self.write_mark(version["id"], True)  # the story is read: every version
         story = self.query_one("#story", VerticalScroll)
         self.query_one("#headlines", OptionList).display = False
         story.display = True
@@ -436,6 +466,17 @@ class WireReader(App[None]):
         view: RenderableType = item_view(
             shown, tz=self.wire.tz, lang=self.lang, feeds=self.wire.feed_titles(), fold=True
         )
+        story = self.story_lines.get(record["id"]) if self.by_story else None
+        if story is not None and len(story.versions) > 1:
+            others = [v for v in story.versions if v["id"] != record["id"]]
+            lines = [Text(""), Text(tr("Also told by", self.lang), style="bold underline")]
+            for version in others:
+                when = from_iso(version["published"]).astimezone(self.wire.tz)
+                told = Text(when.strftime("%d.%m %H:%M") + "  ", style="dim")
+                told.append(clean_line(display_source(version)), style="cyan")
+                told.append("  " + clean_line(str(version.get("title") or "")))
+                lines.append(told)
+            view = Group(view, *lines)
         self.query_one("#story-body", Static).update(view)
 
     def close_story(self) -> None:
@@ -644,6 +685,12 @@ class WireReader(App[None]):
         self.group = GROUPS[(GROUPS.index(self.group) + 1) % len(GROUPS)]
         self.reload()
 
+    def action_toggle_stories(self) -> None:
+        if self.reading:
+            self.close_story()
+        self.by_story = not self.by_story
+        self.reload(keep=self.highlighted_id())
+
     def action_help(self) -> None:
         self.push_screen(KeysScreen(self.lang))
 
@@ -721,7 +768,8 @@ class WireReader(App[None]):
             parts.append(self.wire.feed_titles().get(self.selection.feeds[0], ""))
         if self.selection.search:
             parts.append(f"«{self.selection.search}»")
-        listed = count(sum(1 for r in self.rows if r is not None), "item", self.lang)
+        shown = sum(1 for r in self.rows if r is not None)
+        listed = count(shown, "story" if self.by_story else "item", self.lang)
         return " · ".join([*parts, listed]) if parts else listed
 
 

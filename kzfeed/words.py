@@ -65,9 +65,11 @@ def label(key: str, lang: str | None = None) -> str:
 
 
 def count(n: int, noun: str, lang: str | None = None) -> str:
-    """ "1 новость", "5 новостей", "2 жаңалық", "1 item", "3 feeds"."""
+    """ "1 новость", "5 новостей", "2 жаңалық", "1 item", "3 feeds", "2 stories"."""
     if noun == "feed":
         return ntr("{n} feed", "{n} feeds", n, lang).format(n=n)
+    if noun == "story":
+        return ntr("{n} story", "{n} stories", n, lang).format(n=n)
     return ntr("{n} item", "{n} items", n, lang).format(n=n)
 
 

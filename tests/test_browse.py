@@ -309,8 +309,9 @@ def test_u_updates_in_the_background_and_new_stories_are_marked(
 def test_the_keys_are_described_in_each_language() -> None:
     for lang in ("ru", "kk", "en"):
         rows = key_descriptions(lang)
-        assert len(rows) == 13 and len({key for key, _ in rows}) == 13
+        assert len(rows) == 14 and len({key for key, _ in rows}) == 14
     assert ("n", "следующая непрочитанная") in key_descriptions("ru")
+    assert ("s", "по строке на сюжет или каждая новость") in key_descriptions("ru")
     assert ("u", "фонда жаңарту") in key_descriptions("kk")
 
 
@@ -498,3 +499,39 @@ def test_damaged_and_doubled_partitions_met_while_scrolling(examples: Path) -> N
     reader = drive(examples, scroll)
     assert reader.failure is not None and oldest.name in str(reader.failure)
     assert not reader.is_running
+
+
+def test_s_lists_one_row_per_story_and_opening_it_reads_every_version(examples: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["items"] = sum(1 for r in reader.rows if r is not None)
+        await pilot.press("s")
+        rows = headlines(reader)
+        seen["stories"] = sum(1 for r in reader.rows if r is not None)
+        talks = next(n for n, r in enumerate(rows) if "Токаев провел переговоры" in r)
+        seen["row"] = rows[talks]
+        assert not any("Тоқаев Өзбекстан" in r for r in rows)  # the Kazakh version: in it
+        reader.query_one("#headlines", OptionList).highlighted = talks
+        await pilot.press("enter")
+        seen["story"] = story_text(reader)
+        seen["story_id"] = reader.current["story"] if reader.current else None
+        await reader.workers.wait_for_complete()
+        await pilot.press("escape", "s")  # every item again
+        seen["again"] = sum(1 for r in reader.rows if r is not None)
+        seen["status"] = status(reader)
+
+    drive(examples, script)
+    assert seen["items"] == 23 and seen["again"] == 23 and seen["stories"] == 18
+    assert seen["row"].endswith("+3")  # The Astana Times, Kazinform (қаз), Kazinform · Политика
+    assert "Также сообщили" in seen["story"] and "The Astana Times" in seen["story"]
+    assert "Тоқаев Өзбекстан Президентімен" in seen["story"]
+    versions = [
+        r
+        for r in json.loads(
+            runner.invoke(app, ["--config", str(examples), "latest", "--json", "-n", "99"]).stdout
+        )
+        if r["story"] == seen["story_id"]
+    ]
+    assert len(versions) == 3 and all(r["read"] for r in versions)
+    assert "23" in seen["status"]
