@@ -74,6 +74,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.scheme = "https" if tls else "http"
         self.requests: list[Seen] = []
+        self.posts: list[tuple[str, bytes]] = []  # (path, body) of each POST
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,6 +86,11 @@ class FeedServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_POST(self) -> None:  # a webhook: what it was sent is kept
+                length = int(self.headers.get("Content-Length") or 0)
+                server.posts.append((self.path, self.rfile.read(length)))
+                self._send(200, b"{}", {"Content-Type": "application/json"})
 
             def do_GET(self) -> None:
                 server.requests.append(

@@ -27,6 +27,8 @@ ALLOWED = {
     "jinja2": {"digest.py"},
     "typer": {"cli.py"},
     "Stemmer": {"terms.py"},
+    "sqlite3": {"store/termindex.py"},  # the term index (derived)
+    "apprise": {"notify.py"},  # the notify extra
 }
 
 

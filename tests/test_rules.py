@@ -273,3 +273,16 @@ def test_a_bad_rule_is_one_line_naming_it(tmp_path: Path, rule: str, says: str) 
     )
     result = runner.invoke(app, ["--config", str(config), "latest"])
     assert result.exit_code == 1 and says in result.stderr and "Traceback" not in result.output
+
+
+def test_apprise_urls_get_the_alerts(setup: Path, server: FeedServer) -> None:
+    text = setup.read_text(encoding="utf-8")
+    text = text.replace("notify_max = 2", f'notify_urls = ["json://127.0.0.1:{server.port}/hook"]')
+    setup.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(setup), "update"])
+    assert result.exit_code == 0, result.output
+    posts = [json.loads(body) for path, body in server.posts if path == "/hook"]
+    assert len(posts) == 1
+    assert posts[0]["title"].startswith("Токаев провел переговоры")
+    assert "https://www.inform.kz/" in posts[0]["message"]
+    assert len(sent(setup)) == 1  # the command too

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -252,6 +252,37 @@ def _fts(term: str) -> str:
     # each piece of a term FTS5 splits ("касым-жомарт"): not a phrase (the index keeps no
     # positions), every piece; the caller checks each candidate against the whole query
     return " AND ".join(f'{column} : "{piece}"' for piece in pieces(term))
+
+
+def keep(
+    data_dir: Path,
+    every_partition: Callable[[], Iterable[Iterable[StoredItem]]],
+    *,
+    put: Iterable[StoredItem],
+    forget: Iterable[str],
+    pruned_before: str | None,
+) -> None:
+    """Bring the index in step with a batch the writer has just written: what it added or
+    edited (``put``), dropped (``forget``) and pruned; built whole (``every_partition``)
+    when it is missing, damaged or of another version.  It is derived: a failure removes it
+    (the next update builds it again) and never costs the batch."""
+    try:
+        index = TermIndex.open(data_dir, create=True)
+        if index is None:
+            return
+        try:
+            if index.count() == 0:  # new, or to be rebuilt: every stored item
+                for records in every_partition():
+                    index.put(records)
+            else:
+                if pruned_before:
+                    index.forget_before(pruned_before)
+                index.forget(forget)
+                index.put(put)
+        finally:
+            index.close()
+    except (sqlite3.Error, OSError):
+        remove(data_dir)
 
 
 def remove(data_dir: Path) -> None:

@@ -3,7 +3,7 @@ digest marks, pruning; written once per batch, partitions first, then the index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -301,35 +301,22 @@ class Writer:
         self._rebuild = True
 
     def _update_term_index(self) -> None:
-        """Keep ``terms.sqlite`` in step with the partitions just written (built whole when
-        it is missing or of another version).  It is derived: a failure removes it (built
-        again by the next update) and never costs the batch."""
-        import sqlite3
+        """Keep ``terms.sqlite`` in step with the partitions just written."""
+        from .termindex import keep
 
-        from .termindex import TermIndex, remove
+        def every_partition() -> Iterator[list[StoredItem]]:
+            for name in reversed(self.store.partitions()):  # rows in ascending order
+                yield self.store.partition_items(name)
+                if name not in self._pending:  # read once: not kept in memory
+                    self.store._partitions.pop(name, None)
 
-        data_dir = self.store.data_dir
-        try:
-            index = TermIndex.open(data_dir, create=True)
-            if index is None:
-                return
-            try:
-                if index.count() == 0:
-                    # new (or rebuilt): every stored item, partition by partition
-                    for name in reversed(self.store.partitions()):  # rows in ascending order
-                        index.put(self.store.partition_items(name))
-                        if name not in self._pending:  # read once: not kept in memory
-                            self.store._partitions.pop(name, None)
-                else:
-                    if self._pruned_before:
-                        index.forget_before(self._pruned_before)
-                    if self._unindex:
-                        index.forget(self._unindex)
-                    index.put(self._to_index.values())
-            finally:
-                index.close()
-        except (sqlite3.Error, OSError):
-            remove(data_dir)
+        keep(
+            self.store.data_dir,
+            every_partition,
+            put=self._to_index.values(),
+            forget=self._unindex,
+            pruned_before=self._pruned_before,
+        )
         self._to_index.clear()
         self._unindex.clear()
         self._pruned_before = None
