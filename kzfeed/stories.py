@@ -36,8 +36,10 @@ Grouping is incremental and indexed: `assign` takes the stories of the window as
 and the new items, and scores a new item only against the stories that share with it an
 uncommon anchor or one of its heaviest terms (an inverted index, each item's keys made
 once), at most ``CANDIDATES`` of them, those sharing the most keys (a busy window offers
-dozens, and the story of the item is among those sharing most): an update costs in
-proportion to its new items, not to the window.
+dozens, and the story of the item is among those sharing most); a key most stories of the
+window share (a busy day's commonest words) is left out of that index — it finds no story
+in particular, only many: an update costs in proportion to its new items, not to the
+window (1,000 new items into the window of a 365,000-item store: 0.5 s, bench/wire.py).
 """
 
 from __future__ import annotations
