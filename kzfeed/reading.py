@@ -369,7 +369,7 @@ class Wire:
             if day < since:
                 break
             for record in records:
-                if record.get("read"):
+                if record.get("read") or record.get("hidden"):  # muted: not waiting for you
                     continue
                 rubric = primary_rubric(record)
                 rubrics[rubric] = rubrics.get(rubric, 0) + 1
