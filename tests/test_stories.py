@@ -264,3 +264,19 @@ def test_items_three_days_apart_are_not_similar() -> None:
     assert similarity(a, b, idf) == 0.0
     near = features("c", T0 + timedelta(hours=3), "Токаев провел переговоры с Мирзиёевым", "", "ru")
     assert similarity(a, near, idf) > 0.5
+
+
+def test_the_fixture_stories_group_exactly_as_labelled() -> None:
+    """Golden: the whole partition, not only the pairs above."""
+    story = group()
+    found = sorted(sorted(k for k in story if story[k] == s) for s in set(story.values()))
+    assert found == sorted(
+        [
+            ["talks-en", "talks-kk", "talks-ru", "talks-tengri"],
+            ["rate-en", "rate-ru"],
+            ["usd-24"],
+            ["usd-25"],
+            ["quake-kg"],
+            ["quake-cn"],
+        ]
+    )
