@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from .dates import from_iso
 from .model import StoredItem, story_of
 from .stories import TITLE_WEIGHT, WINDOW_HOURS, Features, Grouping, assign, features
+from .terms import terms
 
 
 def window_days(days: Iterable[str], hours: float = WINDOW_HOURS) -> set[str]:
@@ -33,13 +34,28 @@ def window_days(days: Iterable[str], hours: float = WINDOW_HOURS) -> set[str]:
 
 
 def record_features(record: StoredItem) -> Features:
-    return features(
+    return analyse(record)[2]
+
+
+#: What one pass over an item's text gives: the terms of its title, of its text, and its
+#: story features (made from those terms: an update stems each new item once)
+Analysis = tuple[list[str], list[str], Features]
+
+
+def analyse(record: StoredItem) -> Analysis:
+    lang = record.get("lang") or None
+    title = terms(str(record.get("title") or ""), lang)
+    text = terms(str(record.get("summary") or ""), lang)
+    found = features(
         record["id"],
         from_iso(record["published"]),
-        record.get("title", ""),
-        record.get("summary", ""),
-        record.get("lang"),
+        str(record.get("title") or ""),
+        str(record.get("summary") or ""),
+        lang,
+        title_terms=title,
+        text_terms=text,
     )
+    return title, text, found
 
 
 def dump_story_fields(found: Features) -> str:
@@ -80,10 +96,12 @@ def group(
     window: Iterable[StoredItem],
     new: Sequence[StoredItem],
     known: Mapping[str, Features] | None = None,
+    analysed: dict[str, Analysis] | None = None,
 ) -> dict[str, str]:
     """{new item id: story id}.  ``window``: stored items near the new ones in time (the new
     ones themselves are skipped if present); ``known``: their features where the term
-    index has them (the others are computed)."""
+    index has them (the others are computed); ``analysed`` receives the new items'
+    analyses (the term index keeps them)."""
     fresh = {record["id"] for record in new}
     kept = known or {}
     grouping = Grouping()
@@ -94,4 +112,7 @@ def group(
         found = kept.get(record["id"]) or record_features(record)
         grouping.members.setdefault(story, []).append(found)
         grouping.story_of[record["id"]] = story
-    return assign(grouping, [record_features(record) for record in new])
+    made = analysed if analysed is not None else {}
+    for record in new:
+        made[record["id"]] = analyse(record)
+    return assign(grouping, [made[record["id"]][2] for record in new])

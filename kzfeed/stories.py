@@ -45,6 +45,7 @@ window (1,000 new items into the window of a 365,000-item store: 0.5 s, bench/wi
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 from collections import Counter
@@ -63,6 +64,7 @@ ANCHOR_RARE = 3  # an anchor in at most this many items weighs fully; in n items
 UNNAMED = 0.3  # a story that shares no anchor with the item must be this close in terms
 INDEX_TERMS = 4  # an item is found by its heaviest terms too, not only by its anchors
 CANDIDATES = 16  # at most this many stories are scored for an item
+CROWDED = 64  # a key of more stories than this finds none in particular: not indexed
 MERGE = 0.25  # two of this update's stories an item fits both of become one above this
 
 _CAPITALISED = re.compile(r"\b([A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w'’-]+)")
@@ -227,24 +229,50 @@ def _figure(text: str, lang: str | None) -> tuple[float, int, str]:
     return float(written), max(1, len(digits)), written
 
 
+#: Capitalised at a sentence's start, these name an office, not a person or a place: they
+#: tell no story from another ("Президент принял …", "Глава государства …", "Prime Minister")
+ROLES = frozenset(
+    terms(
+        "президент президента глава премьер министр правительство парламент мажилис сенат"
+        " аким акимат депутат спикер председатель мемлекет басшысы үкімет министрі"
+        " president prime minister government head chairman speaker",
+        "ru",
+    )
+    + terms("президенті премьер-министрі мемлекет басшысы үкімет министрлігі", "kk")
+    + terms("president prime minister government head chairman speaker", "en")
+)
+
+
 @functools.lru_cache(maxsize=65536)
 def _name(word: str, lang: str | None) -> str:
     """A name's anchor: its term (`terms.py`: Тоқаевтың = Tokayev = Токаева) with doubled
-    letters single (Kassym = Касым); "" for a stop word or a stem of two letters."""
+    letters single (Kassym = Касым); "" for a stop word, an office (`ROLES`) or a stem of
+    two letters."""
     if len(word) <= 2 or fold(word) in STOP_WORDS:
         return ""
     found = terms(word, lang)
+    if found and found[0] in ROLES:
+        return ""
     name = re.sub(r"(.)\1", r"\1", found[0]) if found else ""
     return name if len(name) > 2 else ""
 
 
 def features(
-    item_id: str, published: datetime, title: str, summary: str, lang: str | None
+    item_id: str,
+    published: datetime,
+    title: str,
+    summary: str,
+    lang: str | None,
+    *,
+    title_terms: Sequence[str] | None = None,
+    text_terms: Sequence[str] | None = None,
 ) -> Features:
-    """An item's terms, anchors (names, figures, dates) and figures."""
+    """An item's terms, anchors (names, figures, dates) and figures.  ``title_terms``,
+    ``text_terms``: the terms of the title and the summary, when the caller has them."""
     bag: Counter[str] = Counter()
-    for text, weight in ((title, TITLE_WEIGHT), (summary, 1)):
-        for term in terms(text, lang):
+    given = (title_terms, text_terms)
+    for (text, weight), known in zip(((title, TITLE_WEIGHT), (summary, 1)), given, strict=True):
+        for term in known if known is not None else terms(text, lang):
             bag[term] += weight
     anchors: set[str] = set()
     dates: set[str] = set()
@@ -447,14 +475,22 @@ def assign(
         for member in members:
             for key in keys(member):
                 index.setdefault(key, set()).add(story)
-    # a key most stories share finds no story in particular: it only makes the candidates
-    # many (a busy window's commonest words); the others find them
-    crowded = frozenset(k for k, found in index.items() if len(found) > max(8, len(pool) // 25))
+    # a key many stories share finds no story in particular: it only makes the candidates
+    # many (a busy window's commonest words, a cold start's thousands of stories); the
+    # others find them
+    crowded: set[str] = {k for k, found in index.items() if len(found) > CROWDED}
     for key in crowded:
         del index[key]
 
     def indexed(f: Features) -> frozenset[str]:
         return keys(f) - crowded
+
+    def enter(key: str, story: str) -> None:
+        stories = index.setdefault(key, set())
+        stories.add(story)
+        if len(stories) > CROWDED:
+            crowded.add(key)
+            del index[key]
 
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
@@ -464,7 +500,7 @@ def assign(
         for key in indexed(item):
             shared.update(index.get(key, ()))
         # the stories sharing the most with it, when a busy window offers many
-        candidates = sorted(shared, key=lambda story: (-shared[story], story))[:CANDIDATES]
+        candidates = heapq.nsmallest(CANDIDATES, shared, key=lambda story: (-shared[story], story))
         for story in candidates:
             members = grouping.members.get(story, [])
             if not members or len(members) >= max_size:
@@ -479,10 +515,10 @@ def assign(
         grouping.story_of[item.id] = story
         placed[item.id] = story
         for key in indexed(item):
-            index.setdefault(key, set()).add(story)
+            enter(key, story)
         # the item may bridge two stories of this update that each lacked the other's words
         for other in fits:
-            _merge(grouping, story, other, placed, scorer, max_size, index, indexed)
+            _merge(grouping, story, other, placed, scorer, max_size, enter, indexed)
     return placed
 
 
@@ -493,7 +529,7 @@ def _merge(
     placed: dict[str, str],
     scorer: _Scorer,
     max_size: int,
-    index: dict[str, set[str]],
+    enter: Callable[[str, str], None],
     keys: Callable[[Features], frozenset[str]],
 ) -> None:
     """Merge ``other`` into ``story`` when it is made of this update's items only (a story
@@ -509,6 +545,6 @@ def _merge(
     for f in theirs:
         grouping.story_of[f.id] = placed[f.id] = story
         for key in keys(f):
-            index.setdefault(key, set()).add(story)
+            enter(key, story)
     mine.extend(theirs)
     del grouping.members[other]

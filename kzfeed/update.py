@@ -324,7 +324,7 @@ def _group_stories(writer: Any) -> None:
             known = {}
         finally:
             index.close()
-    for item_id, story in group(window, new, known).items():
+    for item_id, story in group(window, new, known, writer.analysed).items():
         if story != item_id:
             writer.set_fields(item_id, story=story)
 

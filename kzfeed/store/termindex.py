@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..model import StoredItem
-from ..terms import terms
 
 if TYPE_CHECKING:
+    from ..grouping import Analysis
     from ..stories import Features
 
 NAME = "terms.sqlite"
@@ -60,14 +60,6 @@ def row_key(published: str, item_id: str) -> int:
 def pieces(term: str) -> list[str]:
     """A term as FTS5 splits it: at anything but letters, digits and '.'."""
     return "".join(ch if ch.isalnum() or ch == "." else " " for ch in term).split()
-
-
-def item_terms(record: StoredItem) -> tuple[list[str], list[str]]:
-    """(title terms, text terms) of a stored item, as search compares them."""
-    lang = record.get("lang") or None
-    return terms(str(record.get("title") or ""), lang), terms(
-        str(record.get("summary") or ""), lang
-    )
 
 
 class TermIndex:
@@ -117,9 +109,12 @@ class TermIndex:
 
     # ------------------------------------------------------------------ writing
 
-    def put(self, records: Iterable[StoredItem]) -> None:
-        """Index (or index again) these items, in one transaction."""
-        from ..grouping import dump_story_fields, record_features
+    def put(
+        self, records: Iterable[StoredItem], analysed: Mapping[str, Analysis] | None = None
+    ) -> None:
+        """Index (or index again) these items, in one transaction (``analysed``: their
+        terms and features where the caller made them already)."""
+        from ..grouping import analyse, dump_story_fields
 
         given = sorted(records, key=lambda r: (r["published"], r["id"]))  # B-tree pages full
         if not given:
@@ -127,7 +122,7 @@ class TermIndex:
         with self._transaction():
             self._unindex([r["id"] for r in given])
             for record in given:
-                title, text = item_terms(record)
+                title, text, found = (analysed or {}).get(record["id"]) or analyse(record)
                 row = row_key(record["published"], record["id"])
                 while self.db.execute("SELECT 1 FROM items WHERE row = ?", (row,)).fetchone():
                     row += 1  # the same second and the same 24 bits: the next free row
@@ -140,7 +135,7 @@ class TermIndex:
                         record["published"],
                         " ".join(title),
                         " ".join(text),
-                        dump_story_fields(record_features(record)),
+                        dump_story_fields(found),
                     ),
                 )
                 self.db.execute(
@@ -261,6 +256,7 @@ def keep(
     put: Iterable[StoredItem],
     forget: Iterable[str],
     pruned_before: str | None,
+    analysed: Mapping[str, Analysis] | None = None,
 ) -> None:
     """Bring the index in step with a batch the writer has just written: what it added or
     edited (``put``), dropped (``forget``) and pruned; built whole (``every_partition``)
@@ -273,12 +269,12 @@ def keep(
         try:
             if index.count() == 0:  # new, or to be rebuilt: every stored item
                 for records in every_partition():
-                    index.put(records)
+                    index.put(records, analysed)
             else:
                 if pruned_before:
                     index.forget_before(pruned_before)
                 index.forget(forget)
-                index.put(put)
+                index.put(put, analysed)
         finally:
             index.close()
     except (sqlite3.Error, OSError):

@@ -39,6 +39,7 @@ class Writer:
         self._unindex: set[str] = set()
         self._pruned_before: str | None = None
         self._rebuild = False
+        self.analysed: dict[str, Any] = {}  # new items' terms and features (grouping.analyse)
 
     @property
     def index(self) -> dict[str, Any]:
@@ -316,7 +317,9 @@ class Writer:
             put=self._to_index.values(),
             forget=self._unindex,
             pruned_before=self._pruned_before,
+            analysed=self.analysed,
         )
+        self.analysed = {}
         self._to_index.clear()
         self._unindex.clear()
         self._pruned_before = None
