@@ -52,8 +52,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from .terms import STOP_WORDS, fold, number, terms
+
+_T = TypeVar("_T")
 
 WINDOW_HOURS = 48
 THRESHOLD = 0.25  # a new item joins the closest story scoring above this
@@ -64,6 +67,7 @@ ANCHOR_RARE = 3  # an anchor in at most this many items weighs fully; in n items
 UNNAMED = 0.3  # a story that shares no anchor with the item must be this close in terms
 INDEX_TERMS = 4  # an item is found by its heaviest terms too, not only by its anchors
 CANDIDATES = 16  # at most this many stories are scored for an item
+CENTROIDS_KEPT = 2048  # centroids remembered (each story's growth makes a new one)
 CROWDED = 64  # a key of more stories than this finds none in particular: not indexed
 MERGE = 0.25  # two of this update's stories an item fits both of become one above this
 
@@ -167,6 +171,8 @@ class _Figures:
     @classmethod
     def of(cls, figures: Iterable[tuple[float, int]]) -> _Figures:
         listed = list(figures)
+        if not listed:
+            return _NO_FIGURES  # most items: one shared object, not two empty sets each
         return cls(
             frozenset(_rounded(*f) for f in listed),
             frozenset(r for f in listed for r in _roundings(*f)),
@@ -202,6 +208,9 @@ class Features:
         object.__setattr__(self, "every", _Figures.of(self.figures))
         object.__setattr__(self, "titled", _Figures.of(self.headline))
         object.__setattr__(self, "stamp", self.published.timestamp())
+
+
+_NO_FIGURES = _Figures(frozenset(), frozenset())
 
 
 def _month(word: str) -> int | None:
@@ -314,11 +323,19 @@ def features(
         item_id,
         published,
         bag,
-        frozenset(anchors | dates),
-        frozenset(figures),
-        frozenset(headline),
-        frozenset(dates),
+        _frozen(anchors | dates),
+        _frozen(figures),
+        _frozen(headline),
+        _frozen(dates),
     )
+
+
+_EMPTY: frozenset[Any] = frozenset()
+
+
+def _frozen(found: set[_T]) -> frozenset[_T]:
+    """A frozen set; the shared empty one when empty (an update holds thousands)."""
+    return frozenset(found) if found else _EMPTY
 
 
 @dataclass
@@ -407,6 +424,8 @@ class _Scorer:
                     total[term] = total.get(term, 0.0) + weight
             norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
             anchors = frozenset().union(*(m.anchors for m in members)) - self.common
+            if len(self.centroids) >= CENTROIDS_KEPT:  # a story's old shapes: not again
+                self.centroids.clear()
             found = self.centroids[key] = (total, norm, anchors)
         return found
 
