@@ -309,8 +309,8 @@ def story_note(line: StoryLine, tz: tzinfo) -> str:
     else:
         span = first.strftime("%d.%m %H:%M") + "–" + last.strftime("%d.%m %H:%M")
     sources = ", ".join(clean_line(name) for name in line.sources)
-    head = f"+{len(line.sources)}: {sources}" if line.sources else f"×{len(line.versions)}"
-    return f"{head} · {span}"
+    tail = f"+{len(line.sources)}: {sources}" if line.sources else f"×{len(line.versions)}"
+    return f"{span} · {tail}"  # the span first: a narrow terminal cuts the list of agencies
 
 
 def story_view(
@@ -327,7 +327,7 @@ def story_view(
     note = Text(
         ntr("{n} version", "{n} versions", len(line.versions)).format(n=len(line.versions))
         + " · "
-        + story_note(line, tz).split(" · ")[-1],
+        + story_note(line, tz).split(" · ")[0],
         style="dim",
     )
     table = _item_table(line.versions, tz, lang, with_date=True, width=width, short_ids=short_ids)
@@ -701,21 +701,24 @@ def update_view(
     return out
 
 
-def alerts_view(alerts: Sequence[Alert], *, tz: tzinfo, lang: str, with_date: bool = False) -> Text:
-    """Alerted items, one line each: "● 09:10 [rule] Kazinform: title", then the link."""
-    out = Text()
+def alerts_view(
+    alerts: Sequence[Alert], *, tz: tzinfo, lang: str, with_date: bool = False
+) -> Table:
+    """Alerted items: "● 09:10 [rule] Kazinform: title" (the item's local time), the link
+    below; a long title folds under itself, not under the mark."""
+    table = Table.grid(padding=(0, 1, 0, 0))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
     for alert in alerts:
-        when = from_iso(alert.at).astimezone(tz).strftime("%d.%m %H:%M" if with_date else "%H:%M")
-        out.append("● ", style="bold red")
-        out.append(when + " ", style="dim")
-        out.append(f"[{clean_line(alert.rule)}] ", style="magenta")
-        out.append(clean_line(alert.source) + ": ", style="bold cyan")
-        out.append(clean_line(alert.title), style="bold")
+        when = from_iso(alert.published or alert.at).astimezone(tz)
+        line = Text(when.strftime("%d.%m %H:%M" if with_date else "%H:%M") + " ", style="dim")
+        line.append(f"[{clean_line(alert.rule)}] ", style="magenta")
+        line.append(clean_line(alert.source) + ": ", style="bold cyan")
+        line.append(clean_line(alert.title), style="bold")
+        table.add_row(Text("●", style="bold red"), line)
         if alert.url:
-            out.append("\n  " + clean_line(alert.url), style="dim")
-        out.append("\n")
-    out.rstrip()
-    return out
+            table.add_row(Text(""), Text(clean_line(alert.url), style="dim"))
+    return table
 
 
 def ticker_line(tick: Tick, *, tz: tzinfo, lang: str, width: int | None) -> Text:

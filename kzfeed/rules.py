@@ -87,6 +87,7 @@ class Alert:
     rubric: str
     story: str
     at: str  # ISO UTC, when it was raised
+    published: str = ""  # ISO UTC, the item's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ class Alert:
             "rubric": self.rubric,
             "story": self.story,
             "at": self.at,
+            "published": self.published,
         }
 
     @classmethod
@@ -117,16 +119,33 @@ class Alert:
             rubric=text("rubric"),
             story=text("story"),
             at=text("at"),
+            published=text("published"),
         )
 
 
 def alerts(
-    raised: Iterable[tuple[StoredItem, str]], alerted_stories: set[str], at: str
+    raised: Iterable[tuple[StoredItem, str]],
+    alerted_stories: set[str],
+    at: str,
+    preferred: Sequence[str] = (),
 ) -> list[Alert]:
-    """The alerts of a batch, (item, rule) in order: one per story, none for a story
+    """The alerts of a batch, (item, rule) in order: one per story — its version from the
+    first of the ``preferred`` feeds that has one, else its first — none for a story
     alerted before (``alerted_stories``, updated)."""
+    rank = {name: i for i, name in enumerate(preferred)}
+    listed = list(raised)
+    first: dict[str, int] = {}
+    for n, (record, _rule) in enumerate(listed):
+        first.setdefault(story_of(record), n)
+    listed.sort(
+        key=lambda hit: (
+            first[story_of(hit[0])],
+            rank.get(hit[0]["feed"], len(rank)),
+            hit[0]["published"],
+        )
+    )
     out = []
-    for record, rule in raised:
+    for record, rule in listed:
         story = story_of(record)
         if story in alerted_stories:
             continue
@@ -142,6 +161,7 @@ def alerts(
                 rubric=primary_rubric(record),
                 story=story,
                 at=at,
+                published=record["published"],
             )
         )
     return out

@@ -348,7 +348,9 @@ def _apply_rules(
             raised.append((record, found.alert))
     if not raised:
         return []
-    made = alerts(raised, writer.store.alerted_stories(), to_utc_iso(now))
+    made = alerts(
+        raised, writer.store.alerted_stories(), to_utc_iso(now), config.settings.preferred_feeds
+    )
     writer.add_alerts(made)
     return made
 

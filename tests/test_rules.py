@@ -286,3 +286,24 @@ def test_apprise_urls_get_the_alerts(setup: Path, server: FeedServer) -> None:
     assert posts[0]["title"].startswith("Токаев провел переговоры")
     assert "https://www.inform.kz/" in posts[0]["message"]
     assert len(sent(setup)) == 1  # the command too
+
+
+def test_an_alert_is_the_preferred_agencys_version_of_the_story() -> None:
+    from kzfeed.rules import alerts
+
+    def item(item_id: str, feed: str, hour: int) -> Any:
+        return {
+            "id": item_id,
+            "feed": feed,
+            "title": item_id,
+            "published": f"2026-11-24T0{hour}:00:00+00:00",
+            "story": "s1",
+        }
+
+    raised = [(item("at", "astanatimes", 1), "r"), (item("kz", "kazinform", 3), "r")]
+    seen: set[str] = set()
+    (made,) = alerts(raised, seen, "2026-11-24T10:00:00+00:00", ["kazinform"])
+    assert made.id == "kz" and made.published == "2026-11-24T03:00:00+00:00" and seen == {"s1"}
+    assert alerts(raised, seen, "2026-11-24T11:00:00+00:00") == []  # once per story
+    (first,) = alerts(raised, set(), "2026-11-24T10:00:00+00:00")
+    assert first.id == "at"  # no preference: the first version

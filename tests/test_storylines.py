@@ -152,8 +152,8 @@ def test_stories_listing_shows_each_event_once_with_its_other_agencies(wire: Pat
     out = result.stdout
     assert out.count("Мирзиёев") == 1  # the lead only: Kazinform's, the earliest
     assert "Токаев провел переговоры с Мирзиёевым" in out
-    assert "+2: Tengrinews, The Astana Times · 09:10–11:20" in out
-    assert "+1: Tengrinews · 08:30–08:45" in out
+    assert "09:10–11:20 · +2: Tengrinews, The Astana Times" in out
+    assert "08:30–08:45 · +1: Tengrinews" in out
     assert out.count("Землетрясение") == 2
     shaped = items(wire, "--stories")
     assert len(shaped) == 4
