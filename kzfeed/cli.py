@@ -345,6 +345,8 @@ def update(
             _write_stripped(
                 console, alerts_view(report.alerts, tz=tz, lang=cfg.settings.language), True
             )
+    for note in report.notes:
+        _say(note)
     _send_alerts(cfg, report.alerts)
     if report.errors:
         lang = cfg.settings.language
@@ -416,6 +418,8 @@ def watch(
                     elif feed.status == "ok" and feed.name in failing:
                         del failing[feed.name]
                         _say(tr("{feed}: works again").format(feed=feed.name))
+                for note in report.notes:
+                    _say(note)
                 wire = _wire(cfg)  # the store as this poll left it
                 records = [r for r in (wire.store.get(i) for i in report.new_ids) if r]
                 found = ticks(

@@ -67,6 +67,7 @@ ANCHOR_RARE = 3  # an anchor in at most this many items weighs fully; in n items
 UNNAMED = 0.3  # a story that shares no anchor with the item must be this close in terms
 INDEX_TERMS = 4  # an item is found by its heaviest terms too, not only by its anchors
 CANDIDATES = 16  # at most this many stories are scored for an item
+FIGURE_MAX = 1e18  # figures past this are no news but a feed's noise (and overflow rounding)
 CENTROIDS_KEPT = 2048  # centroids remembered (each story's growth makes a new one)
 CROWDED = 64  # a key of more stories than this finds none in particular: not indexed
 MERGE = 0.25  # two of this update's stories an item fits both of become one above this
@@ -314,6 +315,8 @@ def features(
                     key = number(f"{value:.6f}")
                     break
             if key in {"1", "2", "3"}:  # too common to anchor a story
+                continue
+            if not 0 < value < FIGURE_MAX:  # zero, or no figure of news ("9" × 400): not one
                 continue
             anchors.add("#:" + key)
             figures.add((value, digits))

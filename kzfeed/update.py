@@ -35,6 +35,7 @@ class UpdateReport:
     pruned: int = 0
     alerts: list[Alert] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)  # the items this run stored first
+    notes: list[str] = field(default_factory=list)  # what went wrong past the feeds
 
     @property
     def new(self) -> int:
@@ -58,6 +59,7 @@ class UpdateReport:
                 {k: a.to_dict()[k] for k in ("rule", "id", "title", "url", "feed")}
                 for a in self.alerts
             ],
+            "notes": self.notes,
         }
 
 
@@ -291,10 +293,20 @@ def update(
                 result = _failed_outcome(writer, outcome, state, exc)
             report.feeds.append(result)
         if writer.new_ids:
-            _group_stories(writer)
             report.new_ids = list(writer.new_ids)
+            try:
+                _group_stories(writer)
+            except StoreError:
+                raise
+            except Exception as exc:  # the items are stored: each a story of its own
+                report.notes.append(internal_error("stories", exc))
             if config.rules:
-                report.alerts = _apply_rules(writer, config, states, now)
+                try:
+                    report.alerts = _apply_rules(writer, config, states, now)
+                except StoreError:
+                    raise
+                except Exception as exc:  # the items are stored: the rules did not act
+                    report.notes.append(internal_error("rules", exc))
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
     if wanted:  # the articles are fetched with the lock released: a reader's marks go on
@@ -399,6 +411,8 @@ def internal_error(stage: str, exc: BaseException) -> str:
         "fetching": tr("internal error while fetching: {reason}"),
         "parsing": tr("internal error while parsing: {reason}"),
         "storing": tr("internal error while storing: {reason}"),
+        "stories": tr("internal error while grouping stories (the items are stored): {reason}"),
+        "rules": tr("internal error while applying the rules (the items are stored): {reason}"),
     }
     return messages[stage].format(reason=describe(exc))
 

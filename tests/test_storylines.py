@@ -255,3 +255,41 @@ def test_matches_are_highlighted_on_a_terminal_only(wire: Path) -> None:
     assert code == 0 and f"{mark}ставку\x1b[0m" in shown
     piped = kz("latest", "--search", "Tokayev", config=wire).stdout
     assert "\x1b[" not in piped and "Tokayev" in piped  # plain when piped
+
+
+def test_hostile_figures_and_a_failing_grouping_never_cost_the_update(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile = [
+        {
+            "title": f"Курс {'9' * 400} трлн и {'1' + '0' * 320},5 млн",
+            "link": f"https://example.kz/h{n}",
+            "guid": f"h{n}",
+            "pubDate": "Tue, 24 Nov 2026 09:00:00 +0500",
+            "description": f"Сумма {'9' * 400} тенге, 0,{'0' * 400}1 процента.",
+        }
+        for n in range(2)
+    ]
+    config = write_config(
+        tmp_path / "config.toml",
+        [{"name": "h", "url": server.add("/h.xml", rss(hostile))}],
+        allow_private=True,
+    )
+    result = runner.invoke(app, ["--config", str(config), "update", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["notes"] == []
+    found = items(config)
+    assert len(found) == 2 and len({i["story"] for i in found}) == 1  # near-copies: one
+
+    import kzfeed.grouping
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, str]:
+        raise RuntimeError("a bug nothing foresaw")
+
+    monkeypatch.setattr(kzfeed.grouping, "group", broken)
+    server.add("/h.xml", rss([{**hostile[0], "guid": "h9", "link": "https://example.kz/h9"}]))
+    result = runner.invoke(app, ["--config", str(config), "update"])
+    assert result.exit_code == 0 and "grouping stories" in result.stderr
+    assert "Traceback" not in result.output
+    after = items(config)
+    assert len(after) == 3 and all(i["story"] for i in after)  # stored, a story of its own

@@ -277,7 +277,7 @@ def keep(
                 index.put(put, analysed)
         finally:
             index.close()
-    except (sqlite3.Error, OSError):
+    except Exception:
         remove(data_dir)
 
 
