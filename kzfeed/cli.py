@@ -449,108 +449,6 @@ def watch(
 WATCH_LINES = 30  # of one poll, at most (the first poll of a fresh store brings hundreds)
 
 
-@app.command()
-@handled
-def alerts(
-    since: Annotated[
-        str | None, typer.Option(metavar="W", help="Raised since W (default: 7d).")
-    ] = None,
-    json_: JsonOpt = False,
-) -> None:
-    """The alerts `[[rules]]` raised (action alert), oldest first."""
-    cfg = _config()
-    wire = _wire(cfg)
-    found = wire.alerts(since)
-    if json_:
-        _print_json([a.to_dict() for a in found])
-        return
-    if not found:
-        _say(tr("no alerts since {since}").format(since=since or "7d"))
-        return
-    from .render import alerts_view
-
-    _write_stripped(
-        _console(), alerts_view(found, tz=wire.tz, lang=wire.lang, with_date=True), True
-    )
-
-
-rules_app = typer.Typer(
-    help="Filter rules ([[rules]] in the config): try a query, apply the rules to stored items.",
-    no_args_is_help=True,
-)
-app.add_typer(rules_app, name="rules")
-
-
-@rules_app.command("test")
-@handled
-def rules_test(
-    query: Annotated[
-        str, typer.Argument(metavar="QUERY", help="A rule's query (the search syntax).")
-    ],
-    rubric: RubricOpt = None,
-    feed: FeedOpt = None,
-    lang: LangOpt = None,
-    since: Annotated[str, typer.Option(metavar="W", help="Over the items since W.")] = "7d",
-    n: Annotated[int, typer.Option("-n", "--number", min=1, help="How many to show.")] = 20,
-) -> None:
-    """What a rule with QUERY would match among the stored items, before you save it."""
-    cfg = _config()
-    wire = _wire(cfg)
-    selection = _selection(rubric, feed, since, None, lang, query, everything=True)
-    everything = wire.select_ids(selection)
-    listing = wire.abbreviate(wire.latest(selection, n))
-    typer.echo(
-        tr("{items} since {since} match").format(items=count(len(everything), "item"), since=since)
-    )
-    if listing.items:
-        from .render import latest_view
-
-        width = _listing_width()
-        view = latest_view(
-            listing.items,
-            tz=wire.tz,
-            lang=wire.lang,
-            now=wire.now,
-            width=width,
-            short_ids=listing.short_ids,
-        )
-        _emit(view, cfg, False, uncut=width is None)
-
-
-@rules_app.command("apply")
-@handled
-def rules_apply() -> None:
-    """Apply the rules as they are now to every stored item (hide and tag worked out again,
-    read and star added; no alerts)."""
-    cfg = _config()
-    if not cfg.rules:
-        _say(tr("no [[rules]] in {path}").format(path=cfg.path))
-    seen, changed = _wire(cfg).apply_rules()
-    typer.echo(
-        tr("rules applied to {items}: {changed} changed").format(
-            items=count(seen, "item"), changed=changed
-        )
-    )
-
-
-def _starrer(starred: bool) -> Callable[..., None]:
-    def command(
-        ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Item ids or prefixes.")],
-    ) -> None:
-        changed = _wire(_config()).star(ids, starred)
-        done = tr("starred: {items}") if starred else tr("unstarred: {items}")
-        typer.echo(done.format(items=count(changed, "item")))
-
-    word = "star" if starred else "unstar"
-    command.__doc__ = "Star items (`latest --starred` lists them)." if starred else "Unstar items."
-    command.__name__ = word
-    return handled(command)
-
-
-app.command("star")(_starrer(True))
-app.command("unstar")(_starrer(False))
-
-
 # ------------------------------------------------------------------------ reading
 
 
@@ -1087,6 +985,108 @@ app.command("read")(_marker(True))
 app.command("unread")(_marker(False))
 
 
+def _starrer(starred: bool) -> Callable[..., None]:
+    def command(
+        ids: Annotated[list[str], typer.Argument(metavar="ID...", help="Item ids or prefixes.")],
+    ) -> None:
+        changed = _wire(_config()).star(ids, starred)
+        done = tr("starred: {items}") if starred else tr("unstarred: {items}")
+        typer.echo(done.format(items=count(changed, "item")))
+
+    word = "star" if starred else "unstar"
+    command.__doc__ = "Star items (`latest --starred` lists them)." if starred else "Unstar items."
+    command.__name__ = word
+    return handled(command)
+
+
+app.command("star")(_starrer(True))
+app.command("unstar")(_starrer(False))
+
+
+@app.command()
+@handled
+def alerts(
+    since: Annotated[
+        str | None, typer.Option(metavar="W", help="Raised since W (default: 7d).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The alerts `[[rules]]` raised (action alert), oldest first."""
+    cfg = _config()
+    wire = _wire(cfg)
+    found = wire.alerts(since)
+    if json_:
+        _print_json([a.to_dict() for a in found])
+        return
+    if not found:
+        _say(tr("no alerts since {since}").format(since=since or "7d"))
+        return
+    from .render import alerts_view
+
+    _write_stripped(
+        _console(), alerts_view(found, tz=wire.tz, lang=wire.lang, with_date=True), True
+    )
+
+
+rules_app = typer.Typer(
+    help="Filter rules ([[rules]] in the config): try a query, apply the rules to stored items.",
+    no_args_is_help=True,
+)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("test")
+@handled
+def rules_test(
+    query: Annotated[
+        str, typer.Argument(metavar="QUERY", help="A rule's query (the search syntax).")
+    ],
+    rubric: RubricOpt = None,
+    feed: FeedOpt = None,
+    lang: LangOpt = None,
+    since: Annotated[str, typer.Option(metavar="W", help="Over the items since W.")] = "7d",
+    n: Annotated[int, typer.Option("-n", "--number", min=1, help="How many to show.")] = 20,
+) -> None:
+    """What a rule with QUERY would match among the stored items, before you save it."""
+    cfg = _config()
+    wire = _wire(cfg)
+    selection = _selection(rubric, feed, since, None, lang, query, everything=True)
+    everything = wire.select_ids(selection)
+    listing = wire.abbreviate(wire.latest(selection, n))
+    typer.echo(
+        tr("{items} since {since} match").format(items=count(len(everything), "item"), since=since)
+    )
+    if listing.items:
+        from .render import latest_view
+
+        width = _listing_width()
+        view = latest_view(
+            listing.items,
+            tz=wire.tz,
+            lang=wire.lang,
+            now=wire.now,
+            width=width,
+            short_ids=listing.short_ids,
+        )
+        _emit(view, cfg, False, uncut=width is None)
+
+
+@rules_app.command("apply")
+@handled
+def rules_apply() -> None:
+    """Apply the rules as they are now to every stored item (hide and tag worked out again,
+    read and star added; no alerts)."""
+    cfg = _config()
+    if not cfg.rules:
+        _say(tr("no [[rules]] in {path}").format(path=cfg.path))
+    seen, changed = _wire(cfg).apply_rules()
+    typer.echo(
+        tr("rules applied to {items}: {changed} changed").format(
+            items=count(seen, "item"), changed=changed
+        )
+    )
+
+
 def _write_output(text: str, output: Path | None) -> None:
     """To stdout, or to ``output`` atomically (a temp file beside it, then rename)."""
     if output is None:
@@ -1221,7 +1221,8 @@ def prune(
 
 
 db_app = typer.Typer(
-    help="Check the database, or restore its last good state.", no_args_is_help=True
+    help="Check the database, restore its last good state, or rebuild its term index.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 
