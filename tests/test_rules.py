@@ -286,3 +286,40 @@ def test_apprise_urls_get_the_alerts(setup: Path, server: FeedServer) -> None:
     assert posts[0]["title"].startswith("Токаев провел переговоры")
     assert "https://www.inform.kz/" in posts[0]["message"]
     assert len(sent(setup)) == 1  # the command too
+
+
+def _alerts(n: int) -> list[Any]:
+    from kzfeed.rules import Alert
+
+    return [
+        Alert("r", f"{i:016x}", f"title {i}", None, "f", "F", "politics", f"{i:016x}", "")
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+def test_a_missing_notifier_is_one_problem_in_every_language(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kzfeed.config import Settings
+    from kzfeed.notify import send
+    from kzfeed.words import use
+
+    monkeypatch.setattr("kzfeed.words._current", ["en"])
+    use(lang)
+    settings = Settings(language=lang, notify=("/nonexistent/notifier", "{title}"))
+    problems = send(settings, _alerts(3))
+    assert len(problems) == 1 and "/nonexistent/notifier" in problems[0]
+
+
+def test_a_notifier_that_says_not_found_still_gets_every_alert(tmp_path: Path) -> None:
+    from kzfeed.config import Settings
+    from kzfeed.notify import send
+
+    helper = tmp_path / "helper.py"
+    helper.write_text(
+        HELPER + "sys.stderr.write('file not found')\nsys.exit(1)\n", encoding="utf-8"
+    )
+    notify = (sys.executable, str(helper), str(tmp_path / "sent.jsonl"), "{title}")
+    problems = send(Settings(language="en", notify=notify), _alerts(3))
+    assert len(problems) == 3 and len(sent(tmp_path / "config.toml")) == 3
