@@ -323,3 +323,20 @@ def test_a_notifier_that_says_not_found_still_gets_every_alert(tmp_path: Path) -
     notify = (sys.executable, str(helper), str(tmp_path / "sent.jsonl"), "{title}")
     problems = send(Settings(language="en", notify=notify), _alerts(3))
     assert len(problems) == 3 and len(sent(tmp_path / "config.toml")) == 3
+
+
+@pytest.mark.parametrize("lang", ["kk", "kz", "KK", "қаз", "kk-KZ"])
+def test_a_rules_lang_is_read_as_a_feeds_is(tmp_path: Path, lang: str) -> None:
+    from kzfeed.config import load_config
+    from kzfeed.rules import applies
+
+    config = write_config(tmp_path / "config.toml", [])
+    rule = f'[[rules]]\nname = "kazakh"\nlang = "{lang}"\naction = "hide"\n'
+    config.write_text(config.read_text(encoding="utf-8") + "\n" + rule, encoding="utf-8")
+    (loaded,) = load_config(config).rules
+    item = {"id": "a" * 16, "title": "Жаңалық", "lang": "kk", "feed": "f"}
+    assert applies(loaded, item, {})
+    bad = config.read_text(encoding="utf-8").replace(f'lang = "{lang}"', 'lang = "Kazakh!"')
+    config.write_text(bad, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(config), "latest"])
+    assert result.exit_code == 1 and "rules[0].lang" in result.stderr
