@@ -298,7 +298,7 @@ def _parse_rule(chk: _Checker, entry: Any, i: int, feed_names: set[str]) -> Rule
                 ),
             )
         rubric_keys.append(key)
-    lang = chk.string(entry, "lang", where + ".")
+    lang = _language(chk, entry, where)
     if not query.strip() and not feeds and not rubric_keys and not lang:
         raise chk.fail(f"{where}.query", tr("a rule needs a query, feeds, rubrics or lang"))
     return Rule(
@@ -310,6 +310,23 @@ def _parse_rule(chk: _Checker, entry: Any, i: int, feed_names: set[str]) -> Rule
         lang=lang,
         tag=tag.strip() if tag else None,
     )
+
+
+def _language(chk: _Checker, entry: dict[str, Any], where: str) -> str | None:
+    """A feed's or a rule's ``lang`` as the code items carry ("kz", "қаз", "ru-RU" → kk,
+    ru): the same spelling a feed's items and ``--lang`` are read in."""
+    lang = chk.string(entry, "lang", f"{where}.")
+    if lang is None:
+        return None
+    from .language import language_code
+
+    known = language_code(lang)
+    if known is None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
+        raise chk.fail(
+            f"{where}.lang",
+            tr("{lang} is not a language code such as ru, kk, en").format(lang=repr(lang)),
+        )
+    return known or lang
 
 
 def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
@@ -471,17 +488,7 @@ def _parse_feed(chk: _Checker, entry: Any, i: int, base: Path) -> FeedSpec:
                 ),
             )
         rubric = key
-    lang = chk.string(entry, "lang", f"{where}.")
-    if lang is not None:
-        from .language import language_code
-
-        known = language_code(lang)
-        if known is None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", lang):
-            raise chk.fail(
-                f"{where}.lang",
-                tr("{lang} is not a language code such as ru, kk, en").format(lang=repr(lang)),
-            )
-        lang = known or lang
+    lang = _language(chk, entry, where)
     kind = chk.string(entry, "type", f"{where}.", "feed")
     if kind not in FEED_TYPES:
         raise chk.fail(

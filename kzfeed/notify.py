@@ -28,6 +28,11 @@ PLACEHOLDER = re.compile(r"\{(title|url|feed|source|rubric|rule|id)\}")
 TIMEOUT = 15.0
 
 
+class Unrunnable(str):
+    """A problem every message would meet (the program is missing or cannot be run): the
+    rest are not tried.  Told apart by its type, not its words, which are translated."""
+
+
 def values(alert: Alert, lang: str) -> dict[str, str]:
     """An alert's placeholder values, each one clean line."""
     raw = {
@@ -83,7 +88,7 @@ def send(
             problem = execute(command(settings.notify, filled))
             if problem is not None:
                 problems.append(problem)
-                if "not found" in problem or "cannot run" in problem:
+                if isinstance(problem, Unrunnable):
                     break  # the same for every message
     if settings.notify_urls:
         problems.extend(_apprise(settings.notify_urls, messages))
@@ -101,10 +106,12 @@ def _run(argv: list[str]) -> str | None:
             check=False,
         )
     except FileNotFoundError:
-        return tr("notify: {program} not found").format(program=argv[0])
+        return Unrunnable(tr("notify: {program} not found").format(program=argv[0]))
     except OSError as exc:
-        return tr("notify: cannot run {program}: {reason}").format(
-            program=argv[0], reason=exc.strerror or exc
+        return Unrunnable(
+            tr("notify: cannot run {program}: {reason}").format(
+                program=argv[0], reason=exc.strerror or exc
+            )
         )
     except subprocess.TimeoutExpired:
         return tr("notify: {program} did not finish in {seconds} s").format(

@@ -264,12 +264,12 @@ class Wire:
         answer — missing, stale, or a query without a word to look up; then every
         partition is read)."""
         from .search import index_clauses, parse
-        from .store.termindex import TermIndex
+        from .store.termindex import TermIndex, is_pending
 
         if not flt.search:
             return None
         clauses = index_clauses(parse(flt.search))
-        if not clauses:
+        if not clauses or is_pending(self.store.data_dir):  # a commit's changes not in it
             return None
         index = TermIndex.open(self.store.data_dir)
         if index is None:

@@ -307,3 +307,57 @@ def test_an_alert_is_the_preferred_agencys_version_of_the_story() -> None:
     assert alerts(raised, seen, "2026-11-24T11:00:00+00:00") == []  # once per story
     (first,) = alerts(raised, set(), "2026-11-24T10:00:00+00:00")
     assert first.id == "at"  # no preference: the first version
+
+
+def _alerts(n: int) -> list[Any]:
+    from kzfeed.rules import Alert
+
+    return [
+        Alert("r", f"{i:016x}", f"title {i}", None, "f", "F", "politics", f"{i:016x}", "")
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk", "en"])
+def test_a_missing_notifier_is_one_problem_in_every_language(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kzfeed.config import Settings
+    from kzfeed.notify import send
+    from kzfeed.words import use
+
+    monkeypatch.setattr("kzfeed.words._current", ["en"])
+    use(lang)
+    settings = Settings(language=lang, notify=("/nonexistent/notifier", "{title}"))
+    problems = send(settings, _alerts(3))
+    assert len(problems) == 1 and "/nonexistent/notifier" in problems[0]
+
+
+def test_a_notifier_that_says_not_found_still_gets_every_alert(tmp_path: Path) -> None:
+    from kzfeed.config import Settings
+    from kzfeed.notify import send
+
+    helper = tmp_path / "helper.py"
+    helper.write_text(
+        HELPER + "sys.stderr.write('file not found')\nsys.exit(1)\n", encoding="utf-8"
+    )
+    notify = (sys.executable, str(helper), str(tmp_path / "sent.jsonl"), "{title}")
+    problems = send(Settings(language="en", notify=notify), _alerts(3))
+    assert len(problems) == 3 and len(sent(tmp_path / "config.toml")) == 3
+
+
+@pytest.mark.parametrize("lang", ["kk", "kz", "KK", "қаз", "kk-KZ"])
+def test_a_rules_lang_is_read_as_a_feeds_is(tmp_path: Path, lang: str) -> None:
+    from kzfeed.config import load_config
+    from kzfeed.rules import applies
+
+    config = write_config(tmp_path / "config.toml", [])
+    rule = f'[[rules]]\nname = "kazakh"\nlang = "{lang}"\naction = "hide"\n'
+    config.write_text(config.read_text(encoding="utf-8") + "\n" + rule, encoding="utf-8")
+    (loaded,) = load_config(config).rules
+    item = {"id": "a" * 16, "title": "Жаңалық", "lang": "kk", "feed": "f"}
+    assert applies(loaded, item, {})
+    bad = config.read_text(encoding="utf-8").replace(f'lang = "{lang}"', 'lang = "Kazakh!"')
+    config.write_text(bad, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(config), "latest"])
+    assert result.exit_code == 1 and "rules[0].lang" in result.stderr

@@ -80,7 +80,9 @@ def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
     store = Store(tmp_path)
     items = [make_item(n) for n in range(200)]
     store_items(store, items)
-    assert sorted(writes) == ["2026-11-24.json", "ids.bin", "index.json"]
+    # terms.pending: the items whose terms the batch changes, until the term index has them
+    assert sorted(writes) == ["2026-11-24.json", "ids.bin", "index.json", "terms.pending"]
+    assert not (tmp_path / "terms.pending").exists()
     writes.clear()
     assert store_items(store, items) == (0, 0)
     assert writes == []

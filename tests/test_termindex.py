@@ -135,3 +135,35 @@ def test_the_window_features_are_those_grouping_computes(tmp_path: Path) -> None
     assert kept == fresh and kept.figures and kept.anchors  # the figures too
     assert kept.published == from_iso(item["published"])
     index.close()
+
+
+def test_a_commit_interrupted_before_the_index_is_caught_up_by_the_next(
+    wire: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The partitions are written, then the index: a commit stopped in between (Ctrl-C, a
+    kill) must not leave an edited title's old terms in the index for good."""
+    from kzfeed.store import termindex
+
+    edited = {
+        **ART,
+        "title": "В Алматы открылся фестиваль уличного театра",
+        "description": "На площади выступают труппы из пяти городов.",
+    }
+    server.add("/k.xml", rss([*KAZINFORM, edited]))
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(termindex, "keep", killed)
+    assert runner.invoke(app, ["--config", str(wire), "update"]).exit_code != 0
+    monkeypatch.undo()
+    monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:00:00+00:00")
+    assert len(found(wire, "фестиваль")) == 1  # meanwhile: the partitions are read
+    assert kz("update", config=wire).exit_code == 0  # nothing new, nothing edited
+    assert not (wire.parent / "data" / termindex.PENDING).exists()
+    index = TermIndex.open(wire.parent / "data")
+    assert index is not None
+    assert len(list(index.matching(q("фестиваль")) or [])) == 1
+    assert list(index.matching(q("выставка")) or []) == []
+    index.close()
+    assert len(found(wire, "фестиваль")) == 1

@@ -14,7 +14,13 @@ another version, never backed up.  TinyDB stays the store of record.
 
 Rows are keyed by publication time (`row_key`), so matches come newest first and a search
 stops when it has shown enough.  A search that finds the index stale (its item count is
-not the store's) falls back to reading the partitions.
+not the store's, or a commit's changes not yet in it) falls back to reading the partitions.
+
+A commit writes the partitions before the index: ``terms.pending`` names the items whose
+terms it changes, written before the partitions and removed once the index holds them.  A
+commit interrupted in between (Ctrl-C, a kill, a full disk) leaves it, and the next commit
+indexes those items again as the partitions hold them — an edited title would otherwise
+keep its old terms for good, its item count unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from ..stories import Features
 
 NAME = "terms.sqlite"
+PENDING = "terms.pending"  # the items a commit under way changes (see above)
 VERSION = "6"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -249,6 +256,33 @@ def _fts(term: str) -> str:
     return " AND ".join(f'{column} : "{piece}"' for piece in pieces(term))
 
 
+def pending(data_dir: Path) -> set[str]:
+    """The items an interrupted commit changed and the index may not hold as they are now
+    (empty when every commit finished); OSError when the list cannot be read."""
+    try:
+        text = (data_dir / PENDING).read_text(encoding="ascii")
+    except FileNotFoundError:
+        return set()
+    return set(text.split())
+
+
+def is_pending(data_dir: Path) -> bool:
+    return (data_dir / PENDING).exists()
+
+
+def mark_pending(data_dir: Path, ids: Iterable[str]) -> None:
+    """Before a commit writes the partitions: the items whose terms it changes (added to
+    those of an earlier commit that did not finish).  Unreadable, the index is removed (the
+    next commit builds it whole)."""
+    from .files import write_atomic
+
+    try:
+        ids = pending(data_dir) | set(ids)
+        write_atomic(data_dir / PENDING, "\n".join(sorted(ids)).encode("ascii"))
+    except (OSError, UnicodeError):
+        remove(data_dir)
+
+
 def keep(
     data_dir: Path,
     every_partition: Callable[[], Iterable[Iterable[StoredItem]]],
@@ -257,11 +291,14 @@ def keep(
     forget: Iterable[str],
     pruned_before: str | None,
     analysed: Mapping[str, Analysis] | None = None,
+    get: Callable[[str], StoredItem | None] | None = None,
 ) -> None:
     """Bring the index in step with a batch the writer has just written: what it added or
-    edited (``put``), dropped (``forget``) and pruned; built whole (``every_partition``)
-    when it is missing, damaged or of another version.  It is derived: a failure removes it
-    (the next update builds it again) and never costs the batch."""
+    edited (``put``), dropped (``forget``) and pruned, and what an interrupted commit left
+    pending (read again with ``get``: indexed as stored, or forgotten when not stored);
+    built whole (``every_partition``) when it is missing, damaged or of another version.
+    It is derived: a failure removes it (the next update builds it again) and never costs
+    the batch."""
     try:
         index = TermIndex.open(data_dir, create=True)
         if index is None:
@@ -271,13 +308,24 @@ def keep(
                 for records in every_partition():
                     index.put(records, analysed)
             else:
+                put = list(put)
+                forget = set(forget)
+                left = pending(data_dir) - forget - {r["id"] for r in put}
+                for item_id in sorted(left):
+                    record = get(item_id) if get is not None else None
+                    if record is None:
+                        forget.add(item_id)
+                    else:
+                        put.append(record)
                 if pruned_before:
                     index.forget_before(pruned_before)
                 index.forget(forget)
                 index.put(put, analysed)
         finally:
             index.close()
-    except Exception:
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / PENDING).unlink()
+    except Exception:  # derived data: whatever failed, it is built again
         remove(data_dir)
 
 
@@ -285,3 +333,5 @@ def remove(data_dir: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             (data_dir / (NAME + suffix)).unlink()
+    with contextlib.suppress(FileNotFoundError):  # built whole next time: nothing pending
+        (data_dir / PENDING).unlink()

@@ -277,12 +277,17 @@ class Writer:
 
     def commit(self) -> None:
         """Write every changed file: partitions first, then the index, then feed state."""
+        from .termindex import is_pending, mark_pending
+
         self.store.seed_backups()
+        terms = bool(self._to_index or self._unindex or self._pruned_before or self._rebuild)
+        if terms:  # until the term index holds them (an interrupted commit: the next one)
+            mark_pending(self.store.data_dir, [*self._to_index, *self._unindex])
         self._flush()
         self._flush_states()
         for _db, storage in list(self.store._partitions.values()):
             storage.commit()
-        if self._to_index or self._unindex or self._pruned_before or self._rebuild:
+        if terms or is_pending(self.store.data_dir):
             self._update_term_index()
         if self._index_dirty:
             self.store.save(self.store.data_dir / "index.json", files.dumps(self.index))
@@ -318,6 +323,7 @@ class Writer:
             forget=self._unindex,
             pruned_before=self._pruned_before,
             analysed=self.analysed,
+            get=self.get,
         )
         self.analysed = {}
         self._to_index.clear()
