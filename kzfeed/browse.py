@@ -445,8 +445,18 @@ class WireReader(App[None]):
         if record is None:
             return
         self.current = record
-        self.render_story(record)
         told = self.story_lines.get(record["id"]) if self.by_story else None
+        if told is not None and story_of(record) not in {v["id"] for v in told.versions}:
+            # its first versions are on older days than the list has read: the whole story
+            try:
+                whole = self.wire.story(record["id"])
+            except KzfeedError:
+                pass
+            else:
+                told = self.story_lines[record["id"]] = StoryLine(
+                    record, whole.versions, whole.sources
+                )
+        self.render_story(record)
         for version in told.versions if told is not None else ():
             if version["id"] != record["id"] and not version.get("read"):
                 version["read"] = True

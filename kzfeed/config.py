@@ -196,9 +196,19 @@ class _Checker:
             )
         return value
 
-    def strings(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-        """A string or a list of strings (empty when absent)."""
+    def strings(
+        self, data: dict[str, Any], key: str, where: str, one: bool = True
+    ) -> tuple[str, ...]:
+        """A string or a list of strings (empty when absent); ``one`` false: a list only."""
         value = data.get(key, [])
+        if isinstance(value, str) and not one:
+            raise self.fail(
+                f"{where}{key}",
+                tr(
+                    'must be a list: the program and its arguments, e.g. ["notify-send", '
+                    '"{title}", "{url}"] (it is never given to a shell)'
+                ),
+            )
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -384,7 +394,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         parse_timeout=float(chk.number(raw, "parse_timeout", 30, 0.1, 3600, False)),
         stories=flags["stories"],
         preferred_feeds=chk.strings(raw, "preferred_feeds", "settings."),
-        notify=chk.strings(raw, "notify", "settings."),
+        notify=chk.strings(raw, "notify", "settings.", one=False),
         notify_max=chk.number(raw, "notify_max", 10, 0, 1000, True),
         notify_urls=chk.strings(raw, "notify_urls", "settings."),
     )

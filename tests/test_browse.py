@@ -535,3 +535,51 @@ def test_s_lists_one_row_per_story_and_opening_it_reads_every_version(examples: 
     ]
     assert len(versions) == 3 and all(r["read"] for r in versions)
     assert "23" in seen["status"]
+
+
+def test_a_story_begun_on_an_older_day_opens_whole(tmp_path: Path, server: Any) -> None:
+    from .conftest import rss, write_config
+
+    early = {
+        "title": "Токаев провел переговоры с Мирзиёевым в Астане",
+        "link": "https://www.inform.kz/ru/a1",
+        "guid": "a1",
+        "pubDate": "Mon, 23 Nov 2026 23:30:00 +0500",  # 18:30 UTC on the 23rd
+        "description": "Президенты Казахстана и Узбекистана Токаев и Мирзиёев провели переговоры.",
+    }
+    late = {
+        "title": "Тоқаев и Мирзиёев обсудили транзит и торговлю",
+        "link": "https://tengrinews.kz/a2/",
+        "guid": "a2",
+        "pubDate": "Tue, 24 Nov 2026 10:00:00 +0500",  # the 24th (UTC)
+        "description": "Токаев и Мирзиёев провели переговоры в Астане.",
+    }
+    config = write_config(
+        tmp_path / "config.toml",
+        [
+            {"name": "kazinform", "url": server.add("/k.xml", rss([early]))},
+            {"name": "tengrinews", "title": "Tengrinews", "url": server.add("/t.xml", rss([late]))},
+        ],
+        allow_private=True,
+        language="ru",
+        stories=True,
+    )
+    assert runner.invoke(app, ["--config", str(config), "update"]).exit_code == 0
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        rows = [r for r in reader.rows if r is not None]
+        seen["rows"] = [r["title"] for r in rows]
+        first = next(n for n, r in enumerate(reader.rows) if r is not None)
+        reader.query_one("#headlines", OptionList).highlighted = first
+        await pilot.press("enter")
+        seen["story"] = story_text(reader)
+        await reader.workers.wait_for_complete()
+
+    drive(config, script)
+    assert seen["rows"] == ["Тоқаев и Мирзиёев обсудили транзит и торговлю"]  # once
+    assert "Также сообщили" in seen["story"] and "Kazinform" in seen["story"]
+    listed = json.loads(
+        runner.invoke(app, ["--config", str(config), "latest", "--items", "--json"]).stdout
+    )
+    assert len(listed) == 2 and all(r["read"] for r in listed)

@@ -361,3 +361,13 @@ def test_a_rules_lang_is_read_as_a_feeds_is(tmp_path: Path, lang: str) -> None:
     config.write_text(bad, encoding="utf-8")
     result = runner.invoke(app, ["--config", str(config), "latest"])
     assert result.exit_code == 1 and "rules[0].lang" in result.stderr
+
+
+def test_notify_as_a_string_is_refused_not_run_as_a_program_name(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", [])
+    text = config.read_text(encoding="utf-8").replace(
+        "[settings]", '[settings]\nnotify = "notify-send {title}"'
+    )
+    config.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(config), "latest"])
+    assert result.exit_code == 1 and "settings.notify: must be a list" in result.stderr
