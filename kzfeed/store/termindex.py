@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 NAME = "terms.sqlite"
 PENDING = "terms.pending"  # the items a commit under way changes (see above)
-VERSION = "6"  # of the terms, the features and this schema: another one is rebuilt
+VERSION = "7"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     # title, text: the terms of the title and of the text; story: the rest of what
