@@ -99,8 +99,9 @@ def _found(atom: Atom, record: Mapping[str, Any], feed_titles: Mapping[str, str]
     text = str(record.get("title") or "")
     if atom.field != "title":
         text += "\n" + str(record.get("summary") or "")
-    if atom.phrase:
-        return " ".join(fold(atom.text).split()) in " ".join(fold(text).split())
+    if atom.phrase:  # whole words, in this order (a word's start is no match: "Нацбан")
+        wanted = re.escape(" ".join(fold(atom.text).split()))
+        return re.search(rf"(?<!\w){wanted}(?!\w)", " ".join(fold(text).split())) is not None
     variants = asked(atom.text)
     if not variants:  # a stop word alone: as written
         return fold(atom.text) in fold(text)

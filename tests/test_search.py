@@ -104,3 +104,10 @@ def test_spans_mark_every_form_and_phrase_not_the_excluded() -> None:
     assert marked('"обсудили торговлю"') == ["обсудили торговлю"]
     assert marked("Мирзиёев -Астана") == ["Мирзиёев"]
     assert marked("feed:kazinform lang:ru") == []
+
+
+def test_a_phrase_is_whole_words() -> None:
+    record = {"title": "Нацбанк сохранил базовую ставку, сообщили в Нацбанке", "summary": ""}
+    assert matches(parse('"базовую ставку"'), record, {})
+    assert matches(parse('"нацбанк сохранил"'), record, {})
+    assert not matches(parse('"Нацбан"'), record, {})  # the start of a word is no word
