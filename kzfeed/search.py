@@ -185,6 +185,6 @@ def spans(query: Query, text: str, lang: str | None = None) -> list[tuple[int, i
     for phrase in phrases:
         words = [re.escape(w) for w in phrase.split()]
         if words:
-            pattern = re.compile(r"\s+".join(words), re.IGNORECASE)
+            pattern = re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
             found.extend(m.span() for m in pattern.finditer(text))
     return sorted(set(found))
