@@ -133,7 +133,9 @@ def _apprise(urls: Sequence[str], messages: Sequence[Mapping[str, str]]) -> list
     sender = apprise.Apprise()
     for url in urls:
         if not sender.add(url):
-            return [tr("notify: Apprise cannot use {url}").format(url=url)]
+            # the scheme only: the rest of an Apprise URL is often a token
+            shown = url.split("://", 1)[0] + "://…" if "://" in url else "…"
+            return [tr("notify: Apprise cannot use {url}").format(url=shown)]
     problems = []
     for filled in messages:
         body = " ".join(part for part in (filled["source"], filled["url"]) if part)

@@ -371,3 +371,13 @@ def test_notify_as_a_string_is_refused_not_run_as_a_program_name(tmp_path: Path)
     config.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["--config", str(config), "latest"])
     assert result.exit_code == 1 and "settings.notify: must be a list" in result.stderr
+
+
+def test_an_unusable_apprise_url_is_named_without_its_secret(setup: Path) -> None:
+    text = setup.read_text(encoding="utf-8").replace(
+        "notify_max = 2", 'notify_urls = ["nosuchscheme://SECRET-TOKEN@host/chat"]'
+    )
+    setup.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(setup), "update"])
+    assert result.exit_code == 0
+    assert "nosuchscheme://…" in result.stderr and "SECRET-TOKEN" not in result.stderr
