@@ -1,0 +1,119 @@
+"""A feed body split into its items at the byte level (pure: bytes in, byte ranges out).
+
+On a live wire a feed changes by an item or two between polls; parsing the whole body again
+costs what the feed costs, not what the news costs.  `split` finds where each item (RSS
+`<item>`, Atom `<entry>`) begins and ends with expat, which only tracks element boundaries
+here — feedparser stays the only thing that interprets a feed.  The update remembers a
+fingerprint of the head (everything before the first item) and of each item's bytes, and
+next time hands feedparser the head, only the items it has not seen in that form (new or
+edited), and the tail, as one small document (`rejoin`).
+
+Not yet used by `update` (issue 15, begun): `normalize` works an item's identity out over the
+whole batch (a GUID two items share is not trusted, nor a link every item points to), so an
+update handing it only the new items must also hand it those facts of the unchanged ones —
+kept, per item fingerprint, from the last whole parse.  Until then this is the tested half.
+
+A body is not split — it is parsed whole, as always — when the shortcut could change what
+feedparser makes of it: not UTF-8 (a single-byte feed's decoding may depend on its whole
+text), a DOCTYPE (entities may be used inside items), not well-formed, no items, anything
+but white space between the items, or items at different depths.  A head that changed
+(title, `xml:base`, namespaces) is detected by its fingerprint and parsed whole too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from xml.parsers import expat
+
+ITEMS = frozenset({"item", "entry"})
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.I)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A body as head + items + tail (the items' bytes, in order, white space between)."""
+
+    head: bytes
+    items: tuple[bytes, ...]
+    gaps: tuple[bytes, ...]  # the white space after each item but the last
+    tail: bytes
+
+    def head_print(self) -> str:
+        return fingerprint(self.head + b"\x00" + self.tail)
+
+    def item_prints(self) -> tuple[str, ...]:
+        return tuple(fingerprint(item) for item in self.items)
+
+
+def fingerprint(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def split(body: bytes) -> Split | None:
+    """The body's items, or None when it must be parsed whole (see the module's notes)."""
+    start = 3 if body.startswith(b"\xef\xbb\xbf") else 0
+    declared = _DECLARED.match(body[start : start + 256])
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    parser = expat.ParserCreate(encoding="ISO-8859-1")  # bytes in, offsets kept one to one
+    depth = 0
+    item_depth: int | None = None
+    inside = False
+    mixed = False
+    spans: list[tuple[int, int]] = []
+    doctype = False
+
+    def begin(name: str, _attrs: object) -> None:
+        nonlocal depth, item_depth, inside, mixed
+        depth += 1
+        if inside or name.rsplit(":", 1)[-1] not in ITEMS or depth not in (2, 3):
+            return
+        if item_depth is not None and depth != item_depth:
+            mixed = True  # items at two depths: not a plain list
+            return
+        item_depth, inside = depth, True
+        spans.append((start + parser.CurrentByteIndex, -1))
+
+    def end(_name: str) -> None:
+        nonlocal depth, inside
+        if inside and depth == item_depth:
+            close = body.find(b">", start + parser.CurrentByteIndex)
+            spans[-1] = (spans[-1][0], close + 1)
+            inside = False
+        depth -= 1
+
+    def saw_doctype(*_args: object) -> None:
+        nonlocal doctype
+        doctype = True
+
+    parser.StartElementHandler = begin
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = saw_doctype
+    try:
+        parser.Parse(body[start:], True)
+    except expat.ExpatError:
+        return None
+    if doctype or mixed or not spans or any(stop <= first for first, stop in spans):
+        return None
+    gaps = tuple(body[spans[n][1] : spans[n + 1][0]] for n in range(len(spans) - 1))
+    if any(gap.strip() for gap in gaps):
+        return None  # something between the items: parsed whole
+    return Split(
+        head=body[: spans[0][0]],
+        items=tuple(body[first:stop] for first, stop in spans),
+        gaps=gaps,
+        tail=body[spans[-1][1] :],
+    )
+
+
+def rejoin(parts: Split, keep: Iterable[int]) -> bytes:
+    """The head, the items numbered ``keep`` (in order), the tail: one document."""
+    chosen = sorted(set(keep))
+    return parts.head + b"\n".join(parts.items[n] for n in chosen) + parts.tail
