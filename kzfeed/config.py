@@ -41,6 +41,7 @@ class Settings:
     max_feed_items: int = 10_000
     parse_timeout: float = 30.0
     stories: bool = False  # `latest` shows one line per story (--stories / --items)
+    parse_changed_only: bool = True  # a changed feed: only its new or edited items parsed
     preferred_feeds: tuple[str, ...] = ()  # whose version leads a story's line
     notify: tuple[str, ...] = ()  # an argument list run for each alert (never a shell)
     notify_max: int = 10  # alerts sent one by one a run; the rest in one summary
@@ -372,6 +373,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         ("pager", True),
         ("allow_private", False),
         ("stories", False),
+        ("parse_changed_only", True),
     ):
         flags[key] = raw.get(key, default)
         if not isinstance(flags[key], bool):
@@ -393,6 +395,7 @@ def _parse_settings(chk: _Checker, raw: dict[str, Any], path: Path) -> Settings:
         max_feed_items=chk.number(raw, "max_feed_items", 10_000, 1, 10_000_000, True),
         parse_timeout=float(chk.number(raw, "parse_timeout", 30, 0.1, 3600, False)),
         stories=flags["stories"],
+        parse_changed_only=flags["parse_changed_only"],
         preferred_feeds=chk.strings(raw, "preferred_feeds", "settings."),
         notify=chk.strings(raw, "notify", "settings.", one=False),
         notify_max=chk.number(raw, "notify_max", 10, 0, 1000, True),

@@ -109,6 +109,11 @@ class FeedState:
     disabled: bool = False
     title: str | None = None  # the feed's own title
     note: str | None = None  # what the last successful read has to tell (detection used …)
+    # the last body split into items (splitfeed.py): its head's fingerprint, and each item's
+    # fingerprint with its identity facts (normalize.Facts), so the next body's unchanged
+    # items need not be parsed again
+    head_print: str | None = None
+    item_facts: dict[str, list[str | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +121,8 @@ class FeedState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeedState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if not isinstance(known.get("item_facts", {}), dict):
+            known["item_facts"] = {}  # damaged or foreign: the next body is parsed whole
         return cls(**known)
 
 
@@ -244,6 +251,10 @@ class ParsedFeed:
     error: str | None = None
     empty: int = 0  # entries left out: no title, text or link
     note: str | None = None  # e.g. "selectors matched nothing; 24 items found by detection …"
+    # the body's head fingerprint and its items' (fingerprint -> identity facts), when it
+    # split; None: the next body is parsed whole
+    prints: tuple[str, dict[str, list[str | None]]] | None = None
+    unchanged: int = 0  # items not parsed again: their bytes were as last time
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +269,7 @@ class FeedResult:
     error: str | None = None
     empty: int = 0  # entries of the body left out: no title, text or link
     note: str | None = None
+    unchanged: int = 0  # items not parsed again: their bytes were as last time
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -268,6 +280,7 @@ class FeedResult:
             "updated": self.updated,
             "error": self.error,
             "empty_entries": self.empty,
+            "unchanged_entries": self.unchanged,
             "note": self.note,
         }
 

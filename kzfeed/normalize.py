@@ -216,9 +216,14 @@ def normalize_entries(
     base_url: str | None = None,
     aliases: Mapping[str, str] | None = None,
     empty: list[int] | None = None,
+    known: Iterable[Facts] = (),
+    facts: list[Facts] | None = None,
 ) -> tuple[Item, ...]:
     """Every usable entry of one feed as an Item, in feed order.  ``empty``, if given,
     receives the position of every entry left out for having no title, text or link.
+    ``known``: the identity facts (`entry_facts`) of the feed's other entries, not given
+    here because their bytes did not change (`splitfeed.py`); ``facts``, if given,
+    receives the facts of each entry given, in order.
 
     GUIDs are trusted unless several entries of the batch share one; links are used for
     identity unless several entries share one (a feed linking every item to its front page).
@@ -234,11 +239,15 @@ def normalize_entries(
     # counted per story, not per position: an entry a feed carries twice (same GUID, link and
     # title) is one story, and its GUID stays trusted; the next version that carries it once
     # must give it the same identity (it was stored twice)
-    stories = {
-        (g, c, str(e.get("title") or "")) for e, g, c in zip(entries, guids, canon, strict=True)
-    }
-    guid_counts = Counter(g for g, _c, _t in stories if g)
-    link_counts = Counter(c for _g, c, _t in stories if c)
+    given = [
+        entry_facts(g, c, str(e.get("title") or ""))
+        for e, g, c in zip(entries, guids, canon, strict=True)
+    ]
+    if facts is not None:
+        facts.extend(given)
+    stories = set(given) | set(known)  # of the whole feed, the unchanged entries too
+    guid_counts = Counter(g for _s, g, _c in stories if g)
+    link_counts = Counter(c for _s, _g, c in stories if c)
     items: list[Item] = []
     seen_keys: set[str] = set()
     for entry, link, canon_link, guid in zip(entries, links, canon, guids, strict=True):
@@ -268,8 +277,9 @@ def normalize_entries(
         when, estimated = entry_time(entry, fetched)
         categories = _categories(entry)
         keys = rubrics.classify(categories, aliases, spec.rubric, link)
-        trusted_guid = guid if guid and guid_counts[guid] == 1 else None
-        link_key = _hash("u", canon_link) if canon_link and link_counts[canon_link] == 1 else None
+        trusted_guid = guid if guid and guid_counts[_hash("g", guid)] == 1 else None
+        shared_link = canon_link and link_counts[_hash("c", canon_link)] != 1
+        link_key = _hash("u", canon_link) if canon_link and not shared_link else None
         if trusted_guid:
             ident = "g:" + trusted_guid
         elif link_key:
@@ -310,6 +320,50 @@ def normalize_entries(
             )
         )
     return tuple(items)
+
+
+#: What identity reads of an entry, hashed: (the story — GUID, link, title —, the GUID, the
+#: canonical link); kept per entry between updates so a feed's unchanged entries need not
+#: be parsed again for the others' identity to be worked out over the whole feed
+Facts = tuple[str, str | None, str | None]
+
+
+def facts_of(entries: Iterable[Mapping[str, Any]], base_url: str | None) -> list[Facts]:
+    """The identity facts of raw entries, as `normalize_entries` works them out."""
+    out = []
+    for entry in entries:
+        canon = canonical_url(http_url(entry.get("link"), base_url), clean=True)
+        out.append(entry_facts(_guid(entry), canon, str(entry.get("title") or "")))
+    return out
+
+
+def same_identities(known: Iterable[Facts], new: Iterable[Facts], before: Iterable[Facts]) -> bool:
+    """Whether the unchanged entries (``known``) keep the identity they had in the last
+    body (``before``: all its entries) now that ``new`` entries sit beside them: a GUID or a
+    link that becomes shared, or stops being shared, changes how an entry is keyed."""
+    then, now = set(before), set(known) | set(new)
+
+    def counts(stories: set[Facts]) -> tuple[Counter[str], Counter[str]]:
+        return (
+            Counter(g for _s, g, _c in stories if g),
+            Counter(c for _s, _g, c in stories if c),
+        )
+
+    (g_then, c_then), (g_now, c_now) = counts(then), counts(now)
+    for _s, guid, canon in set(known):
+        if guid and (g_then[guid] == 1) != (g_now[guid] == 1):
+            return False
+        if canon and (c_then[canon] == 1) != (c_now[canon] == 1):
+            return False
+    return True
+
+
+def entry_facts(guid: str | None, canon: str | None, title: str) -> Facts:
+    return (
+        _hash("s", guid or "", canon or "", title),
+        _hash("g", guid) if guid else None,
+        _hash("c", canon) if canon else None,
+    )
 
 
 def _guid(entry: Mapping[str, Any]) -> str | None:

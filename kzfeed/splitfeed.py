@@ -8,10 +8,11 @@ fingerprint of the head (everything before the first item) and of each item's by
 next time hands feedparser the head, only the items it has not seen in that form (new or
 edited), and the tail, as one small document (`rejoin`).
 
-Not yet used by `update` (issue 15, begun): `normalize` works an item's identity out over the
-whole batch (a GUID two items share is not trusted, nor a link every item points to), so an
-update handing it only the new items must also hand it those facts of the unchanged ones —
-kept, per item fingerprint, from the last whole parse.  Until then this is the tested half.
+`normalize` works an item's identity out over the whole feed (a GUID two items share is not
+trusted, nor a link every item points to), so the update keeps, per item fingerprint, the
+item's identity facts (hashed GUID, link, title) and hands those of the unchanged items to
+`normalize` beside the new ones; when the new items would change how an unchanged one is
+keyed (a GUID or link becomes shared, or stops being shared), the body is parsed whole.
 
 A body is not split — it is parsed whole, as always — when the shortcut could change what
 feedparser makes of it: not UTF-8 (a single-byte feed's decoding may depend on its whole

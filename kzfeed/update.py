@@ -147,6 +147,12 @@ def next_state(
             else (fetched.last_modified or old.last_modified)
         ),
         body_hash=body_hash or old.body_hash,
+        head_print=parsed.prints[0]
+        if parsed is not None and parsed.prints
+        else (old.head_print if parsed is None else None),
+        item_facts=parsed.prints[1]
+        if parsed is not None and parsed.prints
+        else (old.item_facts if parsed is None else {}),
         last_success=fetched.fetched_at,
         last_error=None,
         failures=0,
@@ -167,9 +173,14 @@ def parse_job(
     tz_name: str,
     aliases: dict[str, str],
     max_items: int | None = None,
+    previous: tuple[str | None, dict[str, list[str | None]]] | None = None,
 ) -> ParsedFeed:
-    """Parse and normalize one body (runs in a worker process; pure but for CPU)."""
-    from .normalize import normalize_entries
+    """Parse and normalize one body (runs in a worker process; pure but for CPU).
+
+    ``previous``: the last body's head fingerprint and item fingerprints with their identity
+    facts.  When this body splits into items (`splitfeed.py`) under the same head, only the
+    items not seen in that form are parsed, and the others' facts stand in for them."""
+    from .normalize import Facts, facts_of, normalize_entries, same_identities
     from .parse import parse_bytes
     from .sanitize import clean_line
 
@@ -179,6 +190,7 @@ def parse_job(
         # Relative links are resolved by normalize against the final URL instead.
         header_map = {k: v for k, v in headers if k.lower() != "content-location"}
         http_base = base_url if base_url.startswith(("http://", "https://")) else None
+        plan = _Plan(body, None, None, None, ())
         if spec.type == "html":
             from .htmlsource import parse_list
 
@@ -192,9 +204,21 @@ def parse_job(
             )
             entries, raw_title, language, note = page.entries, page.title, spec.lang, page.note
         else:
-            raw = parse_bytes(body, header_map, zone(tz_name), max_items)
+            plan = _changed_only(body, base_url, previous, max_items)
+            raw = parse_bytes(plan.body, header_map, zone(tz_name), max_items)
+            if plan.kept is not None and (
+                len(raw.entries) != len(plan.kept)  # not one to one
+                or not same_identities(
+                    plan.known,
+                    facts_of(raw.entries, http_base),
+                    ((str(f[0]), f[1], f[2]) for f in (previous or (None, {}))[1].values()),
+                )  # a GUID or link the new items share with the others: keyed anew
+            ):
+                plan = _Plan(body, plan.parts, plan.head, None, ())
+                raw = parse_bytes(body, header_map, zone(tz_name), max_items)
             entries, raw_title, language, note = raw.entries, raw.title, raw.language, raw.note
         empty: list[int] = []
+        facts: list[Facts] = []
         items = normalize_entries(
             entries,
             spec,
@@ -204,6 +228,8 @@ def parse_job(
             base_url=http_base,
             aliases=aliases,
             empty=empty,
+            known=plan.known,
+            facts=facts,
         )
         title = clean_line(raw_title or "") or None
         if not items and entries:
@@ -212,12 +238,82 @@ def parse_job(
                 "none of its {n} entries has a title, text or link",
                 len(entries),
             ).format(n=len(entries))
-        return ParsedFeed(spec.name, title, items, empty=len(empty), note=note)
+        left_out = set(empty)  # an entry with nothing to show is remembered as such ("e")
+        marked = [[*f, "e"] if n in left_out else list(f) for n, f in enumerate(facts)]
+        prints = plan.prints(marked, previous)
+        unchanged = len(plan.known)
+        return ParsedFeed(
+            spec.name,
+            title,
+            items,
+            empty=len(empty) + plan.empty,
+            note=note,
+            prints=prints,
+            unchanged=unchanged,
+        )
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
         error = tr("parser failed: {reason}").format(reason=describe(exc))
         return ParsedFeed(spec.name, None, (), error=error)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a worker hands feedparser: the whole body, or (``kept`` not None) the head, the
+    items numbered ``kept`` and the tail, with the identity facts of the others (``known``)."""
+
+    body: bytes
+    parts: Any  # splitfeed.Split | None
+    head: str | None
+    kept: tuple[int, ...] | None
+    known: tuple[Any, ...]
+    empty: int = 0  # of the unchanged items, those with nothing to show
+
+    def prints(
+        self,
+        facts: list[Any],
+        previous: tuple[str | None, dict[str, list[str | None]]] | None,
+    ) -> tuple[str, dict[str, list[str | None]]] | None:
+        """The fingerprints to keep for next time: each item's with its facts (None when
+        the entries parsed do not match the items one to one)."""
+        if self.parts is None or self.head is None:
+            return None
+        item_prints = self.parts.item_prints()
+        if self.kept is None:
+            if len(facts) != len(item_prints):
+                return None
+            return self.head, dict(zip(item_prints, facts, strict=True))
+        old = previous[1] if previous is not None else {}
+        found = dict(zip((item_prints[n] for n in self.kept), facts, strict=True))
+        return self.head, {p: found[p] if p in found else old[p] for p in item_prints}
+
+
+def _changed_only(
+    body: bytes,
+    base_url: str,
+    previous: tuple[str | None, dict[str, list[str | None]]] | None,
+    max_items: int | None,
+) -> _Plan:
+    """The body a worker parses: only the new or edited items when the body splits, its
+    head is the last one's (and the URL it came from), and every other item is known."""
+    from .splitfeed import fingerprint, rejoin, split
+
+    parts = split(body)
+    if parts is None:
+        return _Plan(body, None, None, None, ())
+    head = fingerprint(parts.head + b"\x00" + parts.tail + b"\x00" + base_url.encode())
+    if previous is None or previous[0] != head or (max_items and len(parts.items) > max_items):
+        return _Plan(body, parts, head, None, ())
+    known_facts = previous[1]
+    item_prints = parts.item_prints()
+    kept = tuple(n for n, p in enumerate(item_prints) if p not in known_facts)
+    old = [known_facts[p] for p in item_prints if p in known_facts]
+    known = tuple((str(f[0]), f[1], f[2]) for f in old if len(f) in (3, 4))
+    if len(known) + len(kept) != len(item_prints):
+        return _Plan(body, parts, head, None, ())  # facts damaged: whole
+    empty = sum(1 for f in old if len(f) == 4)
+    return _Plan(rejoin(parts, kept), parts, head, kept, known, empty)
 
 
 # ---------------------------------------------------------------- the run
@@ -401,6 +497,7 @@ def _store_outcome(
         updated=updated,
         empty=parsed.empty,
         note=parsed.note,
+        unchanged=parsed.unchanged,
     )
 
 
@@ -590,6 +687,9 @@ async def _fetch_all(
             spec.timezone or settings.timezone,
             dict(config.aliases),
             settings.max_feed_items,
+            None
+            if force or state is None or not settings.parse_changed_only
+            else (state.head_print, dict(state.item_facts)),
         )
         if progress:
             progress(spec.name, outcome.parsed.error or count(len(outcome.parsed.items), "item"))

@@ -258,6 +258,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "updated": 0,
             "error": None,
             "empty_entries": 0,
+            "unchanged_entries": 0,
             "note": None,
         },
         {
@@ -268,6 +269,7 @@ def test_update_json_shape_and_exit_3_when_a_feed_fails(server: FeedServer, cfg_
             "updated": 0,
             "error": "HTTP 404 Not Found",
             "empty_entries": 0,
+            "unchanged_entries": 0,
             "note": None,
         },
     ]

@@ -1,5 +1,5 @@
-"""The byte-level split of a feed into its items (`splitfeed.py`, not yet used by `update`:
-issue 15): splitting and parsing the pieces gives what parsing the whole gives."""
+"""The byte-level split of a feed into its items (`splitfeed.py`): splitting and parsing the
+pieces gives what parsing the whole gives (the update's use of it: tests/test_steady.py)."""
 
 from __future__ import annotations
 

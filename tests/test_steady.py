@@ -1,0 +1,150 @@
+"""The steady wire (issue 15): a changed feed has only its new or edited items parsed — its
+unchanged items' bytes are recognised (`splitfeed.py`) — and the stored result is the one
+parsing the whole body gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from kzfeed.cli import app
+
+from .conftest import CORPUS, REPO, FeedServer, rss, write_config
+
+runner = CliRunner()
+
+
+def kz(config: Path, *args: str) -> Any:
+    return runner.invoke(app, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def item(n: int, title: str | None = None, guid: str | None = None) -> dict[str, str]:
+    return {
+        "title": title or f"Новость номер {n} о работе акимата",
+        "link": f"https://www.inform.kz/ru/news_a{4200000 + n}",
+        "guid": guid or str(4200000 + n),
+        "pubDate": f"Tue, 24 Nov 2026 {n // 60:02d}:{n % 60:02d}:00 +0500",
+        "categories": "Политика",
+        "description": f"Текст новости номер {n}.",
+    }
+
+
+def update(config: Path) -> dict[str, Any]:
+    result = kz(config, "update", "--json")
+    assert result.exit_code in (0, 3), result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_a_poll_parses_only_what_is_new_or_edited(server: FeedServer, tmp_path: Path) -> None:
+    server.add("/k.xml", rss([item(n) for n in range(50, 0, -1)]))
+    config = write_config(
+        tmp_path / "config.toml", [{"name": "k", "url": server.url("/k.xml")}], allow_private=True
+    )
+    first = update(config)
+    assert first["new"] == 50 and first["feeds"][0]["unchanged_entries"] == 0
+    # one poll later: two new on top, the two oldest gone, the rest byte for byte the same
+    server.add("/k.xml", rss([item(n) for n in range(52, 2, -1)]))
+    steady = update(config)
+    assert (steady["new"], steady["updated"]) == (2, 0)
+    assert steady["feeds"][0]["unchanged_entries"] == 48
+    # an edit is seen: its bytes changed
+    edited = [item(n) for n in range(52, 2, -1)]
+    edited[10] = item(42, title="Новость номер 42 о работе акимата (обновлено)")
+    server.add("/k.xml", rss(edited))
+    again = update(config)
+    assert (again["new"], again["updated"], again["feeds"][0]["unchanged_entries"]) == (0, 1, 49)
+    # a new head (the channel's title): everything parsed again, nothing new
+    server.add("/k.xml", rss(edited, title="Kazinform (новый)"))
+    whole = update(config)
+    assert (whole["new"], whole["feeds"][0]["unchanged_entries"]) == (0, 0)
+    # --force parses the whole body
+    server.add("/k.xml", rss([item(53), *edited], title="Kazinform (новый)"))
+    forced = json.loads(kz(config, "update", "--force", "--json").stdout)
+    assert (forced["new"], forced["feeds"][0]["unchanged_entries"]) == (1, 0)
+
+
+def versions() -> list[dict[str, str]]:
+    """Bodies of five feeds over five polls: items added, dropped, edited, a GUID reused by a
+    new item (identity is worked out over the whole feed), the head changed, a cp1251 feed."""
+    base = [item(n) for n in range(20, 0, -1)]
+    reused = item(30, guid="4200005")  # the GUID of item 5, on a new story
+    real = {p.name: p.read_bytes() for p in sorted(CORPUS.glob("*.xml"))}
+    examples = {p.name: p.read_bytes() for p in sorted((REPO / "examples" / "feeds").glob("*.xml"))}
+    unian = real["unian_md5-guid_2020.xml"]
+    liga = real["liga_net_permalink-guid_2020.xml"]
+    kaz = examples["kazinform-ru.xml"]
+    cp1251 = examples["interfax-cp1251.xml"]
+    first_item = unian.index(b"<item>")
+    last_item = unian.rindex(b"<item>")
+    return [
+        {"a": rss(base), "u": unian.decode(), "l": liga.decode(), "k": kaz.decode(), "c": cp1251},
+        {
+            "a": rss([item(21), *base[:-1]]),
+            "u": (unian[:last_item] + unian[unian.index(b"</item>", last_item) + 7 :]).decode(),
+            "l": liga.decode(),
+            "k": kaz.decode().replace("Нацбанк сохранил", "Нацбанк оставил", 1),
+            "c": cp1251,
+        },
+        {
+            "a": rss([reused, item(21), *base[:-1]]),
+            "u": (
+                unian[:first_item] + unian[first_item:].replace(b"<title>", b"<title>!", 1)
+            ).decode(),
+            "l": liga.decode().replace("<title>", "<title>Liga: ", 1),  # the channel's title
+            "k": kaz.decode(),
+            "c": cp1251.replace(
+                b"</channel>",
+                b"<item><title>new</title><link>https://x.kz/n</link></item></channel>",
+            ),
+        },
+        {
+            "a": rss([reused, item(21), *base[:-2]], title="Kazinform #2"),
+            "u": unian.decode(),
+            "l": liga.decode(),
+            "k": kaz.decode(),
+            "c": cp1251,
+        },
+        {
+            "a": rss([item(22), reused, *base]),
+            "u": unian.decode(),
+            "l": liga.decode(),
+            "k": "",
+            "c": cp1251,
+        },
+    ]
+
+
+@pytest.mark.parametrize("steps", [versions()], ids=["five polls"])
+def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
+    server: FeedServer, tmp_path: Path, steps: list[dict[str, Any]]
+) -> None:
+    feeds = [{"name": name, "url": server.url(f"/{name}.xml")} for name in steps[0]]
+    quick = write_config(
+        tmp_path / "quick.toml", feeds, allow_private=True, data_dir=str(tmp_path / "q")
+    )
+    whole = write_config(
+        tmp_path / "whole.toml",
+        feeds,
+        allow_private=True,
+        data_dir=str(tmp_path / "w"),
+        parse_changed_only=False,
+    )
+    shortcut_used = 0
+    for step in steps:
+        for name, body in step.items():
+            if body:
+                server.add(f"/{name}.xml", body)
+        a, b = update(quick), update(whole)
+        assert (a["new"], a["updated"]) == (b["new"], b["updated"])
+        shortcut_used += sum(f["unchanged_entries"] for f in a["feeds"])
+        assert all(f["unchanged_entries"] == 0 for f in b["feeds"])
+        listed = [
+            json.loads(kz(c, "latest", "--json", "--items", "-n", "1000").stdout)
+            for c in (quick, whole)
+        ]
+        assert listed[0] == listed[1]
+    assert shortcut_used > 50  # the shortcut did its work along the way
