@@ -173,7 +173,7 @@ def parse_job(
     tz_name: str,
     aliases: dict[str, str],
     max_items: int | None = None,
-    previous: tuple[str | None, dict[str, list[str | None]]] | None = None,
+    previous: tuple[str | None, dict[str, str]] | None = None,
 ) -> ParsedFeed:
     """Parse and normalize one body (runs in a worker process; pure but for CPU).
 
@@ -211,7 +211,7 @@ def parse_job(
                 or not same_identities(
                     plan.known,
                     facts_of(raw.entries, http_base),
-                    ((str(f[0]), f[1], f[2]) for f in (previous or (None, {}))[1].values()),
+                    (read_facts(f)[0] for f in (previous or (None, {}))[1].values()),
                 )  # a GUID or link the new items share with the others: keyed anew
             ):
                 plan = _Plan(body, plan.parts, plan.head, None, ())
@@ -239,7 +239,7 @@ def parse_job(
                 len(entries),
             ).format(n=len(entries))
         left_out = set(empty)  # an entry with nothing to show is remembered as such ("e")
-        marked = [[*f, "e"] if n in left_out else list(f) for n, f in enumerate(facts)]
+        marked = [write_facts(f, n in left_out) for n, f in enumerate(facts)]
         prints = plan.prints(marked, previous)
         unchanged = len(plan.known)
         return ParsedFeed(
@@ -272,9 +272,9 @@ class _Plan:
 
     def prints(
         self,
-        facts: list[Any],
-        previous: tuple[str | None, dict[str, list[str | None]]] | None,
-    ) -> tuple[str, dict[str, list[str | None]]] | None:
+        facts: list[str],
+        previous: tuple[str | None, dict[str, str]] | None,
+    ) -> tuple[str, dict[str, str]] | None:
         """The fingerprints to keep for next time: each item's with its facts (None when
         the entries parsed do not match the items one to one)."""
         if self.parts is None or self.head is None:
@@ -289,10 +289,23 @@ class _Plan:
         return self.head, {p: found[p] if p in found else old[p] for p in item_prints}
 
 
+def write_facts(facts: Any, empty: bool) -> str:
+    """An item's identity facts as the feed's state keeps them: "story,guid,link[,e]"."""
+    return ",".join((*(part or "" for part in facts), *(("e",) if empty else ())))
+
+
+def read_facts(kept: Any) -> tuple[tuple[str, str | None, str | None], bool]:
+    """(facts, whether the item had nothing to show); empty facts when damaged."""
+    parts = str(kept).split(",")
+    if len(parts) not in (3, 4):
+        return ("", None, None), False
+    return (parts[0], parts[1] or None, parts[2] or None), len(parts) == 4
+
+
 def _changed_only(
     body: bytes,
     base_url: str,
-    previous: tuple[str | None, dict[str, list[str | None]]] | None,
+    previous: tuple[str | None, dict[str, str]] | None,
     max_items: int | None,
 ) -> _Plan:
     """The body a worker parses: only the new or edited items when the body splits, its
@@ -308,11 +321,11 @@ def _changed_only(
     known_facts = previous[1]
     item_prints = parts.item_prints()
     kept = tuple(n for n, p in enumerate(item_prints) if p not in known_facts)
-    old = [known_facts[p] for p in item_prints if p in known_facts]
-    known = tuple((str(f[0]), f[1], f[2]) for f in old if len(f) in (3, 4))
+    old = [read_facts(known_facts[p]) for p in item_prints if p in known_facts]
+    known = tuple(f for f, _empty in old if f[0])
     if len(known) + len(kept) != len(item_prints):
         return _Plan(body, parts, head, None, ())  # facts damaged: whole
-    empty = sum(1 for f in old if len(f) == 4)
+    empty = sum(1 for _f, was_empty in old if was_empty)
     return _Plan(rejoin(parts, kept), parts, head, kept, known, empty)
 
 
