@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -195,8 +196,8 @@ class TermIndex:
                 "SELECT id, published, title, text, story FROM items WHERE day = ?", (day,)
             )
             for item_id, published, title, text, story in rows:
-                found[item_id] = indexed_features(
-                    item_id, published, title.split(), text.split(), story
+                found[item_id] = indexed_features(  # terms interned: a window repeats them
+                    item_id, published, _interned(title), _interned(text), story
                 )
         return found
 
@@ -245,6 +246,10 @@ class TermIndex:
                 return
             below = rows[-1][0]
             size = min(size * 4, 65536)
+
+
+def _interned(terms: str) -> list[str]:
+    return [sys.intern(term) for term in terms.split()]
 
 
 def _fts(term: str) -> str:
