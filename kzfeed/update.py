@@ -432,15 +432,25 @@ def _group_stories(writer: Any) -> None:
     from .grouping import group, window_days
     from .store import partition_of
     from .store.termindex import TermIndex
+    from .stories import WINDOW_HOURS
 
     new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
     days = window_days({partition_of(r["published"]) for r in new})
-    window = [r for day in sorted(days) for r in writer.partition_records(day)]
+    # no story joins items further apart than its window: what lies outside it is not read
+    reach = timedelta(hours=WINDOW_HOURS)
+    start = to_utc_iso(min(from_iso(r["published"]) for r in new) - reach)
+    end = to_utc_iso(max(from_iso(r["published"]) for r in new) + reach)
+    window = [
+        r
+        for day in sorted(days)
+        for r in writer.partition_records(day)
+        if start <= r["published"] <= end
+    ]
     index = TermIndex.open(writer.store.data_dir)
     known = {}
     if index is not None:
         try:
-            known = index.features(days)
+            known = index.features(days, start, end)
         except Exception:  # derived data: without it the window's features are computed
             known = {}
         finally:

@@ -186,14 +186,19 @@ class TermIndex:
 
     # ------------------------------------------------------------------ reading
 
-    def features(self, days: Iterable[str]) -> dict[str, Features]:
-        """The story features of the items of these partitions, by item id."""
+    def features(
+        self, days: Iterable[str], start: str = "", end: str = "\uffff"
+    ) -> dict[str, Features]:
+        """The story features of the items of these partitions (published from ``start`` to
+        ``end``, ISO UTC), by item id."""
         from ..grouping import indexed_features
 
         found: dict[str, Features] = {}
         for day in sorted(set(days)):
             rows = self.db.execute(
-                "SELECT id, published, title, text, story FROM items WHERE day = ?", (day,)
+                "SELECT id, published, title, text, story FROM items"
+                " WHERE day = ? AND published BETWEEN ? AND ?",
+                (day, start, end),
             )
             for item_id, published, title, text, story in rows:
                 found[item_id] = indexed_features(  # terms interned: a window repeats them
