@@ -114,5 +114,6 @@ def group(
         grouping.story_of[record["id"]] = story
     made = analysed if analysed is not None else {}
     for record in new:
-        made[record["id"]] = analyse(record)
+        if record["id"] not in made:  # else the parse worker analysed it
+            made[record["id"]] = analyse(record)
     return assign(grouping, [made[record["id"]][2] for record in new])

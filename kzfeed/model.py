@@ -256,6 +256,9 @@ class ParsedFeed:
     # split; None: the next body is parsed whole
     prints: tuple[str, dict[str, str]] | None = None
     unchanged: int = 0  # items not parsed again: their bytes were as last time
+    # each item's terms and story features (grouping.analyse), made in the parse worker
+    # while it had the item: id -> (content hash, analysis)
+    analysed: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

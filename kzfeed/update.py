@@ -242,6 +242,25 @@ def parse_job(
         marked = [write_facts(f, n in left_out) for n, f in enumerate(facts)]
         prints = plan.prints(marked, previous)
         unchanged = len(plan.known)
+        from .grouping import analyse
+
+        # stemmed here, on every core, not later in the one main process
+        analysed = {
+            item.id: (
+                item.content_hash,
+                analyse(
+                    {
+                        "id": item.id,
+                        "feed": item.feed,
+                        "published": item.published,
+                        "title": item.title,
+                        "summary": item.summary,
+                        "lang": item.lang,
+                    }
+                ),
+            )
+            for item in items
+        }
         return ParsedFeed(
             spec.name,
             title,
@@ -250,6 +269,7 @@ def parse_job(
             note=note,
             prints=prints,
             unchanged=unchanged,
+            analysed=analysed,
         )
     except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
@@ -506,6 +526,8 @@ def _store_outcome(
         return FeedResult(spec.name, "not_modified", fetched.status)
     decisions = dedup.plan(parsed.items, writer.view(), cutoff)
     new, updated = writer.apply(decisions)  # all or nothing
+    writer.offer(parsed.analysed)
+    parsed.analysed.clear()  # held by the writer now where it is of use: not twice
     # the body's fingerprint is kept only once its items are stored: a feed whose items
     # could not be stored is parsed again next time, not skipped as "unchanged"
     writer.save_state(next_state(spec, state, fetched, parsed, outcome.body_hash))

@@ -103,6 +103,14 @@ class Writer:
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
 
+    def offer(self, analysed: Mapping[str, tuple[str, Any]]) -> None:
+        """Take the parse worker's analyses of the items this batch stores or edits, where
+        the stored text is the one analysed (the same content hash)."""
+        for item_id, (content_hash, analysis) in analysed.items():
+            record = self._to_index.get(item_id)
+            if record is not None and record.get("hash") == content_hash:
+                self.analysed[item_id] = analysis
+
     def partition_records(self, partition: str) -> list[StoredItem]:
         """A partition's records as this batch leaves them (pending changes included)."""
         pending = self._pending.get(partition, {})
