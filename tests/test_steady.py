@@ -143,8 +143,13 @@ def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
         shortcut_used += sum(f["unchanged_entries"] for f in a["feeds"])
         assert all(f["unchanged_entries"] == 0 for f in b["feeds"])
         listed = [
-            json.loads(kz(c, "latest", "--json", "--items", "-n", "1000").stdout)
+            [
+                # an undated item stands at its fetch time: the two stores fetch a moment apart
+                {**i, "published": None} if i["date_estimated"] else i
+                for i in json.loads(kz(c, "latest", "--json", "--items", "-n", "1000").stdout)
+            ]
             for c in (quick, whole)
         ]
-        assert listed[0] == listed[1]
+        order = [sorted(x, key=lambda i: i["id"]) for x in listed]
+        assert order[0] == order[1]
     assert shortcut_used > 50  # the shortcut did its work along the way
