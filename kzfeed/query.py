@@ -91,14 +91,14 @@ def newest(
     for day, records in partitions:
         if since_day is not None and day < since_day:
             break
-        if limit is not None and len(found) >= limit:
-            break
         if until_day is not None and day > until_day:
             continue
         for record in records:
             if record["id"] not in seen and flt.matches(record):
                 seen.add(record["id"])
                 found.append(record)
+        if limit is not None and len(found) >= limit:
+            break  # an older day holds nothing newer: the next partition is not even read
     found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
     return found if limit is None else found[:limit]
 
