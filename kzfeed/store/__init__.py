@@ -117,6 +117,13 @@ class Store(BackupMirror):
         return self._partitions[name]
 
     def partition_items(self, name: str) -> list[StoredItem]:
+        if name not in self._partitions:
+            # read only: TinyDB's own file, taken as it is (TinyDB would wrap every record in
+            # a Document first — a third of `latest` on a day of 7,000 items)
+            data = files.load_json(self.items_dir / f"{name}.json")
+            table = (data or {}).get("items", {})
+            if isinstance(table, dict) and all(isinstance(v, dict) for v in table.values()):
+                return [cast(StoredItem, record) for record in table.values()]
         db, _ = self._partition(name)
         return [cast(StoredItem, dict(doc)) for doc in db.table("items").all()]
 
