@@ -203,6 +203,18 @@ def parse_job(
                 now=from_iso(fetched_at),
             )
             entries, raw_title, language, note = page.entries, page.title, spec.lang, page.note
+            # a news list's unchanged blocks are not normalized again either
+            plan = _changed_blocks(entries, raw_title, base_url, previous)
+            if plan.kept is not None:
+                chosen = [entries[n] for n in plan.kept]
+                if same_identities(
+                    plan.known,
+                    facts_of(chosen, http_base),
+                    (read_facts(f)[0] for f in (previous or (None, {}))[1].values()),
+                ):
+                    entries = chosen
+                else:
+                    plan = _Plan(body, plan.item_prints, plan.head, None, ())
         else:
             plan = _changed_only(body, base_url, previous, max_items)
             raw = parse_bytes(plan.body, header_map, zone(tz_name), max_items)
@@ -214,7 +226,7 @@ def parse_job(
                     (read_facts(f)[0] for f in (previous or (None, {}))[1].values()),
                 )  # a GUID or link the new items share with the others: keyed anew
             ):
-                plan = _Plan(body, plan.parts, plan.head, None, ())
+                plan = _Plan(body, plan.item_prints, plan.head, None, ())
                 raw = parse_bytes(body, header_map, zone(tz_name), max_items)
             entries, raw_title, language, note = raw.entries, raw.title, raw.language, raw.note
         empty: list[int] = []
@@ -232,7 +244,7 @@ def parse_job(
             facts=facts,
         )
         title = clean_line(raw_title or "") or None
-        if not items and entries:
+        if not items and entries and not plan.known:  # of the whole body, not of its news
             note = ntr(
                 "none of its {n} entries has a title, text or link",
                 "none of its {n} entries has a title, text or link",
@@ -284,7 +296,7 @@ class _Plan:
     items numbered ``kept`` and the tail, with the identity facts of the others (``known``)."""
 
     body: bytes
-    parts: Any  # splitfeed.Split | None
+    item_prints: tuple[str, ...] | None  # each item's fingerprint, when it split
     head: str | None
     kept: tuple[int, ...] | None
     known: tuple[Any, ...]
@@ -297,9 +309,9 @@ class _Plan:
     ) -> tuple[str, dict[str, str]] | None:
         """The fingerprints to keep for next time: each item's with its facts (None when
         the entries parsed do not match the items one to one)."""
-        if self.parts is None or self.head is None:
+        item_prints = self.item_prints
+        if item_prints is None or self.head is None:
             return None
-        item_prints = self.parts.item_prints()
         if self.kept is None:
             if len(facts) != len(item_prints):
                 return None
@@ -336,17 +348,50 @@ def _changed_only(
     if parts is None:
         return _Plan(body, None, None, None, ())
     head = fingerprint(parts.head + b"\x00" + parts.tail + b"\x00" + base_url.encode())
-    if previous is None or previous[0] != head or (max_items and len(parts.items) > max_items):
-        return _Plan(body, parts, head, None, ())
-    known_facts = previous[1]
     item_prints = parts.item_prints()
+    if max_items and len(item_prints) > max_items:
+        return _Plan(body, item_prints, head, None, ())
+    plan = _unchanged(body, item_prints, head, previous)
+    if plan.kept is None:
+        return plan
+    return _Plan(rejoin(parts, plan.kept), item_prints, head, plan.kept, plan.known, plan.empty)
+
+
+def _unchanged(
+    body: bytes,
+    item_prints: tuple[str, ...],
+    head: str,
+    previous: tuple[str | None, dict[str, str]] | None,
+) -> _Plan:
+    """Which items are new or edited under the same head, and the facts of the others."""
+    if previous is None or previous[0] != head:
+        return _Plan(body, item_prints, head, None, ())
+    known_facts = previous[1]
     kept = tuple(n for n, p in enumerate(item_prints) if p not in known_facts)
     old = [read_facts(known_facts[p]) for p in item_prints if p in known_facts]
     known = tuple(f for f, _empty in old if f[0])
     if len(known) + len(kept) != len(item_prints):
-        return _Plan(body, parts, head, None, ())  # facts damaged: whole
+        return _Plan(body, item_prints, head, None, ())  # facts damaged: whole
     empty = sum(1 for _f, was_empty in old if was_empty)
-    return _Plan(rejoin(parts, kept), parts, head, kept, known, empty)
+    return _Plan(body, item_prints, head, kept, known, empty)
+
+
+def _changed_blocks(
+    entries: Sequence[Any],
+    title: str | None,
+    base_url: str,
+    previous: tuple[str | None, dict[str, str]] | None,
+) -> _Plan:
+    """A news list's blocks as items: each entry the selectors made, fingerprinted as made
+    (its dates already read against the fetch time), under the page's title and URL."""
+    from .splitfeed import fingerprint
+
+    item_prints = tuple(
+        fingerprint(repr(sorted((k, repr(v)) for k, v in entry.items())).encode())
+        for entry in entries
+    )
+    head = fingerprint(((title or "") + "\x00" + base_url).encode())
+    return _unchanged(b"", item_prints, head, previous)
 
 
 # ---------------------------------------------------------------- the run

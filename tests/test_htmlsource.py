@@ -226,6 +226,7 @@ def test_html_source_through_update_dedup_and_store(server: FeedServer, cfg_path
     )
     changed = update(load_config(cfg_path), ["kazinform-lenta"])
     assert changed.feeds[0].status == "ok" and (changed.new, changed.updated) == (0, 1)
+    assert changed.feeds[0].unchanged == 4  # the list's other blocks: not normalized again
 
 
 # ------------------------------------------------------------------------------ full text and add

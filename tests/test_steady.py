@@ -77,17 +77,31 @@ def versions() -> list[dict[str, str]]:
     unian = real["unian_md5-guid_2020.xml"]
     liga = real["liga_net_permalink-guid_2020.xml"]
     kaz = examples["kazinform-ru.xml"]
+    lenta = (REPO / "tests" / "fixtures" / "html" / "kazinform-lenta-ru.html").read_bytes()
+    first_block = lenta.index(b"<article")
+    edited_lenta = lenta[:first_block] + lenta[first_block:].replace(
+        "Токаев".encode(), "Тоқаев".encode(), 1
+    )
+    one_less = lenta[: lenta.rindex(b"<article")] + lenta[lenta.rindex(b"</article>") + 10 :]
     cp1251 = examples["interfax-cp1251.xml"]
     first_item = unian.index(b"<item>")
     last_item = unian.rindex(b"<item>")
     return [
-        {"a": rss(base), "u": unian.decode(), "l": liga.decode(), "k": kaz.decode(), "c": cp1251},
+        {
+            "a": rss(base),
+            "u": unian.decode(),
+            "l": liga.decode(),
+            "k": kaz.decode(),
+            "c": cp1251,
+            "h": lenta,
+        },
         {
             "a": rss([item(21), *base[:-1]]),
             "u": (unian[:last_item] + unian[unian.index(b"</item>", last_item) + 7 :]).decode(),
             "l": liga.decode(),
             "k": kaz.decode().replace("Нацбанк сохранил", "Нацбанк оставил", 1),
             "c": cp1251,
+            "h": edited_lenta,
         },
         {
             "a": rss([reused, item(21), *base[:-1]]),
@@ -100,6 +114,7 @@ def versions() -> list[dict[str, str]]:
                 b"</channel>",
                 b"<item><title>new</title><link>https://x.kz/n</link></item></channel>",
             ),
+            "h": one_less,
         },
         {
             "a": rss([reused, item(21), *base[:-2]], title="Kazinform #2"),
@@ -122,7 +137,10 @@ def versions() -> list[dict[str, str]]:
 def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
     server: FeedServer, tmp_path: Path, steps: list[dict[str, Any]]
 ) -> None:
-    feeds = [{"name": name, "url": server.url(f"/{name}.xml")} for name in steps[0]]
+    feeds: list[dict[str, Any]] = [
+        {"name": name, "url": server.url(f"/{name}.xml")} for name in steps[0] if name != "h"
+    ]
+    feeds.append({"name": "h", "url": server.url("/h.xml"), "type": "html", "preset": "kazinform"})
     quick = write_config(
         tmp_path / "quick.toml", feeds, allow_private=True, data_dir=str(tmp_path / "q")
     )
@@ -133,7 +151,7 @@ def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
         data_dir=str(tmp_path / "w"),
         parse_changed_only=False,
     )
-    shortcut_used = 0
+    shortcut_used = html_blocks_kept = 0
     for step in steps:
         for name, body in step.items():
             if body:
@@ -141,6 +159,7 @@ def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
         a, b = update(quick), update(whole)
         assert (a["new"], a["updated"]) == (b["new"], b["updated"])
         shortcut_used += sum(f["unchanged_entries"] for f in a["feeds"])
+        html_blocks_kept += next(f["unchanged_entries"] for f in a["feeds"] if f["name"] == "h")
         assert all(f["unchanged_entries"] == 0 for f in b["feeds"])
         listed = [
             [
@@ -153,3 +172,4 @@ def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
         order = [sorted(x, key=lambda i: i["id"]) for x in listed]
         assert order[0] == order[1]
     assert shortcut_used > 50  # the shortcut did its work along the way
+    assert html_blocks_kept > 0  # on the news list too
