@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
@@ -76,27 +76,34 @@ def rubric_keys(values: Iterable[str]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def newest(
-    partitions: Iterable[tuple[str, list[Record]]], flt: Filter, limit: int | None
-) -> list[Record]:
-    """The newest ``limit`` matching records (all when None), newest first.
+def matching_days(
+    partitions: Iterable[tuple[str, list[Record]]], flt: Filter
+) -> Iterator[tuple[str, list[Record]]]:
+    """(UTC day, its records the filter matches), newest day first, each record once.
 
-    ``partitions`` yields (UTC day, records) newest day first; reading stops at the first
-    day that cannot hold a match any more, so the cost follows the window, not the history.
-    """
-    found: list[Record] = []
+    ``partitions`` yields (UTC day, records) newest day first; it is read no further than
+    the caller asks and never past the first day that cannot hold a match any more, so the
+    cost follows the window, not the history."""
     seen: set[str] = set()
     since_day = flt.since[:10] if flt.since else None
     until_day = flt.until[:10] if flt.until else None
     for day, records in partitions:
         if since_day is not None and day < since_day:
-            break
+            return
         if until_day is not None and day > until_day:
             continue
-        for record in records:
-            if record["id"] not in seen and flt.matches(record):
-                seen.add(record["id"])
-                found.append(record)
+        matching = [r for r in records if r["id"] not in seen and flt.matches(r)]
+        seen.update(r["id"] for r in matching)
+        yield day, matching
+
+
+def newest(
+    partitions: Iterable[tuple[str, list[Record]]], flt: Filter, limit: int | None
+) -> list[Record]:
+    """The newest ``limit`` matching records (all when None), newest first."""
+    found: list[Record] = []
+    for _day, matching in matching_days(partitions, flt):
+        found.extend(matching)
         if limit is not None and len(found) >= limit:
             break  # an older day holds nothing newer: the next partition is not even read
     found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
@@ -166,27 +173,17 @@ def newest_stories(
     newest first until ``limit`` stories are found, then ``reach_days`` more, so the older
     versions of those stories (stories span 48 h) are there too."""
     found: list[Record] = []
-    seen: set[str] = set()
     stories: set[str] = set()
     extra: int | None = None
-    since_day = flt.since[:10] if flt.since else None
-    until_day = flt.until[:10] if flt.until else None
-    for day, records in partitions:
-        if since_day is not None and day < since_day:
-            break
+    for _day, matching in matching_days(partitions, flt):
+        found.extend(matching)
+        stories.update(story_of(record) for record in matching)
         if extra is not None:
-            if extra == 0:
-                break
             extra -= 1
-        if until_day is not None and day > until_day:
-            continue
-        for record in records:
-            if record["id"] not in seen and flt.matches(record):
-                seen.add(record["id"])
-                found.append(record)
-                stories.add(story_of(record))
-        if extra is None and len(stories) >= limit:
+        elif len(stories) >= limit:
             extra = reach_days
+        if extra == 0:
+            break
     return found
 
 

@@ -327,13 +327,10 @@ class Wire:
     def pages(self, selection: Selection) -> Iterator[list[Record]]:
         """The matching items a partition (a UTC day) at a time, newest first: a reader
         shows the first page at once and reads the next when scrolled there."""
+        from .query import matching_days
+
         flt = self.filter(selection)
-        for day, records in self.partitions(flt):
-            if flt.until is not None and day > flt.until[:10]:
-                continue
-            if flt.since is not None and day < flt.since[:10]:
-                return
-            matching = [r for r in records if flt.matches(r)]
+        for _day, matching in matching_days(self.partitions(flt), flt):
             if matching:
                 matching.sort(key=lambda r: (r.get("published", ""), r["id"]), reverse=True)
                 yield matching
