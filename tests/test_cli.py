@@ -573,10 +573,13 @@ def run_in_pty(
     timeout: float = 60,
     size: tuple[int, int] | None = None,
     keys: list[tuple[float, str]] | None = None,
+    foreground: bool = False,
 ) -> tuple[int, str]:
     """Run a command on a pseudo-terminal (so Rich sees a terminal); return (code, screen).
     ``size``: the terminal's (rows, columns), set on the pty as a terminal emulator does;
-    ``keys``: (seconds after the start, text) typed at the terminal."""
+    ``keys``: (seconds after the start, text) typed at the terminal; ``foreground``: the
+    pty is the command's controlling terminal, so a typed Ctrl-C is a SIGINT, as a person's
+    is."""
     import fcntl
     import pty
     import select
@@ -587,7 +590,20 @@ def run_in_pty(
     master, slave = pty.openpty()
     if size is not None:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        preexec_fn=controlling_terminal if foreground else None,
+    )
     os.close(slave)
     chunks: list[bytes] = []
     started = time.monotonic()
@@ -608,6 +624,8 @@ def run_in_pty(
         elif proc.poll() is not None:
             break
     os.close(master)
+    if proc.poll() is None:
+        proc.kill()
     return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
 
 

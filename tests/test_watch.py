@@ -16,7 +16,7 @@ from kzfeed.store import Store
 from kzfeed.ticker import parse_every, ticks
 
 from .conftest import FeedServer, rss, write_config
-from .test_cli import _env
+from .test_cli import _env, run_in_pty
 from .test_storylines import ART, ASTANA_TIMES, KAZINFORM
 
 
@@ -43,55 +43,6 @@ def test_a_story_is_one_line_once_per_session() -> None:
     assert len(lines) == 1 and lines[0].alerted and len(lines[0].line.versions) == 2
     assert ticks([copy], shown) == []  # # type: ignore[list-item]
     assert [t.line.lead["id"] for t in ticks([other], shown)] == ["c3"]  # type: ignore[list-item]
-
-
-def run_on_a_terminal(
-    argv: list[str], env: dict[str, str], ctrl_c_at: float, timeout: float = 30
-) -> tuple[int, str]:
-    """Run a command as a terminal's foreground job (its controlling terminal a pty of
-    24x80) and type Ctrl-C at ``ctrl_c_at`` seconds: the terminal sends SIGINT, as a
-    person's does.  Returns (exit code, everything written)."""
-    import fcntl
-    import os
-    import pty
-    import select
-    import struct
-    import subprocess
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-
-    def controlling_terminal() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, env=env, preexec_fn=controlling_terminal
-    )
-    os.close(slave)
-    chunks: list[bytes] = []
-    started = time.monotonic()
-    typed = False
-    while time.monotonic() - started < timeout:
-        if not typed and time.monotonic() - started >= ctrl_c_at:
-            os.write(master, b"\x03")
-            typed = True
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    if proc.poll() is None:
-        proc.kill()
-    return proc.wait(timeout=10), b"".join(chunks).decode("utf-8", "replace")
 
 
 def test_watch_on_a_terminal(server: FeedServer, tmp_path: Path) -> None:
@@ -131,7 +82,7 @@ def test_watch_on_a_terminal(server: FeedServer, tmp_path: Path) -> None:
     env.pop("COLUMNS", None)
     cmd = [sys.executable, "-m", "kzfeed", "--config", str(config), "watch", "--every", "1s"]
     started = time.monotonic()
-    code, screen = run_on_a_terminal(cmd, env, ctrl_c_at=9.0)
+    code, screen = run_in_pty(cmd, env, size=(24, 80), keys=[(9.0, "\x03")], foreground=True)
     for timer in timers:
         timer.join()
     assert code == 0, screen
