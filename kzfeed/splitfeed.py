@@ -42,9 +42,6 @@ class Split:
     gaps: tuple[bytes, ...]  # the white space after each item but the last
     tail: bytes
 
-    def head_print(self) -> str:
-        return fingerprint(self.head + b"\x00" + self.tail)
-
     def item_prints(self) -> tuple[str, ...]:
         return tuple(fingerprint(item) for item in self.items)
 
