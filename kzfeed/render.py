@@ -330,7 +330,9 @@ def story_view(
         + story_note(line, tz).split(" · ")[0],
         style="dim",
     )
-    table = _item_table(line.versions, tz, lang, with_date=True, width=width, short_ids=short_ids)
+    table = _item_table(  # no rubric column: the agencies matter here, and get the room
+        line.versions, tz, lang, show_rubric=False, with_date=True, width=width, short_ids=short_ids
+    )
     return Group(heading, note, Text(""), table)
 
 

@@ -183,6 +183,7 @@ def test_story_command_lists_every_version(wire: Path) -> None:
     assert [v["feed"] for v in versions] == ["kazinform", "tengrinews", "astanatimes"]
     shown = kz("story", tengri["id"][:10], config=wire).stdout
     assert "3 versions" in shown and "Tokayev, Mirziyoyev" in shown
+    assert "Politics" not in shown  # no rubric column: the agencies get the room
     assert kz("story", "ffffffff", config=wire).exit_code == 1
 
 
