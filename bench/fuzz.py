@@ -87,6 +87,8 @@ def route_key(path: str) -> str:
 class _QuietServer(ThreadingHTTPServer):
     """Keeps a request's exception (a client that hung up early) off the harness's stderr."""
 
+    request_queue_size = 128  # read by listen() in the constructor: a class attribute
+
     errors: list[str]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -134,7 +136,6 @@ class FuzzServer:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
         self.httpd.errors = []
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(

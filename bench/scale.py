@@ -175,6 +175,14 @@ def build_corpus(now: datetime, seed: int = 2026) -> dict[str, bytes]:
     return docs
 
 
+class _Server(ThreadingHTTPServer):
+    # the listen backlog is fixed when the constructor calls listen(): set on the class, not
+    # after (a backlog of 5 drops the 8th simultaneous connect, and its SYN is resent after
+    # 1 s — a second billed to whichever client opened 8 connections at once)
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class CorpusServer:
     """Serves the corpus on 127.0.0.1 with strong ETags; `honour` toggles 304 answers."""
 
@@ -221,9 +229,7 @@ class CorpusServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -60,6 +60,9 @@ class _QuietServer(ThreadingHTTPServer):
     """
 
     errors: list[str]
+    # the listen backlog (read by listen() in the constructor): with the default 5, a sixth
+    # simultaneous connect waits for its SYN to be resent (1 s)
+    request_queue_size = 64
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import traceback
