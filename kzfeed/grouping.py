@@ -17,7 +17,15 @@ from datetime import date, timedelta
 
 from .dates import from_iso
 from .model import StoredItem, story_of
-from .stories import TITLE_WEIGHT, WINDOW_HOURS, Features, Grouping, assign, features
+from .stories import (
+    TITLE_WEIGHT,
+    WINDOW_HOURS,
+    Features,
+    Grouping,
+    Stored,
+    assign,
+    features,
+)
 from .terms import terms
 
 
@@ -92,28 +100,37 @@ def indexed_features(
     )
 
 
+#: What grouping decides for the new items: {item id: story id}, and each one's keys (what
+#: finds its story: the term index keeps them for the next updates)
+Placed = tuple[dict[str, str], dict[str, frozenset[str]]]
+
+
 def group(
-    window: Iterable[StoredItem],
+    window: Iterable[StoredItem] | Stored,
     new: Sequence[StoredItem],
     known: Mapping[str, Features] | None = None,
     analysed: dict[str, Analysis] | None = None,
-) -> dict[str, str]:
-    """{new item id: story id}.  ``window``: stored items near the new ones in time (the new
-    ones themselves are skipped if present); ``known``: their features where the term
-    index has them (the others are computed); ``analysed`` receives the new items'
-    analyses (the term index keeps them)."""
+) -> Placed:
+    """The new items' stories and keys.  ``window``: the stored items near the new ones in
+    time (the new ones themselves are skipped if present; ``known``: their features where
+    the term index has them, the others are computed), or what the term index tells of
+    them (`termindex.TermIndex.window`); ``analysed`` receives the new items' analyses
+    (the term index keeps them)."""
     fresh = {record["id"] for record in new}
-    kept = known or {}
     grouping = Grouping()
-    for record in window:
-        if record["id"] in fresh:
-            continue
-        story = story_of(record)
-        found = kept.get(record["id"]) or record_features(record)
-        grouping.members.setdefault(story, []).append(found)
-        grouping.story_of[record["id"]] = story
+    stored = window if isinstance(window, Stored) else None
+    if not isinstance(window, Stored):
+        kept = known or {}
+        for record in window:
+            if record["id"] in fresh:
+                continue
+            story = story_of(record)
+            found = kept.get(record["id"]) or record_features(record)
+            grouping.members.setdefault(story, []).append(found)
+            grouping.story_of[record["id"]] = story
     made = analysed if analysed is not None else {}
     for record in new:
         if record["id"] not in made:  # else the parse worker analysed it
             made[record["id"]] = analyse(record)
-    return assign(grouping, [made[record["id"]][2] for record in new])
+    placed = assign(grouping, [made[record["id"]][2] for record in new], stored=stored)
+    return placed, {item_id: grouping.keys[item_id] for item_id in placed}

@@ -351,13 +351,40 @@ class Grouping:
     keys: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
+@dataclass
+class Stored:
+    """The stories stored near the new items as an index gives them, without reading them
+    whole: the window's size and how many of its items hold each term and each anchor,
+    the stories of its items holding a key (`stories_with`: each key's stories, at most
+    ``CROWDED`` + 1 of them), and the items of the stories a new item could join (`load`,
+    called once for the likely candidates, then for any other one met)."""
+
+    documents: int
+    df: Counter[str]
+    anchors: Counter[str]
+    stories_with: Callable[[Iterable[str]], dict[str, set[str]]]
+    load: Callable[[Iterable[str]], dict[str, list[Features]]]
+
+
 def _idf(bags: Iterable[Counter[str]]) -> dict[str, float]:
     documents = 0
     seen: Counter[str] = Counter()
     for bag in bags:
         documents += 1
         seen.update(bag.keys())
+    return term_weights(seen, documents)
+
+
+def term_weights(seen: Mapping[str, int], documents: int) -> dict[str, float]:
+    """Each term's IDF, from how many of ``documents`` items hold it."""
     return {term: math.log((documents + 1) / (count + 0.5)) for term, count in seen.items()}
+
+
+def index_keys(f: Features, idf: Mapping[str, float]) -> frozenset[str]:
+    """What finds an item's story: its anchors and its ``INDEX_TERMS`` heaviest terms."""
+    vector = _vector(f.terms, idf)
+    heaviest = sorted(vector, key=vector.__getitem__, reverse=True)[:INDEX_TERMS]
+    return f.anchors | {"t:" + term for term in heaviest}
 
 
 def _vector(bag: Mapping[str, int], idf: Mapping[str, float]) -> dict[str, float]:
@@ -468,20 +495,36 @@ def assign(
     threshold: float = THRESHOLD,
     max_size: int = MAX_SIZE,
     window_hours: float = WINDOW_HOURS,
+    stored: Stored | None = None,
 ) -> dict[str, str]:
     """Put each new item in the story it is closest to (above ``threshold``, not full), or
     in a story of its own (its id); returns {item id: story id} for the new items.
 
     Only stories sharing an uncommon anchor or one of its heaviest terms with the new item
-    are scored (an inverted index), and each vector and centroid is built once: an update
-    costs in proportion to its new items and the stories they touch, not to the window.
-    Stories made before this update keep their ids: only this update's stories merge."""
-    everything = [f for members in grouping.members.values() for f in members]
-    pool = [*everything, *new]
-    weights = idf or _idf(f.terms for f in pool)
-    # an anchor most items share (Казахстан, Президент) tells no story from another
-    counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
-    common = frozenset(a for a, n in counts.items() if n > max(8, len(pool) // 25))
+    are scored (an inverted index; each item's keys are made once, `Grouping.keys`), and
+    each vector and centroid is built once: an update costs in proportion to its new items
+    and the stories they touch.  Stories made before this update keep their ids: only this
+    update's stories merge.
+
+    The window is ``grouping``'s stories or, given ``stored``, the stories an index holds:
+    then only the window's counts, the stories the new items' keys find and the items of
+    the stories they are scored against are read, so the cost no longer grows with the
+    window either (a stored item's keys are those made when it was grouped)."""
+    if stored is None:
+        pool = [*(f for members in grouping.members.values() for f in members), *new]
+        weights = idf or _idf(f.terms for f in pool)
+        # an anchor most items share (Казахстан, Президент) tells no story from another
+        counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
+        documents = len(pool)
+    else:
+        seen = stored.df.copy()
+        for f in new:
+            seen.update(f.terms.keys())
+        documents = stored.documents + len(new)
+        weights = idf or term_weights(seen, documents)
+        counts = stored.anchors.copy()
+        counts.update(a for f in new for a in f.anchors)
+    common = frozenset(a for a, n in counts.items() if n > max(8, documents // 25))
     scorer = _Scorer(weights, window_hours, common, counts)
 
     def keys(f: Features) -> frozenset[str]:
@@ -493,10 +536,13 @@ def assign(
         return found - common
 
     index: dict[str, set[str]] = {}
-    for story, members in grouping.members.items():
-        for member in members:
-            for key in keys(member):
-                index.setdefault(key, set()).add(story)
+    if stored is None:
+        for story, members in grouping.members.items():
+            for member in members:
+                for key in keys(member):
+                    index.setdefault(key, set()).add(story)
+    else:  # the stored stories of the new items' keys (no new item has any other key)
+        index = stored.stories_with(set().union(*(keys(f) for f in new)))
     # a key many stories share finds no story in particular: it only makes the candidates
     # many (a busy window's commonest words, a cold start's thousands of stories); the
     # others find them
@@ -514,16 +560,32 @@ def assign(
             crowded.add(key)
             del index[key]
 
+    def candidates(item: Features) -> list[str]:
+        """The stories sharing the most keys with the item, when a busy window offers many."""
+        shared: Counter[str] = Counter()
+        for key in indexed(item):
+            shared.update(index.get(key, ()))
+        return heapq.nsmallest(CANDIDATES, shared, key=lambda story: (-shared[story], story))
+
+    asked: set[str] = set()  # stored stories whose items were read
+
+    def load(stories: Iterable[str]) -> None:
+        wanted = {story for story in stories if story not in grouping.members} - asked
+        if stored is not None and wanted:
+            asked.update(wanted)
+            for story, members in stored.load(wanted).items():
+                grouping.members.setdefault(story, []).extend(members)
+
+    if stored is not None:  # the stored stories the new items are likely scored against
+        load(story for item in new for story in candidates(item))
+
     placed: dict[str, str] = {}
     for item in sorted(new, key=lambda f: (f.published, f.id)):
         best, best_score = None, threshold
         fits: list[str] = []
-        shared: Counter[str] = Counter()
-        for key in indexed(item):
-            shared.update(index.get(key, ()))
-        # the stories sharing the most with it, when a busy window offers many
-        candidates = heapq.nsmallest(CANDIDATES, shared, key=lambda story: (-shared[story], story))
-        for story in candidates:
+        found = candidates(item)
+        load(found)  # a stored story that this update's items made a candidate
+        for story in found:
             members = grouping.members.get(story, [])
             if not members or len(members) >= max_size:
                 continue

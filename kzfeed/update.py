@@ -493,34 +493,47 @@ def update(
 
 
 def _group_stories(writer: Any) -> None:
-    """Put each new item in its story: compared with the stories stored near it in time."""
+    """Put each new item in its story: compared with the stories stored near it in time —
+    as the term index tells of them when it is current (the window is not read), else read
+    from the window's partitions."""
     from .grouping import group, window_days
     from .store import partition_of
-    from .store.termindex import TermIndex
+    from .store.termindex import TermIndex, is_pending
     from .stories import WINDOW_HOURS
 
     new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
-    days = window_days({partition_of(r["published"]) for r in new})
+    if not new:
+        return
     # no story joins items further apart than its window: what lies outside it is not read
     reach = timedelta(hours=WINDOW_HOURS)
     start = to_utc_iso(min(from_iso(r["published"]) for r in new) - reach)
     end = to_utc_iso(max(from_iso(r["published"]) for r in new) + reach)
-    window = [
-        r
-        for day in sorted(days)
-        for r in writer.partition_records(day)
-        if start <= r["published"] <= end
-    ]
+    placed = None
     index = TermIndex.open(writer.store.data_dir)
-    known = {}
     if index is not None:
         try:
-            known = index.features(days, start, end)
-        except Exception:  # derived data: without it the window's features are computed
-            known = {}
+            # current: every stored item in it (this batch's changes are not, yet)
+            if not is_pending(writer.store.data_dir) and (
+                index.count() == writer.store.item_count()
+            ):
+                leave_out = {*writer.new_ids, *writer.dropped_ids}
+                placed = group(index.window(start, end, leave_out), new, None, writer.analysed)
+        except Exception:  # derived data: without it the window is read
+            placed = None
         finally:
             index.close()
-    for item_id, story in group(window, new, known, writer.analysed).items():
+    if placed is None:
+        days = window_days({partition_of(r["published"]) for r in new})
+        window = [
+            r
+            for day in sorted(days)
+            for r in writer.partition_records(day)
+            if start <= r["published"] <= end
+        ]
+        placed = group(window, new, None, writer.analysed)
+    stories, keys = placed
+    writer.story_keys.update(keys)
+    for item_id, story in stories.items():
         if story != item_id:
             writer.set_fields(item_id, story=story)
 

@@ -3,6 +3,7 @@ reading every partition does, and gives story grouping the window's features."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -130,11 +131,115 @@ def test_the_window_features_are_those_grouping_computes(tmp_path: Path) -> None
     assert index is not None
     item = record("c" * 16, "Тоқаев и Мирзиёев обсудили торговлю", "Ставка 16,5% и транзит-2026")
     index.put([item])
-    (kept,) = index.features(["2026-11-24"]).values()
+    window = index.window("2026-11-23T00:00:00+00:00", "2026-11-25T00:00:00+00:00")
     fresh = record_features(item)
-    assert kept == fresh and kept.figures and kept.anchors  # the figures too
+    assert window.documents == 1 and set(window.df) == set(fresh.terms)
+    assert set(window.anchors) == set(fresh.anchors)
+    (key,) = [k for k in sorted(fresh.anchors) if k.startswith("n:")][:1]
+    assert window.stories_with([key, "n:нет-такого"]) == {key: {"c" * 16}}
+    ((story, (kept,)),) = window.load(["c" * 16]).items()
+    assert story == "c" * 16 and kept == fresh and kept.figures and kept.anchors  # figures too
     assert kept.published == from_iso(item["published"])
+    assert index.window("2026-11-25T00:00:00+00:00", "2026-11-26T00:00:00+00:00").documents == 0
     index.close()
+
+
+def keys_table(index: TermIndex) -> set[tuple[str, str]]:
+    """(key, item id) as the keys table holds them — and as each item's own list says."""
+    held = set(
+        index.db.execute("SELECT k.key, i.id FROM keys k JOIN items i ON i.row = k.row").fetchall()
+    )
+    listed = {
+        (key, item_id)
+        for item_id, keys in index.db.execute("SELECT id, keys FROM items")
+        for key in keys.split()
+    }
+    assert held == listed
+    count = index.db.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
+    assert count == len(held)  # no row left behind by an item gone
+    return held
+
+
+def test_the_story_keys_follow_edits_forgets_and_pruning(tmp_path: Path) -> None:
+    index = TermIndex.open(tmp_path, create=True)
+    assert index is not None
+    first = {**record("a" * 16, "Токаев провел переговоры с Мирзиёевым"), "story": "a" * 16}
+    later = {**record("b" * 16, "Мирзиёев прилетел в Астану"), "story": "a" * 16}
+    old = record("c" * 16, "Курс доллара", published="2026-10-01T04:00:00+00:00")
+    given = {"b" * 16: frozenset({"n:мирзиев", "t:прилетел"})}
+    index.put([first, later, old], None, given)
+    held = keys_table(index)
+    assert {k for k, i in held if i == "b" * 16} == given["b" * 16]  # as grouping made them
+    made = {k for k, i in held if i == "a" * 16}  # made here: anchors and heaviest terms
+    assert made > record_features(first).anchors and any(k.startswith("t:") for k in made)
+    stories = index.db.execute("SELECT DISTINCT grp FROM keys WHERE key = 'n:мирзиев'")
+    assert {s for (s,) in stories} == {"a" * 16}  # the story, not the item
+    edited = {**first, "title": "Смаилов провел совещание"}
+    index.put([edited])  # an edit
+    held = keys_table(index)
+    assert {k for k, i in held if i == "a" * 16} > record_features(edited).anchors
+    assert not {k for k, i in held if i == "a" * 16} & (
+        record_features(first).anchors - record_features(edited).anchors
+    )
+    index.forget_before("2026-11-01")
+    assert not {i for _k, i in keys_table(index)} & {"c" * 16}
+    index.forget(["a" * 16, "b" * 16])
+    assert keys_table(index) == set()
+    index.close()
+
+
+def counting(calls: list[str], original: Any, record: StoredItem) -> Any:
+    calls.append(record["id"])
+    return original(record)
+
+
+def test_an_update_groups_through_the_index_as_it_does_from_the_window(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a current index the window's items are not read nor analysed again; without
+    one they are — and the stories come out the same."""
+    import kzfeed.grouping
+
+    monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:00:00+00:00")
+    later = {
+        "title": "Мирзиёев завершил визит в Казахстан",
+        "link": "https://tengrinews.kz/kazakhstan_news/mirziyoev-visit-end-590/",
+        "guid": "tengri-590",
+        "pubDate": "Tue, 24 Nov 2026 16:40:00 +0500",
+        "description": "Шавкат Мирзиёев завершил визит в Астану после переговоров с Токаевым"
+        " о торговле и транзите.",
+    }
+    results: list[set[frozenset[str]]] = []
+    original = kzfeed.grouping.record_features
+    for with_index in (True, False):
+        folder = tmp_path / str(with_index)
+        folder.mkdir()
+        k, t = f"/{with_index}/k.xml", f"/{with_index}/t.xml"
+        feeds = [
+            {"name": "kazinform", "url": server.add(k, rss([*KAZINFORM, ART])), "lang": "ru"},
+            {"name": "tengrinews", "url": server.add(t, rss(TENGRI, "Tengrinews"))},
+        ]
+        config = write_config(folder / "config.toml", feeds, allow_private=True)
+        assert kz("update", config=config).exit_code == 0
+        server.add(t, rss([later, *TENGRI], "Tengrinews"))
+        if not with_index:
+            (folder / "data" / NAME).unlink()
+        computed: list[str] = []
+        monkeypatch.setattr(
+            kzfeed.grouping, "record_features", functools.partial(counting, computed, original)
+        )
+        assert kz("update", config=config).exit_code == 0
+        monkeypatch.undo()
+        monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:00:00+00:00")
+        assert bool(computed) is not with_index  # the window: from the index, or read
+        items = json.loads(kz("latest", "--json", "-n", "50", config=config).stdout)
+        by_title = {i["title"]: i["story"] for i in items}
+        assert by_title[later["title"]] == by_title[KAZINFORM[0]["title"]]
+        assert by_title[ART["title"]] != by_title[KAZINFORM[0]["title"]]
+        results.append(
+            {frozenset(t for t, s in by_title.items() if s == story) for story in by_title.values()}
+        )
+    assert results[0] == results[1]
 
 
 def test_a_commit_interrupted_before_the_index_is_caught_up_by_the_next(

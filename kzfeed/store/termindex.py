@@ -9,8 +9,11 @@ another version, never backed up.  TinyDB stays the store of record.
   (`terms.py`: folded, transliterated, stemmed), so a query's words find their items
   without reading or stemming a single partition; the query's other conditions (phrases,
   -words, fields, the listing filters) are then checked on those items only.
-* ``features``: per item what story grouping reads (its term bag and anchors), so an
-  update groups its new items against the window without recomputing the window.
+* ``items``: per item what story grouping reads (its term bag, anchors and figures), its
+  story and its keys (the anchors and heaviest terms that find its story, made when it was
+  grouped); ``keys``: the items of each key.  An update counts the window's terms and
+  anchors, looks up the stories of its new items' keys and reads the items of the stories
+  it scores (`window`): the window itself is never read whole, nor recomputed.
 
 Rows are keyed by publication time (`row_key`), so matches come newest first and a search
 stops when it has shown enough.  A search that finds the index stale (its item count is
@@ -36,19 +39,23 @@ from ..model import StoredItem
 
 if TYPE_CHECKING:
     from ..grouping import Analysis
-    from ..stories import Features
+    from ..stories import Features, Stored
 
 NAME = "terms.sqlite"
 PENDING = "terms.pending"  # the items a commit under way changes (see above)
-VERSION = "7"  # of the terms, the features and this schema: another one is rebuilt
+VERSION = "8"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     # title, text: the terms of the title and of the text; story: the rest of what
-    # grouping reads (anchors, figures, dates: grouping.dump_story_fields)
+    # grouping reads (anchors, figures, dates: grouping.dump_story_fields); grp: the
+    # item's story; keys: what finds it (anchors and "t:" heaviest terms, space-separated)
     "CREATE TABLE IF NOT EXISTS items (row INTEGER PRIMARY KEY, id TEXT, day TEXT,"
-    " published TEXT, title TEXT, text TEXT, story TEXT)",
+    " published TEXT, title TEXT, text TEXT, story TEXT, grp TEXT, keys TEXT)",
     "CREATE INDEX IF NOT EXISTS items_day ON items (day)",
     "CREATE INDEX IF NOT EXISTS items_id ON items (id)",
+    "CREATE INDEX IF NOT EXISTS items_grp ON items (grp, row)",
+    "CREATE TABLE IF NOT EXISTS keys (key TEXT, row INTEGER, grp TEXT,"
+    " PRIMARY KEY (key, row)) WITHOUT ROWID",
     # the words' index only: its text is the items table's (external content)
     "CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, text, content = 'items',"
     " content_rowid = 'row', detail = column,"
@@ -63,6 +70,16 @@ def row_key(published: str, item_id: str) -> int:
     from ..dates import from_iso
 
     return (int(from_iso(published).timestamp()) << 24) | int(item_id[:6], 16)
+
+
+def row_span(start: str, end: str) -> tuple[int, int]:
+    """The rows of the items published from ``start`` to ``end`` (ISO, whole seconds)."""
+    from ..dates import from_iso
+
+    return (
+        int(from_iso(start).timestamp()) << 24,
+        ((int(from_iso(end).timestamp()) + 1) << 24) - 1,
+    )
 
 
 def pieces(term: str) -> list[str]:
@@ -118,24 +135,36 @@ class TermIndex:
     # ------------------------------------------------------------------ writing
 
     def put(
-        self, records: Iterable[StoredItem], analysed: Mapping[str, Analysis] | None = None
+        self,
+        records: Iterable[StoredItem],
+        analysed: Mapping[str, Analysis] | None = None,
+        keys: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         """Index (or index again) these items, in one transaction (``analysed``: their
-        terms and features where the caller made them already)."""
+        terms and features, ``keys``: their story keys, where the caller made them
+        already; the others' keys are made with the term weights of their days)."""
         from ..grouping import analyse, dump_story_fields
+        from ..model import story_of
 
         given = sorted(records, key=lambda r: (r["published"], r["id"]))  # B-tree pages full
         if not given:
             return
+        made = {r["id"]: (analysed or {}).get(r["id"]) or analyse(r) for r in given}
+        keys = dict(keys or {})
+        keyless = [r for r in given if r["id"] not in keys]
+        if keyless:
+            keys.update(self._keys_of(keyless, {i: a[2] for i, a in made.items()}))
         with self._transaction():
             self._unindex([r["id"] for r in given])
             for record in given:
-                title, text, found = (analysed or {}).get(record["id"]) or analyse(record)
+                title, text, found = made[record["id"]]
                 row = row_key(record["published"], record["id"])
                 while self.db.execute("SELECT 1 FROM items WHERE row = ?", (row,)).fetchone():
                     row += 1  # the same second and the same 24 bits: the next free row
+                story = story_of(record)
+                its_keys = sorted(keys[record["id"]])
                 self.db.execute(
-                    "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row,
                         record["id"],
@@ -144,23 +173,59 @@ class TermIndex:
                         " ".join(title),
                         " ".join(text),
                         dump_story_fields(found),
+                        story,
+                        " ".join(its_keys),
                     ),
                 )
                 self.db.execute(
                     "INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)",
                     (row, " ".join(title), " ".join(text)),
                 )
+                self.db.executemany(
+                    "INSERT INTO keys VALUES (?, ?, ?)", [(k, row, story) for k in its_keys]
+                )
+
+    def _keys_of(
+        self, records: Sequence[StoredItem], found: Mapping[str, Features]
+    ) -> dict[str, frozenset[str]]:
+        """Story keys for items no grouping made them for (an edit, a rebuild): weighted
+        by the terms of their days (the indexed items of those days and these)."""
+        from collections import Counter
+
+        from ..stories import index_keys, term_weights
+
+        given = {r["id"] for r in records}
+        days = sorted({r["published"][:10] for r in records})
+        seen: Counter[str] = Counter()
+        documents = 0
+        marks = ",".join("?" * len(days))
+        for item_id, title, text in self.db.execute(
+            f"SELECT id, title, text FROM items WHERE day IN ({marks})",  # noqa: S608
+            days,
+        ):
+            if item_id not in given:
+                documents += 1
+                seen.update({*title.split(), *text.split()})
+        for record in records:
+            documents += 1
+            seen.update(found[record["id"]].terms.keys())
+        weights = term_weights(seen, documents)
+        return {r["id"]: index_keys(found[r["id"]], weights) for r in records}
 
     def _unindex(self, ids: Iterable[str]) -> None:
         """Take items out of the words' index (with the text it was built from), then out
-        of the table."""
+        of the tables."""
         for item_id in ids:
-            for row, title, text in self.db.execute(
-                "SELECT row, title, text FROM items WHERE id = ?", (item_id,)
+            for row, title, text, keys in self.db.execute(
+                "SELECT row, title, text, keys FROM items WHERE id = ?", (item_id,)
             ).fetchall():
                 self.db.execute(
                     "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
                     (row, title, text),
+                )
+                self.db.executemany(
+                    "DELETE FROM keys WHERE key = ? AND row = ?",
+                    [(key, row) for key in (keys or "").split()],
                 )
                 self.db.execute("DELETE FROM items WHERE row = ?", (row,))
 
@@ -186,25 +251,58 @@ class TermIndex:
 
     # ------------------------------------------------------------------ reading
 
-    def features(
-        self, days: Iterable[str], start: str = "", end: str = "\uffff"
-    ) -> dict[str, Features]:
-        """The story features of the items of these partitions (published from ``start`` to
-        ``end``, ISO UTC), by item id."""
-        from ..grouping import indexed_features
+    def window(self, start: str, end: str, leave_out: Iterable[str] = ()) -> Stored:
+        """What story grouping reads of the items published from ``start`` to ``end``
+        (ISO UTC) but ``leave_out``: their count, terms and anchors counted in one pass over
+        the table's short columns; the stories of a key and the items of a story on demand.
+        The caller keeps the index open while grouping."""
+        from collections import Counter
 
-        found: dict[str, Features] = {}
-        for day in sorted(set(days)):
-            rows = self.db.execute(
-                "SELECT id, published, title, text, story FROM items"
-                " WHERE day = ? AND published BETWEEN ? AND ?",
-                (day, start, end),
-            )
-            for item_id, published, title, text, story in rows:
-                found[item_id] = indexed_features(  # terms interned: a window repeats them
-                    item_id, published, _interned(title), _interned(text), story
-                )
-        return found
+        from ..grouping import indexed_features
+        from ..stories import CROWDED, Stored
+
+        low, high = row_span(start, end)
+        left = set(leave_out)
+        df: Counter[str] = Counter()
+        anchors: Counter[str] = Counter()
+        documents = 0
+        for item_id, title, text, keys in self.db.execute(
+            "SELECT id, title, text, keys FROM items WHERE row BETWEEN ? AND ?", (low, high)
+        ):
+            if item_id in left:
+                continue
+            documents += 1
+            df.update({*title.split(), *text.split()})
+            anchors.update(key for key in keys.split() if not key.startswith("t:"))
+
+        def stories_with(keys: Iterable[str]) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            for key in keys:  # past CROWDED stories a key finds none: no need to count on
+                rows = self.db.execute(
+                    "SELECT DISTINCT grp FROM keys WHERE key = ? AND row BETWEEN ? AND ? LIMIT ?",
+                    (key, low, high, CROWDED + 1),
+                ).fetchall()
+                if rows:
+                    found[key] = {story for (story,) in rows}
+            return found
+
+        def load(stories: Iterable[str]) -> dict[str, list[Features]]:
+            members: dict[str, list[Features]] = {}
+            for story in stories:
+                for item_id, published, title, text, fields in self.db.execute(
+                    "SELECT id, published, title, text, story FROM items"
+                    " WHERE grp = ? AND row BETWEEN ? AND ?",
+                    (story, low, high),
+                ):
+                    if item_id not in left:
+                        members.setdefault(story, []).append(
+                            indexed_features(
+                                item_id, published, _interned(title), _interned(text), fields
+                            )
+                        )
+            return members
+
+        return Stored(documents, df, anchors, stories_with, load)
 
     def matching(
         self, clauses: Sequence[Sequence[Sequence[str]]]
@@ -301,6 +399,7 @@ def keep(
     forget: Iterable[str],
     pruned_before: str | None,
     analysed: Mapping[str, Analysis] | None = None,
+    keys: Mapping[str, frozenset[str]] | None = None,
     get: Callable[[str], StoredItem | None] | None = None,
 ) -> None:
     """Bring the index in step with a batch the writer has just written: what it added or
@@ -316,7 +415,7 @@ def keep(
         try:
             if index.count() == 0:  # new, or to be rebuilt: every stored item
                 for records in every_partition():
-                    index.put(records, analysed)
+                    index.put(records, analysed, keys)
             else:
                 put = list(put)
                 forget = set(forget)
@@ -330,7 +429,7 @@ def keep(
                 if pruned_before:
                     index.forget_before(pruned_before)
                 index.forget(forget)
-                index.put(put, analysed)
+                index.put(put, analysed, keys)
         finally:
             index.close()
         with contextlib.suppress(FileNotFoundError):

@@ -40,6 +40,7 @@ class Writer:
         self._pruned_before: str | None = None
         self._rebuild = False
         self.analysed: dict[str, Any] = {}  # new items' terms and features (grouping.analyse)
+        self.story_keys: dict[str, frozenset[str]] = {}  # new items' story keys (grouping)
 
     @property
     def index(self) -> dict[str, Any]:
@@ -102,6 +103,11 @@ class Writer:
             partition = partition_of(entry)
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
+
+    @property
+    def dropped_ids(self) -> set[str]:
+        """Items this batch forgets (the term index still holds them until the commit)."""
+        return set(self._unindex)
 
     def offer(self, analysed: Mapping[str, tuple[str, Any]]) -> None:
         """Take the parse worker's analyses of the items this batch stores or edits, where
@@ -331,9 +337,11 @@ class Writer:
             forget=self._unindex,
             pruned_before=self._pruned_before,
             analysed=self.analysed,
+            keys=self.story_keys,
             get=self.get,
         )
         self.analysed = {}
+        self.story_keys = {}
         self._to_index.clear()
         self._unindex.clear()
         self._pruned_before = None
