@@ -354,14 +354,15 @@ class Grouping:
 @dataclass
 class Stored:
     """The stories stored near the new items as an index gives them, without reading them
-    whole: the window's size and how many of its items hold each term and each anchor,
-    the stories of its items holding a key (`stories_with`: each key's stories, at most
-    ``CROWDED`` + 1 of them), and the items of the stories a new item could join (`load`,
-    called once for the likely candidates, then for any other one met)."""
+    whole: how many items the window holds; how many of them hold each of some terms and
+    anchors (`count_terms`, `count_anchors`: asked only for those of the new items and of
+    the stories read); the stories of its items holding a key (`stories_with`: each key's
+    stories, at most ``CROWDED`` + 1 of them); the items of the stories a new item could
+    join (`load`: once for the likely candidates, then for any other one met)."""
 
     documents: int
-    df: Counter[str]
-    anchors: Counter[str]
+    count_terms: Callable[[Iterable[str]], Mapping[str, int]]
+    count_anchors: Callable[[Iterable[str]], Mapping[str, int]]
     stories_with: Callable[[Iterable[str]], dict[str, set[str]]]
     load: Callable[[Iterable[str]], dict[str, list[Features]]]
 
@@ -510,19 +511,21 @@ def assign(
     then only the window's counts, the stories the new items' keys find and the items of
     the stories they are scored against are read, so the cost no longer grows with the
     window either (a stored item's keys are those made when it was grouped)."""
+    weights: dict[str, float]
     if stored is None:
         pool = [*(f for members in grouping.members.values() for f in members), *new]
-        weights = idf or _idf(f.terms for f in pool)
+        weights = dict(idf) if idf else _idf(f.terms for f in pool)
         # an anchor most items share (Казахстан, Президент) tells no story from another
         counts: Counter[str] = Counter(a for f in pool for a in f.anchors)
         documents = len(pool)
-    else:
-        seen = stored.df.copy()
+    else:  # the weights of the new items' terms now, of a stored story's when it is read
+        documents = stored.documents + len(new)
+        seen = Counter(stored.count_terms({t for f in new for t in f.terms}))
         for f in new:
             seen.update(f.terms.keys())
-        documents = stored.documents + len(new)
-        weights = idf or term_weights(seen, documents)
-        counts = stored.anchors.copy()
+        weights = dict(idf) if idf else term_weights(seen, documents)
+        # only the new items' anchors are asked: a shared anchor is one of theirs
+        counts = Counter(stored.count_anchors({a for f in new for a in f.anchors}))
         counts.update(a for f in new for a in f.anchors)
     common = frozenset(a for a, n in counts.items() if n > max(8, documents // 25))
     scorer = _Scorer(weights, window_hours, common, counts)
@@ -575,6 +578,9 @@ def assign(
             asked.update(wanted)
             for story, members in stored.load(wanted).items():
                 grouping.members.setdefault(story, []).extend(members)
+                unknown = {t for m in members for t in m.terms if t not in weights}
+                if unknown and not idf:  # no new item has them: the window's count alone
+                    weights.update(term_weights(stored.count_terms(unknown), documents))
 
     if stored is not None:  # the stored stories the new items are likely scored against
         load(story for item in new for story in candidates(item))

@@ -253,34 +253,75 @@ class TermIndex:
 
     def window(self, start: str, end: str, leave_out: Iterable[str] = ()) -> Stored:
         """What story grouping reads of the items published from ``start`` to ``end``
-        (ISO UTC) but ``leave_out``: their count, terms and anchors counted in one pass over
-        the table's short columns; the stories of a key and the items of a story on demand.
-        The caller keeps the index open while grouping."""
+        (ISO UTC) but ``leave_out``, asked as it goes: how many there are; how many hold a
+        term (the words' index, by the rows' range) or an anchor (the keys); the stories
+        of a key; the items of a story.  Nothing is read for the window as a whole, so its
+        cost follows the new items, not the window.  The caller keeps the index open."""
         from collections import Counter
 
         from ..grouping import indexed_features
         from ..stories import CROWDED, Stored
 
         low, high = row_span(start, end)
+        span = (low, high)
         left = set(leave_out)
-        df: Counter[str] = Counter()
-        anchors: Counter[str] = Counter()
-        documents = 0
-        for item_id, title, text, keys in self.db.execute(
-            "SELECT id, title, text, keys FROM items WHERE row BETWEEN ? AND ?", (low, high)
-        ):
-            if item_id in left:
-                continue
-            documents += 1
-            df.update({*title.split(), *text.split()})
-            anchors.update(key for key in keys.split() if not key.startswith("t:"))
+        # the left-out items the index still holds (the items a batch drops): not counted
+        gone_terms: Counter[str] = Counter()
+        gone_anchors: Counter[str] = Counter()
+        gone = 0
+        given = sorted(left)
+        for offset in range(0, len(given), 500):
+            chunk = given[offset : offset + 500]
+            marks = ",".join("?" * len(chunk))
+            for title, text, keys in self.db.execute(
+                f"SELECT title, text, keys FROM items WHERE id IN ({marks})"  # noqa: S608
+                " AND row BETWEEN ? AND ?",
+                (*chunk, *span),
+            ):
+                gone += 1
+                gone_terms.update({*title.split(), *text.split()})
+                gone_anchors.update(k for k in keys.split() if not k.startswith("t:"))
+        documents = self.db.execute(
+            "SELECT COUNT(*) FROM items WHERE row BETWEEN ? AND ?", span
+        ).fetchone()[0]
+
+        def count_terms(terms: Iterable[str]) -> dict[str, int]:
+            counted: dict[str, int] = {}
+            for term in terms:
+                parts = pieces(term)  # a term FTS5 splits: the items holding every piece
+                if not parts:
+                    continue
+                found = (
+                    self.db.execute(
+                        "SELECT COUNT(*) FROM search WHERE search MATCH ? AND rowid BETWEEN ? AND ?",
+                        (" AND ".join(f'"{part}"' for part in parts), *span),
+                    ).fetchone()[0]
+                    - gone_terms[term]
+                )
+                if found > 0:
+                    counted[term] = found
+            return counted
+
+        def count_anchors(anchors: Iterable[str]) -> dict[str, int]:
+            counted: dict[str, int] = {}
+            for anchor in anchors:
+                found = (
+                    self.db.execute(
+                        "SELECT COUNT(*) FROM keys WHERE key = ? AND row BETWEEN ? AND ?",
+                        (anchor, *span),
+                    ).fetchone()[0]
+                    - gone_anchors[anchor]
+                )
+                if found > 0:
+                    counted[anchor] = found
+            return counted
 
         def stories_with(keys: Iterable[str]) -> dict[str, set[str]]:
             found: dict[str, set[str]] = {}
             for key in keys:  # past CROWDED stories a key finds none: no need to count on
                 rows = self.db.execute(
                     "SELECT DISTINCT grp FROM keys WHERE key = ? AND row BETWEEN ? AND ? LIMIT ?",
-                    (key, low, high, CROWDED + 1),
+                    (key, *span, CROWDED + 1),
                 ).fetchall()
                 if rows:
                     found[key] = {story for (story,) in rows}
@@ -292,7 +333,7 @@ class TermIndex:
                 for item_id, published, title, text, fields in self.db.execute(
                     "SELECT id, published, title, text, story FROM items"
                     " WHERE grp = ? AND row BETWEEN ? AND ?",
-                    (story, low, high),
+                    (story, *span),
                 ):
                     if item_id not in left:
                         members.setdefault(story, []).append(
@@ -302,7 +343,7 @@ class TermIndex:
                         )
             return members
 
-        return Stored(documents, df, anchors, stories_with, load)
+        return Stored(int(documents) - gone, count_terms, count_anchors, stories_with, load)
 
     def matching(
         self, clauses: Sequence[Sequence[Sequence[str]]]
