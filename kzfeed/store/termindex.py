@@ -293,7 +293,8 @@ class TermIndex:
                     continue
                 found = (
                     self.db.execute(
-                        "SELECT COUNT(*) FROM search WHERE search MATCH ? AND rowid BETWEEN ? AND ?",
+                        "SELECT COUNT(*) FROM search WHERE search MATCH ?"
+                        " AND rowid BETWEEN ? AND ?",
                         (" AND ".join(f'"{part}"' for part in parts), *span),
                     ).fetchone()[0]
                     - gone_terms[term]
