@@ -15,6 +15,8 @@ files sends them: the server's work is not billed to the client), and measures w
    re-sends identical bodies;
 2b. the steady poll: the corpus one poll later (every feed with 2 new items on top and its
    2 oldest gone, the rest byte for byte the same), for kzfeed and the others in the round;
+2b'. the biggest update: 100 new feeds of 750 items each (75,000 items) added at once to the
+   store, its time and peak RSS;
 2c. the feedparser floor: the 500 bodies parsed by bare `feedparser.parse(bytes,
    sanitize_html=False, resolve_relative_uris=False)` on every core, as a whole process;
 3. `kzfeed latest -n 50` and `kzfeed latest --group rubric --since 24h` over stores of 25k,
@@ -61,6 +63,7 @@ from kzfeed.store import Store  # noqa: E402
 
 FEEDS = 500
 ITEMS = 50
+BIG_FEEDS, BIG_ITEMS = 100, 750  # the biggest update: that many feeds subscribed at once
 AGENCIES = [
     ("inform.kz", "Kazinform", "ru"),
     ("inform.kz", "Kazinform", "kk"),
@@ -136,13 +139,16 @@ WORDS = {
 # ------------------------------------------------------------------------------ the corpus
 
 
-def build_corpus(now: datetime, seed: int = 2026) -> dict[str, bytes]:
+def build_corpus(
+    now: datetime, seed: int = 2026, feeds: int = FEEDS, items: int = ITEMS, folder: str = "feed"
+) -> dict[str, bytes]:
     """500 RSS documents, path -> bytes.  About one story in ten is carried by 2-3 feeds
     (an agency's main feed and its rubric feeds, http/https and utm variants)."""
     rng = random.Random(seed)
     shared: list[tuple[str, str, str, datetime]] = []
     docs: dict[str, bytes] = {}
-    for f in range(FEEDS):
+    kind = "news" if folder == "feed" else folder  # the links of the 500 feeds as they were
+    for f in range(feeds):
         host, source, lang = AGENCIES[f % len(AGENCIES)]
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>',
@@ -150,14 +156,14 @@ def build_corpus(now: datetime, seed: int = 2026) -> dict[str, bytes]:
             f"<title>{escape(source)} #{f}</title><link>https://{host}/</link>",
             f"<description>{escape(source)}</description><language>{lang}</language>",
         ]
-        for i in range(ITEMS):
+        for i in range(items):
             if shared and rng.random() < 0.1:
                 title, link, category, when = rng.choice(shared)
                 link = link.replace("https://", "http://") + "?utm_source=rss&utm_medium=feed"
             else:
                 words = WORDS[lang]
                 title = " ".join(rng.choice(words) for _ in range(rng.randint(6, 12))).capitalize()
-                link = f"https://{host}/{lang}/news/{f}-{i}-{rng.randrange(10**9)}"
+                link = f"https://{host}/{lang}/{kind}/{f}-{i}-{rng.randrange(10**9)}"
                 category = rng.choice(CATEGORIES[lang])
                 when = now - timedelta(minutes=rng.randint(0, 48 * 60))
                 if rng.random() < 0.05:
@@ -171,7 +177,7 @@ def build_corpus(now: datetime, seed: int = 2026) -> dict[str, bytes]:
                 f"<description><![CDATA[<p>{escape(lead)}</p>]]></description></item>"
             )
         parts.append("</channel></rss>")
-        docs[f"/feed/{f}.xml"] = "\n".join(parts).encode()
+        docs[f"/{folder}/{f}.xml"] = "\n".join(parts).encode()
     return docs
 
 
@@ -341,9 +347,12 @@ def peak_mb(result: subprocess.CompletedProcess[str]) -> float:
     return int(marker[1].split()[0]) / 1024 if len(marker) == 2 else float("nan")
 
 
-def kzfeed_config(path: Path, data: Path, server: CorpusServer) -> Path:
+def kzfeed_config(path: Path, data: Path, server: CorpusServer, big: int = 0) -> Path:
+    """The corpus's 500 feeds (and ``big`` feeds of the big corpus)."""
     feeds = "\n".join(
         f'[[feeds]]\nname = "f{n}"\nurl = "{server.url(f"/feed/{n}.xml")}"\n' for n in range(FEEDS)
+    ) + "".join(
+        f'[[feeds]]\nname = "big{n}"\nurl = "{server.url(f"/big/{n}.xml")}"\n' for n in range(big)
     )
     path.write_text(
         "[settings]\n"
@@ -587,6 +596,24 @@ def main() -> None:
                 if polled is not None:
                     steady_others.setdefault(name, []).append(polled)
             server.serve(docs)
+        # the biggest update a store meets: 100 new feeds of 750 items each (a backlog of
+        # archives subscribed at once) into the store the first round made
+        big_docs = build_corpus(now, seed=7, feeds=BIG_FEEDS, items=BIG_ITEMS, folder="big")
+        server.serve({**docs, **big_docs})
+        big_cfg = kzfeed_config(tmp / "kz-big.toml", tmp / "data-0", server, BIG_FEEDS)
+        seconds, result = run(
+            [py, "-c", MEASURE, "--config", str(big_cfg), "update", "--json"], env
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        big_new = json.loads(result.stdout)["new"]
+        record(
+            "big",
+            f"kzfeed update adding {BIG_FEEDS} feeds x {BIG_ITEMS} items to the store",
+            seconds,
+        )
+        record("big_new", "  items it stored", float(big_new), "items")
+        record("big_rss", "  its peak RSS (process + parse workers)", peak_mb(result), "MB")
+        server.serve(docs)
         record("cold", "kzfeed update, cold (500 feeds, 25k items)", statistics.median(cold))
         record("warm304", "kzfeed update, warm: all 304", statistics.median(warm_304))
         record(
@@ -775,6 +802,9 @@ def main() -> None:
     targets.append(("bytes per item / 1,500", figures["bytes"] / 1500, 1.0))
     targets.append(("add 1,000 items to 100k (s)", figures["add1000"], 1.0))
     targets.append(("update peak RSS / 300 MB", figures["rss"] / 300, 1.0))
+    targets.append(
+        (f"peak RSS adding {BIG_FEEDS} x {BIG_ITEMS} items / 300 MB", figures["big_rss"] / 300, 1.0)
+    )
     targets.append(("feeds parsed in warm runs (must be 0)", figures["parsed"], 0.0))
     for label, ratio, limit in targets:
         if ratio is None:

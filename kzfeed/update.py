@@ -407,6 +407,7 @@ class _Outcome:
     parsed: ParsedFeed | None = None
     body_hash: str | None = None
     skipped: str | None = None
+    done: bool = False  # fetched and parsed (or failed, or skipped): ready to be stored
 
 
 def select_feeds(config: Config, names: Sequence[str] | None) -> list[FeedSpec]:
@@ -449,38 +450,44 @@ def update(
         for spec in specs:
             outcome = _Outcome(spec)
             outcome.skipped = due(spec, states.get(spec.name), now, force)
+            outcome.done = outcome.skipped is not None
             outcomes.append(outcome)
             if outcome.skipped is None:
                 todo.append(outcome)
-        if todo:
-            _run(todo, states, config, jobs or settings.jobs, force, progress)
         cutoff = retention_cutoff(settings.retention_days, now)
         cutoff_iso = to_utc_iso(cutoff) if cutoff else None
         wanted: list[tuple[str, str]] = []  # (item id, url) of new items to read in full
-        for outcome in outcomes:
-            state = states.get(outcome.spec.name)
-            try:
-                result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
-            except StoreError:
-                raise  # the database itself: the run stops, nothing is written
-            except Exception as exc:  # one feed's bad data costs that feed, never the run
-                result = _failed_outcome(writer, outcome, state, exc)
-            report.feeds.append(result)
-        if writer.new_ids:
-            report.new_ids = list(writer.new_ids)
-            try:
-                _group_stories(writer)
-            except StoreError:
-                raise
-            except Exception as exc:  # the items are stored: each a story of its own
-                report.notes.append(internal_error("stories", exc))
-            if config.rules:
+        waiting = iter(outcomes)
+        stored = 0
+
+        def store_ready() -> None:
+            """Store the feeds parsed so far, in the config's order (which of two feeds'
+            copies of a story is stored first does not depend on which answered first), as
+            soon as each one and all before it are ready: an update holds only the parsed
+            feeds waiting for an earlier one, not every feed's items at once."""
+            nonlocal stored
+            while stored < len(outcomes) and outcomes[stored].done:
+                outcome = next(waiting)
+                stored += 1
+                state = states.get(outcome.spec.name)
                 try:
-                    report.alerts = _apply_rules(writer, config, states, now)
+                    result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
                 except StoreError:
-                    raise
-                except Exception as exc:  # the items are stored: the rules did not act
-                    report.notes.append(internal_error("rules", exc))
+                    raise  # the database itself: the run stops, nothing is written
+                except Exception as exc:  # one feed's bad data costs that feed, never the run
+                    result = _failed_outcome(writer, outcome, state, exc)
+                report.feeds.append(result)
+                outcome.parsed = None  # its items are the batch's now
+                if len(writer.new_ids) >= COMMIT_EVERY:  # a big update: written as it goes
+                    _settle(writer, report, config, states, now)
+                    writer.commit()
+                    writer.release()
+
+        store_ready()
+        if todo:
+            _run(todo, states, config, jobs or settings.jobs, force, progress, store_ready)
+        store_ready()
+        _settle(writer, report, config, states, now)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
     if wanted:  # the articles are fetched with the lock released: a reader's marks go on
@@ -490,6 +497,36 @@ def update(
                 for item_id, text in texts.items():
                     writer.set_full_text(item_id, text)
     return report
+
+
+#: An update that brings more new items than this (a backlog of big feeds subscribed at
+#: once) writes them this many at a time: each part is grouped, ruled and committed, and
+#: the partitions it read are let go, so an update's memory has a ceiling
+COMMIT_EVERY = 10_000
+
+
+def _settle(
+    writer: Any, report: UpdateReport, config: Config, states: dict[str, FeedState], now: datetime
+) -> None:
+    """The batch's new items into their stories, then the rules (a failure of either is a
+    note: the items stay stored)."""
+    if not writer.new_ids:
+        return
+    report.new_ids.extend(writer.new_ids)
+    try:
+        _group_stories(writer)
+    except StoreError:
+        raise
+    except Exception as exc:  # the items are stored: each a story of its own
+        report.notes.append(internal_error("stories", exc))
+    if config.rules:
+        try:
+            report.alerts.extend(_apply_rules(writer, config, states, now))
+        except StoreError:
+            raise
+        except Exception as exc:  # the items are stored: the rules did not act
+            report.notes.append(internal_error("rules", exc))
+    writer.new_ids.clear()
 
 
 def _group_stories(writer: Any) -> None:
@@ -693,10 +730,13 @@ def _run(
     jobs: int,
     force: bool,
     progress: ProgressHook | None,
+    ready: Callable[[], None],
 ) -> None:
+    """Fetch and parse the feeds; ``ready`` is called each time one is done (it stores what
+    can be stored)."""
     pool = _Parsers(min(os.cpu_count() or 1, len(todo)), config.settings.parse_timeout)
     try:
-        asyncio.run(_fetch_all(todo, states, config, jobs, force, progress, pool))
+        asyncio.run(_fetch_all(todo, states, config, jobs, force, progress, pool, ready))
     finally:
         pool.shutdown()
 
@@ -747,12 +787,18 @@ async def _fetch_all(
     force: bool,
     progress: ProgressHook | None,
     pool: _Parsers,
+    ready: Callable[[], None],
 ) -> None:
     from .fetch import Fetcher, body_hash
 
     settings = config.settings
 
     async def one(outcome: _Outcome, fetcher: Fetcher) -> None:
+        await guarded(outcome, fetcher)
+        outcome.done = True
+        ready()  # a StoreError raised here ends the run, as it would after the fetching
+
+    async def guarded(outcome: _Outcome, fetcher: Fetcher) -> None:
         try:
             await handle(outcome, fetcher)
         except Exception as exc:  # a bug or an unforeseen input costs this feed only
@@ -794,6 +840,7 @@ async def _fetch_all(
             if force or state is None or not settings.parse_changed_only
             else (state.head_print, dict(state.item_facts)),
         )
+        outcome.fetched = replace(fetched, body=b"")  # parsed: not kept till the store
         if progress:
             progress(spec.name, outcome.parsed.error or count(len(outcome.parsed.items), "item"))
 

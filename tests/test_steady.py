@@ -4,6 +4,7 @@ parsing the whole body gives."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kzfeed.cli import app
+from kzfeed.store.writer import Writer
 
 from .conftest import CORPUS, REPO, FeedServer, rss, write_config
 
@@ -173,3 +175,53 @@ def test_the_stored_wire_is_the_same_with_and_without_the_shortcut(
         assert order[0] == order[1]
     assert shortcut_used > 50  # the shortcut did its work along the way
     assert html_blocks_kept > 0  # on the news list too
+
+
+def stored(config: Path) -> list[tuple[str, str, str, str]]:
+    result = kz(config, "latest", "--json", "--all", "-n", "1000")
+    assert result.exit_code == 0, result.output
+    return sorted((i["id"], i["feed"], i["story"], i["title"]) for i in json.loads(result.stdout))
+
+
+def counted(writer: Writer, calls: list[int], original: Any) -> None:
+    calls.append(1)
+    original(writer)
+
+
+def test_a_big_update_is_written_in_parts_and_stores_what_one_part_would(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update bringing more than `COMMIT_EVERY` new items commits as it goes (its memory
+    has a ceiling); the wire stored, the stories and the report are those of one commit —
+    a story carried by feeds that land in different parts included."""
+    import kzfeed.update
+
+    shared = item(7, title="Токаев провел переговоры с Мирзиёевым в Астане")
+    feeds = []
+    for f in range(4):
+        items = [item(100 * f + n) for n in range(1, 6)]
+        if f in (0, 3):  # one story, the first feed and the last
+            items.append({**shared, "guid": f"shared-{f}", "link": f"https://x{f}.kz/a"})
+        path = f"/big{f}.xml"
+        server.add(path, rss(items, f"Feed {f}"))
+        feeds.append({"name": f"f{f}", "url": server.url(path)})
+    reports, wires, commits = [], [], []
+    original = Writer.commit
+    for every in (10_000, 3):  # in one part; then a commit after each feed or two
+        monkeypatch.setattr(kzfeed.update, "COMMIT_EVERY", every)
+        calls: list[int] = []
+        monkeypatch.setattr(Writer, "commit", functools.partialmethod(counted, calls, original))
+        (tmp_path / f"c{every}").mkdir()
+        config = write_config(tmp_path / f"c{every}" / "config.toml", feeds, allow_private=True)
+        reports.append(update(config))
+        commits.append(len(calls))
+        monkeypatch.setattr(Writer, "commit", original)
+        wires.append(stored(config))
+    assert commits[0] == 1 and commits[1] >= 3  # written as it went
+    assert reports[0]["new"] == reports[1]["new"] == 22
+    assert [f["new"] for f in reports[0]["feeds"]] == [f["new"] for f in reports[1]["feeds"]]
+    assert wires[0] == wires[1]
+    stories = {title: story for _i, _f, story, title in wires[1]}
+    sharing = [s for _i, _f, s, t in wires[1] if t == shared["title"]]
+    assert len(sharing) == 2 and len(set(sharing)) == 1  # across the parts: one story
+    assert len(set(stories.values())) < len(wires[1])

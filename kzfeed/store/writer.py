@@ -313,6 +313,12 @@ class Writer:
         if self.store._state is not None:
             self.store._state[1].commit()
 
+    def release(self) -> None:
+        """After a commit: let go of the partitions read so far (a big update keeps in
+        memory only the ones it is writing; they are read again when written again)."""
+        assert not self._pending and not self._removed, "commit first"
+        self.store._partitions.clear()
+
     def rebuild_term_index(self) -> None:
         """Build ``terms.sqlite`` again from every partition (`kzfeed db reindex`)."""
         from .termindex import remove
