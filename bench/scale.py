@@ -596,6 +596,10 @@ def main() -> None:
                 if polled is not None:
                     steady_others.setdefault(name, []).append(polled)
             server.serve(docs)
+        stored = len(Store(tmp / "data-0").ids())
+        record(
+            "stored", "items stored from the corpus (shared stories merged)", float(stored), "items"
+        )
         # the biggest update a store meets: 100 new feeds of 750 items each (a backlog of
         # archives subscribed at once) into the store the first round made
         big_docs = build_corpus(now, seed=7, feeds=BIG_FEEDS, items=BIG_ITEMS, folder="big")
@@ -650,10 +654,6 @@ def main() -> None:
             statistics.median(floor),
         )
         record("rss", "kzfeed update peak RSS (process + parse workers)", max(peaks), "MB")
-        stored = len(Store(tmp / "data-0").ids())
-        record(
-            "stored", "items stored from the corpus (shared stories merged)", float(stored), "items"
-        )
         for name, (cold_o, warm_o) in others.items():
             if cold_o:
                 record(f"{name}_cold", f"{name}: cold update", statistics.median(cold_o))

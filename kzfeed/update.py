@@ -502,7 +502,7 @@ def update(
 #: An update that brings more new items than this (a backlog of big feeds subscribed at
 #: once) writes them this many at a time: each part is grouped, ruled and committed, and
 #: the partitions it read are let go, so an update's memory has a ceiling
-COMMIT_EVERY = 10_000
+COMMIT_EVERY = 25_000
 
 
 def _settle(
