@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from .dates import from_iso
@@ -108,26 +108,21 @@ Placed = tuple[dict[str, str], dict[str, frozenset[str]]]
 def group(
     window: Iterable[StoredItem] | Stored,
     new: Sequence[StoredItem],
-    known: Mapping[str, Features] | None = None,
     analysed: dict[str, Analysis] | None = None,
 ) -> Placed:
     """The new items' stories and keys.  ``window``: the stored items near the new ones in
-    time (the new ones themselves are skipped if present; ``known``: their features where
-    the term index has them, the others are computed), or what the term index tells of
+    time (the new ones themselves are skipped if present), or what the term index tells of
     them (`termindex.TermIndex.window`); ``analysed`` receives the new items' analyses
     (the term index keeps them)."""
-    fresh = {record["id"] for record in new}
     grouping = Grouping()
     stored = window if isinstance(window, Stored) else None
     if not isinstance(window, Stored):
-        kept = known or {}
+        fresh = {record["id"] for record in new}
         for record in window:
-            if record["id"] in fresh:
-                continue
-            story = story_of(record)
-            found = kept.get(record["id"]) or record_features(record)
-            grouping.members.setdefault(story, []).append(found)
-            grouping.story_of[record["id"]] = story
+            if record["id"] not in fresh:
+                story = story_of(record)
+                grouping.members.setdefault(story, []).append(record_features(record))
+                grouping.story_of[record["id"]] = story
     made = analysed if analysed is not None else {}
     for record in new:
         if record["id"] not in made:  # else the parse worker analysed it

@@ -457,8 +457,7 @@ def update(
         cutoff = retention_cutoff(settings.retention_days, now)
         cutoff_iso = to_utc_iso(cutoff) if cutoff else None
         wanted: list[tuple[str, str]] = []  # (item id, url) of new items to read in full
-        waiting = iter(outcomes)
-        stored = 0
+        stored = 0  # how many of the outcomes are stored, in order
 
         def store_ready() -> None:
             """Store the feeds parsed so far, in the config's order (which of two feeds'
@@ -467,13 +466,13 @@ def update(
             feeds waiting for an earlier one, not every feed's items at once."""
             nonlocal stored
             while stored < len(outcomes) and outcomes[stored].done:
-                outcome = next(waiting)
+                outcome = outcomes[stored]
                 stored += 1
                 state = states.get(outcome.spec.name)
                 try:
                     result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
                 except StoreError:
-                    raise  # the database itself: the run stops, nothing is written
+                    raise  # the database itself: the run stops, nothing more is written
                 except Exception as exc:  # one feed's bad data costs that feed, never the run
                     result = _failed_outcome(writer, outcome, state, exc)
                 report.feeds.append(result)
@@ -554,7 +553,7 @@ def _group_stories(writer: Any) -> None:
                 index.count() == writer.store.item_count()
             ):
                 leave_out = {*writer.new_ids, *writer.dropped_ids}
-                placed = group(index.window(start, end, leave_out), new, None, writer.analysed)
+                placed = group(index.window(start, end, leave_out), new, writer.analysed)
         except Exception:  # derived data: without it the window is read
             placed = None
         finally:
@@ -567,7 +566,7 @@ def _group_stories(writer: Any) -> None:
             for r in writer.partition_records(day)
             if start <= r["published"] <= end
         ]
-        placed = group(window, new, None, writer.analysed)
+        placed = group(window, new, writer.analysed)
     stories, keys = placed
     writer.story_keys.update(keys)
     for item_id, story in stories.items():

@@ -19,7 +19,7 @@ from kzfeed.store.termindex import NAME, TermIndex
 from kzfeed.terms import terms
 
 from .conftest import FeedServer, rss, write_config
-from .test_storylines import ART, ASTANA_TIMES, KAZINFORM, TENGRI
+from .test_storylines import ART, ASTANA_TIMES, KAZINFORM, TENGRI, kz
 
 runner = CliRunner()
 QUERIES = [
@@ -39,10 +39,6 @@ QUERIES = [
     "Касым-Жомарт",
     "нет-такого-слова",
 ]
-
-
-def kz(*args: str, config: Path) -> Any:
-    return runner.invoke(app, ["--config", str(config), *args], catch_exceptions=False)
 
 
 @pytest.fixture

@@ -262,8 +262,7 @@ class TermIndex:
         from ..grouping import indexed_features
         from ..stories import CROWDED, Stored
 
-        low, high = row_span(start, end)
-        span = (low, high)
+        span = row_span(start, end)
         left = set(leave_out)
         # the left-out items the index still holds (the items a batch drops): not counted
         gone_terms: Counter[str] = Counter()
