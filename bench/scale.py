@@ -20,7 +20,8 @@ files sends them: the server's work is not billed to the client), and measures w
 2c. the feedparser floor: the 500 bodies parsed by bare `feedparser.parse(bytes,
    sanitize_html=False, resolve_relative_uris=False)` on every core, as a whole process;
 3. `kzfeed latest -n 50` and `kzfeed latest --group rubric --since 24h` over stores of 25k,
-   100k and 365k items (built through the store's own write path);
+   100k and 365k items (built through the store's own write path), the newest day a busy
+   one of 7,500 items;
 4. `kzfeed --help` and a minimal Typer hello-world command (the start-up yardstick);
 5. database bytes per item; adding 1,000 new items to the 100k store;
 6. where installed, `sfeed_update` (maxjobs=8) and `newsboat -x reload` (reload-threads 8)
@@ -61,6 +62,7 @@ from kzfeed.model import Item  # noqa: E402
 from kzfeed.normalize import _hash, canonical_url  # noqa: E402
 from kzfeed.store import Store  # noqa: E402
 
+BUSY_DAY = 7_500  # items on the newest day of the `latest` stores (issue 15: 7,000+)
 FEEDS = 500
 ITEMS = 50
 BIG_FEEDS, BIG_ITEMS = 100, 750  # the biggest update: that many feeds subscribed at once
@@ -370,8 +372,9 @@ def kzfeed_config(path: Path, data: Path, server: CorpusServer, big: int = 0) ->
 # ------------------------------------------------------------------------------ stores
 
 
-def synthetic_items(start: int, count: int, now: datetime, days: int, seed: int) -> list[Item]:
-    """Items for the store benchmarks, newest first: ~1,000 a day over ``days`` days."""
+def synthetic_items(start: int, count: int, now: datetime, days: float, seed: int) -> list[Item]:
+    """Items for the store benchmarks, newest first, ``count`` spread over ``days`` days
+    back from ``now``."""
     rng = random.Random(seed)
     feeds = [f"f{n}" for n in range(40)]
     rubrics = (
@@ -430,7 +433,12 @@ def load_store(data: Path, items: list[Item], batch: int = 20_000) -> float:
 def store_bytes(data: Path) -> int:
     return sum(
         p.stat().st_size
-        for p in [data / "index.json", data / "state.json", *data.glob("items/*.json")]
+        for p in [
+            data / "index.json",
+            data / "state.json",
+            *data.glob("items/*.json"),
+            *data.glob("heads/*.json"),
+        ]
         if p.exists()
     )
 
@@ -500,7 +508,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     pair_runs = 5 if args.quick else max(3 * runs, 9)  # start-up pairs are cheap: more rounds
-    sizes = (5_000, 20_000, 40_000) if args.quick else (25_000, 100_000, 365_000)
+    sizes = (10_000, 20_000, 40_000) if args.quick else (25_000, 100_000, 365_000)
     now = datetime.now(UTC).replace(microsecond=0)
     # as a user runs it: with Python's bytecode cache (a shell or CI may switch it off)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -673,15 +681,25 @@ def main() -> None:
             ),
             encoding="utf-8",
         )
-        # each size adds older days to the store (about 1,000 items a day), so the newest
-        # partitions, which `latest` reads, are the same at every size
+        # the newest day is a busy wire day (BUSY_DAY items since midnight UTC, a 7 MB
+        # partition); each size adds older days to the store (about 1,000 items a day), so
+        # the newest partitions, which `latest` reads, are the same at every size
+        midnight = now.replace(hour=0, minute=0, second=0)
         loaded = 0  # the previous size
-        days_for = {size: max(1, round(size / 1000)) for size in sizes}
+        days_for = {size: max(1, round((size - BUSY_DAY) / 1000)) for size in sizes}
         for size in sizes:
+            if loaded == 0:
+                load_store(
+                    data,
+                    synthetic_items(
+                        0, BUSY_DAY, now, max(60, (now - midnight).total_seconds()) / 86400, 1
+                    ),
+                )
+                loaded = BUSY_DAY
             items = synthetic_items(
                 loaded,
                 size - loaded,
-                now - timedelta(days=days_for.get(loaded, 0)),
+                midnight - timedelta(seconds=1, days=days_for.get(loaded, 0)),
                 days_for[size] - days_for.get(loaded, 0),
                 seed=size,
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
@@ -108,6 +108,41 @@ def newest(
             break  # an older day holds nothing newer: the next partition is not even read
     found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
     return found if limit is None else found[:limit]
+
+
+def newest_with_heads(
+    days: Iterable[str],
+    head: Callable[[str], list[Record] | None],
+    whole: Callable[[str], list[Record]],
+    flt: Filter,
+    limit: int,
+) -> list[Record]:
+    """`newest`, reading a day's newest records only (``head``: `store/heads.py`; None
+    when the day has no head) while they hold every match still wanted: a record a head
+    leaves out is older than all it keeps, and an older day's older still.  ``days``
+    newest first; ``whole`` reads a day's partition."""
+    found: list[Record] = []
+    seen: set[str] = set()
+    since_day = flt.since[:10] if flt.since else None
+    until_day = flt.until[:10] if flt.until else None
+    for day in days:
+        if since_day is not None and day < since_day:
+            break
+        if until_day is not None and day > until_day:
+            continue
+        kept = head(day)
+        if kept is not None:
+            matching = [r for r in kept if r["id"] not in seen and flt.matches(r)]
+            if len(found) + len(matching) >= limit:
+                found.extend(matching)
+                break
+        matching = [r for r in whole(day) if r["id"] not in seen and flt.matches(r)]
+        seen.update(r["id"] for r in matching)
+        found.extend(matching)
+        if len(found) >= limit:
+            break
+    found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    return found[:limit]
 
 
 @dataclass

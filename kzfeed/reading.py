@@ -181,7 +181,7 @@ class Wire:
     ) -> Listing:
         """The newest ``n`` items (per section when grouped by rubric or feed); with
         ``stories``, the newest ``n`` stories, one lead item each (`Listing.stories`)."""
-        from .query import newest, per_group
+        from .query import newest, newest_with_heads, per_group
 
         if group not in GROUPS:
             raise UsageError(
@@ -191,6 +191,10 @@ class Wire:
         listing = Listing(items=[], group=group)
         if stories:
             self._latest_stories(listing, flt, n)
+        elif group == "date" and not flt.search:  # the newest days' heads, not the days
+            listing.items = newest_with_heads(
+                self.store.partitions(), self.store.head_items, self.store.partition_items, flt, n
+            )
         elif group == "date":
             listing.items = newest(self.partitions(flt), flt, n)
         else:

@@ -8,6 +8,7 @@ Layout of the data dir::
     ids.bin                  every item id, sorted, 8 bytes each (derived from the index):
                              the shortest unique id prefixes without reading the index
     items/2026-11-24.json    TinyDB, table "items": the items published that UTC day
+    heads/2026-11-24.json    the newest records of one of the newest days (`heads.py`)
 
 * Items are partitioned by the UTC day of publication, so `latest` reads the newest
   partitions only and stops; nothing needs every item ever stored.
@@ -126,6 +127,15 @@ class Store(BackupMirror):
                 return [cast(StoredItem, record) for record in table.values()]
         db, _ = self._partition(name)
         return [cast(StoredItem, dict(doc)) for doc in db.table("items").all()]
+
+    def head_items(self, name: str) -> list[StoredItem] | None:
+        """A day's newest records, newest first, when its head (`heads.py`) describes the
+        partition on disk; None when it has none (a small or an older day) or it is stale."""
+        from .heads import read_head
+
+        if name in self._partitions:  # read (and maybe changed) here: the file may lag
+            return None
+        return read_head(self.data_dir, name, self.items_dir / f"{name}.json")
 
     def iter_newest(self) -> Iterator[tuple[str, list[StoredItem]]]:
         """(partition, its items) from the newest partition back."""

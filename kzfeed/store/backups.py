@@ -76,6 +76,7 @@ class BackupMirror:
         folders = (
             self.data_dir,
             self.items_dir,
+            self.data_dir / "heads",
             backups / "last",
             backups / "last" / "items",
             backups / "previous",

@@ -299,8 +299,13 @@ class Writer:
             mark_pending(self.store.data_dir, [*self._to_index, *self._unindex])
         self._flush()
         self._flush_states()
-        for _db, storage in list(self.store._partitions.values()):
-            storage.commit()
+        written = [
+            (name, storage)
+            for name, (_db, storage) in list(self.store._partitions.items())
+            if storage.commit()
+        ]
+        if written or self._pruned_before:
+            self._write_heads(written)
         if terms or is_pending(self.store.data_dir):
             self._update_term_index()
         if self._index_dirty:
@@ -312,6 +317,23 @@ class Writer:
                 self._ids_changed = False
         if self.store._state is not None:
             self.store._state[1].commit()
+
+    def _write_heads(self, written: list[tuple[str, files.AtomicStorage]]) -> None:
+        """The newest days' headlines (`heads.py`), after their partitions."""
+        from .heads import HEAD_DAYS, keep_newest, write_head
+
+        days = self.store.partitions()
+        newest = set(days[:HEAD_DAYS])
+        for name, storage in written:
+            if name in newest:
+                table = (storage._data or {}).get("items", {})
+                write_head(
+                    self.store.data_dir,
+                    name,
+                    self.store.items_dir / f"{name}.json",
+                    table.values(),
+                )
+        keep_newest(self.store.data_dir, days)
 
     def release(self) -> None:
         """After a commit: let go of the partitions read so far (a big update keeps in

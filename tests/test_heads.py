@@ -1,0 +1,207 @@
+"""The newest days' headlines (`store/heads.py`): `latest` reads a busy day's head, not the
+day, and gets what reading the day whole gives — or reads the day when the head is stale."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kzfeed import dedup
+from kzfeed.config import load_config
+from kzfeed.model import Item
+from kzfeed.query import Filter, newest, newest_with_heads
+from kzfeed.reading import Selection, Wire
+from kzfeed.store import Store
+from kzfeed.store import files as store_files
+from kzfeed.store.heads import HEAD_DAYS, HEAD_ITEMS, head_path, order
+
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+RUBRICS = ("politics", "economy", "sport", "society")
+
+
+def item(n: int, when: datetime) -> Item:
+    key = f"{n:016x}"
+    return Item(
+        id=key,
+        feed=f"f{n % 3}",
+        source="Kazinform",
+        title=f"Новость {n}: Тоқаев",
+        url=f"https://www.inform.kz/ru/news_a{n}",
+        published=when.isoformat(),
+        date_estimated=False,
+        rubrics=(RUBRICS[n % 4],) if n % 25 else ("culture",),
+        categories=(),
+        lang="kk" if n % 5 == 0 else "ru",
+        summary="АСТАНА. KAZINFORM – лид.",
+        feed_key=key,
+        link_key=f"l{key}",
+        content_hash="h",
+    )
+
+
+def wire(tmp_path: Path, per_day: tuple[int, ...]) -> Wire:
+    """A store whose newest day (NOW's) holds per_day[0] items, the day before per_day[1] …"""
+    items, n = [], 0
+    for back, count in enumerate(per_day):
+        end = NOW - timedelta(days=back)
+        for k in range(count):
+            # whole minutes, many items sharing one: the order falls back to the id
+            items.append(item(n, end - timedelta(minutes=(k * 7) % (19 * 60))))
+            n += 1
+    data = tmp_path / "data"
+    store = Store(data)
+    with store.writer() as writer:
+        writer.apply(dedup.plan(items, writer.view()))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "{data}"\nretention_days = 0\n'
+        + "".join(f'[[feeds]]\nname = "f{k}"\nurl = "https://x.invalid/{k}"\n' for k in range(3)),
+        encoding="utf-8",
+    )
+    return Wire(load_config(config), now=NOW)
+
+
+def no_reading_of(monkeypatch: pytest.MonkeyPatch, days: set[str]) -> None:
+    """Reading any of ``days`` whole fails the test."""
+    whole = Store.partition_items
+
+    def guarded(self: Store, name: str) -> list[Any]:
+        assert name not in days, f"the partition {name} was read whole"
+        return whole(self, name)
+
+    monkeypatch.setattr(Store, "partition_items", guarded)
+
+
+def read_whole(w: Wire, flt: Filter, n: int) -> list[str]:
+    return [r["id"] for r in newest(Store(w.store.data_dir).iter_newest(), flt, n)]
+
+
+def test_a_busy_day_gets_a_head_of_its_newest_records_small_days_none(tmp_path: Path) -> None:
+    w = wire(tmp_path, (600, 100, 400))
+    data = w.store.data_dir
+    assert head_path(data, "2026-11-24").exists()
+    assert not head_path(data, "2026-11-23").exists()  # 100 items: read whole, as cheap
+    assert head_path(data, "2026-11-22").exists()
+    head = w.store.head_items("2026-11-24")
+    records = w.store.partition_items("2026-11-24")
+    assert head is not None and len(head) == HEAD_ITEMS
+    assert head == sorted(records, key=order, reverse=True)[:HEAD_ITEMS]
+
+
+def test_latest_reads_the_head_and_shows_what_the_whole_day_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = wire(tmp_path, (600, 500))
+    expected = read_whole(w, Filter(), 50)
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23"})
+    assert [r["id"] for r in w.latest(Selection(), 50).items] == expected
+    # a filter the head holds 50 matches of
+    flt = w.filter(Selection(rubrics=("sport",)))
+    monkeypatch.undo()
+    expected = read_whole(w, flt, 50)
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23"})
+    assert [r["id"] for r in w.latest(Selection(rubrics=("sport",)), 50).items] == expected
+
+
+def test_a_filter_the_head_cannot_satisfy_reads_the_day(tmp_path: Path) -> None:
+    w = wire(tmp_path, (600, 500))
+    # culture: one item in 25, about 10 in a head of 256: the day is read, then the next
+    selection = Selection(rubrics=("culture",))
+    got = [r["id"] for r in w.latest(selection, 30).items]
+    assert got == read_whole(w, w.filter(selection), 30) and len(got) == 30
+
+
+def test_read_marks_reach_the_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = wire(tmp_path, (600,))
+    first = w.latest(Selection(), 3).items
+    assert w.mark([first[0]["id"]], True) == 1
+    no_reading_of(monkeypatch, {"2026-11-24"})
+    unread = w.latest(Selection(unread=True), 3).items
+    assert [r["id"] for r in unread] == [first[1]["id"], first[2]["id"], unread[2]["id"]]
+    assert first[0]["id"] not in {r["id"] for r in unread}
+
+
+def test_a_head_that_no_longer_describes_its_day_is_ignored(tmp_path: Path) -> None:
+    """A partition written without its head (`db restore`, an older kzfeed, a commit cut
+    between the two files): the day is read whole, so nothing stale is shown."""
+    w = wire(tmp_path, (600,))
+    newest_id = w.latest(Selection(), 1).items[0]["id"]
+    path = w.store.items_dir / "2026-11-24.json"
+    data = orjson.loads(path.read_bytes())
+    for record in data["items"].values():
+        if record["id"] == newest_id:
+            record["title"] = "Исправленный заголовок"
+    store_files.write_atomic(path, orjson.dumps(data))
+    fresh = Wire(w.config, now=NOW)
+    assert fresh.store.head_items("2026-11-24") is None
+    assert fresh.latest(Selection(), 1).items[0]["title"] == "Исправленный заголовок"
+
+
+def test_a_damaged_head_is_ignored(tmp_path: Path) -> None:
+    w = wire(tmp_path, (600,))
+    expected = read_whole(w, Filter(), 20)
+    head_path(w.store.data_dir, "2026-11-24").write_bytes(b'{"stamp": [1, 2, ')
+    assert [r["id"] for r in Wire(w.config, now=NOW).latest(Selection(), 20).items] == expected
+
+
+def test_only_the_newest_days_keep_heads(tmp_path: Path) -> None:
+    w = wire(tmp_path, (300,) * (HEAD_DAYS + 2))
+    kept = sorted(p.stem for p in (w.store.data_dir / "heads").iterdir())
+    assert kept == sorted(w.store.partitions()[:HEAD_DAYS])
+    # a new day: the oldest head goes
+    store = Store(w.store.data_dir)
+    later = [item(10_000 + k, NOW + timedelta(days=1, minutes=-k)) for k in range(300)]
+    with store.writer() as writer:
+        writer.apply(dedup.plan(later, writer.view()))
+    kept = sorted(p.stem for p in (w.store.data_dir / "heads").iterdir())
+    assert kept == sorted(store.partitions()[:HEAD_DAYS]) and "2026-11-25" in kept
+
+
+# ------------------------------------------------------------------ the decision, pure
+
+records = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # day back
+        st.integers(0, 40),  # minute of the day (many shared)
+        st.sampled_from(RUBRICS),
+        st.booleans(),  # read
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records,
+    st.integers(1, 40),
+    st.integers(1, 12),
+    st.sampled_from([None, *RUBRICS]),
+    st.booleans(),
+    st.sampled_from([None, "2026-11-22T00:20:00+00:00", "2026-11-23T00:05:00+00:00"]),
+)
+def test_heads_give_what_whole_days_give(
+    rows: list[tuple[int, int, str, bool]],
+    limit: int,
+    size: int,
+    rubric: str | None,
+    unread: bool,
+    since: str | None,
+) -> None:
+    by_day: dict[str, list[Any]] = {}
+    for n, (back, minute, rub, read) in enumerate(rows):
+        when = datetime(2026, 11, 24, tzinfo=UTC) - timedelta(days=back) + timedelta(minutes=minute)
+        day = when.date().isoformat()
+        by_day.setdefault(day, []).append(
+            {"id": f"{n:04x}", "published": when.isoformat(), "rubrics": [rub], "read": read}
+        )
+    days = sorted(by_day, reverse=True)
+    heads = {d: sorted(r, key=order, reverse=True)[:size] for d, r in by_day.items()}
+    flt = Filter(rubrics=frozenset({rubric}) if rubric else frozenset(), unread=unread, since=since)
+    whole = newest(((d, by_day[d]) for d in days), flt, limit)
+    assert newest_with_heads(days, heads.get, by_day.__getitem__, flt, limit) == whole
