@@ -320,3 +320,91 @@ def test_a_malformed_schema_1_index_names_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(StoreError, match=r"index\.json: a malformed schema 1 index"):
         Store(tmp_path).get("a")
+
+
+# ------------------------------------------------------------------ appending to a day
+
+
+def day_file(tmp_path: Path, day: str = "2026-11-24") -> Path:
+    return tmp_path / "items" / f"{day}.json"
+
+
+def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(n) for n in range(50)])
+    before = day_file(tmp_path).read_bytes()
+    # the old records are neither parsed nor rebuilt: TinyDB is not asked for the day
+    monkeypatch.setattr(
+        Store, "_partition", lambda self, name: pytest.fail(f"{name} read through TinyDB")
+    )
+    assert store_items(Store(tmp_path), [make_item(n) for n in range(50, 80)]) == (30, 0)
+    monkeypatch.undo()
+    after = day_file(tmp_path).read_bytes()
+    assert after.startswith(before[:-2]) and len(after) > len(before)
+    records = Store(tmp_path).partition_items("2026-11-24")
+    assert sorted(r["id"] for r in records) == sorted(make_item(n).id for n in range(80))
+    backup = tmp_path / "backups" / "last" / "items" / "2026-11-24.json"
+    assert backup.read_bytes() == after  # the mirror has the same bytes
+
+
+def test_an_edit_or_a_file_written_elsewhere_is_read_and_written_whole(tmp_path: Path) -> None:
+    import json
+
+    store = Store(tmp_path)
+    store_items(store, [make_item(n) for n in range(5)])
+    # an edit: the day is rewritten with the record once
+    edited = replace(make_item(1), title="Заголовок исправлен", content_hash="h2")
+    assert store_items(Store(tmp_path), [edited]) == (0, 1)
+    raw = day_file(tmp_path).read_bytes()
+    assert raw.count(b'"%d":' % store_files.doc_id(edited.id)) == 1
+    assert "Заголовок исправлен".encode() in raw
+    # a file this store did not write last (another tool, `db restore`): not appended to
+    data = json.loads(raw)
+    day_file(tmp_path).write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    assert store_items(Store(tmp_path), [make_item(9)]) == (1, 0)
+    raw = day_file(tmp_path).read_bytes()
+    assert not raw.startswith(b'{\n "items"')  # rewritten by kzfeed
+    records = Store(tmp_path).partition_items("2026-11-24")
+    assert len(records) == 6 and len({r["id"] for r in records}) == 6
+
+
+def test_a_commit_cut_after_the_days_stores_no_item_twice(tmp_path: Path) -> None:
+    """Partitions are written before the index: a commit that died in between leaves days
+    holding items the index does not know.  They come again as new; the day, not the one
+    this store's index last saw, is read whole and each item is in it once."""
+    store = Store(tmp_path)
+    store_items(store, [make_item(n) for n in range(10)])
+    index_before = (tmp_path / "index.json").read_bytes()
+    late = [make_item(n) for n in range(10, 15)]
+    store_items(Store(tmp_path), late)
+    (tmp_path / "index.json").write_bytes(index_before)  # as if the commit had died here
+    assert store_items(Store(tmp_path), late) == (5, 0)
+    raw = day_file(tmp_path).read_bytes()
+    for item in late:
+        assert raw.count(b'"%d":' % store_files.doc_id(item.id)) == 1
+
+
+def test_a_truncated_day_is_never_appended_to(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(n) for n in range(10)])
+    whole = day_file(tmp_path).read_bytes()
+    cut = whole[: len(whole) // 2] + b"}}"  # ends as a partition does, but is not one
+    day_file(tmp_path).write_bytes(cut)
+    with pytest.raises(StoreError, match=r"2026-11-24\.json"):
+        store_items(Store(tmp_path), [make_item(20)])
+    assert day_file(tmp_path).read_bytes() == cut
+    backup = tmp_path / "backups" / "last" / "items" / "2026-11-24.json"
+    assert backup.read_bytes() == whole  # the damage never reached the backup
+
+
+def test_a_new_day_and_an_empty_day_are_written_as_partitions(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store_items(store, [make_item(1, "2026-11-25")])
+    assert Store(tmp_path).partition_items("2026-11-25")[0]["id"] == make_item(1).id
+    with store.writer() as writer:  # the day's only item goes: an empty table stays
+        writer.purge_feed("kazinform-ru")
+    assert Store(tmp_path).partition_items("2026-11-25") == []
+    assert store_items(Store(tmp_path), [make_item(2, "2026-11-25")]) == (1, 0)
+    assert [r["id"] for r in Store(tmp_path).partition_items("2026-11-25")] == [make_item(2).id]

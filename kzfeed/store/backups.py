@@ -27,7 +27,7 @@ class BackupMirror:
     def backup_dir(self) -> Path:
         return self.data_dir / "backups"
 
-    def save(self, path: Path, data: bytes) -> None:
+    def save(self, path: Path, data: files.Data) -> None:
         """Write a store file atomically, and the same bytes to the backup mirror.
 
         ``backups/last/`` mirrors every file as of the last successful write (copies, not

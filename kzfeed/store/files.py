@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +62,22 @@ def load_json(path: Path) -> Any:
     return data
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+#: What a file is written from: its bytes, or its bytes in pieces (an appended partition:
+#: the old file's bytes, then the new records, without joining them in memory)
+Data = bytes | Sequence[bytes | memoryview]
+
+
+def write_atomic(path: Path, data: Data) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -89,7 +98,7 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-Saver = Callable[[Path, bytes], None]
+Saver = Callable[[Path, Data], None]
 
 
 class AtomicStorage(Storage):

@@ -3,10 +3,12 @@ digest marks, pruning; written once per batch, partitions first, then the index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from tinydb.table import Document
 
 from .. import dedup
@@ -39,6 +41,7 @@ class Writer:
         self._unindex: set[str] = set()
         self._pruned_before: str | None = None
         self._rebuild = False
+        self._added: set[str] = set()  # ids no partition held before this batch
         self.analysed: dict[str, Any] = {}  # new items' terms and features (grouping.analyse)
         self.story_keys: dict[str, frozenset[str]] = {}  # new items' story keys (grouping)
 
@@ -94,6 +97,7 @@ class Writer:
         self._pending.setdefault(partition, {})[item_id] = record
         if item_id not in self.index["items"]:
             self._ids_changed = True
+            self._added.add(item_id)
         self.index["items"][item_id] = index_entry(record["published"], carrying_feeds(record))
         self._index_dirty = True
 
@@ -270,20 +274,93 @@ class Writer:
                 self._put(record)
         return self._forget(doomed, utcnow(), tombstone=False)
 
-    def _flush(self) -> None:
-        for partition in sorted(set(self._pending) | set(self._removed)):
-            table = self._table(partition)
+    def _write_partitions(self) -> None:
+        """Write every partition this batch changed, one at a time, each let go once written
+        (a big update holds one day in memory, not every day it touches), with the newest
+        days' heads (`heads.py`) and each file's stamp in the index.
+
+        A day that only gains new items is appended to: the new records go after the old
+        file's bytes, which are neither parsed nor rebuilt — when the file is the one this
+        store last wrote (its stamp in the index: size, time, inode), so that it is known
+        whole and holds none of the new ids.  Any other day (an edit, a removal, a file
+        written elsewhere or by a commit that did not finish) is read, changed and written
+        through TinyDB."""
+        from .heads import HEAD_DAYS, keep_newest, read_head, stamp, write_head
+
+        touched = set(self._pending) | set(self._removed)
+        if not touched and not self._pruned_before:
+            return
+        days = set(self.store.partitions()) | touched
+        newest = set(sorted(days, reverse=True)[:HEAD_DAYS])
+        stamps: dict[str, Any] = {}
+        if touched or self.store._index is not None:
+            stamps = self.index.setdefault("stamps", {})
+        for partition in sorted(touched):
             records = self._pending.get(partition, {})
-            drop = set(self._removed.get(partition, ())) | set(records)
-            present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
-            if present:
-                table.remove(doc_ids=present)
-            if records:
-                table.insert_multiple(
-                    Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
-                )
+            path = self.store.items_dir / f"{partition}.json"
+            kept: Iterable[StoredItem] | None = None
+            old = None
+            if not self._removed.get(partition) and self._added.issuperset(records):
+                head = read_head(self.store.data_dir, partition, path)  # before the append
+                old = self._append(path, records, stamps.get(partition))
+                if old is not None and partition in newest:
+                    kept = [*head, *records.values()] if head is not None else old()
+            if old is None:  # read, changed and written whole
+                table = self._table(partition)
+                drop = set(self._removed.get(partition, ())) | set(records)
+                present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
+                if present:
+                    table.remove(doc_ids=present)
+                if records:
+                    table.insert_multiple(
+                        Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
+                    )
+                _db, storage = self.store._partition(partition)
+                storage.commit()
+                if partition in newest:
+                    kept = (storage._data or {}).get("items", {}).values()
+            if kept is not None:
+                write_head(self.store.data_dir, partition, path, kept)
+            stamps[partition] = stamp(path)
+            self._index_dirty = True
+            self.store._partitions.pop(partition, None)  # read again if asked again
+        for name in [p for p in stamps if p not in days or p < (self._pruned_before or "")]:
+            del stamps[name]
+            self._index_dirty = True
         self._pending.clear()
         self._removed.clear()
+        self._added.clear()
+        keep_newest(self.store.data_dir, days)
+
+    def _append(
+        self, path: Path, records: Mapping[str, StoredItem], known: Any
+    ) -> Callable[[], list[StoredItem]] | None:
+        """Append new records to a partition file this store last wrote (``known``: its
+        stamp then), or write a new one; None when the file must be read whole.  Returns
+        how to read the day's records (for its head) without reading the file again."""
+        from .heads import stamp
+
+        new = b",".join(b'"%d":%s' % (files.doc_id(i), files.dumps(r)) for i, r in records.items())
+        found = stamp(path)
+        if found is None:  # a new day
+            self.store.save(path, [b'{"items":{', new, b"}}"])
+            return lambda: list(records.values())
+        if found != known:
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        if not raw.startswith(b'{"items":{') or not raw.endswith(b"}}"):
+            return None  # not as kzfeed writes a partition: read whole
+        empty = raw == b'{"items":{}}'
+        self.store.save(path, [memoryview(raw)[:-2], b"" if empty else b",", new, b"}}"])
+
+        def everything() -> list[StoredItem]:
+            table = orjson.loads(raw).get("items", {})
+            return [*table.values(), *records.values()]
+
+        return everything
 
     def _table(self, partition: str) -> Any:
         db, _ = self.store._partition(partition)
@@ -297,15 +374,8 @@ class Writer:
         terms = bool(self._to_index or self._unindex or self._pruned_before or self._rebuild)
         if terms:  # until the term index holds them (an interrupted commit: the next one)
             mark_pending(self.store.data_dir, [*self._to_index, *self._unindex])
-        self._flush()
         self._flush_states()
-        written = [
-            (name, storage)
-            for name, (_db, storage) in list(self.store._partitions.items())
-            if storage.commit()
-        ]
-        if written or self._pruned_before:
-            self._write_heads(written)
+        self._write_partitions()
         if terms or is_pending(self.store.data_dir):
             self._update_term_index()
         if self._index_dirty:
@@ -317,23 +387,6 @@ class Writer:
                 self._ids_changed = False
         if self.store._state is not None:
             self.store._state[1].commit()
-
-    def _write_heads(self, written: list[tuple[str, files.AtomicStorage]]) -> None:
-        """The newest days' headlines (`heads.py`), after their partitions."""
-        from .heads import HEAD_DAYS, keep_newest, write_head
-
-        days = self.store.partitions()
-        newest = set(days[:HEAD_DAYS])
-        for name, storage in written:
-            if name in newest:
-                table = (storage._data or {}).get("items", {})
-                write_head(
-                    self.store.data_dir,
-                    name,
-                    self.store.items_dir / f"{name}.json",
-                    table.values(),
-                )
-        keep_newest(self.store.data_dir, days)
 
     def release(self) -> None:
         """After a commit: let go of the partitions read so far (a big update keeps in
