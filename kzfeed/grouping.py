@@ -10,10 +10,11 @@ an item stored before stories existed is a story of its own (`model.story_of`).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+
+import orjson
 
 from .dates import from_iso
 from .model import StoredItem, story_of
@@ -68,16 +69,14 @@ def analyse(record: StoredItem) -> Analysis:
 
 def dump_story_fields(found: Features) -> str:
     """What the term index keeps of an item's features besides its terms (JSON)."""
-    return json.dumps(
+    return orjson.dumps(
         {
             "a": sorted(found.anchors),
             "f": sorted(found.figures),
             "h": sorted(found.headline),
             "d": sorted(found.dates),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+        }
+    ).decode()
 
 
 def indexed_features(
@@ -88,7 +87,7 @@ def indexed_features(
     bag = Counter(text)
     for term in title:
         bag[term] += TITLE_WEIGHT
-    kept = json.loads(story)
+    kept = orjson.loads(story)
     return Features(
         item_id,
         from_iso(published),

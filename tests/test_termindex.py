@@ -122,6 +122,24 @@ def test_edits_forgets_and_pruning_leave_no_stale_terms(tmp_path: Path) -> None:
     index.close()
 
 
+def test_items_of_one_second_sharing_their_ids_first_24_bits_get_rows_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """The row is the second and 24 bits of the id: items that share both, put at once or
+    one after another, each take the next free row, and each is found."""
+    index = TermIndex.open(tmp_path, create=True)
+    assert index is not None
+    ids = [f"abcdef{n:010x}" for n in range(6)]
+    index.put([record(i, f"Землетрясение номер {n}") for n, i in enumerate(ids[:3])])
+    index.put([record(i, f"Землетрясение номер {n + 3}") for n, i in enumerate(ids[3:])])
+    assert sorted(i for _, i in index.matching(q("Землетрясение")) or []) == ids
+    assert index.count() == 6
+    index.put([record(ids[1], "Наводнение")])  # an edit takes a row again
+    assert [i for _, i in index.matching(q("Наводнение")) or []] == [ids[1]]
+    assert index.count() == 6
+    index.close()
+
+
 def test_the_window_features_are_those_grouping_computes(tmp_path: Path) -> None:
     index = TermIndex.open(tmp_path, create=True)
     assert index is not None

@@ -6,8 +6,8 @@ small file ``heads/<day>.json`` keeps that day's newest ``HEAD_ITEMS`` records (
 published time, then id — the order `latest` shows), written right after the partition.
 
 It is derived data, trusted only while it describes the partition on disk: it carries the
-partition file's stamp (size, modification time in ns, inode — a new file on every atomic
-write) and a head whose stamp does not match is ignored (a partition written by
+partition file's stamp (its size and modification time in ns: every write of a partition
+makes a new file) and a head whose stamp does not match is ignored (a partition written by
 `db restore`, or a commit interrupted between the two files), so reading falls back to the
 partition itself.  No backup copy is kept: it is rebuilt whenever its day is written.
 """
@@ -34,7 +34,7 @@ def stamp(path: Path) -> list[int] | None:
         st = path.stat()
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+    return [st.st_size, st.st_mtime_ns]
 
 
 def order(record: StoredItem) -> tuple[str, str]:

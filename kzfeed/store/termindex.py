@@ -156,34 +156,62 @@ class TermIndex:
             keys.update(self._keys_of(keyless, {i: a[2] for i, a in made.items()}))
         with self._transaction():
             self._unindex([r["id"] for r in given])
-            for record in given:
-                title, text, found = made[record["id"]]
-                row = row_key(record["published"], record["id"])
-                while self.db.execute("SELECT 1 FROM items WHERE row = ?", (row,)).fetchone():
+            wanted = [row_key(r["published"], r["id"]) for r in given]
+            taken = self._taken(wanted)  # rows already held (by other items)
+            items: list[tuple[object, ...]] = []
+            search: list[tuple[int, str, str]] = []
+            keyed: list[tuple[str, int, str]] = []
+            for record, row in zip(given, wanted, strict=True):
+                while row in taken:
                     row += 1  # the same second and the same 24 bits: the next free row
+                taken.add(row)
+                title, text, found = made[record["id"]]
                 story = story_of(record)
                 its_keys = sorted(keys[record["id"]])
-                self.db.execute(
-                    "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                titled, texted = " ".join(title), " ".join(text)
+                items.append(
                     (
                         row,
                         record["id"],
                         record["published"][:10],
                         record["published"],
-                        " ".join(title),
-                        " ".join(text),
+                        titled,
+                        texted,
                         dump_story_fields(found),
                         story,
                         " ".join(its_keys),
-                    ),
+                    )
                 )
-                self.db.execute(
-                    "INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)",
-                    (row, " ".join(title), " ".join(text)),
+                search.append((row, titled, texted))
+                keyed.extend((k, row, story) for k in its_keys)
+            self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
+            self.db.executemany("INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)", search)
+            self.db.executemany("INSERT INTO keys VALUES (?, ?, ?)", keyed)
+
+    def _taken(self, rows: Sequence[int]) -> set[int]:
+        """Which of these rows, or the rows just after them (where a clash moves one), the
+        index holds."""
+        taken: set[int] = set()
+        if not rows:
+            return taken
+        # one range query per stretch of rows close together, not one query a row
+        ordered = sorted(rows)
+        start = end = ordered[0]
+        spans = []
+        for row in ordered[1:]:
+            if row - end > 600 << 24:  # ten minutes apart
+                spans.append((start, end))
+                start = row
+            end = row
+        spans.append((start, end))
+        for low, high in spans:
+            taken.update(
+                r
+                for (r,) in self.db.execute(
+                    "SELECT row FROM items WHERE row BETWEEN ? AND ?", (low, high + 4096)
                 )
-                self.db.executemany(
-                    "INSERT INTO keys VALUES (?, ?, ?)", [(k, row, story) for k in its_keys]
-                )
+            )
+        return taken
 
     def _keys_of(
         self, records: Sequence[StoredItem], found: Mapping[str, Features]
@@ -215,19 +243,27 @@ class TermIndex:
     def _unindex(self, ids: Iterable[str]) -> None:
         """Take items out of the words' index (with the text it was built from), then out
         of the tables."""
-        for item_id in ids:
-            for row, title, text, keys in self.db.execute(
-                "SELECT row, title, text, keys FROM items WHERE id = ?", (item_id,)
-            ).fetchall():
+        listed = list(ids)
+        found = []
+        for at in range(0, len(listed), 500):  # a query for 500 ids, not one an id
+            chunk = listed[at : at + 500]
+            marks = ",".join("?" * len(chunk))
+            found.extend(
                 self.db.execute(
-                    "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
-                    (row, title, text),
-                )
-                self.db.executemany(
-                    "DELETE FROM keys WHERE key = ? AND row = ?",
-                    [(key, row) for key in (keys or "").split()],
-                )
-                self.db.execute("DELETE FROM items WHERE row = ?", (row,))
+                    f"SELECT row, title, text, keys FROM items WHERE id IN ({marks})",  # noqa: S608
+                    chunk,
+                ).fetchall()
+            )
+        for row, title, text, keys in found:
+            self.db.execute(
+                "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
+                (row, title, text),
+            )
+            self.db.executemany(
+                "DELETE FROM keys WHERE key = ? AND row = ?",
+                [(key, row) for key in (keys or "").split()],
+            )
+            self.db.execute("DELETE FROM items WHERE row = ?", (row,))
 
     def forget(self, ids: Iterable[str]) -> None:
         with self._transaction():

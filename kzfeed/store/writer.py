@@ -281,7 +281,7 @@ class Writer:
 
         A day that only gains new items is appended to: the new records go after the old
         file's bytes, which are neither parsed nor rebuilt — when the file is the one this
-        store last wrote (its stamp in the index: size, time, inode), so that it is known
+        store last wrote (its stamp in the index: size and time in ns), so that it is known
         whole and holds none of the new ids.  Any other day (an edit, a removal, a file
         written elsewhere or by a commit that did not finish) is read, changed and written
         through TinyDB."""
@@ -340,7 +340,10 @@ class Writer:
         how to read the day's records (for its head) without reading the file again."""
         from .heads import stamp
 
-        new = b",".join(b'"%d":%s' % (files.doc_id(i), files.dumps(r)) for i, r in records.items())
+        if not records:
+            return None
+        # one dump of the records as a table, its braces off: `"id":{…},"id":{…}`
+        new = memoryview(files.dumps({str(files.doc_id(i)): r for i, r in records.items()}))[1:-1]
         found = stamp(path)
         if found is None:  # a new day
             self.store.save(path, [b'{"items":{', new, b"}}"])
