@@ -42,6 +42,7 @@ class Writer:
         self._pruned_before: str | None = None
         self._rebuild = False
         self._added: set[str] = set()  # ids no partition held before this batch
+        self._whole: dict[str, list[StoredItem]] = {}  # days this commit wrote new: records
         self.analysed: dict[str, Any] = {}  # new items' terms and features (grouping.analyse)
         self.story_keys: dict[str, frozenset[str]] = {}  # new items' story keys (grouping)
 
@@ -345,8 +346,9 @@ class Writer:
         # one dump of the records as a table, its braces off: `"id":{…},"id":{…}`
         new = memoryview(files.dumps({str(files.doc_id(i)): r for i, r in records.items()}))[1:-1]
         found = stamp(path)
-        if found is None:  # a new day
+        if found is None:  # a new day: these records are all it holds
             self.store.save(path, [b'{"items":{', new, b"}}"])
+            self._whole[path.stem] = list(records.values())
             return lambda: list(records.values())
         if found != known:
             return None
@@ -388,6 +390,7 @@ class Writer:
             if self._ids_changed or not ids_path.exists():  # derived: no backup copy
                 files.write_atomic(ids_path, id_list(self.index["items"]))
                 self._ids_changed = False
+        self._whole.clear()
         if self.store._state is not None:
             self.store._state[1].commit()
 
@@ -410,7 +413,9 @@ class Writer:
 
         def every_partition() -> Iterator[list[StoredItem]]:
             for name in reversed(self.store.partitions()):  # rows in ascending order
-                yield self.store.partition_items(name)
+                # a day this commit wrote new is not read back: its records are at hand
+                whole = self._whole.pop(name) if name in self._whole else None
+                yield whole if whole is not None else self.store.partition_items(name)
                 if name not in self._pending:  # read once: not kept in memory
                     self.store._partitions.pop(name, None)
 
