@@ -84,6 +84,7 @@ _MONTH_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_DIGIT = re.compile(r"\d")
 _SCALES = (
     ("тыс", 3),
     ("мын", 3),
@@ -289,10 +290,12 @@ def features(
     figures: set[tuple[float, int]] = set()
     headline: set[tuple[float, int]] = set()
     for text in (title, summary):
-        for match in _CAPITALISED.finditer(text):
-            name = _name(match.group(1), lang)
+        for word in _CAPITALISED.findall(text):
+            name = _name(word, lang)
             if name:
                 anchors.add("n:" + name)
+        if _DIGIT.search(text) is None:  # no figure, date or time to find
+            continue
         for found in _MONTH_BEFORE.finditer(text):  # Nov. 16
             month = _MONTH_NAMES.get(found.group(1).lower())
             if month:

@@ -380,13 +380,11 @@ def number(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The folded words and numbers of ``text``, in order (stop words kept)."""
-    out = []
-    for match in _TOKEN.finditer(fold(text)):
-        if match.group("number") is not None:
-            out.append(number(match.group("number")))
-        else:
-            out.append(match.group("word").replace("’", "'"))
-    return out
+    # findall: (number, word) pairs, one of them empty — no match objects to ask
+    return [
+        number(figure) if figure else word
+        for figure, word in _TOKEN.findall(fold(text).replace("’", "'"))
+    ]
 
 
 def terms(text: str, lang: str | None = None) -> list[str]:
