@@ -46,6 +46,11 @@ def _ru_kk_date_handler(value: str) -> time.struct_time | None:
 
 feedparser.registerDateHandler(_ru_kk_date_handler)
 
+# feedparser asks xml.sax for libxml2's driver first, on every parse: an import that fails
+# (0.05 ms a parse, a tenth of parsing a steady poll's few new items), and a parser kzfeed
+# has not vetted if it ever were installed.  The standard library's expat is the one used.
+feedparser.api.PREFERRED_XML_PARSERS[:] = []
+
 # A DTD's internal subset and its general entities, read by kzfeed (feedparser's parser
 # must never see one: it would expand them without a bound).
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE\s+([A-Za-z_][\w.:-]*)[^\[<>]*\[", re.I)

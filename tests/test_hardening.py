@@ -850,3 +850,28 @@ def test_a_checked_redirect_connects_to_the_checked_address_without_asking_again
     finally:
         other.httpd.shutdown()
         other.httpd.server_close()
+
+
+def test_feeds_are_parsed_by_expat_with_no_other_xml_parser_tried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """feedparser asks xml.sax for libxml2's driver before expat on every parse: an import
+    that fails each time, and a parser kzfeed has not vetted were it ever installed."""
+    import builtins
+
+    from kzfeed.parse import parse_bytes
+
+    asked: list[str] = []
+    real = builtins.__import__
+
+    def recording(name: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", recording)
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>a</title></item></channel></rss>'
+    )
+    raw = parse_bytes(body, {})
+    assert [e["title"] for e in raw.entries] == ["a"]
+    assert "xml.sax.expatreader" in asked and "drv_libxml2" not in asked
