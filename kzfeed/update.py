@@ -752,6 +752,7 @@ class _Parsers:
 
         self.pool: ParsePool | None = None
         self.thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self.workers = max(1, workers)
         if ParsePool.available():
             self.pool = ParsePool(workers, budget)
         else:
@@ -791,9 +792,15 @@ async def _fetch_all(
     from .fetch import Fetcher, body_hash
 
     settings = config.settings
+    # feeds between the start of their fetch and the end of their parse: fetching runs
+    # ahead of parsing (on a fast network, every body of a big update would be downloaded
+    # and wait, whole, for a parse worker: 600 of them at once in the benchmark); this many
+    # keep every connection busy and every worker fed, and bound the bodies held
+    window = asyncio.Semaphore(2 * jobs + pool.workers)
 
     async def one(outcome: _Outcome, fetcher: Fetcher) -> None:
-        await guarded(outcome, fetcher)
+        async with window:
+            await guarded(outcome, fetcher)
         outcome.done = True
         ready()  # a StoreError raised here ends the run, as it would after the fetching
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from filelock import FileLock
 
@@ -408,3 +409,72 @@ def test_a_new_day_and_an_empty_day_are_written_as_partitions(tmp_path: Path) ->
     assert Store(tmp_path).partition_items("2026-11-25") == []
     assert store_items(Store(tmp_path), [make_item(2, "2026-11-25")]) == (1, 0)
     assert [r["id"] for r in Store(tmp_path).partition_items("2026-11-25")] == [make_item(2).id]
+
+
+# ------------------------------------------------------------------ one record, not the day
+
+
+def test_one_record_is_read_from_its_span_not_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kzfeed.store.spans import scan
+
+    store = Store(tmp_path)
+    items = [make_item(n) for n in range(40)]
+    items[7] = replace(items[7], title='Кавычки " и {"1":{ в заголовке', summary='a,"2":{b')
+    store_items(store, items)
+    spans = scan(day_file(tmp_path))
+    assert spans.at is not None and len(spans.at) == 40
+    monkeypatch.setattr(Store, "_partition", lambda self, name: pytest.fail(f"{name} read whole"))
+    fresh = Store(tmp_path)
+    for item in items:
+        record = fresh.get(item.id)
+        assert record is not None and record["title"] == item.title
+        assert record["summary"] == item.summary
+
+
+def test_a_day_that_cannot_be_read_record_by_record_is_read_whole(tmp_path: Path) -> None:
+    import json
+
+    store = Store(tmp_path)
+    items = [make_item(n) for n in range(5)]
+    store_items(store, items)
+    data = json.loads(day_file(tmp_path).read_bytes())
+    # pretty-printed by another tool: no spans; the day is read whole and nothing is lost
+    day_file(tmp_path).write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    fresh = Store(tmp_path)
+    assert [fresh.get(i.id)["id"] for i in items] == [i.id for i in items]  # type: ignore[index]
+    # spans that no longer fit the file: the same records in another order, the same size,
+    # even the old modification time (so the stamp cannot tell): a record read where it is
+    # no longer is not the record asked for, and the day is read whole
+    store = Store(tmp_path)
+    store_items(store, [make_item(9)])  # kzfeed's own layout again
+    fresh = Store(tmp_path)
+    assert fresh.get(items[0].id) is not None  # its spans are kept
+    before = day_file(tmp_path).stat()
+    table = orjson.loads(day_file(tmp_path).read_bytes())["items"]
+    shuffled = {"items": dict(reversed(list(table.items())))}
+    store_files.write_atomic(day_file(tmp_path), orjson.dumps(shuffled))
+    os.utime(day_file(tmp_path), ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert day_file(tmp_path).stat().st_size == before.st_size
+    for item in [*items, make_item(9)]:
+        record = fresh.get(item.id)
+        assert record is not None and record["id"] == item.id
+
+
+def test_a_big_day_is_decoded_as_a_small_one_and_damage_is_still_named(tmp_path: Path) -> None:
+    """Days over 1 MB are decoded by the standard library's json (orjson's decoder holds
+    about twelve times the input while it works): the same records, the same errors."""
+    assert store_files.BIG_JSON == 1 << 20
+    store = Store(tmp_path)
+    items = [replace(make_item(n), summary="Лид. " * 200) for n in range(1500)]
+    store_items(store, items)
+    raw = day_file(tmp_path).read_bytes()
+    assert len(raw) > store_files.BIG_JSON
+    records = Store(tmp_path).partition_items("2026-11-24")
+    assert {r["id"]: r["summary"] for r in records} == {i.id: i.summary for i in items}
+    assert store_files.loads(raw) == orjson.loads(raw)
+    for damage in (raw[: len(raw) // 2], raw.replace(b'"id"', b'"id', 1), b"[" * 100_000):
+        day_file(tmp_path).write_bytes(damage)
+        with pytest.raises(StoreError, match=r"2026-11-24\.json"):
+            Store(tmp_path).partition_items("2026-11-24")

@@ -282,6 +282,41 @@ def test_many_feeds_are_parsed_in_worker_processes(server: FeedServer, cfg_path:
     assert report.new == 240 and report.errors == 0
 
 
+def test_fetching_runs_only_a_little_ahead_of_parsing(
+    server: FeedServer, cfg_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a fast network every body used to be downloaded and wait, whole, for a parse
+    worker (600 at once in the benchmark): now at most 2 x jobs + workers feeds are between
+    the start of their fetch and the end of their parse."""
+    import asyncio
+
+    import kzfeed.update as update_mod
+
+    feeds = []
+    for n in range(30):
+        items = [{"title": f"Новость {n}-{k}", "link": f"https://x.kz/{n}/{k}"} for k in range(5)]
+        server.add(f"/w{n}.xml", rss(items))
+        feeds.append({"name": f"w{n}", "url": server.url(f"/w{n}.xml")})
+    write_config(cfg_path, feeds, jobs=2)
+    waiting = [0, 0]  # now, most
+    real = update_mod._Parsers.parse
+
+    async def slow_parse(self: Any, *args: Any) -> Any:
+        waiting[0] += 1
+        waiting[1] = max(waiting)
+        try:
+            await asyncio.sleep(0.01)  # a parser slower than the network
+            return await real(self, *args)
+        finally:
+            waiting[0] -= 1
+
+    monkeypatch.setattr(update_mod._Parsers, "parse", slow_parse)
+    report = run(cfg_path)
+    assert report.new == 150 and report.errors == 0
+    workers = min(os.cpu_count() or 1, 30)
+    assert 2 <= waiting[1] <= 2 * 2 + workers
+
+
 def test_retention_prunes_and_pruned_items_do_not_come_back(
     server: FeedServer, cfg_path: Path
 ) -> None:

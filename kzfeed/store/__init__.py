@@ -51,6 +51,7 @@ from .index import (
     shortest_prefixes,
     upgrade_index,
 )
+from .spans import Spans
 from .writer import Writer, retention_cutoff
 
 __all__ = [
@@ -81,6 +82,7 @@ class Store(BackupMirror):
         self.lock_timeout = lock_timeout
         self._index: dict[str, Any] | None = None
         self._partitions: dict[str, tuple[TinyDB, AtomicStorage]] = {}
+        self._spans: dict[str, Spans] = {}  # where each record of a day lies (`spans.py`)
         self._state: tuple[TinyDB, AtomicStorage] | None = None
 
     # ------------------------------------------------------------------ reading
@@ -146,9 +148,24 @@ class Store(BackupMirror):
         entry = self.index["items"].get(item_id)
         if entry is None:
             return None
-        db, _ = self._partition(partition_of(entry))
+        name = partition_of(entry)
+        if name not in self._partitions:  # one record read from its span, not the day
+            record = self._read_one(name, files.doc_id(item_id))
+            if record is not None:
+                return record
+        db, _ = self._partition(name)
         doc = db.table("items").get(doc_id=files.doc_id(item_id))
         return cast(StoredItem, dict(doc)) if doc is not None else None
+
+    def _read_one(self, name: str, doc_id: int) -> StoredItem | None:
+        from .heads import stamp
+        from .spans import read_record, scan
+
+        path = self.items_dir / f"{name}.json"
+        spans = self._spans.get(name)
+        if spans is None or spans.stamp is None or spans.stamp != stamp(path):
+            spans = self._spans[name] = scan(path)
+        return cast(StoredItem | None, read_record(path, spans, doc_id))
 
     def ids(self) -> list[str]:
         return list(self.index["items"])
@@ -252,4 +269,5 @@ class Store(BackupMirror):
     def _reset(self) -> None:
         self._index = None
         self._partitions.clear()
+        self._spans.clear()
         self._state = None

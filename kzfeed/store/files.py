@@ -25,6 +25,21 @@ def doc_id(item_id: str) -> int:
     return int(item_id, 16)
 
 
+#: Above this size, a file is decoded by the standard library's json: orjson's decoder
+#: holds about twelve times the input while it works (a 46 MB day peaked at 667 MB, against
+#: 177 MB), and is hardly faster on big files (0.28 s against 0.30 s for that day)
+BIG_JSON = 1 << 20
+
+
+def loads(raw: bytes) -> Any:
+    """JSON bytes decoded: by orjson when small, by the standard library when big."""
+    if len(raw) > BIG_JSON:
+        import json
+
+        return json.loads(raw)
+    return orjson.loads(raw)
+
+
 def load_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()
@@ -44,8 +59,8 @@ def load_json(path: Path) -> Any:
             + restore_hint()
         )
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        data = loads(raw)
+    except (ValueError, RecursionError) as exc:  # not JSON (orjson's error is a ValueError)
         raise StoreError(
             tr("{path}: database file is corrupt ({reason}); it was left untouched").format(
                 path=path, reason=exc

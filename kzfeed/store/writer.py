@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from tinydb.table import Document
 
 from .. import dedup
@@ -286,7 +285,7 @@ class Writer:
         whole and holds none of the new ids.  Any other day (an edit, a removal, a file
         written elsewhere or by a commit that did not finish) is read, changed and written
         through TinyDB."""
-        from .heads import HEAD_DAYS, keep_newest, read_head, stamp, write_head
+        from .heads import HEAD_DAYS, keep_newest
 
         touched = set(self._pending) | set(self._removed)
         if not touched and not self._pruned_before:
@@ -297,34 +296,11 @@ class Writer:
         if touched or self.store._index is not None:
             stamps = self.index.setdefault("stamps", {})
         for partition in sorted(touched):
-            records = self._pending.get(partition, {})
-            path = self.store.items_dir / f"{partition}.json"
-            kept: Iterable[StoredItem] | None = None
-            old = None
-            if not self._removed.get(partition) and self._added.issuperset(records):
-                head = read_head(self.store.data_dir, partition, path)  # before the append
-                old = self._append(path, records, stamps.get(partition))
-                if old is not None and partition in newest:
-                    kept = [*head, *records.values()] if head is not None else old()
-            if old is None:  # read, changed and written whole
-                table = self._table(partition)
-                drop = set(self._removed.get(partition, ())) | set(records)
-                present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
-                if present:
-                    table.remove(doc_ids=present)
-                if records:
-                    table.insert_multiple(
-                        Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
-                    )
-                _db, storage = self.store._partition(partition)
-                storage.commit()
-                if partition in newest:
-                    kept = (storage._data or {}).get("items", {}).values()
-            if kept is not None:
-                write_head(self.store.data_dir, partition, path, kept)
-            stamps[partition] = stamp(path)
+            # one day at a time, in a call of its own: nothing of a day outlives its write
+            stamps[partition] = self._write_day(partition, partition in newest, stamps)
             self._index_dirty = True
             self.store._partitions.pop(partition, None)  # read again if asked again
+            self.store._spans.pop(partition, None)
         for name in [p for p in stamps if p not in days or p < (self._pruned_before or "")]:
             del stamps[name]
             self._index_dirty = True
@@ -332,6 +308,37 @@ class Writer:
         self._removed.clear()
         self._added.clear()
         keep_newest(self.store.data_dir, days)
+
+    def _write_day(self, partition: str, newest: bool, stamps: dict[str, Any]) -> Any:
+        """Write one day's changes (appended, or through TinyDB) and its head; its stamp."""
+        from .heads import read_head, stamp, write_head
+
+        records = self._pending.get(partition, {})
+        path = self.store.items_dir / f"{partition}.json"
+        kept: Iterable[StoredItem] | None = None
+        old = None
+        if not self._removed.get(partition) and self._added.issuperset(records):
+            head = read_head(self.store.data_dir, partition, path)  # before the append
+            old = self._append(path, records, stamps.get(partition))
+            if old is not None and newest:
+                kept = [*head, *records.values()] if head is not None else old()
+        if old is None:  # read, changed and written whole
+            table = self._table(partition)
+            drop = set(self._removed.get(partition, ())) | set(records)
+            present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
+            if present:
+                table.remove(doc_ids=present)
+            if records:
+                table.insert_multiple(
+                    Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
+                )
+            _db, storage = self.store._partition(partition)
+            storage.commit()
+            if newest:
+                kept = (storage._data or {}).get("items", {}).values()
+        if kept is not None:
+            write_head(self.store.data_dir, partition, path, kept)
+        return stamp(path)
 
     def _append(
         self, path: Path, records: Mapping[str, StoredItem], known: Any
@@ -362,7 +369,7 @@ class Writer:
         self.store.save(path, [memoryview(raw)[:-2], b"" if empty else b",", new, b"}}"])
 
         def everything() -> list[StoredItem]:
-            table = orjson.loads(raw).get("items", {})
+            table = files.loads(raw).get("items", {})
             return [*table.values(), *records.values()]
 
         return everything
@@ -399,6 +406,7 @@ class Writer:
         memory only the ones it is writing; they are read again when written again)."""
         assert not self._pending and not self._removed, "commit first"
         self.store._partitions.clear()
+        self.store._spans.clear()
 
     def rebuild_term_index(self) -> None:
         """Build ``terms.sqlite`` again from every partition (`kzfeed db reindex`)."""
