@@ -205,3 +205,57 @@ def test_heads_give_what_whole_days_give(
     flt = Filter(rubrics=frozenset({rubric}) if rubric else frozenset(), unread=unread, since=since)
     whole = newest(((d, by_day[d]) for d in days), flt, limit)
     assert newest_with_heads(days, heads.get, by_day.__getitem__, flt, limit) == whole
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "edit", "read", "older", "newer"]),
+            st.integers(0, 10_000),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_busy_day_changed_in_place_keeps_a_true_head(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
+) -> None:
+    """Adds, edits, read marks and times moved within the day, each its own commit (the
+    day patched where its records lie, the head merged or made again): the day holds what
+    was written, and its head is always its newest records."""
+    from dataclasses import replace as dc_replace
+
+    tmp_path = tmp_path_factory.mktemp("day")
+    store = Store(tmp_path)
+    day = NOW.replace(hour=0)
+    current = {it.id: it for it in (item(n, day + timedelta(minutes=n % 1200)) for n in range(300))}
+    with store.writer() as writer:
+        writer.apply(dedup.plan(list(current.values()), writer.view()))
+    next_n = 300
+    for action, pick in steps:
+        ids = sorted(current)
+        chosen = current[ids[pick % len(ids)]]
+        store = Store(tmp_path)
+        with store.writer() as writer:
+            if action == "add":
+                new = item(next_n, day + timedelta(minutes=pick % 1200))
+                next_n += 1
+                current[new.id] = new
+                writer.apply(dedup.plan([new], writer.view()))
+            elif action == "edit":
+                edited = dc_replace(chosen, title=f"Правка {pick}", content_hash=f"h{pick}")
+                current[edited.id] = edited
+                writer.apply(dedup.plan([edited], writer.view()))
+            elif action == "read":
+                writer.set_read([chosen.id], True)
+            else:  # its time moved within the day, to the oldest or the newest
+                moved = day + timedelta(seconds=1 if action == "older" else 86_000 - pick % 50)
+                writer.set_fields(chosen.id, published=moved.isoformat())
+                current[chosen.id] = dc_replace(chosen, published=moved.isoformat())
+    fresh = Store(tmp_path)
+    records = fresh.partition_items("2026-11-24")
+    assert {r["id"] for r in records} == set(current)
+    assert {r["id"]: r["title"] for r in records} == {i: it.title for i, it in current.items()}
+    head = fresh.head_items("2026-11-24")
+    assert head == sorted(records, key=order, reverse=True)[:HEAD_ITEMS]

@@ -350,25 +350,37 @@ def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
     assert backup.read_bytes() == after  # the mirror has the same bytes
 
 
-def test_an_edit_or_a_file_written_elsewhere_is_read_and_written_whole(tmp_path: Path) -> None:
+def test_an_edit_is_written_in_place_and_a_file_written_elsewhere_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     store = Store(tmp_path)
     store_items(store, [make_item(n) for n in range(5)])
-    # an edit: the day is rewritten with the record once
+    before = day_file(tmp_path).read_bytes()
+    # an edit: the record's bytes replaced where they lie, the day not decoded
+    monkeypatch.setattr(
+        Store, "_partition", lambda self, name: pytest.fail(f"{name} read through TinyDB")
+    )
     edited = replace(make_item(1), title="Заголовок исправлен", content_hash="h2")
-    assert store_items(Store(tmp_path), [edited]) == (0, 1)
+    with_new = [edited, make_item(7)]
+    assert store_items(Store(tmp_path), with_new) == (1, 1)
+    monkeypatch.undo()
     raw = day_file(tmp_path).read_bytes()
-    assert raw.count(b'"%d":' % store_files.doc_id(edited.id)) == 1
-    assert "Заголовок исправлен".encode() in raw
+    key = b'"%d":' % store_files.doc_id(edited.id)
+    assert raw.count(key) == 1 and "Заголовок исправлен".encode() in raw
+    assert raw[: raw.index(key)] == before[: before.index(key)]  # what lies before: as it was
+    records = {r["id"]: r for r in Store(tmp_path).partition_items("2026-11-24")}
+    assert len(records) == 6 and records[edited.id]["title"] == "Заголовок исправлен"
+    assert records[make_item(2).id]["title"] == make_item(2).title
     # a file this store did not write last (another tool, `db restore`): not appended to
     data = json.loads(raw)
     day_file(tmp_path).write_text(json.dumps(data, indent=1, ensure_ascii=False))
     assert store_items(Store(tmp_path), [make_item(9)]) == (1, 0)
     raw = day_file(tmp_path).read_bytes()
     assert not raw.startswith(b'{\n "items"')  # rewritten by kzfeed
-    records = Store(tmp_path).partition_items("2026-11-24")
-    assert len(records) == 6 and len({r["id"] for r in records}) == 6
+    listed = Store(tmp_path).partition_items("2026-11-24")
+    assert len(listed) == 7 and len({r["id"] for r in listed}) == 7
 
 
 def test_a_commit_cut_after_the_days_stores_no_item_twice(tmp_path: Path) -> None:

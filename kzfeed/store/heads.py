@@ -46,15 +46,18 @@ def head_path(data_dir: Path, day: str) -> Path:
     return data_dir / HEADS / f"{day}.json"
 
 
-def write_head(data_dir: Path, day: str, partition: Path, records: Iterable[StoredItem]) -> None:
-    """Keep the newest ``HEAD_ITEMS`` of a day just written to ``partition`` (no head for
-    a day that small: reading it whole costs the same)."""
+def write_head(
+    data_dir: Path, day: str, partition: Path, records: Iterable[StoredItem], whole: bool = True
+) -> None:
+    """Keep the newest ``HEAD_ITEMS`` of a day just written to ``partition``: of its
+    records (``whole``), or of a head merged with what changed (`merge_head`).  No head for
+    a day that small: reading it whole costs the same."""
     from .files import write_atomic
 
     listed = list(records)
     path = head_path(data_dir, day)
     found = stamp(partition)
-    if len(listed) <= HEAD_ITEMS or found is None:
+    if (whole and len(listed) <= HEAD_ITEMS) or found is None:
         drop_head(data_dir, day)
         return
     listed.sort(key=order, reverse=True)
@@ -62,6 +65,22 @@ def write_head(data_dir: Path, day: str, partition: Path, records: Iterable[Stor
         path,
         orjson.dumps({"stamp": found, "total": len(listed), "items": listed[:HEAD_ITEMS]}),
     )
+
+
+def merge_head(head: list[StoredItem], records: Iterable[StoredItem]) -> list[StoredItem] | None:
+    """A day's head after new and changed ``records`` were written to it, from its head
+    before (None when that cannot tell: a record of the head changed to a time older than
+    the head reaches, so a record the head left out may now belong in it)."""
+    if not head:
+        return None
+    reach = min(order(r) for r in head)
+    merged = {str(r.get("id")): r for r in head}
+    for record in records:
+        item_id = str(record.get("id"))
+        if item_id in merged and order(record) < reach:
+            return None
+        merged[item_id] = record
+    return list(merged.values())
 
 
 def drop_head(data_dir: Path, day: str) -> None:

@@ -310,18 +310,22 @@ class Writer:
         keep_newest(self.store.data_dir, days)
 
     def _write_day(self, partition: str, newest: bool, stamps: dict[str, Any]) -> Any:
-        """Write one day's changes (appended, or through TinyDB) and its head; its stamp."""
-        from .heads import read_head, stamp, write_head
+        """Write one day's changes (patched, or through TinyDB) and its head; its stamp."""
+        from .heads import merge_head, read_head, stamp, write_head
 
         records = self._pending.get(partition, {})
         path = self.store.items_dir / f"{partition}.json"
         kept: Iterable[StoredItem] | None = None
+        whole = True  # kept: all the day's records, or a head merged with the changes
         old = None
-        if not self._removed.get(partition) and self._added.issuperset(records):
-            head = read_head(self.store.data_dir, partition, path)  # before the append
-            old = self._append(path, records, stamps.get(partition))
+        if not self._removed.get(partition):
+            head = read_head(self.store.data_dir, partition, path)  # before the write
+            old = self._patch(path, records, stamps.get(partition))
             if old is not None and newest:
-                kept = [*head, *records.values()] if head is not None else old()
+                kept = merge_head(head, records.values()) if head is not None else None
+                whole = kept is None
+                if kept is None:
+                    kept = old()
         if old is None:  # read, changed and written whole
             table = self._table(partition)
             drop = set(self._removed.get(partition, ())) | set(records)
@@ -337,23 +341,31 @@ class Writer:
             if newest:
                 kept = (storage._data or {}).get("items", {}).values()
         if kept is not None:
-            write_head(self.store.data_dir, partition, path, kept)
+            write_head(self.store.data_dir, partition, path, kept, whole)
         return stamp(path)
 
-    def _append(
+    def _patch(
         self, path: Path, records: Mapping[str, StoredItem], known: Any
     ) -> Callable[[], list[StoredItem]] | None:
-        """Append new records to a partition file this store last wrote (``known``: its
-        stamp then), or write a new one; None when the file must be read whole.  Returns
-        how to read the day's records (for its head) without reading the file again."""
+        """Write a day's new and changed records into a partition file this store last
+        wrote (``known``: its stamp then) without decoding it: each changed record's bytes
+        replaced where they lie (`spans.py`), the new ones appended; or write a new day.
+        None when the file must be read whole (not the file this store wrote, not laid out
+        as kzfeed writes, a changed record not found where the spans say).  Returns how to
+        read the day's records (for its head) without reading the file again."""
         from .heads import stamp
+        from .spans import _spans, is_record
 
         if not records:
             return None
-        # one dump of the records as a table, its braces off: `"id":{…},"id":{…}`
-        new = memoryview(files.dumps({str(files.doc_id(i)): r for i, r in records.items()}))[1:-1]
+        added = {i: r for i, r in records.items() if i in self._added}
+        changed = {files.doc_id(i): r for i, r in records.items() if i not in self._added}
+        # one dump of the new records as a table, its braces off: `"id":{…},"id":{…}`
+        new = memoryview(files.dumps({str(files.doc_id(i)): r for i, r in added.items()}))[1:-1]
         found = stamp(path)
         if found is None:  # a new day: these records are all it holds
+            if changed:
+                return None
             self.store.save(path, [b'{"items":{', new, b"}}"])
             self._whole[path.stem] = list(records.values())
             return lambda: list(records.values())
@@ -365,12 +377,32 @@ class Writer:
             return None
         if not raw.startswith(b'{"items":{') or not raw.endswith(b"}}"):
             return None  # not as kzfeed writes a partition: read whole
-        empty = raw == b'{"items":{}}'
-        self.store.save(path, [memoryview(raw)[:-2], b"" if empty else b",", new, b"}}"])
+        view = memoryview(raw)
+        pieces: list[bytes | memoryview] = []
+        at = 0
+        if changed:
+            spans = _spans(raw)
+            if spans is None or any(files.doc_id(i) in spans for i in added):
+                return None
+            places = []
+            for doc, record in changed.items():
+                span = spans.get(doc)
+                if span is None or not is_record(files.loads(raw[span[0] : span[1]]), doc):
+                    return None
+                places.append((span, record))
+            for (start, end), record in sorted(places, key=lambda p: p[0]):
+                pieces += [view[at:start], files.dumps(record)]
+                at = end
+        pieces.append(view[at : len(raw) - 2])
+        if added:
+            pieces += [b"" if raw == b'{"items":{}}' else b",", new]
+        pieces.append(b"}}")
+        self.store.save(path, pieces)
 
         def everything() -> list[StoredItem]:
             table = files.loads(raw).get("items", {})
-            return [*table.values(), *records.values()]
+            table.update({str(doc): record for doc, record in changed.items()})
+            return [*table.values(), *added.values()]
 
         return everything
 
