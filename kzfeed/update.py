@@ -500,8 +500,11 @@ def update(
 
 #: An update that brings more new items than this (a backlog of big feeds subscribed at
 #: once) writes them this many at a time: each part is grouped, ruled and committed, and
-#: the partitions it read are let go, so an update's memory has a ceiling
-COMMIT_EVERY = 25_000
+#: the partitions it read are let go, so an update's memory has a ceiling.  Since days are
+#: patched rather than decoded, a part costs little more than its items: adding 67,446
+#: items peaked at 456 MB in parts of 25,000 and 345 MB in parts of 10,000, while a cold
+#: start of 22,458 took 0.5-0.9 s longer in three parts than in one
+COMMIT_EVERY = 10_000
 
 
 def _settle(
