@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -481,6 +483,7 @@ def update(
                     _settle(writer, report, config, states, now)
                     writer.commit()
                     writer.release()
+                    _give_back_memory()
 
         store_ready()
         if todo:
@@ -505,6 +508,18 @@ def update(
 #: items peaked at 456 MB in parts of 25,000 and 345 MB in parts of 10,000, while a cold
 #: start of 22,458 took 0.5-0.9 s longer in three parts than in one
 COMMIT_EVERY = 10_000
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a committed part freed back to the system (glibc keeps freed heap
+    pages otherwise: the biggest update's peak, 341 MB, was 311 MB with this after each
+    part).  Elsewhere, or if it fails, nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _settle(
