@@ -47,13 +47,15 @@ def scan(path: Path) -> Spans:
         raw = path.read_bytes()
     except OSError:
         return Spans(before, None)
-    spans = _spans(raw)
+    spans = spans_of(raw)
     if stamp(path) != before:  # replaced while it was read
         return Spans(None, None)
     return Spans(before, spans)
 
 
-def _spans(raw: bytes) -> dict[int, tuple[int, int]] | None:
+def spans_of(raw: bytes) -> dict[int, tuple[int, int]] | None:
+    """Each record's span in a partition file's bytes (doc id -> start, end); None when the
+    bytes are not laid out as kzfeed writes a partition."""
     if not raw.startswith(_OPEN) or not raw.endswith(_CLOSE):
         return None
     if raw == _OPEN + _CLOSE:

@@ -354,7 +354,7 @@ class Writer:
         as kzfeed writes, a changed record not found where the spans say).  Returns how to
         read the day's records (for its head) without reading the file again."""
         from .heads import stamp
-        from .spans import _spans, is_record
+        from .spans import is_record, spans_of
 
         if not records:
             return None
@@ -381,7 +381,7 @@ class Writer:
         pieces: list[bytes | memoryview] = []
         at = 0
         if changed:
-            spans = _spans(raw)
+            spans = spans_of(raw)
             if spans is None or any(files.doc_id(i) in spans for i in added):
                 return None
             places = []
