@@ -490,3 +490,75 @@ def test_a_big_day_is_decoded_as_a_small_one_and_damage_is_still_named(tmp_path:
         day_file(tmp_path).write_bytes(damage)
         with pytest.raises(StoreError, match=r"2026-11-24\.json"):
             Store(tmp_path).partition_items("2026-11-24")
+
+
+# ------------------------------------------------------------------ found by review
+
+
+def test_ids_a_cut_commit_left_in_a_day_rewritten_since_are_not_appended_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit cut after the day was written (Ctrl-C in the term index step) leaves items
+    the index does not know; a read mark then rewrites the day through TinyDB, its stamp
+    recorded as this store's; the feed serves the items again: each is in the day once."""
+    from kzfeed.store.writer import Writer
+
+    store_items(Store(tmp_path), [make_item(1)])
+
+    def cut(self: Writer) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Writer, "_update_term_index", cut)
+    with pytest.raises(KeyboardInterrupt):
+        store_items(Store(tmp_path), [make_item(2), make_item(3)])
+    monkeypatch.undo()
+    with Store(tmp_path).writer() as writer:
+        writer.set_read([make_item(1).id], True)
+    assert store_items(Store(tmp_path), [make_item(2), make_item(3)]) == (2, 0)
+    raw = day_file(tmp_path).read_bytes()
+    for n in (1, 2, 3):
+        assert raw.count(b'"%d":{' % store_files.doc_id(make_item(n).id)) == 1
+
+
+@pytest.mark.parametrize("count", [5, 300])  # without and with a head
+def test_a_day_damaged_in_place_with_its_size_and_time_is_never_patched(
+    tmp_path: Path, count: int
+) -> None:
+    store_items(Store(tmp_path), [make_item(n) for n in range(count)])
+    path = day_file(tmp_path)
+    good = path.read_bytes()
+    st = path.stat()
+    damaged = bytearray(good)
+    at = damaged.index(b'"title"')
+    damaged[at : at + 7] = b"\x00\xff{{{[["
+    path.write_bytes(bytes(damaged))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(StoreError, match=r"2026-11-24\.json"):
+        store_items(Store(tmp_path), [make_item(100_000)])
+    assert path.read_bytes() == bytes(damaged)
+    assert (tmp_path / "backups" / "last" / "items" / "2026-11-24.json").read_bytes() == good
+
+
+def test_a_big_day_with_bytes_that_are_not_utf8_is_damage(tmp_path: Path) -> None:
+    items = [replace(make_item(n), summary="Лид. " * 200) for n in range(1500)]
+    store_items(Store(tmp_path), items)
+    raw = bytearray(day_file(tmp_path).read_bytes())
+    assert len(raw) > store_files.BIG_JSON
+    at = raw.index("Лид".encode())
+    raw[at : at + 3] = b"\xed\xa0\x80"  # a surrogate encoded: not UTF-8
+    day_file(tmp_path).write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match=r"2026-11-24\.json"):
+        Store(tmp_path).partition_items("2026-11-24")
+    assert store_mod.check(tmp_path)[0]
+
+
+def test_a_day_with_another_table_is_written_whole_and_stays_json(tmp_path: Path) -> None:
+    store_items(Store(tmp_path), [make_item(1)])
+    table = orjson.loads(day_file(tmp_path).read_bytes())
+    table["_default"] = {}
+    day_file(tmp_path).write_bytes(orjson.dumps(table))
+    for n in (2, 3, 4):
+        store_items(Store(tmp_path), [make_item(n)])
+        for path in (day_file(tmp_path), tmp_path / "backups/last/items/2026-11-24.json"):
+            decoded = orjson.loads(path.read_bytes())
+            assert len(decoded["items"]) == n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,18 @@ BIG_JSON = 1 << 20
 
 
 def loads(raw: bytes) -> Any:
-    """JSON bytes decoded: by orjson when small, by the standard library when big."""
-    if len(raw) > BIG_JSON:
+    """JSON bytes decoded: by orjson when small, by the standard library when big — as
+    strictly: the bytes must be UTF-8 (given bytes, `json` lets invalid UTF-8 through), and
+    a file with escaped surrogates (which kzfeed never writes: a lone one is damage) goes to
+    orjson, which refuses a lone one."""
+    if len(raw) > BIG_JSON and _SURROGATE_ESCAPE.search(raw) is None:
         import json
 
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8"))
     return orjson.loads(raw)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
 
 
 def load_json(path: Path) -> Any:

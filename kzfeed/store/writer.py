@@ -3,6 +3,7 @@ digest marks, pruning; written once per batch, partitions first, then the index.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -311,12 +312,13 @@ class Writer:
 
     def _write_day(self, partition: str, newest: bool, stamps: dict[str, Any]) -> Any:
         """Write one day's changes (patched, or through TinyDB) and its head; its stamp."""
-        from .heads import merge_head, read_head, stamp, write_head
+        from .heads import merge_head, read_head, write_head
 
         records = self._pending.get(partition, {})
         path = self.store.items_dir / f"{partition}.json"
         kept: Iterable[StoredItem] | None = None
         whole = True  # kept: all the day's records, or a head merged with the changes
+        patchable = True
         old = None
         if not self._removed.get(partition):
             head = read_head(self.store.data_dir, partition, path)  # before the write
@@ -340,9 +342,10 @@ class Writer:
             storage.commit()
             if newest:
                 kept = (storage._data or {}).get("items", {}).values()
+            patchable = set(storage._data or {}) == {"items"}  # another table: never patched
         if kept is not None:
             write_head(self.store.data_dir, partition, path, kept, whole)
-        return stamp(path)
+        return _fingerprint(path) if patchable else None
 
     def _patch(
         self, path: Path, records: Mapping[str, StoredItem], known: Any
@@ -369,25 +372,35 @@ class Writer:
             self.store.save(path, [b'{"items":{', new, b"}}"])
             self._whole[path.stem] = list(records.values())
             return lambda: list(records.values())
-        if found != known:
+        if not isinstance(known, list) or len(known) != 3 or found != known[:2]:
             return None
         try:
             raw = path.read_bytes()
         except OSError:
             return None
-        if not raw.startswith(b'{"items":{') or not raw.endswith(b"}}"):
-            return None  # not as kzfeed writes a partition: read whole
+        # the very bytes this store wrote (damage in place keeps the size and time): else the
+        # day is decoded, and damage is an error naming it, never patched, never backed up
+        if zlib.crc32(raw) != known[2]:
+            return None
+        spans = spans_of(raw)
+        # ids the index does not know may be in it (a commit cut before the index was
+        # written, its day rewritten since): those are stored through TinyDB, not twice
+        if spans is None or any(files.doc_id(i) in spans for i in added):
+            return None
         view = memoryview(raw)
         pieces: list[bytes | memoryview] = []
         at = 0
         if changed:
-            spans = spans_of(raw)
-            if spans is None or any(files.doc_id(i) in spans for i in added):
-                return None
             places = []
             for doc, record in changed.items():
                 span = spans.get(doc)
-                if span is None or not is_record(files.loads(raw[span[0] : span[1]]), doc):
+                if span is None:
+                    return None
+                try:
+                    found_record = files.loads(raw[span[0] : span[1]])
+                except (ValueError, RecursionError):
+                    return None
+                if not is_record(found_record, doc):
                     return None
                 places.append((span, record))
             for (start, end), record in sorted(places, key=lambda p: p[0]):
@@ -475,6 +488,16 @@ class Writer:
         self._unindex.clear()
         self._pruned_before = None
         self._rebuild = False
+
+
+def _fingerprint(path: Path) -> list[int] | None:
+    """What the index keeps of a day file this store wrote: its size, time (ns) and CRC-32
+    (None: no file, or one never to be patched)."""
+    try:
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns, zlib.crc32(path.read_bytes())]
+    except OSError:
+        return None
 
 
 def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
