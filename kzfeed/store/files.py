@@ -38,9 +38,15 @@ def loads(raw: bytes) -> Any:
     a file with escaped surrogates (which kzfeed never writes: a lone one is damage) goes to
     orjson, which refuses a lone one."""
     if len(raw) > BIG_JSON and _SURROGATE_ESCAPE.search(raw) is None:
+        import codecs
         import json
 
-        return json.loads(raw.decode("utf-8"))
+        check = codecs.getincrementaldecoder("utf-8")()  # strict, a megabyte at a time:
+        view = memoryview(raw)  # the text is not held beside the bytes
+        for at in range(0, len(raw), 1 << 20):
+            check.decode(view[at : at + (1 << 20)])
+        check.decode(b"", final=True)
+        return json.loads(raw)
     return orjson.loads(raw)
 
 

@@ -60,14 +60,24 @@ def spans_of(raw: bytes) -> dict[int, tuple[int, int]] | None:
         return None
     if raw == _OPEN + _CLOSE:
         return {}
-    keys = list(_KEY.finditer(raw, len(_OPEN) - 1))
-    if not keys or keys[0].start() != len(_OPEN) - 1:
-        return None
     at: dict[int, tuple[int, int]] = {}
-    ends = [k.start() for k in keys[1:]] + [len(raw) - len(_CLOSE)]
-    for key, end in zip(keys, ends, strict=True):
-        at[int(key.group(1))] = (key.end() - 1, end)
+    doc, start = -1, -1
+    for key in _KEY.finditer(raw, len(_OPEN) - 1):  # one match at a time: no list of them
+        if doc < 0:
+            if key.start() != len(_OPEN) - 1:
+                return None
+        else:
+            at[doc] = (start, key.start())
+        doc, start = int(key.group(1)), key.end() - 1
+    if doc < 0:
+        return None
+    at[doc] = (start, len(raw) - len(_CLOSE))
     return at
+
+
+def ids_in(raw: bytes) -> set[int]:
+    """The doc ids a partition file's bytes hold (as `spans_of` finds them)."""
+    return {int(found) for found in _KEY.findall(raw, len(_OPEN) - 1)}
 
 
 def read_record(path: Path, spans: Spans, doc_id: int) -> dict[str, Any] | None:

@@ -357,7 +357,7 @@ class Writer:
         as kzfeed writes, a changed record not found where the spans say).  Returns how to
         read the day's records (for its head) without reading the file again."""
         from .heads import stamp
-        from .spans import is_record, spans_of
+        from .spans import ids_in, is_record, spans_of
 
         if not records:
             return None
@@ -382,15 +382,16 @@ class Writer:
         # day is decoded, and damage is an error naming it, never patched, never backed up
         if zlib.crc32(raw) != known[2]:
             return None
-        spans = spans_of(raw)
         # ids the index does not know may be in it (a commit cut before the index was
         # written, its day rewritten since): those are stored through TinyDB, not twice
-        if spans is None or any(files.doc_id(i) in spans for i in added):
+        spans = spans_of(raw) if changed else None
+        present = spans if spans is not None else ids_in(raw)
+        if (changed and spans is None) or any(files.doc_id(i) in present for i in added):
             return None
         view = memoryview(raw)
         pieces: list[bytes | memoryview] = []
         at = 0
-        if changed:
+        if spans is not None:
             places = []
             for doc, record in changed.items():
                 span = spans.get(doc)
@@ -495,7 +496,11 @@ def _fingerprint(path: Path) -> list[int] | None:
     (None: no file, or one never to be patched)."""
     try:
         st = path.stat()
-        return [st.st_size, st.st_mtime_ns, zlib.crc32(path.read_bytes())]
+        crc = 0
+        with open(path, "rb") as fh:  # a megabyte at a time: a day is never held twice
+            while chunk := fh.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+        return [st.st_size, st.st_mtime_ns, crc]
     except OSError:
         return None
 
