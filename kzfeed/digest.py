@@ -18,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 from . import rubrics
 from .dates import from_iso, to_utc_iso
-from .model import display_source, public
+from .model import display_source, listing_order, public
 from .normalize import http_url
 from .query import Record, StoryLine, collapse, group_by_day, group_by_rubric
 from .sanitize import clean_line, clean_text, clean_tree
@@ -71,7 +71,7 @@ def build_digest(
     lines = collapse(records, preferred, sources)
     versions = {line.lead["id"]: line for line in lines}
     ordered = [line.lead for line in lines]
-    ordered.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    ordered.sort(key=listing_order, reverse=True)
     groups = []
     counts: dict[str, int] = {}
     for day, day_records in group_by_day(ordered, tz):

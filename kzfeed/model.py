@@ -229,6 +229,12 @@ def display_source(record: Mapping[str, Any]) -> str:
     return str(record.get("source") or record.get("feed") or "")
 
 
+def listing_order(record: Mapping[str, Any]) -> tuple[str, str]:
+    """The order listings show records in, newest first when reversed: by publication
+    time, then id."""
+    return (str(record.get("published", "")), str(record.get("id", "")))
+
+
 def story_of(record: Mapping[str, Any]) -> str:
     """The story an item belongs to: the id of the story's first item; an item stored
     before stories were grouped is a story of its own."""

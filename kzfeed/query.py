@@ -9,7 +9,14 @@ from datetime import date, timedelta, tzinfo
 from . import rubrics
 from .dates import from_iso
 from .errors import UsageError
-from .model import StoredItem, carrying_feeds, display_source, primary_rubric, story_of
+from .model import (
+    StoredItem,
+    carrying_feeds,
+    display_source,
+    listing_order,
+    primary_rubric,
+    story_of,
+)
 from .words import tr
 
 Record = StoredItem
@@ -106,7 +113,7 @@ def newest(
         found.extend(matching)
         if limit is not None and len(found) >= limit:
             break  # an older day holds nothing newer: the next partition is not even read
-    found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    found.sort(key=listing_order, reverse=True)
     return found if limit is None else found[:limit]
 
 
@@ -141,7 +148,7 @@ def newest_with_heads(
         found.extend(matching)
         if len(found) >= limit:
             break
-    found.sort(key=lambda r: (r.get("published", ""), r.get("id", "")), reverse=True)
+    found.sort(key=listing_order, reverse=True)
     return found[:limit]
 
 

@@ -331,12 +331,13 @@ class Wire:
     def pages(self, selection: Selection) -> Iterator[list[Record]]:
         """The matching items a partition (a UTC day) at a time, newest first: a reader
         shows the first page at once and reads the next when scrolled there."""
+        from .model import listing_order
         from .query import matching_days
 
         flt = self.filter(selection)
         for _day, matching in matching_days(self.partitions(flt), flt):
             if matching:
-                matching.sort(key=lambda r: (r.get("published", ""), r["id"]), reverse=True)
+                matching.sort(key=listing_order, reverse=True)
                 yield matching
 
     def rubric_counts(self, selection: Selection) -> list[tuple[str, int]]:

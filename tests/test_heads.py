@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from kzfeed import dedup
 from kzfeed.config import load_config
-from kzfeed.model import Item
+from kzfeed.model import Item, listing_order
 from kzfeed.query import Filter, newest, newest_with_heads
 from kzfeed.reading import Selection, Wire
 from kzfeed.store import Store
 from kzfeed.store import files as store_files
-from kzfeed.store.heads import HEAD_DAYS, HEAD_ITEMS, head_path, order
+from kzfeed.store.heads import HEAD_DAYS, HEAD_ITEMS, head_path
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 RUBRICS = ("politics", "economy", "sport", "society")
@@ -91,7 +91,7 @@ def test_a_busy_day_gets_a_head_of_its_newest_records_small_days_none(tmp_path: 
     head = w.store.head_items("2026-11-24")
     records = w.store.partition_items("2026-11-24")
     assert head is not None and len(head) == HEAD_ITEMS
-    assert head == sorted(records, key=order, reverse=True)[:HEAD_ITEMS]
+    assert head == sorted(records, key=listing_order, reverse=True)[:HEAD_ITEMS]
 
 
 def test_latest_reads_the_head_and_shows_what_the_whole_day_shows(
@@ -201,7 +201,7 @@ def test_heads_give_what_whole_days_give(
             {"id": f"{n:04x}", "published": when.isoformat(), "rubrics": [rub], "read": read}
         )
     days = sorted(by_day, reverse=True)
-    heads = {d: sorted(r, key=order, reverse=True)[:size] for d, r in by_day.items()}
+    heads = {d: sorted(r, key=listing_order, reverse=True)[:size] for d, r in by_day.items()}
     flt = Filter(rubrics=frozenset({rubric}) if rubric else frozenset(), unread=unread, since=since)
     whole = newest(((d, by_day[d]) for d in days), flt, limit)
     assert newest_with_heads(days, heads.get, by_day.__getitem__, flt, limit) == whole
@@ -258,4 +258,4 @@ def test_a_busy_day_changed_in_place_keeps_a_true_head(
     assert {r["id"] for r in records} == set(current)
     assert {r["id"]: r["title"] for r in records} == {i: it.title for i, it in current.items()}
     head = fresh.head_items("2026-11-24")
-    assert head == sorted(records, key=order, reverse=True)[:HEAD_ITEMS]
+    assert head == sorted(records, key=listing_order, reverse=True)[:HEAD_ITEMS]

@@ -158,12 +158,11 @@ class Store(BackupMirror):
         return cast(StoredItem, dict(doc)) if doc is not None else None
 
     def _read_one(self, name: str, doc_id: int) -> StoredItem | None:
-        from .heads import stamp
         from .spans import read_record, scan
 
         path = self.items_dir / f"{name}.json"
         spans = self._spans.get(name)
-        if spans is None or spans.stamp is None or spans.stamp != stamp(path):
+        if spans is None or spans.stamp is None or spans.stamp != files.stamp(path):
             spans = self._spans[name] = scan(path)
         return cast(StoredItem | None, read_record(path, spans, doc_id))
 

@@ -53,6 +53,15 @@ def loads(raw: bytes) -> Any:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
 
 
+def stamp(path: Path) -> list[int] | None:
+    """A file's size and modification time (ns): every atomic write makes a new one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def load_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()

@@ -22,24 +22,12 @@ from typing import Any, cast
 
 import orjson
 
-from ..model import StoredItem
+from ..model import StoredItem, listing_order
+from .files import stamp
 
 HEADS = "heads"
 HEAD_ITEMS = 256  # records kept per day: -n 50 with a filter that keeps one item in five
 HEAD_DAYS = 3  # a new UTC day starts small: the day before is read too
-
-
-def stamp(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
-def order(record: StoredItem) -> tuple[str, str]:
-    """The order `latest` shows records in (newest first when reversed)."""
-    return (str(record.get("published", "")), str(record.get("id", "")))
 
 
 def head_path(data_dir: Path, day: str) -> Path:
@@ -60,7 +48,7 @@ def write_head(
     if (whole and len(listed) <= HEAD_ITEMS) or found is None:
         drop_head(data_dir, day)
         return
-    listed.sort(key=order, reverse=True)
+    listed.sort(key=listing_order, reverse=True)
     write_atomic(
         path,
         orjson.dumps({"stamp": found, "total": len(listed), "items": listed[:HEAD_ITEMS]}),
@@ -73,11 +61,11 @@ def merge_head(head: list[StoredItem], records: Iterable[StoredItem]) -> list[St
     the head reaches, so a record the head left out may now belong in it)."""
     if not head:
         return None
-    reach = min(order(r) for r in head)
+    reach = min(listing_order(r) for r in head)
     merged = {str(r.get("id")): r for r in head}
     for record in records:
         item_id = str(record.get("id"))
-        if item_id in merged and order(record) < reach:
+        if item_id in merged and listing_order(record) < reach:
             return None
         merged[item_id] = record
     return list(merged.values())

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from .heads import stamp
+from .files import stamp
 
 _OPEN = b'{"items":{'
 _CLOSE = b"}}"

@@ -280,12 +280,9 @@ class Writer:
         (a big update holds one day in memory, not every day it touches), with the newest
         days' heads (`heads.py`) and each file's stamp in the index.
 
-        A day that only gains new items is appended to: the new records go after the old
-        file's bytes, which are neither parsed nor rebuilt — when the file is the one this
-        store last wrote (its stamp in the index: size and time in ns), so that it is known
-        whole and holds none of the new ids.  Any other day (an edit, a removal, a file
-        written elsewhere or by a commit that did not finish) is read, changed and written
-        through TinyDB."""
+        A day is patched (`_patch`) when it holds the very bytes this store last wrote;
+        any other day (a removal, a file written elsewhere, damaged, or left by a commit
+        that did not finish) is read, changed and written through TinyDB."""
         from .heads import HEAD_DAYS, keep_newest
 
         touched = set(self._pending) | set(self._removed)
@@ -318,17 +315,19 @@ class Writer:
         path = self.store.items_dir / f"{partition}.json"
         kept: Iterable[StoredItem] | None = None
         whole = True  # kept: all the day's records, or a head merged with the changes
-        patchable = True
-        old = None
+        patchable, crc = True, None
+        patched = None
         if not self._removed.get(partition):
-            head = read_head(self.store.data_dir, partition, path)  # before the write
-            old = self._patch(path, records, stamps.get(partition))
-            if old is not None and newest:
-                kept = merge_head(head, records.values()) if head is not None else None
-                whole = kept is None
-                if kept is None:
-                    kept = old()
-        if old is None:  # read, changed and written whole
+            head = read_head(self.store.data_dir, partition, path) if newest else None
+            patched = self._patch(path, records, stamps.get(partition))
+            if patched is not None:
+                everything, crc = patched
+                merged = merge_head(head, records.values()) if head is not None else None
+                if merged is not None:
+                    kept, whole = merged, False
+                elif newest:
+                    kept = everything()
+        if patched is None:  # read, changed and written whole
             table = self._table(partition)
             drop = set(self._removed.get(partition, ())) | set(records)
             present = [files.doc_id(i) for i in drop if table.contains(doc_id=files.doc_id(i))]
@@ -345,18 +344,18 @@ class Writer:
             patchable = set(storage._data or {}) == {"items"}  # another table: never patched
         if kept is not None:
             write_head(self.store.data_dir, partition, path, kept, whole)
-        return _fingerprint(path) if patchable else None
+        return _fingerprint(path, crc) if patchable else None
 
     def _patch(
         self, path: Path, records: Mapping[str, StoredItem], known: Any
-    ) -> Callable[[], list[StoredItem]] | None:
+    ) -> tuple[Callable[[], list[StoredItem]], int] | None:
         """Write a day's new and changed records into a partition file this store last
         wrote (``known``: its stamp then) without decoding it: each changed record's bytes
         replaced where they lie (`spans.py`), the new ones appended; or write a new day.
         None when the file must be read whole (not the file this store wrote, not laid out
         as kzfeed writes, a changed record not found where the spans say).  Returns how to
-        read the day's records (for its head) without reading the file again."""
-        from .heads import stamp
+        read the day's records (for its head) without reading the file again, and the
+        CRC-32 of what was written."""
         from .spans import ids_in, is_record, spans_of
 
         if not records:
@@ -365,13 +364,14 @@ class Writer:
         changed = {files.doc_id(i): r for i, r in records.items() if i not in self._added}
         # one dump of the new records as a table, its braces off: `"id":{…},"id":{…}`
         new = memoryview(files.dumps({str(files.doc_id(i)): r for i, r in added.items()}))[1:-1]
-        found = stamp(path)
+        found = files.stamp(path)
         if found is None:  # a new day: these records are all it holds
             if changed:
                 return None
-            self.store.save(path, [b'{"items":{', new, b"}}"])
+            pieces: list[bytes | memoryview] = [b'{"items":{', new, b"}}"]
+            self.store.save(path, pieces)
             self._whole[path.stem] = list(records.values())
-            return lambda: list(records.values())
+            return (lambda: list(records.values())), _crc(pieces)
         if not isinstance(known, list) or len(known) != 3 or found != known[:2]:
             return None
         try:
@@ -389,7 +389,7 @@ class Writer:
         if (changed and spans is None) or any(files.doc_id(i) in present for i in added):
             return None
         view = memoryview(raw)
-        pieces: list[bytes | memoryview] = []
+        pieces = []
         at = 0
         if spans is not None:
             places = []
@@ -418,7 +418,7 @@ class Writer:
             table.update({str(doc): record for doc, record in changed.items()})
             return [*table.values(), *added.values()]
 
-        return everything
+        return everything, _crc(pieces)
 
     def _table(self, partition: str) -> Any:
         db, _ = self.store._partition(partition)
@@ -491,18 +491,26 @@ class Writer:
         self._rebuild = False
 
 
-def _fingerprint(path: Path) -> list[int] | None:
+def _crc(pieces: Iterable[bytes | memoryview]) -> int:
+    crc = 0
+    for piece in pieces:
+        crc = zlib.crc32(piece, crc)
+    return crc
+
+
+def _fingerprint(path: Path, crc: int | None = None) -> list[int] | None:
     """What the index keeps of a day file this store wrote: its size, time (ns) and CRC-32
-    (None: no file, or one never to be patched)."""
-    try:
-        st = path.stat()
-        crc = 0
-        with open(path, "rb") as fh:  # a megabyte at a time: a day is never held twice
-            while chunk := fh.read(1 << 20):
-                crc = zlib.crc32(chunk, crc)
-        return [st.st_size, st.st_mtime_ns, crc]
-    except OSError:
+    (``crc``: of the bytes just written, when known; else read back)."""
+    found = files.stamp(path)
+    if found is None:
         return None
+    if crc is None:
+        try:
+            with open(path, "rb") as fh:  # a megabyte at a time: a day is never held twice
+                crc = _crc(iter(lambda: fh.read(1 << 20), b""))
+        except OSError:
+            return None
+    return [*found, crc]
 
 
 def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
