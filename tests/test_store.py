@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -330,6 +331,11 @@ def day_file(tmp_path: Path, day: str = "2026-11-24") -> Path:
     return tmp_path / "items" / f"{day}.json"
 
 
+def no_tinydb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a day through TinyDB (decoding it) fails the test."""
+    monkeypatch.setattr(Store, "_partition", lambda self, name: pytest.fail(f"{name} via TinyDB"))
+
+
 def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -337,9 +343,7 @@ def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
     store_items(store, [make_item(n) for n in range(50)])
     before = day_file(tmp_path).read_bytes()
     # the old records are neither parsed nor rebuilt: TinyDB is not asked for the day
-    monkeypatch.setattr(
-        Store, "_partition", lambda self, name: pytest.fail(f"{name} read through TinyDB")
-    )
+    no_tinydb(monkeypatch)
     assert store_items(Store(tmp_path), [make_item(n) for n in range(50, 80)]) == (30, 0)
     monkeypatch.undo()
     after = day_file(tmp_path).read_bytes()
@@ -348,6 +352,9 @@ def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
     assert sorted(r["id"] for r in records) == sorted(make_item(n).id for n in range(80))
     backup = tmp_path / "backups" / "last" / "items" / "2026-11-24.json"
     assert backup.read_bytes() == after  # the mirror has the same bytes
+    # the index describes the file as written: the next batch is appended to it again
+    stamps = orjson.loads((tmp_path / "index.json").read_bytes())["stamps"]
+    assert (stamps["2026-11-24"][0], stamps["2026-11-24"][2]) == (len(after), zlib.crc32(after))
 
 
 def test_an_edit_is_written_in_place_and_a_file_written_elsewhere_whole(
@@ -359,9 +366,7 @@ def test_an_edit_is_written_in_place_and_a_file_written_elsewhere_whole(
     store_items(store, [make_item(n) for n in range(5)])
     before = day_file(tmp_path).read_bytes()
     # an edit: the record's bytes replaced where they lie, the day not decoded
-    monkeypatch.setattr(
-        Store, "_partition", lambda self, name: pytest.fail(f"{name} read through TinyDB")
-    )
+    no_tinydb(monkeypatch)
     edited = replace(make_item(1), title="Заголовок исправлен", content_hash="h2")
     with_new = [edited, make_item(7)]
     assert store_items(Store(tmp_path), with_new) == (1, 1)
@@ -437,7 +442,7 @@ def test_one_record_is_read_from_its_span_not_the_day(
     store_items(store, items)
     spans = scan(day_file(tmp_path))
     assert spans.at is not None and len(spans.at) == 40
-    monkeypatch.setattr(Store, "_partition", lambda self, name: pytest.fail(f"{name} read whole"))
+    no_tinydb(monkeypatch)
     fresh = Store(tmp_path)
     for item in items:
         record = fresh.get(item.id)
