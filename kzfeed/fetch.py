@@ -44,7 +44,7 @@ ACCEPT = (
 )
 
 
-def body_hash(body: bytes) -> str:
+def body_hash(body: bytes | bytearray) -> str:
     """A body's fingerprint, to recognise the same bytes sent again.  SHA-256: with the CPU's
     SHA instructions it runs at about 3x BLAKE2b's speed, and a cold run hashes every body."""
     return "s" + hashlib.sha256(body).hexdigest()[:32]
@@ -118,11 +118,18 @@ class Refused(Exception):
     pass
 
 
-async def read_capped(response: httpx.Response, cap: int) -> bytes:
-    """The body, decompressed by us from the raw stream with a hard output cap.
+async def read_capped(
+    response: httpx.Response, cap: int, known: str | None = None
+) -> tuple[bytes | None, str | None]:
+    """The body, decompressed by us from the raw stream with a hard output cap, and, for a
+    compressed body, the hash of its bytes as they came (``body_hash`` of the wire bytes).
 
-    httpx would inflate each network chunk whole (a 64 KB gzip chunk can become 64 MB); here
-    no more than ``cap`` + one chunk's worth is ever held, whatever the compression ratio.
+    When that hash is ``known`` (the last body's, which was stored), the body is not
+    decompressed at all and ``None`` comes back: a server that keeps its files compressed
+    sends the very same bytes until the feed changes.  httpx would inflate each network
+    chunk whole (a 64 KB gzip chunk can become 64 MB); here the compressed bytes are held
+    (no more than ``cap`` of them) and inflated at the end with the output capped at
+    ``cap``, whatever the compression ratio.
     """
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
@@ -135,43 +142,41 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes:
         raise Refused(
             tr("unsupported Content-Encoding {encoding}").format(encoding=repr(encoding[:40]))
         )
-    out = bytearray()
-    async for raw in response.aiter_raw():
-        if decoder is None:
-            out += raw
-        else:
-            data = raw
-            while data:
-                try:
-                    out += decoder.decompress(data, cap + 1 - len(out))
-                except zlib.error as exc:
-                    raise Refused(
-                        tr("corrupt {encoding} body: {reason}").format(
-                            encoding=encoding, reason=exc
-                        )
-                    ) from None
-                if len(out) > cap:
-                    break
-                data = decoder.unconsumed_tail
+    raw = bytearray()
+    async for chunk in response.aiter_raw():
+        raw += chunk
+        if len(raw) > cap:
+            raise BodyTooLarge(_too_large(cap))
+    if decoder is None:
+        return bytes(raw), None
+    wire = body_hash(raw)
+    if known is not None and wire == known:
+        return None, wire
+    try:
+        out = decoder.decompress(raw, cap + 1)
+        del raw
         if len(out) > cap:
             raise BodyTooLarge(_too_large(cap))
-    if decoder is not None:
         out += decoder.flush()
-        if not decoder.eof:  # the stream stopped before its end: a cut body, never stored
-            if not out:
-                raise Refused(
-                    tr("corrupt {encoding} body: no data could be decompressed").format(
-                        encoding=encoding
-                    )
-                )
+    except zlib.error as exc:
+        raise Refused(
+            tr("corrupt {encoding} body: {reason}").format(encoding=encoding, reason=exc)
+        ) from None
+    if not decoder.eof:  # the stream stopped before its end: a cut body, never stored
+        if not out:
             raise Refused(
-                tr("truncated {encoding} body: the compressed stream ends early").format(
+                tr("corrupt {encoding} body: no data could be decompressed").format(
                     encoding=encoding
                 )
             )
-        if len(out) > cap:
-            raise BodyTooLarge(_too_large(cap))
-    return bytes(out)
+        raise Refused(
+            tr("truncated {encoding} body: the compressed stream ends early").format(
+                encoding=encoding
+            )
+        )
+    if len(out) > cap:
+        raise BodyTooLarge(_too_large(cap))
+    return out, wire
 
 
 def _too_large(cap: int) -> str:
@@ -360,7 +365,11 @@ class Fetcher:
                         permanent = target if all_permanent else None
                         current = target
                         continue
-                    return await self._finish(name, url, current, response, permanent, fetched_at)
+                    # a wire hash stands for a stored body only beside that body's own hash
+                    known = state.wire_hash if state is not None and state.body_hash else None
+                    return await self._finish(
+                        name, url, current, response, permanent, fetched_at, known
+                    )
             except (BodyTooLarge, Refused) as exc:
                 return fail(str(exc))
             except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
@@ -414,6 +423,7 @@ class Fetcher:
         response: httpx.Response,
         permanent: str | None,
         fetched_at: str,
+        known: str | None = None,
     ) -> FetchResult:
         status = response.status_code
         now = utcnow()
@@ -457,9 +467,13 @@ class Fetcher:
                     size=declared, limit=self.max_bytes
                 )
             )
-        body = await read_capped(response, self.max_bytes)
+        body, wire = await read_capped(response, self.max_bytes, known)
         return replace(
-            base, body=body, retry_after=_iso(parse_cache_control(response.headers, now))
+            base,
+            body=body or b"",
+            wire_hash=wire,
+            same_wire=body is None,
+            retry_after=_iso(parse_cache_control(response.headers, now)),
         )
 
 

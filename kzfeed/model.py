@@ -100,6 +100,9 @@ class FeedState:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # the same body's hash as it came compressed (Content-Encoding), when it did: the next
+    # fetch that brings the very same bytes is not even decompressed
+    wire_hash: str | None = None
     last_fetch: str | None = None  # ISO 8601 UTC
     last_success: str | None = None
     last_status: int | None = None
@@ -145,6 +148,8 @@ class FetchResult:
     fetched_at: str = ""  # ISO 8601 UTC
     retry_after: str | None = None  # ISO 8601 UTC, from Retry-After / Cache-Control
     gone: bool = False  # 410
+    wire_hash: str | None = None  # a compressed body's hash as it came (fetch.body_hash)
+    same_wire: bool = False  # those bytes were the last stored body's: not decompressed
 
     @property
     def ok(self) -> bool:

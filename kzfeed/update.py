@@ -149,6 +149,7 @@ def next_state(
             else (fetched.last_modified or old.last_modified)
         ),
         body_hash=body_hash or old.body_hash,
+        wire_hash=old.wire_hash if fetched.not_modified else fetched.wire_hash,
         head_print=parsed.prints[0]
         if parsed is not None and parsed.prints
         else (old.head_print if parsed is None else None),
@@ -844,6 +845,11 @@ async def _fetch_all(
         if fetched.error is not None or fetched.not_modified:
             if progress:
                 progress(spec.name, fetched.error or "not modified")
+            return
+        if fetched.same_wire and state is not None:  # the compressed bytes of last time
+            outcome.body_hash = state.body_hash
+            if progress:
+                progress(spec.name, "unchanged")
             return
         digest = body_hash(fetched.body)
         outcome.body_hash = digest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kzfeed.fetch import USER_AGENT, Fetcher, parse_retry_after
+from kzfeed.fetch import USER_AGENT, Fetcher, body_hash, parse_retry_after
 from kzfeed.model import FeedState, FetchResult
 from kzfeed.transport import env_proxy
 
@@ -85,6 +86,38 @@ def test_gzip_bodies_are_decompressed(server: FeedServer) -> None:
     result = fetch(url)
     assert result.ok and result.body.decode() == BODY
     assert "gzip" in server.hits("/gz.xml")[0].headers.get("accept-encoding", "")
+
+
+def test_the_same_compressed_bytes_are_recognised_before_they_are_inflated(
+    server: FeedServer,
+) -> None:
+    """A server with pre-compressed files re-sends the very same gzip bytes until the feed
+    changes: their hash is compared with the stored one before any decompression."""
+    packed = gzip.compress(BODY.encode(), mtime=0)
+    url = server.add("/pre.xml", packed, headers={"Content-Encoding": "gzip"})
+    first = fetch(url)
+    assert first.body.decode() == BODY and not first.same_wire
+    assert first.wire_hash == body_hash(packed)
+    stored = FeedState("feed", body_hash=body_hash(first.body), wire_hash=first.wire_hash)
+    again = fetch(url, stored)
+    assert again.ok and again.status == 200 and again.same_wire and again.body == b""
+    assert again.wire_hash == first.wire_hash
+    # a wire hash without the body's own stands for nothing: the body is inflated
+    alone = fetch(url, FeedState("feed", wire_hash=first.wire_hash))
+    assert alone.body.decode() == BODY and not alone.same_wire
+    # the comparison comes first: a stream cut short (which inflating refuses) but known by
+    # its hash is not even inflated
+    cut = server.add("/cut.xml", packed[:-8], headers={"Content-Encoding": "gzip"})
+    assert "truncated" in (fetch(cut).error or "")
+    known = FeedState("feed", body_hash="s0", wire_hash=body_hash(packed[:-8]))
+    assert fetch(cut, known).same_wire
+    # other bytes are inflated; a body sent as it is has no wire hash of its own
+    other = gzip.compress(BODY.encode(), mtime=1)
+    server.add("/pre.xml", other, headers={"Content-Encoding": "gzip"})
+    changed = fetch(url, stored)
+    assert changed.body.decode() == BODY and changed.wire_hash == body_hash(other)
+    plain = fetch(server.add("/plain.xml", BODY), stored)
+    assert plain.body.decode() == BODY and plain.wire_hash is None and not plain.same_wire
 
 
 def test_permanent_redirects_report_the_new_url_and_temporary_ones_do_not(

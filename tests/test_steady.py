@@ -5,6 +5,7 @@ parsing the whole body gives."""
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kzfeed.cli import app
+from kzfeed.fetch import body_hash
+from kzfeed.model import FeedState
+from kzfeed.store import Store
 from kzfeed.store.writer import Writer
 
 from .conftest import CORPUS, REPO, FeedServer, rss, write_config
@@ -67,6 +71,55 @@ def test_a_poll_parses_only_what_is_new_or_edited(server: FeedServer, tmp_path: 
     server.add("/k.xml", rss([item(53), *edited], title="Kazinform (новый)"))
     forced = json.loads(kz(config, "update", "--force", "--json").stdout)
     assert (forced["new"], forced["feeds"][0]["unchanged_entries"]) == (1, 0)
+
+
+def test_a_server_resending_its_compressed_file_costs_no_decompression(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """A server that ignores validators and keeps its feed pre-compressed sends the same gzip
+    bytes again: recognised by their hash (kept beside the body's), with nothing inflated,
+    parsed or written; other bytes for the same body are recognised by the body's hash."""
+    body = rss([item(n) for n in range(10, 0, -1)]).encode()
+    gz = {"Content-Encoding": "gzip"}
+    server.add("/k.xml", gzip.compress(body, mtime=0), headers=gz)
+    config = write_config(
+        tmp_path / "config.toml", [{"name": "k", "url": server.url("/k.xml")}], allow_private=True
+    )
+    data = tmp_path / "data"
+
+    def state() -> FeedState:
+        return Store(data).feed_states()["k"]
+
+    assert update(config)["new"] == 10
+    first = state()
+    assert first.wire_hash == body_hash(gzip.compress(body, mtime=0))
+    assert first.body_hash == body_hash(body)
+    index = (data / "index.json").stat().st_mtime_ns
+    same = update(config)
+    assert same["new"] == 0 and same["feeds"][0]["status"] == "not_modified"
+    assert same["feeds"][0]["http_status"] == 200
+    assert (data / "index.json").stat().st_mtime_ns == index
+    assert state().wire_hash == first.wire_hash
+    # the same body compressed anew (another gzip time stamp): the body's hash knows it,
+    # and the new wire bytes are remembered for the next poll
+    server.add("/k.xml", gzip.compress(body, mtime=7), headers=gz)
+    assert update(config)["feeds"][0]["status"] == "not_modified"
+    assert state().wire_hash == body_hash(gzip.compress(body, mtime=7))
+    assert state().body_hash == first.body_hash
+    # a body that changed is inflated and parsed
+    changed = rss([item(n) for n in range(12, 0, -1)]).encode()
+    server.add("/k.xml", gzip.compress(changed, mtime=7), headers=gz)
+    assert update(config)["new"] == 2
+    # a body that fails is never remembered: the same bytes fail again, not "unchanged"
+    broken = gzip.compress(b"<html><body>maintenance</body></html>", mtime=0)
+    server.add("/k.xml", broken, headers={**gz, "Content-Type": "text/html"})
+    failed = [update(config)["feeds"][0]["status"] for _ in range(2)]
+    assert failed == ["error", "error"]
+    assert state().wire_hash == body_hash(gzip.compress(changed, mtime=7))
+    # --force inflates and parses whatever was seen before
+    server.add("/k.xml", gzip.compress(changed, mtime=7), headers=gz)
+    forced = json.loads(kz(config, "update", "--force", "--json").stdout)
+    assert forced["feeds"][0]["status"] == "ok" and forced["new"] == 0
 
 
 def versions() -> list[dict[str, str]]:
