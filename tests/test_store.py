@@ -16,6 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 from filelock import FileLock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kzfeed import dedup
 from kzfeed import store as store_mod
@@ -448,6 +450,74 @@ def test_one_record_is_read_from_its_span_not_the_day(
         record = fresh.get(item.id)
         assert record is not None and record["title"] == item.title
         assert record["summary"] == item.summary
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=97), st.integers(min_value=0, max_value=6))
+def test_spans_found_a_chunk_at_a_time_are_the_spans_of_the_whole_file(
+    chunk: int, tricky: int
+) -> None:
+    """A day is surveyed a megabyte at a time: keys cut by a chunk's end (at any byte,
+    with chunks of 1 to 97 bytes here) are found once, where they start, and text that
+    looks like a key inside a string is not one."""
+    import io
+    import json
+
+    from kzfeed.store.spans import survey
+
+    records = {
+        str(10**n + n): {"id": format(10**n + n, "x"), "title": 'x,"1":{y' * (n % (tricky + 1) + 1)}
+        for n in range(1, 20)
+    }
+    raw = orjson.dumps({"items": records})
+    whole = survey(io.BytesIO(raw), chunk=len(raw) + 1)
+    pieces = survey(io.BytesIO(raw), chunk=chunk)
+    assert pieces == whole and pieces.size == len(raw) and pieces.crc == zlib.crc32(raw)
+    assert pieces.at is not None and set(pieces.at) == {int(k) for k in records}
+    for doc, (start, end) in pieces.at.items():
+        assert json.loads(raw[start:end]) == records[str(doc)]
+    for bad in (raw[:-3], b" " + raw, json.dumps({"items": records}, indent=1).encode()):
+        assert survey(io.BytesIO(bad), chunk=chunk).at is None
+    assert survey(io.BytesIO(b'{"items":{}}'), chunk=chunk).at == {}
+
+
+def test_a_patched_day_is_written_from_the_old_file_without_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old day's bytes are copied from the open file a megabyte at a time, to the file
+    and then to its backup: the backup is the same bytes although the day's path was
+    replaced in between, and the CRC kept in the index is the one of those bytes."""
+    import tracemalloc
+
+    from kzfeed.store.writer import Writer
+
+    grown: list[int] = []
+    write = Writer._write_partitions
+
+    def measured(self: Writer) -> None:  # memory taken while the days are written
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        write(self)
+        grown.append(tracemalloc.get_traced_memory()[1] - before)
+
+    monkeypatch.setattr(Writer, "_write_partitions", measured)
+    store = Store(tmp_path)
+    store_items(store, [replace(make_item(n), summary="Текст " * 60) for n in range(8000)])
+    size = day_file(tmp_path).stat().st_size
+    assert size > 8 * (1 << 20)
+    grown.clear()
+    tracemalloc.start()
+    try:
+        store_items(Store(tmp_path), [make_item(9000 + n) for n in range(3)])
+    finally:
+        tracemalloc.stop()
+    after = day_file(tmp_path).read_bytes()
+    assert len(after) > size and after.count(b'"id":') == 8003
+    backup = tmp_path / "backups" / "last" / "items" / day_file(tmp_path).name
+    assert backup.read_bytes() == after
+    stamps = orjson.loads((tmp_path / "index.json").read_bytes())["stamps"]
+    assert stamps[day_file(tmp_path).stem][2] == zlib.crc32(after)
+    assert len(grown) == 1 and grown[0] < size * 3 / 4, (grown, size)  # the old: > size
 
 
 def test_a_day_that_cannot_be_read_record_by_record_is_read_whole(tmp_path: Path) -> None:

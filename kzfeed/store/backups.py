@@ -27,16 +27,18 @@ class BackupMirror:
     def backup_dir(self) -> Path:
         return self.data_dir / "backups"
 
-    def save(self, path: Path, data: files.Data) -> None:
+    def save(self, path: Path, data: files.Data) -> int:
         """Write a store file atomically, and the same bytes to the backup mirror.
 
         ``backups/last/`` mirrors every file as of the last successful write (copies, not
         links: a file damaged in place must not damage its backup); the version it replaces
         moves to ``backups/previous/``.  Only files kzfeed itself wrote from good data ever
-        reach the mirror, so it always holds the last good state.
+        reach the mirror, so it always holds the last good state.  The CRC-32 of the bytes
+        written comes back.
         """
-        files.write_atomic(path, data)
+        crc = files.write_atomic(path, data)
         files.write_atomic(self._retire_backup(path), data)
+        return crc
 
     def _retire_backup(self, path: Path) -> Path:
         """Move a store file's backup from last/ to previous/; return its last/ path."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from tinydb import TinyDB
@@ -99,22 +101,49 @@ def load_json(path: Path) -> Any:
     return data
 
 
-#: What a file is written from: its bytes, or its bytes in pieces (an appended partition:
-#: the old file's bytes, then the new records, without joining them in memory)
-Data = bytes | Sequence[bytes | memoryview]
+#: How much of a file is read at once where a file is read in pieces
+CHUNK = 1 << 20
 
 
-def write_atomic(path: Path, data: Data) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Bytes ``start``..``end`` of a file open for reading, copied a megabyte at a time
+    when written (a patched day's unchanged bytes are never held in memory).  The file
+    object stays valid after its path is replaced, so the same span can be written twice
+    (the store's file, then its backup)."""
+
+    source: BinaryIO
+    start: int
+    end: int
+
+    def chunks(self) -> Iterator[bytes]:
+        self.source.seek(self.start)
+        left = self.end - self.start
+        while left > 0:
+            chunk = self.source.read(min(CHUNK, left))
+            if not chunk:  # the file is shorter than it was: never write a cut copy
+                raise OSError(f"{self.source.name}: ended before byte {self.end}")
+            left -= len(chunk)
+            yield chunk
+
+
+#: What a file is written from: its bytes, or its bytes in pieces (a patched partition: the
+#: old file's unchanged spans and the changed and new records, never joined in memory)
+Data = bytes | Sequence[bytes | memoryview | Span]
+
+
+def write_atomic(path: Path, data: Data) -> int:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file;
+    the CRC-32 of the bytes written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    crc = 0
     try:
         with open(tmp, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                for piece in data:
-                    fh.write(piece)
+            for piece in [data] if isinstance(data, bytes) else data:
+                for part in piece.chunks() if isinstance(piece, Span) else [piece]:
+                    fh.write(part)
+                    crc = zlib.crc32(part, crc)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -128,6 +157,7 @@ def write_atomic(path: Path, data: Data) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+    return crc
 
 
 def dumps(data: Any) -> bytes:
@@ -135,7 +165,7 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-Saver = Callable[[Path, Data], None]
+Saver = Callable[[Path, Data], int]  # writes a file; the CRC-32 of what it wrote
 
 
 class AtomicStorage(Storage):
@@ -145,6 +175,7 @@ class AtomicStorage(Storage):
     def __init__(self, path: str | Path, save: Saver | None = None) -> None:
         self.path = Path(path)
         self.save: Saver = save or (lambda path, data: write_atomic(path, data))
+        self.crc: int | None = None  # of the bytes the last commit wrote
         self._data: dict[str, Any] | None = None
         self._loaded = False
         self.dirty = False
@@ -163,7 +194,7 @@ class AtomicStorage(Storage):
     def commit(self) -> bool:
         if not self.dirty or self._data is None:
             return False
-        self.save(self.path, dumps(self._data))
+        self.crc = self.save(self.path, dumps(self._data))
         self.dirty = False
         return True
 

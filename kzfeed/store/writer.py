@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tinydb.table import Document
 
@@ -338,7 +338,8 @@ class Writer:
                     Document(r, doc_id=files.doc_id(i)) for i, r in records.items()
                 )
             _db, storage = self.store._partition(partition)
-            storage.commit()
+            if storage.commit():
+                crc = storage.crc  # of the bytes written: not read back
             if newest:
                 kept = (storage._data or {}).get("items", {}).values()
             patchable = set(storage._data or {}) == {"items"}  # another table: never patched
@@ -350,14 +351,12 @@ class Writer:
         self, path: Path, records: Mapping[str, StoredItem], known: Any
     ) -> tuple[Callable[[], list[StoredItem]], int] | None:
         """Write a day's new and changed records into a partition file this store last
-        wrote (``known``: its stamp then) without decoding it: each changed record's bytes
-        replaced where they lie (`spans.py`), the new ones appended; or write a new day.
-        None when the file must be read whole (not the file this store wrote, not laid out
-        as kzfeed writes, a changed record not found where the spans say).  Returns how to
-        read the day's records (for its head) without reading the file again, and the
-        CRC-32 of what was written."""
-        from .spans import ids_in, is_record, spans_of
-
+        wrote (``known``: its stamp then) without decoding it, or holding it: each changed
+        record's bytes replaced where they lie (`spans.py`), the new ones appended, the
+        unchanged bytes copied a megabyte at a time; or write a new day.  None when the
+        file must be read whole (not the file this store wrote, not laid out as kzfeed
+        writes, a changed record not found where the spans say).  Returns how to read the
+        day's records (for its head), and the CRC-32 of what was written."""
         if not records:
             return None
         added = {i: r for i, r in records.items() if i in self._added}
@@ -368,57 +367,76 @@ class Writer:
         if found is None:  # a new day: these records are all it holds
             if changed:
                 return None
-            pieces: list[bytes | memoryview] = [b'{"items":{', new, b"}}"]
-            self.store.save(path, pieces)
+            crc = self.store.save(path, [b'{"items":{', new, b"}}"])
             self._whole[path.stem] = list(records.values())
-            return (lambda: list(records.values())), _crc(pieces)
+            return (lambda: list(records.values())), crc
         if not isinstance(known, list) or len(known) != 3 or found != known[:2]:
             return None
         try:
-            raw = path.read_bytes()
+            fh = open(path, "rb")  # noqa: SIM115 (closed below, after both writes)
         except OSError:
             return None
-        # the very bytes this store wrote (damage in place keeps the size and time): else the
-        # day is decoded, and damage is an error naming it, never patched, never backed up
-        if zlib.crc32(raw) != known[2]:
+        with fh:
+            try:
+                pieces = self._pieces(fh, known[2], found[0], added, changed, new)
+            except OSError:
+                return None
+            if pieces is None:
+                return None
+            crc = self.store.save(path, pieces)  # the file, then its backup, from fh
+
+        def everything() -> list[StoredItem]:  # the day as just written
+            return list(files.load_json(path).get("items", {}).values())
+
+        return everything, crc
+
+    @staticmethod
+    def _pieces(
+        fh: BinaryIO,
+        crc: int,
+        size: int,
+        added: Mapping[str, StoredItem],
+        changed: Mapping[int, StoredItem],
+        new: memoryview,
+    ) -> list[bytes | memoryview | files.Span] | None:
+        """What a patched day is written from: spans of the old file ``fh`` (never read
+        into memory), changed records between them, the new ones before the closing
+        braces; None when the file is not the one this store wrote (``crc``, ``size``)."""
+        from .spans import EMPTY, is_record, survey
+
+        layout = survey(fh)
+        # the very bytes this store wrote (damage in place keeps the size and time): else
+        # the day is decoded, and damage is an error naming it, never patched, never backed
+        # up; and ids the index does not know may be in it (a commit cut before the index
+        # was written, its day rewritten since): those are stored through TinyDB, not twice
+        spans = layout.at
+        if layout.crc != crc or layout.size != size or spans is None:
             return None
-        # ids the index does not know may be in it (a commit cut before the index was
-        # written, its day rewritten since): those are stored through TinyDB, not twice
-        spans = spans_of(raw) if changed else None
-        present = spans if spans is not None else ids_in(raw)
-        if (changed and spans is None) or any(files.doc_id(i) in present for i in added):
+        if any(files.doc_id(i) in spans for i in added):
             return None
-        view = memoryview(raw)
-        pieces = []
+        places = []
+        for doc, record in changed.items():
+            span = spans.get(doc)
+            if span is None:
+                return None
+            fh.seek(span[0])
+            try:
+                found = files.loads(fh.read(span[1] - span[0]))
+            except (ValueError, RecursionError):
+                return None
+            if not is_record(found, doc):
+                return None
+            places.append((span, record))
+        pieces: list[bytes | memoryview | files.Span] = []
         at = 0
-        if spans is not None:
-            places = []
-            for doc, record in changed.items():
-                span = spans.get(doc)
-                if span is None:
-                    return None
-                try:
-                    found_record = files.loads(raw[span[0] : span[1]])
-                except (ValueError, RecursionError):
-                    return None
-                if not is_record(found_record, doc):
-                    return None
-                places.append((span, record))
-            for (start, end), record in sorted(places, key=lambda p: p[0]):
-                pieces += [view[at:start], files.dumps(record)]
-                at = end
-        pieces.append(view[at : len(raw) - 2])
+        for (start, end), record in sorted(places, key=lambda p: p[0]):
+            pieces += [files.Span(fh, at, start), files.dumps(record)]
+            at = end
+        pieces.append(files.Span(fh, at, layout.size - 2))
         if added:
-            pieces += [b"" if raw == b'{"items":{}}' else b",", new]
+            pieces += [b"" if layout.size == len(EMPTY) else b",", new]
         pieces.append(b"}}")
-        self.store.save(path, pieces)
-
-        def everything() -> list[StoredItem]:
-            table = files.loads(raw).get("items", {})
-            table.update({str(doc): record for doc, record in changed.items()})
-            return [*table.values(), *added.values()]
-
-        return everything, _crc(pieces)
+        return pieces
 
     def _table(self, partition: str) -> Any:
         db, _ = self.store._partition(partition)
