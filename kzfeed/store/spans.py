@@ -3,11 +3,11 @@
 A partition is one JSON object as kzfeed writes it (orjson, compact):
 ``{"items":{"<doc id>":{…record…},"<doc id>":{…},…}}``.  A record's doc id is the only key
 made of digits alone, and a key is always a quoted string right after ``{`` or ``,`` — in a
-string value a quote is escaped — so one pass of a regular expression over the bytes, a megabyte at a
-time (`survey`), finds where every record starts, and the next one's start (or the file's
-closing ``}}``) where it ends.  Reading one record is then a seek and a read of a kilobyte, not decoding a day of
-36,000 items into 200 MB of Python objects (the biggest update loaded three such days to
-update one story each).
+string value a quote is escaped — so one pass of a regular expression over the bytes, a
+megabyte at a time (`survey`), finds where every record starts, and the next one's start
+(or the file's closing ``}}``) where it ends.  Reading one record is then a seek and a read
+of a kilobyte, not decoding a day of 36,000 items into 200 MB of Python objects (the biggest
+update loaded three such days to update one story each).
 
 Nothing here is trusted blindly: a record read must decode to an object whose id is the one
 asked for, and the spans are kept with the file's stamp (size, time); a file that is not
