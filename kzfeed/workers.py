@@ -75,6 +75,12 @@ def _serve(conn: Connection, parent_pid: int, siblings: list[int]) -> None:
 
 
 class _Worker:
+    """One worker process and kzfeed's end of its pipe.  Up to ``DEPTH`` jobs are sent to
+    it at once: the next one waits in the pipe while the worker runs the current one, so
+    the worker goes from one job straight to the next instead of waiting a few
+    milliseconds for kzfeed to hear its answer and send another (a cold update's workers
+    spent about a third of their time so).  Answers come back in the order the jobs went."""
+
     def __init__(self, context: Any, siblings: list[int]) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
         self.process = context.Process(
@@ -86,14 +92,40 @@ class _Worker:
         self.process.start()
         child_end.close()
         self.conn: Connection = parent_end
+        self._send = threading.Lock()  # one job into the pipe at a time, in ticket order
+        self._turn = threading.Condition()
+        self._sent = 0  # jobs sent so far
+        self._answered = 0  # jobs whose answer was read (or will never be)
+        self.gone = False  # failed on a job: none sent after it ever ran
+
+    @property
+    def busy(self) -> bool:
+        return self._answered < self._sent
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> tuple[str, Any]:
         """Run one job (in a thread of the pool: it blocks until the answer or the budget).
-
-        A timer kills the worker when the budget is spent, whatever the job is doing then:
-        computing, or stuck sending or receiving a large message through the pipe.
-        Returns (status, value): ok, error (the job raised), timeout, unsent (the worker was
-        gone before the job reached it), died (it went during the job)."""
+        The budget counts from the moment the worker is on this job (the answer to the job
+        before it read); a timer then kills the worker when it is spent, whatever the job
+        is doing: computing, or stuck sending or receiving a large message through the
+        pipe.  Returns (status, value): ok, error (the job raised), timeout, unsent (the
+        worker was gone before the job ran: it may be run elsewhere), died (it went during
+        the job)."""
+        with self._send:
+            if self._lost():
+                return ("unsent", None)
+            ticket = self._sent
+            try:
+                self.conn.send((fn, args))
+            except (EOFError, OSError):
+                self._give_up()
+                return ("unsent", None)
+            self._sent += 1
+        with self._turn:
+            # its turn: the answers before it read (or the worker gone on one of them)
+            self._turn.wait_for(lambda: self._answered >= ticket or self.gone)
+            if self._lost():  # it failed on an earlier job: this one never ran
+                self._answered += 1
+                return ("unsent", None)
         expired = threading.Event()
 
         def expire() -> None:
@@ -104,21 +136,29 @@ class _Worker:
         timer = threading.Timer(budget, expire)
         timer.daemon = True
         timer.start()
+        status: tuple[str, Any] = ("died", None)
         try:
-            try:
-                self.conn.send((fn, args))
-            except (EOFError, OSError):
-                return ("timeout" if expired.is_set() else "unsent", None)
-            if not self.conn.poll(budget):
-                return ("timeout", None)
-            answer: tuple[str, Any] = self.conn.recv()
-            return answer
+            status = self.conn.recv() if self.conn.poll(budget) else ("timeout", None)
         except (EOFError, OSError):
-            return ("timeout" if expired.is_set() else "died", None)
+            status = ("timeout" if expired.is_set() else "died", None)
         except Exception as exc:  # an answer that cannot be read (MemoryError, pickle …)
-            return ("died", describe(exc, 200))
+            status = ("died", describe(exc, 200))
         finally:
             timer.cancel()
+            with self._turn:
+                if status[0] not in ("ok", "error"):
+                    self.gone = True
+                self._answered += 1
+                self._turn.notify_all()
+        return status
+
+    def _lost(self) -> bool:
+        return self.gone
+
+    def _give_up(self) -> None:
+        with self._turn:
+            self.gone = True
+            self._turn.notify_all()
 
     def kill(self) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):
@@ -130,24 +170,25 @@ class _Worker:
 
 class ParsePool:
     """``workers`` processes, forked at once (before any event loop or thread exists: a
-    clean fork), idle until a job comes; `run` is called from the event loop.
+    clean fork), idle until a job comes; `run` is called from the event loop.  Each worker
+    has ``DEPTH`` slots (jobs sent to it at once, run one after the other).
 
     Every slot always goes back to the idle queue: a worker that timed out or died is
-    replaced, and a slot whose replacement could not be forked (no memory) is tried again
-    by the next job, which fails with that reason if it still cannot; so no job ever waits
-    for a worker that will not come."""
+    replaced (once, for all its slots), and a place whose replacement could not be forked
+    (no memory) is tried again by the next job, which fails with that reason if it still
+    cannot; so no job ever waits for a worker that will not come."""
+
+    DEPTH = 2
 
     def __init__(self, workers: int, budget: float) -> None:
         self.budget = budget
         self._context = multiprocessing.get_context("fork")
-        self._workers: list[_Worker] = []
+        self._places: list[_Worker | None] = []
         for _ in range(max(1, workers)):
-            self._workers.append(_Worker(self._context, self._fds()))
-        self._slots = len(self._workers)
-        self._idle: asyncio.Queue[_Worker | None] | None = None
-        self._busy: set[_Worker] = set()
+            self._places.append(self._fork())
+        self._idle: asyncio.Queue[int] | None = None
         self._threads = concurrent.futures.ThreadPoolExecutor(
-            self._slots, thread_name_prefix="kzfeed-parse-wait"
+            len(self._places) * self.DEPTH, thread_name_prefix="kzfeed-parse-wait"
         )
 
     @staticmethod
@@ -156,31 +197,32 @@ class ParsePool:
 
     @property
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w.process.pid is not None]
+        return [w.process.pid for w in self._places if w is not None and w.process.pid]
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker; raises JobFailed when it runs past the budget, dies
         or raises (with the reason)."""
         if self._idle is None:
             self._idle = asyncio.Queue()
-            for worker in self._workers:
-                self._idle.put_nowait(worker)
-        slot = await self._idle.get()
+            for _ in range(self.DEPTH):
+                for place in range(len(self._places)):
+                    self._idle.put_nowait(place)
+        place = await self._idle.get()
         loop = asyncio.get_running_loop()
         status, value = "unsent", None
+        worker: _Worker | None = None
         try:
-            for _attempt in range(2):  # a worker found dead before the job: once more
-                worker = slot if slot is not None else self._fork()
-                slot = worker
-                self._busy.add(worker)
+            for _attempt in range(2):  # a worker found gone before the job ran: once more
+                worker = self._places[place]
+                if worker is None or worker.gone:
+                    self._retire(place, worker)
+                    worker = self._places[place] = self._fork()
                 status, value = await loop.run_in_executor(
                     self._threads, worker.call, fn, args, self.budget
                 )
-                self._busy.discard(worker)
                 if status in ("ok", "error"):
                     break
-                self._retire(worker)
-                slot = None
+                self._retire(place, worker)
                 if status != "unsent":
                     break
         except OSError as exc:  # no replacement could be forked
@@ -188,12 +230,10 @@ class ParsePool:
                 tr("cannot start a parser process: {reason}").format(reason=exc)
             ) from None
         except BaseException:  # cancelled mid-job (Ctrl-C): the run is ending, no new worker
-            if slot is not None:
-                self._retire(slot)
-            slot = None
+            self._retire(place, worker)
             raise
         finally:
-            self._idle.put_nowait(slot)
+            self._idle.put_nowait(place)
         if status == "ok":
             return value
         if status == "timeout":
@@ -210,31 +250,34 @@ class ParsePool:
 
     def _fds(self) -> list[int]:
         fds = []
-        for worker in self._workers:
-            with contextlib.suppress(OSError, ValueError):
-                fds.append(worker.conn.fileno())
+        for worker in self._places:
+            if worker is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    fds.append(worker.conn.fileno())
         return fds
 
     def _fork(self) -> _Worker:
-        worker = _Worker(self._context, self._fds())
-        self._workers.append(worker)
-        return worker
+        return _Worker(self._context, self._fds())
 
-    def _retire(self, worker: _Worker) -> None:
-        self._busy.discard(worker)
+    def _retire(self, place: int, worker: _Worker | None) -> None:
+        """Kill ``worker`` and free its place (if it still holds it): the next job there
+        forks a new one."""
+        if worker is None:
+            return
         worker.kill()
-        if worker in self._workers:
-            self._workers.remove(worker)
+        if self._places[place] is worker:
+            self._places[place] = None
 
     def shutdown(self) -> None:
         """End every worker: idle ones leave on EOF, a busy one (a cancelled run) is killed."""
-        for worker in self._workers:
-            if worker in self._busy:
+        workers = [w for w in self._places if w is not None]
+        for worker in workers:
+            if worker.busy:
                 worker.kill()
             else:
                 with contextlib.suppress(OSError):
                     worker.conn.close()
-        for worker in self._workers:
+        for worker in workers:
             worker.process.join(0.5)
             if worker.process.is_alive():
                 worker.kill()

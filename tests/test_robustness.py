@@ -686,6 +686,67 @@ def test_a_worker_lost_in_any_way_never_leaves_the_pool_short() -> None:
         pool.shutdown()
 
 
+def _slow_square(x: int, seconds: float) -> int:
+    time.sleep(seconds)
+    if x < 0:
+        raise ValueError("negative")
+    return x * x
+
+
+def _pool_gather(pool: Any, *jobs: tuple[Any, ...]) -> list[Any]:
+    """The jobs all at once (as an update sends them), each result or exception."""
+    import asyncio
+
+    async def main() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(asyncio.wait_for(pool.run(fn, *args), 20) for fn, *args in jobs),
+                return_exceptions=True,
+            )
+        )
+
+    return asyncio.run(main())
+
+
+@linux_only
+def test_a_worker_gets_its_next_job_before_it_finishes_the_one_it_runs() -> None:
+    """Two jobs wait on each worker: the answers reach the jobs they belong to, a job's
+    budget counts from the moment it runs (not from when it was queued), and the job queued
+    behind one that runs out of time or fails is not lost."""
+    from kzfeed.workers import JobFailed, ParsePool
+
+    pool = ParsePool(2, budget=1.5)
+    try:
+        squares = _pool_gather(pool, *((_slow_square, n, 0.01 * (n % 3)) for n in range(40)))
+        assert squares == [n * n for n in range(40)]
+        pids = set(pool.pids)
+        # one worker, two jobs of 1 s each sent at once: the second runs from 1 s to 2 s,
+        # within its budget of 1.5 s counted from its start
+        one = ParsePool(1, budget=1.5)
+        try:
+            started = time.monotonic()
+            assert _pool_gather(one, (_slow_square, 2, 1.0), (_slow_square, 3, 1.0)) == [4, 9]
+            assert time.monotonic() - started >= 2.0  # one after the other, on one worker
+            # a job past its budget: its worker is killed; the one queued behind it runs
+            # on the worker that replaces it; a job that raises leaves the next one be
+            first, second, third, fourth = _pool_gather(
+                one,
+                (_slow_square, 4, 5.0),
+                (_slow_square, 5, 0.0),
+                (_slow_square, -1, 0.0),
+                (_slow_square, 6, 0.0),
+            )
+            assert isinstance(first, JobFailed) and "longer than" in str(first)
+            assert second == 25 and fourth == 36
+            assert isinstance(third, JobFailed) and "negative" in str(third)
+            assert len(one.pids) == 1
+        finally:
+            one.shutdown()
+        assert set(pool.pids) == pids  # nothing failed there: the same two workers
+    finally:
+        pool.shutdown()
+
+
 def test_a_body_cut_by_a_closed_connection_does_not_store_its_cut_story_twice(
     server: FeedServer, cfg_path: Path
 ) -> None:

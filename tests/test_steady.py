@@ -278,3 +278,35 @@ def test_a_big_update_is_written_in_parts_and_stores_what_one_part_would(
     sharing = [s for _i, _f, s, t in wires[1] if t == shared["title"]]
     assert len(sharing) == 2 and len(set(sharing)) == 1  # across the parts: one story
     assert len(set(stories.values())) < len(wires[1])
+
+
+def test_a_part_that_cannot_be_written_ends_the_update_and_nothing_is_stored_after_it(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part is committed while the other feeds are fetched and parsed; when its commit
+    fails (the disk is full), the update ends with the store's error (exit 1), the parts
+    before it stay stored, and no feed is stored after it."""
+    import kzfeed.update
+    from kzfeed.errors import StoreError
+
+    feeds = []
+    for f in range(6):
+        server.add(f"/p{f}.xml", rss([item(100 * f + n) for n in range(1, 6)], f"Feed {f}"))
+        feeds.append({"name": f"f{f}", "url": server.url(f"/p{f}.xml")})
+    config = write_config(tmp_path / "config.toml", feeds, allow_private=True)
+    monkeypatch.setattr(kzfeed.update, "COMMIT_EVERY", 5)
+    original = Writer.commit
+    calls: list[int] = []
+
+    def failing(writer: Writer) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreError("no space left on device")
+        original(writer)
+
+    monkeypatch.setattr(Writer, "commit", failing)
+    result = kz(config, "update")
+    assert result.exit_code == 1 and "no space left on device" in result.stderr
+    assert len(calls) == 2  # nothing committed after the failed part
+    monkeypatch.setattr(Writer, "commit", original)
+    assert {feed for _i, feed, _s, _t in stored(config)} == {"f0"}
