@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -462,55 +462,42 @@ def update(
         wanted: list[tuple[str, str]] = []  # (item id, url) of new items to read in full
         stored = 0  # how many of the outcomes are stored, in order
 
-        committing = False  # a part is being committed (in a thread): nothing is stored
+        stopped = False  # the store failed: the run ends, and nothing more is written
 
-        def store_ready() -> bool:
+        def store_ready() -> None:
             """Store the feeds parsed so far, in the config's order (which of two feeds'
             copies of a story is stored first does not depend on which answered first), as
             soon as each one and all before it are ready: an update holds only the parsed
-            feeds waiting for an earlier one, not every feed's items at once.  True when
-            a part is due (a big update is written as it goes)."""
-            nonlocal stored
-            while not committing and stored < len(outcomes) and outcomes[stored].done:
-                outcome = outcomes[stored]
-                stored += 1
-                state = states.get(outcome.spec.name)
-                try:
-                    result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
-                except StoreError:
-                    raise  # the database itself: the run stops, nothing more is written
-                except Exception as exc:  # one feed's bad data costs that feed, never the run
-                    result = _failed_outcome(writer, outcome, state, exc)
-                report.feeds.append(result)
-                outcome.parsed = None  # its items are the batch's now
-                if len(writer.new_ids) >= COMMIT_EVERY:
-                    return True
-            return False
+            feeds waiting for an earlier one, not every feed's items at once.  Once the
+            store has failed, the feeds still parsing are never stored (their tasks go on
+            for a moment before the run is torn down)."""
+            nonlocal stored, stopped
+            try:
+                while not stopped and stored < len(outcomes) and outcomes[stored].done:
+                    outcome = outcomes[stored]
+                    stored += 1
+                    state = states.get(outcome.spec.name)
+                    try:
+                        result = _store_outcome(writer, outcome, state, cutoff_iso, wanted)
+                    except StoreError:
+                        raise  # the database itself: the run stops, nothing more is written
+                    except Exception as exc:  # one feed's bad data costs that feed only
+                        result = _failed_outcome(writer, outcome, state, exc)
+                    report.feeds.append(result)
+                    outcome.parsed = None  # its items are the batch's now
+                    if len(writer.new_ids) >= COMMIT_EVERY:  # a big update: written as it goes
+                        _settle(writer, report, config, states, now)
+                        writer.commit()
+                        writer.release()
+                        _give_back_memory()
+            except BaseException:
+                stopped = True
+                raise
 
-        def commit_part() -> None:
-            _settle(writer, report, config, states, now)
-            writer.commit()
-            writer.release()
-            _give_back_memory()
-
-        def store_all() -> None:
-            while store_ready():
-                commit_part()
-
-        async def store_while_parsing() -> None:
-            """Store what is ready; a part due is committed in a thread while the fetching
-            and parsing go on (the workers are not left idle for the second it takes), the
-            feeds parsed meanwhile stored after it."""
-            nonlocal committing
-            while not committing and store_ready():
-                committing = True
-                await asyncio.to_thread(commit_part)
-                committing = False  # left set when it failed: nothing more is stored
-
-        store_all()
+        store_ready()
         if todo:
-            _run(todo, states, config, jobs or settings.jobs, force, progress, store_while_parsing)
-        store_all()
+            _run(todo, states, config, jobs or settings.jobs, force, progress, store_ready)
+        store_ready()
         _settle(writer, report, config, states, now)
         if cutoff is not None:
             report.pruned = writer.prune(cutoff, now)
@@ -769,9 +756,9 @@ def _run(
     jobs: int,
     force: bool,
     progress: ProgressHook | None,
-    ready: Callable[[], Awaitable[None]],
+    ready: Callable[[], None],
 ) -> None:
-    """Fetch and parse the feeds; ``ready`` is awaited each time one is done (it stores what
+    """Fetch and parse the feeds; ``ready`` is called each time one is done (it stores what
     can be stored)."""
     pool = _Parsers(min(os.cpu_count() or 1, len(todo)), config.settings.parse_timeout)
     try:
@@ -827,7 +814,7 @@ async def _fetch_all(
     force: bool,
     progress: ProgressHook | None,
     pool: _Parsers,
-    ready: Callable[[], Awaitable[None]],
+    ready: Callable[[], None],
 ) -> None:
     from .fetch import Fetcher, body_hash
 
@@ -842,7 +829,7 @@ async def _fetch_all(
         async with window:
             await guarded(outcome, fetcher)
         outcome.done = True
-        await ready()  # a StoreError raised here ends the run, as it would after the fetching
+        ready()  # a StoreError raised here ends the run, as it would after the fetching
 
     async def guarded(outcome: _Outcome, fetcher: Fetcher) -> None:
         try:

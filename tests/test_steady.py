@@ -283,9 +283,9 @@ def test_a_big_update_is_written_in_parts_and_stores_what_one_part_would(
 def test_a_part_that_cannot_be_written_ends_the_update_and_nothing_is_stored_after_it(
     server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A part is committed while the other feeds are fetched and parsed; when its commit
-    fails (the disk is full), the update ends with the store's error (exit 1), the parts
-    before it stay stored, and no feed is stored after it."""
+    """A part is committed as soon as it is due, the other feeds still being fetched and
+    parsed; when its commit fails (the disk is full), the update ends with the store's
+    error (exit 1), the parts before it stay stored, and no feed is stored after it."""
     import kzfeed.update
     from kzfeed.errors import StoreError
 
