@@ -122,11 +122,16 @@ def test_edits_forgets_and_pruning_leave_no_stale_terms(tmp_path: Path) -> None:
     index.close()
 
 
+@pytest.mark.parametrize("batch", [1000, 2])
 def test_items_of_one_second_sharing_their_ids_first_24_bits_get_rows_of_their_own(
-    tmp_path: Path,
+    tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The row is the second and 24 bits of the id: items that share both, put at once or
-    one after another, each take the next free row, and each is found."""
+    one after another, each take the next free row, and each is found — also when the
+    rows are inserted a few items at a time (a clash across two batches)."""
+    import kzfeed.store.termindex
+
+    monkeypatch.setattr(kzfeed.store.termindex, "PUT_BATCH", batch)
     index = TermIndex.open(tmp_path, create=True)
     assert index is not None
     ids = [f"abcdef{n:010x}" for n in range(6)]

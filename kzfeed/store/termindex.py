@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 NAME = "terms.sqlite"
 PENDING = "terms.pending"  # the items a commit under way changes (see above)
+PUT_BATCH = 1000  # items made into rows and inserted at once
 VERSION = "8"  # of the terms, the features and this schema: another one is rebuilt
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -143,8 +144,7 @@ class TermIndex:
         """Index (or index again) these items, in one transaction (``analysed``: their
         terms and features, ``keys``: their story keys, where the caller made them
         already; the others' keys are made with the term weights of their days)."""
-        from ..grouping import analyse, dump_story_fields
-        from ..model import story_of
+        from ..grouping import analyse
 
         given = sorted(records, key=lambda r: (r["published"], r["id"]))  # B-tree pages full
         if not given:
@@ -158,35 +158,54 @@ class TermIndex:
             self._unindex([r["id"] for r in given])
             wanted = [row_key(r["published"], r["id"]) for r in given]
             taken = self._taken(wanted)  # rows already held (by other items)
-            items: list[tuple[object, ...]] = []
-            search: list[tuple[int, str, str]] = []
-            keyed: list[tuple[str, int, str]] = []
-            for record, row in zip(given, wanted, strict=True):
-                while row in taken:
-                    row += 1  # the same second and the same 24 bits: the next free row
-                taken.add(row)
-                title, text, found = made[record["id"]]
-                story = story_of(record)
-                its_keys = sorted(keys[record["id"]])
-                titled, texted = " ".join(title), " ".join(text)
-                items.append(
-                    (
-                        row,
-                        record["id"],
-                        record["published"][:10],
-                        record["published"],
-                        titled,
-                        texted,
-                        dump_story_fields(found),
-                        story,
-                        " ".join(its_keys),
-                    )
+            # the rows go in a thousand items at a time: a part of 10,000 items made into
+            # rows at once held 50 MB of them (each item's terms joined, its keys …)
+            for at in range(0, len(given), PUT_BATCH):
+                self._insert(
+                    given[at : at + PUT_BATCH], wanted[at : at + PUT_BATCH], taken, made, keys
                 )
-                search.append((row, titled, texted))
-                keyed.extend((k, row, story) for k in its_keys)
-            self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
-            self.db.executemany("INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)", search)
-            self.db.executemany("INSERT INTO keys VALUES (?, ?, ?)", keyed)
+
+    def _insert(
+        self,
+        given: Sequence[StoredItem],
+        wanted: Sequence[int],
+        taken: set[int],
+        made: Mapping[str, Analysis],
+        keys: Mapping[str, frozenset[str]],
+    ) -> None:
+        """One batch of items' rows, each at its row key or the next free one."""
+        from ..grouping import dump_story_fields
+        from ..model import story_of
+
+        items: list[tuple[object, ...]] = []
+        search: list[tuple[int, str, str]] = []
+        keyed: list[tuple[str, int, str]] = []
+        for record, row in zip(given, wanted, strict=True):
+            while row in taken:
+                row += 1  # the same second and the same 24 bits: the next free row
+            taken.add(row)
+            title, text, found = made[record["id"]]
+            story = story_of(record)
+            its_keys = sorted(keys[record["id"]])
+            titled, texted = " ".join(title), " ".join(text)
+            items.append(
+                (
+                    row,
+                    record["id"],
+                    record["published"][:10],
+                    record["published"],
+                    titled,
+                    texted,
+                    dump_story_fields(found),
+                    story,
+                    " ".join(its_keys),
+                )
+            )
+            search.append((row, titled, texted))
+            keyed.extend((k, row, story) for k in its_keys)
+        self.db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", items)
+        self.db.executemany("INSERT INTO search (rowid, title, text) VALUES (?, ?, ?)", search)
+        self.db.executemany("INSERT INTO keys VALUES (?, ?, ?)", keyed)
 
     def _taken(self, rows: Sequence[int]) -> set[int]:
         """Which of these rows, or the rows just after them (where a clash moves one), the
