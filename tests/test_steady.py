@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -260,8 +261,11 @@ def test_a_big_update_is_written_in_parts_and_stores_what_one_part_would(
         feeds.append({"name": f"f{f}", "url": server.url(path)})
     reports, wires, commits = [], [], []
     original = Writer.commit
-    for every in (10_000, 3):  # in one part; then a commit after each feed or two
+    # in one part; then a commit after each feed or two; then parts cut short (half the
+    # size at least) because the process holds more memory than COMMIT_ABOVE_MB
+    for every, above in ((10_000, 10_000), (3, 10_000), (12, 0)):
         monkeypatch.setattr(kzfeed.update, "COMMIT_EVERY", every)
+        monkeypatch.setattr(kzfeed.update, "COMMIT_ABOVE_MB", above)
         calls: list[int] = []
         monkeypatch.setattr(Writer, "commit", functools.partialmethod(counted, calls, original))
         (tmp_path / f"c{every}").mkdir()
@@ -270,10 +274,11 @@ def test_a_big_update_is_written_in_parts_and_stores_what_one_part_would(
         commits.append(len(calls))
         monkeypatch.setattr(Writer, "commit", original)
         wires.append(stored(config))
-    assert commits[0] == 1 and commits[1] >= 3  # written as it went
-    assert reports[0]["new"] == reports[1]["new"] == 22
-    assert [f["new"] for f in reports[0]["feeds"]] == [f["new"] for f in reports[1]["feeds"]]
-    assert wires[0] == wires[1]
+    assert commits[0] == 1 and commits[1] >= 3 and commits[2] >= 3  # written as it went
+    assert reports[0]["new"] == reports[1]["new"] == reports[2]["new"] == 22
+    for report in reports[1:]:
+        assert [f["new"] for f in reports[0]["feeds"]] == [f["new"] for f in report["feeds"]]
+    assert wires[0] == wires[1] == wires[2]
     stories = {title: story for _i, _f, story, title in wires[1]}
     sharing = [s for _i, _f, s, t in wires[1] if t == shared["title"]]
     assert len(sharing) == 2 and len(set(sharing)) == 1  # across the parts: one story
@@ -310,3 +315,18 @@ def test_a_part_that_cannot_be_written_ends_the_update_and_nothing_is_stored_aft
     assert len(calls) == 2  # nothing committed after the failed part
     monkeypatch.setattr(Writer, "commit", original)
     assert {feed for _i, feed, _s, _t in stored(config)} == {"f0"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_part_is_due_by_its_size_or_sooner_by_the_memory_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kzfeed.update
+
+    held = kzfeed.update._resident_mb()
+    assert 10 < held < 2000  # this process, as the kernel counts it
+    monkeypatch.setattr(kzfeed.update, "COMMIT_EVERY", 100)
+    monkeypatch.setattr(kzfeed.update, "COMMIT_ABOVE_MB", held + 1000)
+    assert [kzfeed.update._part_due(n) for n in (49, 50, 99, 100)] == [False] * 3 + [True]
+    monkeypatch.setattr(kzfeed.update, "COMMIT_ABOVE_MB", held / 2)
+    assert [kzfeed.update._part_due(n) for n in (0, 49, 50, 100)] == [False, False, True, True]
