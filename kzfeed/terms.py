@@ -23,6 +23,7 @@ import re
 import Stemmer
 
 KAZAKH_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
+_KAZAKH_LETTER = re.compile("[әғқңөұүһі]")
 
 # Latin (the agencies' English and the official romanisation) -> Cyrillic, longest first;
 # a vowel with y or i before a consonant is a diphthong (Kairat = Кайрат, Kostanay = Костанай)
@@ -314,7 +315,10 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 
 def fold(text: str) -> str:
     """Lower case, ё = е, Kazakh letters as their Russian look-alikes."""
-    return text.casefold().replace("ё", "е").translate(KAZAKH_FOLD)
+    folded = text.casefold().replace("ё", "е")
+    # str.translate looks every character up in a dict (10 µs for a lead): only a text
+    # with a Kazakh letter needs it, and a regex finds none in a Russian text in 1 µs
+    return folded.translate(KAZAKH_FOLD) if _KAZAKH_LETTER.search(folded) else folded
 
 
 def cyrillic(word: str) -> str:
