@@ -810,3 +810,36 @@ def test_an_article_page_past_its_budget_costs_its_text_only(
     texts = {r["title"]: r.get("full_text") for r in stored(cfg_path)}
     assert texts == {"Статья готова": "Полный текст статьи.", "Статья зависла": None}
     assert _children(os.getpid()) == []
+
+
+def test_one_watchdog_thread_keeps_every_jobs_deadline() -> None:
+    """The budgets of all jobs are kept by one thread: an action runs once its time is up
+    (a later-armed, earlier deadline first), never when disarmed in time, and the thread
+    is one however many jobs are armed."""
+    import threading
+
+    from kzfeed.workers import _Watchdog
+
+    watchdog = _Watchdog()
+    fired: list[str] = []
+    done = threading.Event()
+
+    def action(name: str) -> Any:
+        def run() -> None:
+            fired.append(name)
+            if name == "late":
+                done.set()
+
+        return run
+
+    before = threading.active_count()
+    watchdog.arm(0.6, action("late"))
+    cancelled = watchdog.arm(0.2, action("cancelled"))
+    watchdog.arm(0.1, action("early"))
+    tokens = [watchdog.arm(30, action("never")) for _ in range(50)]
+    assert threading.active_count() == before + 1
+    watchdog.disarm(cancelled)
+    assert done.wait(5)
+    assert fired == ["early", "late"]
+    for token in tokens:
+        watchdog.disarm(token)
