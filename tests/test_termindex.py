@@ -145,6 +145,24 @@ def test_items_of_one_second_sharing_their_ids_first_24_bits_get_rows_of_their_o
     index.close()
 
 
+
+def test_a_clash_moves_past_rows_the_index_already_holds(tmp_path: Path) -> None:
+    """Two new items want the same row while the index holds the row after it (an item of
+    the same second whose id's 24 bits are one more): the second goes past it, nothing is
+    lost, and the rows stay in publication order."""
+    index = TermIndex.open(tmp_path, create=True)
+    assert index is not None
+    held = "abcdf0" + "0" * 10  # the row just after the one "abcdef…" wants
+    index.put([record(held, "Паводок номер 0")])
+    clash = [f"abcdef{n:010x}" for n in range(2)]
+    index.put([record(i, f"Паводок номер {n + 1}") for n, i in enumerate(clash)])
+    assert sorted(i for _, i in index.matching(q("Паводок")) or []) == sorted([held, *clash])
+    rows = dict(index.db.execute("SELECT id, row FROM items"))
+    assert rows[held] == rows[clash[0]] + 1 and rows[clash[1]] == rows[held] + 1
+    assert index.count() == 3
+    index.close()
+
+
 def test_the_window_features_are_those_grouping_computes(tmp_path: Path) -> None:
     index = TermIndex.open(tmp_path, create=True)
     assert index is not None
