@@ -533,13 +533,19 @@ def assign(
     common = frozenset(a for a, n in counts.items() if n > max(8, documents // 25))
     scorer = _Scorer(weights, window_hours, common, counts)
 
+    uncommon: dict[str, frozenset[str]] = {}  # an item's keys less the common ones
+
     def keys(f: Features) -> frozenset[str]:
+        kept = uncommon.get(f.id)
+        if kept is not None:
+            return kept
         found = grouping.keys.get(f.id)
         if found is None:
             vector = scorer.vector(f)
             heaviest = sorted(vector, key=vector.__getitem__, reverse=True)[:INDEX_TERMS]
             found = grouping.keys[f.id] = f.anchors | {"t:" + term for term in heaviest}
-        return found - common
+        kept = uncommon[f.id] = found - common
+        return kept
 
     index: dict[str, set[str]] = {}
     if stored is None:

@@ -145,7 +145,6 @@ def test_items_of_one_second_sharing_their_ids_first_24_bits_get_rows_of_their_o
     index.close()
 
 
-
 def test_a_clash_moves_past_rows_the_index_already_holds(tmp_path: Path) -> None:
     """Two new items want the same row while the index holds the row after it (an item of
     the same second whose id's 24 bits are one more): the second goes past it, nothing is
