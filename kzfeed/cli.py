@@ -265,8 +265,11 @@ def _progress_bar(total: int, quiet: bool) -> Iterator[Callable[[str, str], None
     it yields is told each feed's outcome.  It starts at the first answer, after the parse
     workers were forked: Rich's refresh thread must not exist at the fork (it may hold
     stderr's lock)."""
+    if quiet:  # `update --json` (cron, scripts): Rich is not even imported
+        yield None
+        return
     err = _console(stderr=True)
-    if quiet or not err.is_terminal:
+    if not err.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn

@@ -77,6 +77,8 @@ def _modules_loaded_by(argv: list[str], tmp_config: str) -> set[str]:
         (["latest"], {"httpx", "httpcore", "feedparser", "textual", "trafilatura", "jinja2"}),
         (["feeds"], {"httpx", "feedparser", "textual", "trafilatura"}),
         (["--help"], {"httpx", "feedparser", "textual", "tinydb", "trafilatura", "rich"}),
+        # from cron and scripts: the summary is JSON, no bar and no table
+        (["update", "--json"], {"rich", "feedparser", "textual", "trafilatura", "jinja2"}),
     ],
 )
 def test_commands_load_only_the_libraries_they_use(
