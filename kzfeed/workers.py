@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from .errors import describe
@@ -146,6 +147,7 @@ class _Worker:
         self._sent = 0  # jobs sent so far
         self._answered = 0  # jobs whose answer was read (or will never be)
         self.gone = False  # failed on a job: none sent after it ever ran
+        self.killed_for: int | None = None  # the job whose budget ended the worker
 
     @property
     def busy(self) -> bool:
@@ -154,50 +156,76 @@ class _Worker:
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> tuple[str, Any]:
         """Run one job (in a thread of the pool: it blocks until the answer or the budget).
         The budget counts from the moment the worker is on this job (the answer to the job
-        before it read); a timer then kills the worker when it is spent, whatever the job
-        is doing: computing, or stuck sending or receiving a large message through the
-        pipe.  Returns (status, value): ok, error (the job raised), timeout, unsent (the
-        worker was gone before the job ran: it may be run elsewhere), died (it went during
+        before it read); the watchdog then kills the worker when it is spent, whatever the
+        job is doing: computing, or stuck sending or receiving a large message through the
+        pipe.  Returns (status, value): ok, error (the job raised, or it or its answer
+        cannot be pickled), timeout, unsent (the worker was gone before the job ran, or
+        killed for another job's budget: it may be run elsewhere), died (it went during
         the job)."""
+        try:  # pickled before anything goes into the pipe: a failure costs this job only
+            message = ForkingPickler.dumps((fn, args))
+        except Exception as exc:
+            return ("error", describe(exc, 200))
         with self._send:
             if self._lost():
                 return ("unsent", None)
             ticket = self._sent
             try:
-                self.conn.send((fn, args))
-            except (EOFError, OSError):
+                self.conn.send_bytes(message)
+            except Exception:  # the pipe is gone or in an unknown state: not this worker
                 self._give_up()
                 return ("unsent", None)
             self._sent += 1
+        del message
         with self._turn:
             # its turn: the answers before it read (or the worker gone on one of them)
             self._turn.wait_for(lambda: self._answered >= ticket or self.gone)
             if self._lost():  # it failed on an earlier job: this one never ran
                 self._answered += 1
                 return ("unsent", None)
-        expired = threading.Event()
+        read = False  # this job's answer is read whole: its budget no longer matters
 
         def expire() -> None:
-            expired.set()
+            with self._turn:
+                if read:
+                    return
+                self.killed_for = ticket
+                self.gone = True
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 self.process.kill()
 
-        timer = _WATCHDOG.arm(budget, expire)
         status: tuple[str, Any] = ("died", None)
+        raw = None
+        timer: int | None = None
         try:
-            status = self.conn.recv() if self.conn.poll(budget) else ("timeout", None)
+            timer = _WATCHDOG.arm(budget, expire)
+            if self.conn.poll(budget):
+                raw = self.conn.recv_bytes()
+                with self._turn:
+                    read = True
+            else:
+                status = ("timeout", None)
         except (EOFError, OSError):
-            status = ("timeout" if expired.is_set() else "died", None)
-        except Exception as exc:  # an answer that cannot be read (MemoryError, pickle …)
+            status = ("timeout" if self.killed_for == ticket else "died", None)
+        except Exception as exc:  # the answer cannot be read (MemoryError …)
             status = ("died", describe(exc, 200))
         finally:
-            _WATCHDOG.disarm(timer)
+            if timer is not None:
+                _WATCHDOG.disarm(timer)
             with self._turn:
-                if status[0] not in ("ok", "error"):
+                if raw is None and self.killed_for is not None and self.killed_for != ticket:
+                    status = ("unsent", None)  # killed for another job's budget: run again
+                if raw is None:  # no answer: whatever the worker is doing, it is not this
                     self.gone = True
                 self._answered += 1
                 self._turn.notify_all()
-        return status
+        if raw is None:
+            return status
+        try:  # read whole: the worker is well, whatever these bytes decode to
+            answer: tuple[str, Any] = ForkingPickler.loads(raw)
+        except Exception as exc:
+            return ("error", tr("answer not readable: {reason}").format(reason=describe(exc, 200)))
+        return answer
 
     def _lost(self) -> bool:
         return self.gone

@@ -843,3 +843,67 @@ def test_one_watchdog_thread_keeps_every_jobs_deadline() -> None:
     assert fired == ["early", "late"]
     for token in tokens:
         watchdog.disarm(token)
+
+
+def _read_slowly(seconds: float) -> str:
+    time.sleep(seconds)  # runs where the answer is unpickled: kzfeed's own process
+    return "read"
+
+
+class _SlowToRead:
+    """An answer that takes a while to unpickle (a big feed's thousands of items do on a
+    busy machine)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, tuple[float]]:
+        return (_read_slowly, (self.seconds,))
+
+
+def _answer_slow_to_read(work: float, read: float) -> _SlowToRead:
+    time.sleep(work)
+    return _SlowToRead(read)
+
+
+@linux_only
+def test_a_job_queued_behind_another_is_never_failed_for_that_ones_sake(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by review: (1) a job's budget ran out while its (good) answer was still being
+    unpickled, and the watchdog killed the worker, then running the job queued behind it,
+    which failed as "died"; (2) a job whose arguments cannot be pickled raised out of the
+    pool and killed the worker under the job before it; (3) a watchdog that could not be
+    armed left the job behind waiting for ever."""
+    from kzfeed import workers
+    from kzfeed.workers import JobFailed, ParsePool
+
+    pool = ParsePool(1, budget=1.0)
+    try:
+        # (1) answered at 0.8 s, read until 1.2 s: past the budget, but read whole
+        first, second = _pool_gather(pool, (_answer_slow_to_read, 0.8, 0.4), (_slow_square, 7, 0.5))
+        assert first == "read" and second == 49
+        # (2) nothing goes into the pipe for a job that cannot be pickled
+        first, second = _pool_gather(pool, (_slow_square, 3, 0.3), (_slow_square, lambda: 1, 0.0))
+        assert first == 9
+        assert isinstance(second, JobFailed) and "pickle" in str(second)
+    finally:
+        pool.shutdown()
+    real = workers._WATCHDOG.arm
+    calls: list[float] = []
+
+    def flaky(seconds: float, action: Any) -> int:
+        calls.append(seconds)
+        if len(calls) == 1:
+            time.sleep(0.3)  # the next job is sent behind it meanwhile
+            raise RuntimeError("can't start new thread")
+        return real(seconds, action)
+
+    monkeypatch.setattr(workers._WATCHDOG, "arm", flaky)
+    pool = ParsePool(1, budget=2.0)
+    try:
+        first, second = _pool_gather(pool, (_slow_square, 2, 0.2), (_slow_square, 5, 0.2))
+        assert isinstance(first, JobFailed) and "new thread" in str(first)
+        assert second == 25  # not left waiting (each job has 20 s: wait_for would say)
+    finally:
+        pool.shutdown()

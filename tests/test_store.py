@@ -520,6 +520,26 @@ def test_a_patched_day_is_written_from_the_old_file_without_holding_it(
     assert len(grown) == 1 and grown[0] < size * 3 / 4, (grown, size)  # the old: > size
 
 
+def test_where_an_open_file_cannot_be_replaced_the_day_is_patched_from_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows a file open for reading cannot be replaced (found by review): there the
+    old day's bytes are read first, and the patch writes the same file as elsewhere."""
+    import kzfeed.store.writer
+
+    for replaces in (True, False):
+        monkeypatch.setattr(kzfeed.store.writer, "REPLACES_OPEN_FILES", replaces)
+        data = tmp_path / str(replaces)
+        store_items(Store(data), [make_item(n) for n in range(300)])
+        edited = replace(make_item(7), title="Новость номер 7 (обновлено)", content_hash="h2")
+        no_tinydb(monkeypatch)
+        store_items(Store(data), [make_item(n) for n in range(300, 303)] + [edited])
+        monkeypatch.undo()
+    same = [(tmp_path / str(r) / "items" / day_file(tmp_path).name) for r in (True, False)]
+    assert same[0].read_bytes() == same[1].read_bytes()
+    assert "(обновлено)".encode() in same[1].read_bytes()
+
+
 def test_a_day_that_cannot_be_read_record_by_record_is_read_whole(tmp_path: Path) -> None:
     import json
 

@@ -122,7 +122,8 @@ class Span:
         while left > 0:
             chunk = self.source.read(min(CHUNK, left))
             if not chunk:  # the file is shorter than it was: never write a cut copy
-                raise OSError(f"{self.source.name}: ended before byte {self.end}")
+                name = getattr(self.source, "name", "a file")
+                raise OSError(f"{name}: ended before byte {self.end}")
             left -= len(chunk)
             yield chunk
 

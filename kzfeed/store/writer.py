@@ -3,6 +3,8 @@ digest marks, pruning; written once per batch, partitions first, then the index.
 
 from __future__ import annotations
 
+import io
+import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,9 @@ from ..dates import to_utc_iso, utcnow
 from ..model import FeedState, StoredItem, carrying_feeds
 from . import files
 from .index import ID_LIST, entry_feeds, id_list, index_entry, partition_of
+
+#: whether a file may be replaced (os.replace) while it is open for reading: not on Windows
+REPLACES_OPEN_FILES = os.name != "nt"
 
 if TYPE_CHECKING:
     from . import Store
@@ -373,7 +378,10 @@ class Writer:
         if not isinstance(known, list) or len(known) != 3 or found != known[:2]:
             return None
         try:
-            fh = open(path, "rb")  # noqa: SIM115 (closed below, after both writes)
+            fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed below, after both writes)
+            if not REPLACES_OPEN_FILES:  # Windows: the old day's bytes are copied to memory
+                with fh:
+                    fh = io.BytesIO(fh.read())
         except OSError:
             return None
         with fh:
