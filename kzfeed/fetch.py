@@ -142,10 +142,11 @@ async def read_capped(
         raise Refused(
             tr("unsupported Content-Encoding {encoding}").format(encoding=repr(encoding[:40]))
         )
+    limit = wire_limit(cap, encoding)
     raw = bytearray()
     async for chunk in response.aiter_raw():
         raw += chunk
-        if len(raw) > cap:
+        if len(raw) > limit:
             raise BodyTooLarge(_too_large(cap))
     if decoder is None:
         return bytes(raw), None
@@ -177,6 +178,14 @@ async def read_capped(
     if len(out) > cap:
         raise BodyTooLarge(_too_large(cap))
     return out, wire
+
+
+def wire_limit(cap: int, encoding: str) -> int:
+    """How many bytes a body capped at ``cap`` may take on the wire: compressed, a body that
+    does not compress (deflate's stored blocks, gzip's framing) is a little larger."""
+    if encoding.strip().lower() in ("", "identity"):
+        return cap
+    return cap + cap // 8192 + 4096
 
 
 def _too_large(cap: int) -> str:
@@ -461,7 +470,9 @@ class Fetcher:
         if status >= 400 or status < 200:
             return replace(base, error=f"HTTP {status} {_reason(response)}".strip())
         declared = response.headers.get("content-length", "").strip()
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+        encoding = response.headers.get("content-encoding", "identity")
+        limit = wire_limit(self.max_bytes, encoding)
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge(
                 tr("declared body of {size} bytes is over the {limit}-byte limit").format(
                     size=declared, limit=self.max_bytes

@@ -120,6 +120,22 @@ def test_the_same_compressed_bytes_are_recognised_before_they_are_inflated(
     assert plain.body.decode() == BODY and plain.wire_hash is None and not plain.same_wire
 
 
+def test_a_body_that_does_not_compress_is_capped_by_its_own_size_not_the_wire_s(
+    server: FeedServer,
+) -> None:
+    """Found by review: compressed, a body of random bytes is a little larger than itself;
+    a body at the cap must not be refused for the gzip framing around it."""
+    import os
+
+    body = os.urandom(50_000)
+    packed = gzip.compress(body)
+    assert len(packed) > len(body)
+    url = server.add("/noise", packed, headers={"Content-Encoding": "gzip"})
+    got = fetch(url, max_bytes=50_000)
+    assert got.error is None and got.body == body, got.error
+    assert "over the 49999-byte limit" in (fetch(url, max_bytes=49_999).error or "")
+
+
 def test_permanent_redirects_report_the_new_url_and_temporary_ones_do_not(
     server: FeedServer,
 ) -> None:
