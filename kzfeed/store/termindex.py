@@ -33,7 +33,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import StoredItem
 
@@ -212,14 +212,19 @@ class TermIndex:
     def _taken(self, rows: Sequence[int]) -> set[int]:
         """Which of these rows the index holds (asked row by row, 500 at a time: a range
         query over a dense wire's 48 hours read back 220,000 rows to find none)."""
-        taken: set[int] = set()
         ordered = sorted(set(rows))
-        for at in range(0, len(ordered), 500):
-            chunk = ordered[at : at + 500]
+        return {r for (r,) in self._rows_in("SELECT row FROM items WHERE row IN ({})", ordered)}
+
+    def _rows_in(
+        self, query: str, values: Sequence[Any], after: tuple[Any, ...] = ()
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``query`` (its ``IN ({})`` filled with one "?" a value, then
+        ``after``'s parameters), asked 500 values at a time: a query for 500, not one a
+        value, and within SQLite's bound on parameters."""
+        for at in range(0, len(values), 500):
+            chunk = values[at : at + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT row FROM items WHERE row IN ({marks})"  # noqa: S608 (marks)
-            taken.update(r for (r,) in self.db.execute(query, chunk))
-        return taken
+            yield from self.db.execute(query.format(marks), (*chunk, *after))
 
     def _held(self, row: int) -> bool:
         return self.db.execute("SELECT 1 FROM items WHERE row = ?", (row,)).fetchone() is not None
@@ -237,10 +242,8 @@ class TermIndex:
         days = sorted({r["published"][:10] for r in records})
         seen: Counter[str] = Counter()
         documents = 0
-        marks = ",".join("?" * len(days))
-        for item_id, title, text in self.db.execute(
-            f"SELECT id, title, text FROM items WHERE day IN ({marks})",  # noqa: S608
-            days,
+        for item_id, title, text in self._rows_in(
+            "SELECT id, title, text FROM items WHERE day IN ({})", days
         ):
             if item_id not in given:
                 documents += 1
@@ -254,18 +257,8 @@ class TermIndex:
     def _unindex(self, ids: Iterable[str]) -> None:
         """Take items out of the words' index (with the text it was built from), then out
         of the tables."""
-        listed = list(ids)
-        found = []
-        for at in range(0, len(listed), 500):  # a query for 500 ids, not one an id
-            chunk = listed[at : at + 500]
-            marks = ",".join("?" * len(chunk))
-            found.extend(
-                self.db.execute(
-                    f"SELECT row, title, text, keys FROM items WHERE id IN ({marks})",  # noqa: S608
-                    chunk,
-                ).fetchall()
-            )
-        for row, title, text, keys in found:
+        query = "SELECT row, title, text, keys FROM items WHERE id IN ({})"
+        for row, title, text, keys in list(self._rows_in(query, list(ids))):
             self.db.execute(
                 "INSERT INTO search (search, rowid, title, text) VALUES ('delete', ?, ?, ?)",
                 (row, title, text),
@@ -315,18 +308,11 @@ class TermIndex:
         gone_terms: Counter[str] = Counter()
         gone_anchors: Counter[str] = Counter()
         gone = 0
-        given = sorted(left)
-        for offset in range(0, len(given), 500):
-            chunk = given[offset : offset + 500]
-            marks = ",".join("?" * len(chunk))
-            for title, text, keys in self.db.execute(
-                f"SELECT title, text, keys FROM items WHERE id IN ({marks})"  # noqa: S608
-                " AND row BETWEEN ? AND ?",
-                (*chunk, *span),
-            ):
-                gone += 1
-                gone_terms.update({*title.split(), *text.split()})
-                gone_anchors.update(k for k in keys.split() if not k.startswith("t:"))
+        query = "SELECT title, text, keys FROM items WHERE id IN ({}) AND row BETWEEN ? AND ?"
+        for title, text, keys in self._rows_in(query, sorted(left), span):
+            gone += 1
+            gone_terms.update({*title.split(), *text.split()})
+            gone_anchors.update(k for k in keys.split() if not k.startswith("t:"))
         documents = self.db.execute(
             "SELECT COUNT(*) FROM items WHERE row BETWEEN ? AND ?", span
         ).fetchone()[0]
