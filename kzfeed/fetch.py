@@ -128,8 +128,8 @@ async def read_capped(
     decompressed at all and ``None`` comes back: a server that keeps its files compressed
     sends the very same bytes until the feed changes.  httpx would inflate each network
     chunk whole (a 64 KB gzip chunk can become 64 MB); here the compressed bytes are held
-    (no more than ``cap`` of them) and inflated at the end with the output capped at
-    ``cap``, whatever the compression ratio.
+    (no more than `wire_limit` allows: ``cap`` and gzip's framing) and inflated at the end
+    with the output capped at ``cap``, whatever the compression ratio.
     """
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):

@@ -523,8 +523,8 @@ COMMIT_EVERY = 10_000
 #: store's own structures grow with it, and the heap does not shrink all the way back after
 #: a part (the biggest update's parts began at 210 MB, and at 261 MB by the sixth), while a
 #: commit adds 30-45 MB to where its part began.  Half parts when memory is short: that
-#: update peaked at 248-257 MB in 28-30 s (parts of 10,000 only: 270-304 MB, 26-27 s;
-#: parts cut at a tenth: 250-257 MB, but 30-35 s, a big day rewritten at every commit)
+#: update peaked at 248-257 MB (parts of 10,000 only: 270-304 MB; parts cut at a tenth:
+#: the same memory, but each commit rewrites the big days it appends to: 3-5 s longer)
 COMMIT_ABOVE_MB = 220
 
 

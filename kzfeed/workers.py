@@ -228,6 +228,8 @@ class _Worker:
         return answer
 
     def _lost(self) -> bool:
+        """Whether the worker is gone — read through a call, so that a type checker does not
+        keep the value it saw before a wait (another thread sets it meanwhile)."""
         return self.gone
 
     def _give_up(self) -> None:

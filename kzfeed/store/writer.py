@@ -533,7 +533,7 @@ def _fingerprint(path: Path, crc: int | None = None) -> list[int] | None:
     if crc is None:
         try:
             with open(path, "rb") as fh:  # a megabyte at a time: a day is never held twice
-                crc = _crc(iter(lambda: fh.read(1 << 20), b""))
+                crc = _crc(iter(lambda: fh.read(files.CHUNK), b""))
         except OSError:
             return None
     return [*found, crc]
