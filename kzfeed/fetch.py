@@ -4,7 +4,8 @@
 * conditional GET: ETag and Last-Modified sent back exactly as they were received;
 * at most ``MAX_REDIRECTS`` redirects, each to http(s) only; a chain of 301/308 only
   yields ``permanent_url``;
-* the body is read as a stream and capped after decompression;
+* the body is read as a stream, capped as it comes and after decompression (`wire.py`:
+  here, or, for an update, in the parse worker that gets the compressed bytes);
 * at most ``jobs`` feeds at once and ``per_host`` requests per host at once.
 """
 
@@ -13,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import hashlib
 import ipaddress
 import re
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from .errors import describe
 from .model import FeedState, FetchResult
 from .sanitize import UNSAFE_CHARS
 from .transport import PUBLIC_ONLY, KeepAliveTransport, Refusal, is_public_ip, resolve
+from .wire import BodyTooLarge, Refused, body_hash, coding, inflate, too_large, wire_limit
 from .words import tr
 
 MAX_REDIRECTS = 5
@@ -42,12 +42,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
 )
-
-
-def body_hash(body: bytes | bytearray) -> str:
-    """A body's fingerprint, to recognise the same bytes sent again.  SHA-256: with the CPU's
-    SHA instructions it runs at about 3x BLAKE2b's speed, and a cold run hashes every body."""
-    return "s" + hashlib.sha256(body).hexdigest()[:32]
 
 
 def is_local(url: str) -> bool:
@@ -110,86 +104,37 @@ def parse_cache_control(headers: httpx.Headers, now: datetime) -> datetime | Non
     return None
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-class Refused(Exception):
-    pass
+async def read_wire(response: httpx.Response, cap: int) -> tuple[bytes, str | None, str | None]:
+    """The body as it came (no more than `wire_limit` allows: ``cap`` and gzip's framing),
+    its content coding (`wire.coding`: None, "gzip" or "deflate") and, compressed, the
+    hash of those bytes.  httpx would inflate each network chunk whole (a 64 KB gzip
+    chunk can become 64 MB): kzfeed inflates the whole body itself (`wire.inflate`), with
+    the output capped."""
+    name = coding(response.headers.get("content-encoding"))
+    limit = wire_limit(cap, name)
+    raw = bytearray()
+    async for chunk in response.aiter_raw():
+        raw += chunk
+        if len(raw) > limit:
+            raise BodyTooLarge(too_large(cap))
+    return bytes(raw), name, None if name is None else body_hash(raw)
 
 
 async def read_capped(
     response: httpx.Response, cap: int, known: str | None = None
 ) -> tuple[bytes | None, str | None]:
-    """The body, decompressed by us from the raw stream with a hard output cap, and, for a
+    """The body, decompressed from the raw stream with a hard output cap, and, for a
     compressed body, the hash of its bytes as they came (``body_hash`` of the wire bytes).
 
     When that hash is ``known`` (the last body's, which was stored), the body is not
     decompressed at all and ``None`` comes back: a server that keeps its files compressed
-    sends the very same bytes until the feed changes.  httpx would inflate each network
-    chunk whole (a 64 KB gzip chunk can become 64 MB); here the compressed bytes are held
-    (no more than `wire_limit` allows: ``cap`` and gzip's framing) and inflated at the end
-    with the output capped at ``cap``, whatever the compression ratio.
-    """
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        decoder = None
-    elif encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decoder = zlib.decompressobj()
-    else:
-        raise Refused(
-            tr("unsupported Content-Encoding {encoding}").format(encoding=repr(encoding[:40]))
-        )
-    limit = wire_limit(cap, encoding)
-    raw = bytearray()
-    async for chunk in response.aiter_raw():
-        raw += chunk
-        if len(raw) > limit:
-            raise BodyTooLarge(_too_large(cap))
-    if decoder is None:
-        return bytes(raw), None
-    wire = body_hash(raw)
+    sends the very same bytes until the feed changes."""
+    raw, name, wire = await read_wire(response, cap)
+    if name is None:
+        return raw, None
     if known is not None and wire == known:
         return None, wire
-    try:
-        out = decoder.decompress(raw, cap + 1)
-        del raw
-        if len(out) > cap:
-            raise BodyTooLarge(_too_large(cap))
-        out += decoder.flush()
-    except zlib.error as exc:
-        raise Refused(
-            tr("corrupt {encoding} body: {reason}").format(encoding=encoding, reason=exc)
-        ) from None
-    if not decoder.eof:  # the stream stopped before its end: a cut body, never stored
-        if not out:
-            raise Refused(
-                tr("corrupt {encoding} body: no data could be decompressed").format(
-                    encoding=encoding
-                )
-            )
-        raise Refused(
-            tr("truncated {encoding} body: the compressed stream ends early").format(
-                encoding=encoding
-            )
-        )
-    if len(out) > cap:
-        raise BodyTooLarge(_too_large(cap))
-    return out, wire
-
-
-def wire_limit(cap: int, encoding: str) -> int:
-    """How many bytes a body capped at ``cap`` may take on the wire: compressed, a body that
-    does not compress (deflate's stored blocks, gzip's framing) is a little larger."""
-    if encoding.strip().lower() in ("", "identity"):
-        return cap
-    return cap + cap // 8192 + 4096
-
-
-def _too_large(cap: int) -> str:
-    return tr("body is over the {limit}-byte limit (after decompression)").format(limit=cap)
+    return inflate(raw, name, cap), wire
 
 
 DRAIN_LIMIT = 64 * 1024
@@ -251,8 +196,11 @@ class Fetcher:
         timeout: float = 20.0,
         max_bytes: int = 16 * 1024 * 1024,
         allow_private: bool = False,
+        leave_compressed: bool = False,
     ) -> None:
         self.timeout = timeout
+        # a compressed body comes back as it came, with its coding (FetchResult.coding)
+        self.leave_compressed = leave_compressed
         self.max_bytes = max_bytes
         self.allow_private = allow_private
         self.per_host = per_host
@@ -267,7 +215,9 @@ class Fetcher:
         }
 
     @classmethod
-    def from_settings(cls, settings: Any, jobs: int | None = None) -> Fetcher:
+    def from_settings(
+        cls, settings: Any, jobs: int | None = None, leave_compressed: bool = False
+    ) -> Fetcher:
         """A fetcher with the config's limits (timeout, size cap, per-host, private hosts)."""
         return cls(
             jobs=jobs or settings.jobs,
@@ -275,6 +225,7 @@ class Fetcher:
             timeout=settings.timeout,
             max_bytes=settings.max_feed_bytes,
             allow_private=settings.allow_private,
+            leave_compressed=leave_compressed,
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -478,10 +429,17 @@ class Fetcher:
                     size=declared, limit=self.max_bytes
                 )
             )
-        body, wire = await read_capped(response, self.max_bytes, known)
+        if self.leave_compressed:  # inflated by the parse worker (update)
+            raw, packed, wire = await read_wire(response, self.max_bytes)
+            same = packed is not None and known is not None and wire == known
+            body, left = (None, None) if same else (raw, packed)
+        else:
+            body, wire = await read_capped(response, self.max_bytes, known)
+            left = None
         return replace(
             base,
             body=body or b"",
+            coding=left,
             wire_hash=wire,
             same_wire=body is None,
             retry_after=_iso(parse_cache_control(response.headers, now)),

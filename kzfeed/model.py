@@ -150,6 +150,9 @@ class FetchResult:
     gone: bool = False  # 410
     wire_hash: str | None = None  # a compressed body's hash as it came (fetch.body_hash)
     same_wire: bool = False  # those bytes were the last stored body's: not decompressed
+    # the content coding ("gzip", "deflate") of a body left compressed for the parse worker
+    # to undo (`wire.inflate`); None: ``body`` is the body itself
+    coding: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -270,6 +273,10 @@ class ParsedFeed:
     # each item's terms and story features (grouping.analyse), made in the parse worker
     # while it had the item: id -> (content hash, analysis)
     analysed: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # the hash of a body the worker inflated (`wire.body_hash`), and whether it was the last
+    # stored body's (then nothing was parsed)
+    body_hash: str | None = None
+    same_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,17 +177,31 @@ def parse_job(
     aliases: dict[str, str],
     max_items: int | None = None,
     previous: tuple[str | None, dict[str, str]] | None = None,
+    coding: str | None = None,
+    cap: int = 0,
+    known_hash: str | None = None,
 ) -> ParsedFeed:
     """Parse and normalize one body (runs in a worker process; pure but for CPU).
 
     ``previous``: the last body's head fingerprint and item fingerprints with their identity
     facts.  When this body splits into items (`splitfeed.py`) under the same head, only the
-    items not seen in that form are parsed, and the others' facts stand in for them."""
+    items not seen in that form are parsed, and the others' facts stand in for them.
+
+    ``coding``: the body came compressed so ("gzip", "deflate"); it is inflated here, capped
+    at ``cap`` bytes, and hashed: when that is ``known_hash`` (the last stored body's), it is
+    not parsed (``same_body``)."""
     from .normalize import Facts, facts_of, normalize_entries, same_identities
     from .parse import parse_bytes
     from .sanitize import clean_line
+    from .wire import BodyTooLarge, Refused, body_hash, inflate
 
+    digest: str | None = None
     try:
+        if coding is not None:
+            body = inflate(body, coding, cap)
+            digest = body_hash(body)
+            if digest == known_hash:
+                return ParsedFeed(spec.name, None, (), body_hash=digest, same_body=True)
         # No Content-Location: feedparser would resolve GUIDs against it, and an item's
         # identity must not change with the URL it was fetched from (mirrors, redirects).
         # Relative links are resolved by normalize against the final URL instead.
@@ -285,8 +299,9 @@ def parse_job(
             prints=prints,
             unchanged=unchanged,
             analysed=analysed,
+            body_hash=digest,
         )
-    except FeedError as exc:
+    except (FeedError, BodyTooLarge, Refused) as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
         error = tr("parser failed: {reason}").format(reason=describe(exc))
@@ -841,7 +856,8 @@ async def _fetch_all(
     pool: _Parsers,
     ready: Callable[[], None],
 ) -> None:
-    from .fetch import Fetcher, body_hash
+    from .fetch import Fetcher
+    from .wire import body_hash
 
     settings = config.settings
     # feeds between the start of their fetch and the end of their parse: fetching runs
@@ -884,13 +900,14 @@ async def _fetch_all(
             if progress:
                 progress(spec.name, "unchanged")
             return
-        digest = body_hash(fetched.body)
-        outcome.body_hash = digest
-        if not force and state is not None and state.body_hash == digest:
-            if progress:
-                progress(spec.name, "unchanged")
-            return
-        outcome.parsed = await pool.parse(
+        known = None if force or state is None else state.body_hash
+        if fetched.coding is None:
+            outcome.body_hash = body_hash(fetched.body)
+            if outcome.body_hash == known:
+                if progress:
+                    progress(spec.name, "unchanged")
+                return
+        parsed = await pool.parse(
             spec,
             fetched.body,
             fetched.headers,
@@ -902,10 +919,20 @@ async def _fetch_all(
             None
             if force or state is None or not settings.parse_changed_only
             else (state.head_print, dict(state.item_facts)),
+            fetched.coding,  # a compressed body is inflated and hashed by the worker
+            settings.max_feed_bytes,
+            known,
         )
         outcome.fetched = replace(fetched, body=b"")  # parsed: not kept till the store
+        if parsed.body_hash is not None:
+            outcome.body_hash = parsed.body_hash
+        if parsed.same_body:  # the same body as last time, compressed anew: nothing parsed
+            if progress:
+                progress(spec.name, "unchanged")
+            return
+        outcome.parsed = parsed
         if progress:
-            progress(spec.name, outcome.parsed.error or count(len(outcome.parsed.items), "item"))
+            progress(spec.name, parsed.error or count(len(parsed.items), "item"))
 
-    async with Fetcher.from_settings(settings, jobs=jobs) as fetcher:
+    async with Fetcher.from_settings(settings, jobs=jobs, leave_compressed=True) as fetcher:
         await asyncio.gather(*(one(outcome, fetcher) for outcome in todo))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -120,13 +121,37 @@ def test_the_same_compressed_bytes_are_recognised_before_they_are_inflated(
     assert plain.body.decode() == BODY and plain.wire_hash is None and not plain.same_wire
 
 
+def test_an_update_s_fetcher_leaves_a_compressed_body_for_the_parse_worker(
+    server: FeedServer,
+) -> None:
+    """`update` inflates in its parse workers, on every core: its fetcher hands back the
+    bytes as they came and their coding; the wire's own cap and the known bytes still
+    count here."""
+    packed = gzip.compress(BODY.encode(), mtime=0)
+    url = server.add("/pre.xml", packed, headers={"Content-Encoding": "x-gzip"})
+    got = fetch(url, leave_compressed=True)
+    assert got.ok and got.body == packed and got.coding == "gzip" and not got.same_wire
+    assert got.wire_hash == body_hash(packed)
+    stored = FeedState("feed", body_hash=body_hash(BODY.encode()), wire_hash=got.wire_hash)
+    again = fetch(url, stored, leave_compressed=True)
+    assert again.same_wire and again.body == b"" and again.coding is None
+    # a body as it is needs no worker to inflate it; the wire cap is the compressed one
+    plain = fetch(server.add("/plain.xml", BODY), leave_compressed=True)
+    assert plain.body.decode() == BODY and plain.coding is None and plain.wire_hash is None
+    noise = gzip.compress(os.urandom(20_000))
+    big = server.add("/noise", noise, headers={"Content-Encoding": "gzip"})
+    assert fetch(big, leave_compressed=True, max_bytes=20_000).body == noise
+    over = fetch(big, leave_compressed=True, max_bytes=len(noise) // 2)
+    assert "over the" in (over.error or "")
+    odd = server.add("/br", packed, headers={"Content-Encoding": "br"})
+    assert "unsupported Content-Encoding 'br'" in (fetch(odd, leave_compressed=True).error or "")
+
+
 def test_a_body_that_does_not_compress_is_capped_by_its_own_size_not_the_wire_s(
     server: FeedServer,
 ) -> None:
     """Found by review: compressed, a body of random bytes is a little larger than itself;
     a body at the cap must not be refused for the gzip framing around it."""
-    import os
-
     body = os.urandom(50_000)
     packed = gzip.compress(body)
     assert len(packed) > len(body)

@@ -123,6 +123,40 @@ def test_a_server_resending_its_compressed_file_costs_no_decompression(
     assert forced["feeds"][0]["status"] == "ok" and forced["new"] == 0
 
 
+def test_the_parse_worker_inflates_hashes_and_skips_a_body_it_knows() -> None:
+    """The worker is handed the body as it came: it inflates it under the cap (refusing a
+    bomb or a cut stream, as the fetcher did), hashes it, and parses it only when that is
+    not the last stored body's hash."""
+    import zlib
+
+    from kzfeed.model import FeedSpec
+    from kzfeed.update import parse_job
+
+    spec = FeedSpec(name="k", url="https://www.inform.kz/rss")
+    body = rss([item(n) for n in range(3, 0, -1)]).encode()
+
+    def job(raw: bytes, coding: str, cap: int = 1 << 20, known: str | None = None) -> Any:
+        at = "2026-11-24T12:00:00+00:00"
+        return parse_job(
+            spec, raw, (), at, spec.url, "Asia/Almaty", {}, None, None, coding, cap, known
+        )
+
+    whole = job(gzip.compress(body), "gzip", known="s-another")
+    assert whole.error is None and len(whole.items) == 3 and not whole.same_body
+    assert whole.body_hash == body_hash(body)
+    deflated = job(zlib.compress(body), "deflate")
+    assert [i.id for i in deflated.items] == [i.id for i in whole.items]
+    known = job(gzip.compress(body, mtime=9), "gzip", known=body_hash(body))
+    assert known.same_body and known.items == () and known.body_hash == body_hash(body)
+    assert known.error is None
+    bomb = job(gzip.compress(b"<rss>" + b" " * 200_000 + b"</rss>"), "gzip", cap=100_000)
+    assert bomb.error == "body is over the 100000-byte limit (after decompression)"
+    cut = job(gzip.compress(body)[:-8], "gzip")
+    assert cut.error == "truncated gzip body: the compressed stream ends early"
+    assert cut.body_hash is None and cut.items == ()
+    assert "corrupt deflate body" in (job(b"not zlib at all", "deflate").error or "")
+
+
 def versions() -> list[dict[str, str]]:
     """Bodies of five feeds over five polls: items added, dropped, edited, a GUID reused by a
     new item (identity is worked out over the whole feed), the head changed, a cp1251 feed."""
