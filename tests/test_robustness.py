@@ -8,6 +8,7 @@ are generous bounds on a hang (minutes of CPU before the fixes), not speed measu
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import html.parser
 import json
@@ -740,6 +741,11 @@ def test_a_worker_gets_its_next_job_before_it_finishes_the_one_it_runs() -> None
             assert second == 25 and fourth == 36
             assert isinstance(third, JobFailed) and "negative" in str(third)
             assert len(one.pids) == 1
+            # a job queued behind a short one has its budget from when it starts: over it,
+            # it is stopped as any other
+            short, long = _pool_gather(one, (_slow_square, 2, 0.1), (_slow_square, 3, 5.0))
+            assert short == 4
+            assert isinstance(long, JobFailed) and "longer than" in str(long)
         finally:
             one.shutdown()
         assert set(pool.pids) == pids  # nothing failed there: the same two workers
@@ -812,37 +818,85 @@ def test_an_article_page_past_its_budget_costs_its_text_only(
     assert _children(os.getpid()) == []
 
 
-def test_one_watchdog_thread_keeps_every_jobs_deadline() -> None:
-    """The budgets of all jobs are kept by one thread: an action runs once its time is up
-    (a later-armed, earlier deadline first), never when disarmed in time, and the thread
-    is one however many jobs are armed."""
+@linux_only
+def test_the_pool_serves_its_workers_from_the_event_loop_without_a_thread() -> None:
+    """kzfeed's side of the workers is the event loop's: no thread waits on a worker (a
+    thread's hand-over to the loop cost the loop the interpreter lock), and the budgets of
+    jobs waiting behind others are the loop's timers."""
+    import asyncio
     import threading
 
-    from kzfeed.workers import _Watchdog
+    from kzfeed.workers import ParsePool
 
-    watchdog = _Watchdog()
-    fired: list[str] = []
-    done = threading.Event()
-
-    def action(name: str) -> Any:
-        def run() -> None:
-            fired.append(name)
-            if name == "late":
-                done.set()
-
-        return run
-
+    pool = ParsePool(2, budget=5)
     before = threading.active_count()
-    watchdog.arm(0.6, action("late"))
-    cancelled = watchdog.arm(0.2, action("cancelled"))
-    watchdog.arm(0.1, action("early"))
-    tokens = [watchdog.arm(30, action("never")) for _ in range(50)]
-    assert threading.active_count() == before + 1
-    watchdog.disarm(cancelled)
-    assert done.wait(5)
-    assert fired == ["early", "late"]
-    for token in tokens:
-        watchdog.disarm(token)
+    during: list[int] = []
+
+    async def main() -> list[int]:
+        jobs = [asyncio.create_task(pool.run(_slow_square, n, 0.02)) for n in range(30)]
+        await asyncio.sleep(0.1)
+        during.append(threading.active_count())
+        return list(await asyncio.gather(*jobs))
+
+    try:
+        assert asyncio.run(main()) == [n * n for n in range(30)]
+        assert during == [before]
+    finally:
+        pool.shutdown()
+
+
+def _reversed(data: bytes) -> bytes:
+    return data[::-1]
+
+
+@linux_only
+def test_messages_larger_than_the_socket_s_buffer_go_both_ways_at_once() -> None:
+    """Two jobs of a few megabytes each on one worker, their answers as big: the next job
+    is written while the worker writes the last answer (with blocking writes on both sides
+    each would wait for the other to read for ever), and each answer reaches its job."""
+    import threading
+
+    from kzfeed.workers import ParsePool
+
+    bodies = [os.urandom(3_000_000) for _ in range(5)]
+    pool = ParsePool(1, budget=20)
+    answers: list[Any] = []
+    try:  # in a thread: a loop blocked in a write could not end the test by itself
+        runner = threading.Thread(
+            target=lambda: answers.extend(_pool_gather(pool, *((_reversed, b) for b in bodies))),
+            daemon=True,
+        )
+        runner.start()
+        runner.join(60)
+        assert not runner.is_alive(), "kzfeed and its worker wait on each other"
+        assert answers == [body[::-1] for body in bodies]
+    finally:
+        pool.shutdown()
+
+
+@linux_only
+def test_a_job_cancelled_mid_run_ends_its_worker_and_the_next_job_runs() -> None:
+    """Ctrl-C (or a caller's own deadline) cancels a job: its worker is killed — it may be
+    anywhere in the job — and the next job gets a new worker."""
+    import asyncio
+
+    from kzfeed.workers import ParsePool
+
+    pool = ParsePool(1, budget=30)
+    try:
+        first = pool.pids
+
+        async def main() -> int:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pool.run(_slow_square, 2, 10.0), 0.3)
+            return int(await pool.run(_slow_square, 3, 0.0))
+
+        started = time.monotonic()
+        assert asyncio.run(main()) == 9
+        assert time.monotonic() - started < 5
+        assert pool.pids and pool.pids != first
+    finally:
+        pool.shutdown()
 
 
 def _read_slowly(seconds: float) -> str:
@@ -867,15 +921,12 @@ def _answer_slow_to_read(work: float, read: float) -> _SlowToRead:
 
 
 @linux_only
-def test_a_job_queued_behind_another_is_never_failed_for_that_ones_sake(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_job_queued_behind_another_is_never_failed_for_that_ones_sake() -> None:
     """Found by review: (1) a job's budget ran out while its (good) answer was still being
     unpickled, and the watchdog killed the worker, then running the job queued behind it,
     which failed as "died"; (2) a job whose arguments cannot be pickled raised out of the
-    pool and killed the worker under the job before it; (3) a watchdog that could not be
-    armed left the job behind waiting for ever."""
-    from kzfeed import workers
+    pool and killed the worker under the job before it.  (A third finding, a watchdog
+    thread that could not be started, went with the thread: budgets are the loop's timers.)"""
     from kzfeed.workers import JobFailed, ParsePool
 
     pool = ParsePool(1, budget=1.0)
@@ -887,23 +938,5 @@ def test_a_job_queued_behind_another_is_never_failed_for_that_ones_sake(
         first, second = _pool_gather(pool, (_slow_square, 3, 0.3), (_slow_square, lambda: 1, 0.0))
         assert first == 9
         assert isinstance(second, JobFailed) and "pickle" in str(second)
-    finally:
-        pool.shutdown()
-    real = workers._WATCHDOG.arm
-    calls: list[float] = []
-
-    def flaky(seconds: float, action: Any) -> int:
-        calls.append(seconds)
-        if len(calls) == 1:
-            time.sleep(0.3)  # the next job is sent behind it meanwhile
-            raise RuntimeError("can't start new thread")
-        return real(seconds, action)
-
-    monkeypatch.setattr(workers._WATCHDOG, "arm", flaky)
-    pool = ParsePool(1, budget=2.0)
-    try:
-        first, second = _pool_gather(pool, (_slow_square, 2, 0.2), (_slow_square, 5, 0.2))
-        assert isinstance(first, JobFailed) and "new thread" in str(first)
-        assert second == 25  # not left waiting (each job has 20 s: wait_for would say)
     finally:
         pool.shutdown()
