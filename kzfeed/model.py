@@ -277,6 +277,9 @@ class ParsedFeed:
     # stored body's (then nothing was parsed)
     body_hash: str | None = None
     same_body: bool = False
+    # the body as it came could not be used (a corrupt, cut or over-cap compressed stream):
+    # a failed fetch, not a parse — no status, no redirect or cache headers kept
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,7 +198,10 @@ def parse_job(
     digest: str | None = None
     try:
         if coding is not None:
-            body = inflate(body, coding, cap)
+            try:
+                body = inflate(body, coding, cap)
+            except (BodyTooLarge, Refused) as exc:
+                return ParsedFeed(spec.name, None, (), error=str(exc), refused=True)
             digest = body_hash(body)
             if digest == known_hash:
                 return ParsedFeed(spec.name, None, (), body_hash=digest, same_body=True)
@@ -301,7 +304,7 @@ def parse_job(
             analysed=analysed,
             body_hash=digest,
         )
-    except (FeedError, BodyTooLarge, Refused) as exc:
+    except FeedError as exc:
         return ParsedFeed(spec.name, None, (), error=str(exc))
     except Exception as exc:  # a parser bug must cost one feed, not the run
         error = tr("parser failed: {reason}").format(reason=describe(exc))
@@ -923,6 +926,18 @@ async def _fetch_all(
             settings.max_feed_bytes,
             known,
         )
+        if parsed.refused:  # as when the fetcher inflated it: the fetch failed
+            outcome.fetched = FetchResult(
+                spec.name,
+                fetched.url,
+                fetched.final_url,
+                None,
+                fetched_at=fetched.fetched_at,
+                error=parsed.error,
+            )
+            if progress:
+                progress(spec.name, parsed.error or "")
+            return
         outcome.fetched = replace(fetched, body=b"")  # parsed: not kept till the store
         if parsed.body_hash is not None:
             outcome.body_hash = parsed.body_hash

@@ -112,6 +112,9 @@ class _Worker:
 
     def __init__(self, context: Any, siblings: list[int]) -> None:
         ours, theirs = socket.socketpair()
+        # blocking in the worker whatever socket.setdefaulttimeout() says (found by review:
+        # a non-blocking end made an idle worker's read fail, and every job fork a worker)
+        theirs.setblocking(True)
         child = Connection(theirs.detach())
         try:
             self.process = context.Process(
@@ -170,16 +173,35 @@ class _Worker:
         self._outbox.append((memoryview(message), job))
         del message
         self._flush()
-        return await job.answer
+        try:
+            return await job.answer
+        except asyncio.CancelledError:
+            if self.jobs and self.jobs[0] is job:  # running: stopped, with its worker
+                self._lost(None)
+            # waiting behind another: it runs in its turn and its answer is dropped, and
+            # the job ahead of it is left be (found by review: it was killed with it)
+            raise
 
     def _arm(self, job: _Job) -> None:
         assert self._loop is not None
         job.timer = self._loop.call_later(self._budget, self._expire, job)
 
     def _expire(self, job: _Job) -> None:
-        if self.jobs and self.jobs[0] is job:  # still running: its answer not read whole
-            self.killed_for = job
-            self._lost(None)
+        """The running job's budget is spent: its worker is killed — unless its answer has
+        begun to arrive.  Then the worker is done with it and only waits for kzfeed to read
+        (a big answer does not fit in the socket, and the loop may have been busy storing
+        and committing meanwhile: found by review), and the job gets its budget again to be
+        read."""
+        if not (self.jobs and self.jobs[0] is job):
+            return
+        self._readable()  # what came while the loop was busy
+        if not (self.jobs and self.jobs[0] is job):  # answered whole, or the worker is gone
+            return
+        if self._inbox:
+            self._arm(job)
+            return
+        self.killed_for = job
+        self._lost(None)
 
     def _flush(self) -> None:
         """Write what waits to be written, as far as the socket takes it now; the rest when
@@ -191,6 +213,10 @@ class _Worker:
                     sent = self.sock.send(view)
                 except (BlockingIOError, InterruptedError):
                     sent = 0
+                except (ConnectionResetError, BrokenPipeError):  # the worker died
+                    self._readable()  # what it answered before, then its end
+                    self._lost(None)
+                    return
                 if sent < len(view):
                     self._outbox[0] = (view[sent:], job)
                     if not self._writing and self._loop is not None:
@@ -207,13 +233,18 @@ class _Worker:
             self._lost(describe(exc, 200))
 
     def _readable(self) -> None:
+        if self._loop is None:  # let go of already
+            return
         try:
             while True:
                 try:
                     chunk = self.sock.recv(_READ)
                 except (BlockingIOError, InterruptedError):
                     break
-                if not chunk:  # end of file: the worker is gone
+                except (ConnectionResetError, BrokenPipeError):
+                    chunk = b""  # the worker died (the OOM killer): as end of file
+                if not chunk:  # end of file: the worker is gone, after what it sent whole
+                    self._take()
                     self._lost(None)
                     return
                 self._inbox += chunk
@@ -317,6 +348,7 @@ class ParsePool:
         for _ in range(max(1, workers)):
             self._places.append(self._fork())
         self._idle: asyncio.Queue[int] | None = None
+        self._idle_loop: asyncio.AbstractEventLoop | None = None
 
     @staticmethod
     def available() -> bool:
@@ -329,8 +361,9 @@ class ParsePool:
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker; raises JobFailed when it runs past the budget, dies
         or raises (with the reason)."""
-        if self._idle is None:
-            self._idle = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        if self._idle is None or self._idle_loop is not loop:  # a queue serves one loop
+            self._idle, self._idle_loop = asyncio.Queue(), loop
             for _ in range(self.DEPTH):
                 for place in range(len(self._places)):
                     self._idle.put_nowait(place)
@@ -353,8 +386,9 @@ class ParsePool:
             raise JobFailed(
                 tr("cannot start a parser process: {reason}").format(reason=exc)
             ) from None
-        except BaseException:  # cancelled mid-job (Ctrl-C): the run is ending, no new worker
-            self._retire(place, worker)
+        except BaseException:  # cancelled (Ctrl-C): the run is ending, no new worker
+            if worker is not None and worker.gone:  # it was running: its worker is killed
+                self._retire(place, worker)
             raise
         finally:
             self._idle.put_nowait(place)

@@ -899,6 +899,147 @@ def test_a_job_cancelled_mid_run_ends_its_worker_and_the_next_job_runs() -> None
         pool.shutdown()
 
 
+def _answer_of(size: int, seconds: float = 0.0) -> bytes:
+    time.sleep(seconds)
+    return b"x" * size
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _with_room(size: int) -> bytes:
+    """An answer from a worker whose socket takes it whole at once (as with a raised
+    net.core.wmem_default; SO_SNDBUFFORCE needs root)."""
+    import socket
+    import stat
+
+    for fd in range(3, 256):
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        with sock:
+            if sock.family == socket.AF_UNIX:
+                sock.setsockopt(socket.SOL_SOCKET, 32, 8 << 20)  # SO_SNDBUFFORCE
+    return b"z" * size
+
+
+@linux_only
+def test_found_by_review_the_pool_on_the_event_loop() -> None:
+    """Found by review of the pool's move onto the event loop, each reproduced first:
+    (1) a big answer waits in the socket while the loop is busy (storing, committing): its
+    job's budget ran out and the worker was killed, the answer good; (2) a worker killed
+    while another job waited behind it failed with "Connection reset by peer" instead of
+    the usual reason; (3) a job waiting behind another, cancelled, killed the one running;
+    (4) a pool used again from a second event loop failed on its queue of free slots; (5)
+    with a default socket timeout set, every job forked a worker of its own."""
+    import asyncio
+    import socket
+
+    from kzfeed.workers import JobFailed, ParsePool
+
+    async def caught(job: Any) -> Any:
+        try:
+            return await job
+        except JobFailed as exc:
+            return f"failed: {exc}"
+
+    pool = ParsePool(1, budget=1.0)
+    try:
+
+        async def busy_loop() -> Any:
+            job = asyncio.create_task(caught(pool.run(_answer_of, 3_000_000, 0.2)))
+            await asyncio.sleep(0.01)  # sent; answered while the loop is busy
+            time.sleep(1.5)  # in one callback, as a commit keeps it
+            return await job
+
+        answer = asyncio.run(busy_loop())
+        assert isinstance(answer, bytes) and len(answer) == 3_000_000, answer
+    finally:
+        pool.shutdown()
+
+    pool = ParsePool(1, budget=10)
+    try:
+
+        async def killed() -> list[Any]:
+            running = asyncio.create_task(caught(pool.run(_slow_square, 2, 1.0)))
+            queued = asyncio.create_task(caught(pool.run(_slow_square, 3, 0.0)))
+            await asyncio.sleep(0.3)
+            os.kill(pool.pids[0], signal.SIGKILL)  # the OOM killer
+            return list(await asyncio.gather(running, queued))
+
+        assert asyncio.run(killed()) == ["failed: the parser process died (out of memory?)", 9]
+
+        async def cancel_queued() -> Any:
+            running = asyncio.create_task(caught(pool.run(_slow_square, 4, 0.5)))
+            await asyncio.sleep(0.05)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pool.run(_slow_square, 5, 0.0), 0.1)
+            return await running
+
+        assert asyncio.run(cancel_queued()) == 16
+        # (4): two jobs at once need a free slot each; then a second loop
+        assert _pool_gather(pool, *((_slow_square, n, 0.0) for n in range(4))) == [0, 1, 4, 9]
+        assert _pool_gather(pool, *((_slow_square, n, 0.0) for n in range(4))) == [0, 1, 4, 9]
+    finally:
+        pool.shutdown()
+
+    socket.setdefaulttimeout(30)
+    pool = ParsePool(1, budget=10)
+    try:
+
+        async def one_by_one() -> list[int]:
+            out = []
+            for _ in range(4):
+                await asyncio.sleep(0.1)
+                out.append(await pool.run(_pid))
+            return out
+
+        assert len(set(asyncio.run(one_by_one()))) == 1
+    finally:
+        socket.setdefaulttimeout(None)
+        pool.shutdown()
+
+
+@linux_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="SO_SNDBUFFORCE needs root")
+def test_found_by_review_an_answer_read_with_the_worker_s_end_is_not_lost() -> None:
+    """Found by review: a whole answer and the worker's end read in one pass (its socket
+    held the answer whole, a multiple of the read size) — the answer was dropped."""
+    import asyncio
+    from multiprocessing.reduction import ForkingPickler
+
+    from kzfeed.workers import JobFailed, ParsePool
+
+    whole = 4 * 256 * 1024
+    size = whole - 4
+    while len(ForkingPickler.dumps(("ok", b"z" * size))) + 4 != whole:
+        size -= 1
+    pool = ParsePool(1, budget=10)
+
+    async def main() -> Any:
+        first = asyncio.create_task(pool.run(_with_room, size))
+        second = asyncio.create_task(pool.run(_die))
+        await asyncio.sleep(0.05)
+        time.sleep(1.0)  # the loop busy meanwhile: both arrive before it reads
+        answers = await asyncio.gather(first, second, return_exceptions=True)
+        return answers
+
+    try:
+        first, second = asyncio.run(main())
+        assert first == b"z" * size
+        assert isinstance(second, JobFailed)
+    finally:
+        pool.shutdown()
+
+
 def _read_slowly(seconds: float) -> str:
     time.sleep(seconds)  # runs where the answer is unpickled: kzfeed's own process
     return "read"

@@ -157,6 +157,33 @@ def test_the_parse_worker_inflates_hashes_and_skips_a_body_it_knows() -> None:
     assert "corrupt deflate body" in (job(b"not zlib at all", "deflate").error or "")
 
 
+def test_a_compressed_body_the_worker_refuses_is_a_failed_fetch(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """Found by review: inflated by the parse worker, a cut or corrupt compressed body
+    became a parse error of an HTTP 200 — its Cache-Control kept the feed off for an hour
+    after one cut transfer, and a permanent redirect to it moved the feed.  It is a failed
+    fetch, as when the fetcher inflated it: no status, no cache headers, no new URL."""
+    body = rss([item(n) for n in range(3, 0, -1)]).encode()
+    packed = gzip.compress(body)
+    cached = {"Content-Encoding": "gzip", "Cache-Control": "max-age=3600"}
+    server.add("/k.xml", packed[: len(packed) // 2], headers=cached)
+    server.add("/old.xml", status=301, headers={"Location": "/k.xml"})
+    config = write_config(
+        tmp_path / "config.toml",
+        [{"name": "k", "url": server.url("/old.xml")}],
+        allow_private=True,
+    )
+    (failed,) = update(config)["feeds"]
+    assert failed["status"] == "error" and failed["http_status"] is None
+    assert failed["error"] == "truncated gzip body: the compressed stream ends early"
+    state = Store(tmp_path / "data").feed_states()["k"]
+    assert state.url is None and state.next_fetch is None and state.last_status is None
+    server.add("/k.xml", packed, headers=cached)  # the server is fixed: fetched at once
+    (fixed,) = update(config)["feeds"]
+    assert fixed["status"] == "ok" and fixed["new"] == 3
+
+
 def versions() -> list[dict[str, str]]:
     """Bodies of five feeds over five polls: items added, dropped, edited, a GUID reused by a
     new item (identity is worked out over the whole feed), the head changed, a cp1251 feed."""
