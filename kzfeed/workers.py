@@ -169,8 +169,11 @@ class _Worker:
             self._arm(job)
         size = len(message)
         head = _SHORT.pack(size) if size <= 0x7FFFFFFF else _SHORT.pack(-1) + _LONG.pack(size)
-        self._outbox.append((memoryview(head), None))
-        self._outbox.append((memoryview(message), job))
+        if size <= _READ:  # one write for a small job (a steady poll's: ~12 KB)
+            self._outbox.append((memoryview(head + message), job))
+        else:
+            self._outbox.append((memoryview(head), None))
+            self._outbox.append((memoryview(message), job))
         del message
         self._flush()
         try:
