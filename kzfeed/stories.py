@@ -211,6 +211,24 @@ class Features:
         object.__setattr__(self, "titled", _Figures.of(self.headline))
         object.__setattr__(self, "stamp", self.published.timestamp())
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled with its term bag as a plain dict: the parse workers send the features of
+        every new item, and unpickling a Counter runs its constructor and `update` (a
+        third of unpickling an answer's features)."""
+        state = dict(self.__dict__)
+        state["terms"] = dict(self.terms)
+        return (_rebuilt, (state,))
+
+
+def _rebuilt(state: dict[str, Any]) -> Features:
+    """`Features` from its pickled state, as it was (nothing worked out again)."""
+    found = object.__new__(Features)
+    bag: Counter[str] = Counter()
+    dict.update(bag, state["terms"])
+    state["terms"] = bag
+    found.__dict__.update(state)
+    return found
+
 
 _NO_FIGURES = _Figures(frozenset(), frozenset())
 

@@ -280,3 +280,30 @@ def test_the_fixture_stories_group_exactly_as_labelled() -> None:
             ["quake-cn"],
         ]
     )
+
+
+def test_features_and_items_come_back_from_a_worker_as_they_went() -> None:
+    """The parse workers pickle every new item and its features; both have a pickled form of
+    their own (cheaper to read back): what comes back is equal, of the same types, with the
+    derived fields kept."""
+    import pickle
+    from dataclasses import MISSING, fields
+    from multiprocessing.reduction import ForkingPickler
+
+    from kzfeed.model import AlsoIn, Item
+
+    found = features("a", T0, "Токаев: 521,3 млрд тенге 16 ноября", "Астана, 3 000 человек", "ru")
+    back = ForkingPickler.loads(ForkingPickler.dumps(found))
+    assert back == found and type(back.terms) is type(found.terms)
+    assert dict(back.terms) == dict(found.terms) and sum(found.terms.values()) > 0
+    assert (back.every, back.titled, back.stamp) == (found.every, found.titled, found.stamp)
+    assert back.figures and back.anchors == found.anchors
+    item = Item(
+        "i1", "f", "Kazinform", "Заголовок", None, "2026-11-24T05:00:00Z", False,
+        ("politics",), ("Саясат",), "kk", "Мәтін", guid="g", also_in=(AlsoIn("g", None),),
+        text="Толық мәтін", read=True, feed_key="fk", link_key="lk", content_hash="h",
+        first_seen="2026-11-24T05:01:00Z",
+    )  # fmt: skip
+    assert all(getattr(item, f.name) != f.default for f in fields(Item) if f.default is not MISSING)
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(item, protocol)) == item
