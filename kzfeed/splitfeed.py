@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from xml.parsers import expat
 
 ITEMS = frozenset({"item", "entry"})
+# a start tag, whose attribute values may hold ">" (never "<")
+_START_TAG = re.compile(rb"""<[^\s/>]+(?:[^"'>]|"[^"]*"|'[^']*')*>""")
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.I)
 
 
@@ -82,8 +84,15 @@ def split(body: bytes) -> Split | None:
     def end(_name: str) -> None:
         nonlocal depth, inside
         if inside and depth == item_depth:
-            close = body.find(b">", start + parser.CurrentByteIndex)
-            spans[-1] = (spans[-1][0], close + 1)
+            opening = _START_TAG.match(body, spans[-1][0])
+            if opening is None or not opening.group().endswith(b"/>"):
+                # at its end tag, which has no attributes: its ">" is the first
+                close = body.find(b">", start + parser.CurrentByteIndex)
+                spans[-1] = (spans[-1][0], close + 1)
+            else:  # an empty element, <item/>: expat reports its end past the tag, where
+                # "</" may well begin the parent's end (found by a test: the item's bytes ran
+                # on into what followed)
+                spans[-1] = (spans[-1][0], opening.end())
             inside = False
         depth -= 1
 
