@@ -57,14 +57,14 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _serve(conn: Connection, parent_pid: int, siblings: list[int]) -> None:
-    """A worker's life: run jobs from the pipe until it closes."""
+    """A worker's life: run jobs from its socket until kzfeed closes it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent_pid)
     # fresh stream objects: a thread of kzfeed's may have held the old ones' locks at the
     # fork (a replacement worker is forked mid-run), and a warning must not wait on them
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's life
-    for fd in siblings:  # kzfeed's ends of the other workers' pipes, inherited by the fork:
+    for fd in siblings:  # kzfeed's ends of the other workers' sockets, inherited by the fork:
         with contextlib.suppress(OSError):  # held open here, they would never see EOF
             os.close(fd)
     while True:
