@@ -23,7 +23,8 @@ files sends them: the server's work is not billed to the client), and measures w
    100k and 365k items (built through the store's own write path), the newest day a busy
    one of 7,500 items;
 4. `kzfeed --help` and a minimal Typer hello-world command (the start-up yardstick);
-5. database bytes per item; adding 1,000 new items to the 100k store;
+5. database bytes per item; adding 1,000 new items to the 100k store, and to the biggest
+   store as a process of its own (time and peak RSS: an update on a year's wire);
 6. where installed, `sfeed_update` (maxjobs=8) and `newsboat -x reload` (reload-threads 8)
    on the same feeds, cold and warm.
 
@@ -342,6 +343,23 @@ def paired_medians(
             times[k].append(run(cmd, env)[0])
     ratio = statistics.median(a / b for a, b in zip(times[0], times[-1], strict=True))
     return [statistics.median(t) for t in times], ratio
+
+
+#: 1,000 new items added to a store (argv[1]) through its own write path, in a process of
+#: their own: the time it took on stdout, the process's peak RSS on stderr
+ADD_1000 = (
+    "import resource, sys, time\n"
+    f"sys.path.insert(0, {str(REPO / 'bench')!r})\n"
+    "from datetime import UTC, datetime\n"
+    "from pathlib import Path\n"
+    "from scale import load_store, synthetic_items\n"
+    "extra = synthetic_items(30_000_000, 1000, datetime.now(UTC).replace(microsecond=0), 1, 99)\n"
+    "started = time.perf_counter()\n"
+    "load_store(Path(sys.argv[1]), extra)\n"
+    "print(time.perf_counter() - started)\n"
+    "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "sys.stderr.write(f'\\nPEAK_RSS_KB={peak}\\n')\n"
+)
 
 
 def peak_mb(result: subprocess.CompletedProcess[str]) -> float:
@@ -763,6 +781,24 @@ def main() -> None:
                     f"add 1,000 new items to the {size:,}-item store",
                     statistics.median(batches),
                 )
+            if size == sizes[-1]:
+                # the same on the biggest store, in a process of its own: what an update
+                # on a year's wire costs in time and memory besides its feeds (the identity
+                # index is read and written whole: issue 15)
+                copy = tmp / "store-add"
+                shutil.copytree(data, copy)
+                result = subprocess.run(
+                    [py, "-c", ADD_1000, str(copy)], capture_output=True, text=True, env=env
+                )
+                assert result.returncode == 0, result.stderr[-2000:]
+                shutil.rmtree(copy)
+                record(
+                    "add1000_last",
+                    f"add 1,000 new items to the {size:,}-item store, as a process",
+                    float(result.stdout.split()[-1]),
+                )
+                record("add1000_last_rss", "  its peak RSS", peak_mb(result), "MB")
+                figures["last_size"] = size
 
     # report
     print()
@@ -822,6 +858,13 @@ def main() -> None:
     targets.append(("update peak RSS / 300 MB", figures["rss"] / 300, 1.0))
     targets.append(
         (f"peak RSS adding {BIG_FEEDS} x {BIG_ITEMS} items / 300 MB", figures["big_rss"] / 300, 1.0)
+    )
+    targets.append(
+        (
+            f"peak RSS adding 1,000 items to {figures['last_size']:,.0f} / 300 MB",
+            figures["add1000_last_rss"] / 300,
+            1.0,
+        )
     )
     targets.append(("feeds parsed in warm runs (must be 0)", figures["parsed"], 0.0))
     for label, ratio, limit in targets:
