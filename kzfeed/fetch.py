@@ -120,23 +120,6 @@ async def read_wire(response: httpx.Response, cap: int) -> tuple[bytes, str | No
     return bytes(raw), name, None if name is None else body_hash(raw)
 
 
-async def read_capped(
-    response: httpx.Response, cap: int, known: str | None = None
-) -> tuple[bytes | None, str | None]:
-    """The body, decompressed from the raw stream with a hard output cap, and, for a
-    compressed body, the hash of its bytes as they came (``body_hash`` of the wire bytes).
-
-    When that hash is ``known`` (the last body's, which was stored), the body is not
-    decompressed at all and ``None`` comes back: a server that keeps its files compressed
-    sends the very same bytes until the feed changes."""
-    raw, name, wire = await read_wire(response, cap)
-    if name is None:
-        return raw, None
-    if known is not None and wire == known:
-        return None, wire
-    return inflate(raw, name, cap), wire
-
-
 DRAIN_LIMIT = 64 * 1024
 DRAIN_SECONDS = 2.0
 
@@ -429,19 +412,21 @@ class Fetcher:
                     size=declared, limit=self.max_bytes
                 )
             )
-        if self.leave_compressed:  # inflated by the parse worker (update)
-            raw, packed, wire = await read_wire(response, self.max_bytes)
-            same = packed is not None and known is not None and wire == known
-            body, left = (None, None) if same else (raw, packed)
-        else:
-            body, wire = await read_capped(response, self.max_bytes, known)
-            left = None
+        raw, packed, wire = await read_wire(response, self.max_bytes)
+        # the compressed bytes of the last stored body (a server with pre-compressed files
+        # sends the very same bytes until the feed changes): not even decompressed
+        same = packed is not None and known is not None and wire == known
+        if same:
+            raw, packed = b"", None
+        elif packed is not None and not self.leave_compressed:
+            raw, packed = inflate(raw, packed, self.max_bytes), None
+        # else: inflated by the parse worker (update), on every core
         return replace(
             base,
-            body=body or b"",
-            coding=left,
+            body=raw,
+            coding=packed,
             wire_hash=wire,
-            same_wire=body is None,
+            same_wire=same,
             retry_after=_iso(parse_cache_control(response.headers, now)),
         )
 

@@ -149,7 +149,7 @@ class FetchResult:
     fetched_at: str = ""  # ISO 8601 UTC
     retry_after: str | None = None  # ISO 8601 UTC, from Retry-After / Cache-Control
     gone: bool = False  # 410
-    wire_hash: str | None = None  # a compressed body's hash as it came (fetch.body_hash)
+    wire_hash: str | None = None  # a compressed body's hash as it came (wire.body_hash)
     same_wire: bool = False  # those bytes were the last stored body's: not decompressed
     # the content coding ("gzip", "deflate") of a body left compressed for the parse worker
     # to undo (`wire.inflate`); None: ``body`` is the body itself
