@@ -41,7 +41,7 @@ def build(items: int) -> Path:
         f'[settings]\ndata_dir = "{data}"\nretention_days = 0\nlanguage = "ru"\n' + feeds,
         encoding="utf-8",
     )
-    if not (data / "index.json").exists():
+    if not (data / "identity.sqlite").exists():
         print(f"building a {items:,}-item store in {data} (once) …", flush=True)
         seconds = load_store(data, synthetic_items(0, items, NOW, max(1, items // 1000), 1))
         print(f"  built in {seconds:.0f} s", flush=True)

@@ -62,11 +62,11 @@ def update_work(config: Path) -> None:
     store = Store(cfg.data_dir)
     writer = Writer(store)
     started = time.perf_counter()
-    writer.index  # noqa: B018 - read, as an update reads it
+    writer.identity  # noqa: B018 - opened, as an update opens it
     read_index = time.perf_counter() - started
     new = synthetic_items(10_000_000, 1000, NOW + timedelta(hours=3), 1, 7)
     started = time.perf_counter()
-    writer.apply(dedup.plan(new, writer.view()))
+    writer.apply(dedup.plan(new, writer.view(new)))
     stored = time.perf_counter() - started
     started = time.perf_counter()
     _group_stories(writer)

@@ -12,9 +12,10 @@ The rules (SPEC "Identity and duplicates"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 from .model import Item, StoredItem
 
@@ -34,13 +35,24 @@ class Decision:
     target: str | None = None  # the stored item's id for EDIT / MERGE
 
 
+_NOTHING: dict[str, str] = {}
+
+
+class Lookup(Protocol):
+    """What the decisions ask of a table of the identity index (a dict will do)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+
 @dataclass(frozen=True)
 class IndexView:
     """The part of the identity index the decisions read."""
 
-    keys: Mapping[str, str]  # feed_key / link_key -> item id
-    seen: Mapping[str, str]  # feed_key -> content hash last stored
-    tombstones: Mapping[str, str] = field(default_factory=dict)
+    keys: Lookup  # feed_key / link_key -> item id
+    seen: Lookup  # feed_key -> content hash last stored
+    tombstones: Lookup = field(default_factory=lambda: _NOTHING)
 
 
 def decide(item: Item, index: IndexView, cutoff: str | None = None) -> Decision:
@@ -95,11 +107,16 @@ class Changes:
 
 def resolve(
     decisions: Iterable[Decision],
-    keys: Mapping[str, str],
+    keys: Lookup,
     stored: Callable[[str], StoredItem | None],
 ) -> Changes:
     """The records, keys and counts the decisions come to.  ``keys`` is the index's key
-    map as it is; ``stored`` reads a stored record by id (the only thing read)."""
+    map as it is; ``stored`` reads a stored record by id (the only thing read).
+
+    Every record carries its keys and the content hash each last brought (``keys``), so
+    the identity index can be built again from the records alone: a key a batch gives an
+    item is written into the item's record, which is stored again for it if nothing else
+    of it changed."""
     changes = Changes()
     for decision in decisions:
         item, action = decision.item, decision.action
@@ -134,7 +151,30 @@ def resolve(
         if item.link_key and item.link_key not in keys:
             changes.keys.setdefault(item.link_key, target)
         changes.seen[item.feed_key] = item.content_hash
+    _carry_keys(changes, stored)
     return changes
+
+
+def _carry_keys(changes: Changes, stored: Callable[[str], StoredItem | None]) -> None:
+    """Write each key the batch gives into its item's record (``keys``)."""
+    for key, target in changes.keys.items():
+        pending = changes.records.get(target)
+        if pending is None:
+            current = _copy(stored(target))
+            if current is None:
+                continue
+            pending = changes.records[target] = (current, current.copy())
+        record = pending[0]
+        carried = dict(record.get("keys") or {record["id"]: record.get("hash", "")})
+        seen = changes.seen.get(key, "")
+        if carried.get(key) != seen:
+            carried[key] = seen
+            record["keys"] = carried
+        elif "keys" not in record:
+            record["keys"] = carried
+    for record, previous in list(changes.records.values()):
+        if previous is not None and record == previous:
+            del changes.records[record["id"]]
 
 
 def _copy(record: StoredItem | None) -> StoredItem | None:

@@ -72,6 +72,7 @@ class StoredItem(TypedDict, total=False):
     starred: bool  # by `star` or a rule
     tags: list[str]  # by rules
     hidden: bool  # muted by a rule: out of every list and digest unless --all
+    keys: dict[str, str]  # its identity keys -> the content hash each last brought ("": none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -688,7 +688,7 @@ def _store_outcome(
             return FeedResult(spec.name, "error", fetched.status, error=error)
         # 304, or the same bytes as last time: nothing parsed
         return FeedResult(spec.name, "not_modified", fetched.status)
-    decisions = dedup.plan(parsed.items, writer.view(), cutoff)
+    decisions = dedup.plan(parsed.items, writer.view(parsed.items), cutoff)
     new, updated = writer.apply(decisions)  # all or nothing
     writer.offer(parsed.analysed)
     parsed.analysed.clear()  # held by the writer now where it is of use: not twice

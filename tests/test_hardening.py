@@ -661,25 +661,33 @@ def test_corrupt_store_then_db_check_and_restore(server: FeedServer, cfg_path: P
     kz = lambda *a: runner.invoke(app, ["--config", str(cfg_path), *a])  # noqa: E731
     assert kz("update").exit_code == 0
     data = load_config(cfg_path).data_dir
-    for damage in (b"", b'{"schema": 1, "ke', b"\x00" * 100):
-        index = data / "index.json"
-        index.write_bytes(damage)
-        result = kz("show", "abc")
-        assert (
-            result.exit_code == 1 and str(index) in result.stderr and "db restore" in result.stderr
-        )
-        assert kz("latest").exit_code == 0  # listings read the partitions, not the index
-        assert index.read_bytes() == damage  # never overwritten
-        # an update with nothing to store never reads the index; one that parses must stop
-        assert kz("update").exit_code == 0 and index.read_bytes() == damage
-        assert kz("update", "--force").exit_code == 1 and index.read_bytes() == damage
-        assert kz("db", "check").exit_code == 1
+    for damage in (b"", b'{"items": {"1": {"id": "tru', b"\x00" * 100):
+        (day,) = (data / "items").glob("*.json")
+        day.write_bytes(damage)
+        result = kz("latest")
+        assert result.exit_code == 1 and str(day) in result.stderr and "db restore" in result.stderr
+        assert day.read_bytes() == damage  # never overwritten
+        # an update that stores nothing in that day goes on (and leaves it as it is)
+        assert kz("update").exit_code == 0 and day.read_bytes() == damage
+        assert kz("update", "--force").exit_code == 0 and day.read_bytes() == damage
+        checked = kz("db", "check")
+        assert checked.exit_code == 1 and str(day) in checked.output
         restored = kz("db", "restore")
         assert restored.exit_code == 0, restored.output
         assert kz("db", "check").stdout.startswith("ok: 1 item in 1 partitions")
         assert json.loads(kz("latest", "--json").stdout)[0]["title"] == "Хорошая новость"
     kept = sorted(p.name for p in data.iterdir() if p.name.startswith("replaced-"))
     assert kept  # the damaged files were moved aside, not deleted
+    # the identity index is derived: damaged, it is built again from the stored files
+    item_id = json.loads(kz("latest", "--json").stdout)[0]["id"]
+    for damage in (b"", b"\x00" * 100, b"SQLite format 3\x00" + b"\xff" * 4000):
+        for path in data.glob("identity.sqlite*"):
+            path.unlink()
+        (data / "identity.sqlite").write_bytes(damage)
+        shown = kz("show", item_id[:6])
+        assert shown.exit_code == 0 and "Хорошая новость" in shown.stdout
+        assert kz("db", "check").exit_code == 0
+        assert json.loads(kz("update", "--force", "--json").stdout)["new"] == 0
 
 
 # ------------------------------------------------------------------------------ properties

@@ -85,17 +85,20 @@ def test_one_write_per_file_per_batch_and_none_when_nothing_changed(
     items = [make_item(n) for n in range(200)]
     store_items(store, items)
     # terms.pending: the items whose terms the batch changes, until the term index has them
-    assert sorted(writes) == ["2026-11-24.json", "ids.bin", "index.json", "terms.pending"]
+    # (the identity index is a database of its own: changed in place, in a transaction)
+    assert sorted(writes) == ["2026-11-24.json", "terms.pending"]
     assert not (tmp_path / "terms.pending").exists()
     writes.clear()
+    identity = (tmp_path / "identity.sqlite").stat().st_mtime_ns
     assert store_items(store, items) == (0, 0)
     assert writes == []
-    with store.writer() as writer:  # a read mark changes no id: the id list stays
+    assert (tmp_path / "identity.sqlite").stat().st_mtime_ns == identity
+    with store.writer() as writer:
         writer.set_read([items[0].id], True)
-    assert sorted(writes) == ["2026-11-24.json", "index.json"]
+    assert sorted(writes) == ["2026-11-24.json"]
 
 
-def test_each_id_gets_its_shortest_unique_prefix_from_the_id_list(tmp_path: Path) -> None:
+def test_each_id_gets_its_shortest_unique_prefix_from_the_identity_index(tmp_path: Path) -> None:
     import random
 
     rng = random.Random(7)
@@ -120,11 +123,11 @@ def test_each_id_gets_its_shortest_unique_prefix_from_the_id_list(tmp_path: Path
     assert short["1234567000000000"] == "12345670"
     assert short["abcdef1234000000"] == "abcdef1234"
     assert short["0ffffffffffffff1"] == "0ffffffffffffff1"
-    # an id the list does not hold gets no prefix (the view shows a longer one)
+    # an id the index does not hold gets no prefix (the view shows a longer one)
     assert Store(tmp_path).abbreviations(["ffffffffffffffff", "not hex"]) == {}
 
 
-def test_the_id_list_follows_pruning_and_a_store_without_one_gets_it_on_the_next_write(
+def test_prefixes_follow_pruning_and_a_store_without_an_identity_index_builds_it(
     tmp_path: Path,
 ) -> None:
     store = Store(tmp_path)
@@ -134,25 +137,32 @@ def test_the_id_list_follows_pruning_and_a_store_without_one_gets_it_on_the_next
         writer.prune(datetime(2026, 11, 1, tzinfo=UTC))
     # the old item is gone from the list: its neighbour needs 4 digits again
     assert Store(tmp_path).abbreviations([f"{0x10000:016x}"]) == {f"{0x10000:016x}": "0000"}
-    (tmp_path / "ids.bin").unlink()  # a store written before the list existed
+    (tmp_path / "identity.sqlite").unlink()  # lost: listings show longer ids meanwhile
     assert Store(tmp_path).abbreviations([f"{0x10000:016x}"]) == {}
-    store_items(Store(tmp_path), [make_item(2, "2026-11-24")])
-    assert len((tmp_path / "ids.bin").read_bytes()) == 2 * store_mod.ID_BYTES
+    assert Store(tmp_path).item_count() == -1
+    store_items(Store(tmp_path), [make_item(0x7 << 60, "2026-11-24")])  # built from the files
+    assert Store(tmp_path).item_count() == 2
+    assert Store(tmp_path).abbreviations([f"{0x10000:016x}"]) == {f"{0x10000:016x}": "0000"}
 
 
-@pytest.mark.parametrize(
-    "content", [b"", b'{"schema": 1, "keys": {', b"\x00\x00garbage", b"[1, 2]"]
-)
-def test_a_corrupt_index_is_an_error_naming_the_file_and_is_never_overwritten(
+@pytest.mark.parametrize("content", [b"", b"SQLite format 3\x00" + b"\x00" * 200, b"garbage"])
+def test_a_damaged_identity_index_is_built_again_from_the_stored_files(
     tmp_path: Path, content: bytes
 ) -> None:
+    """The identity index is derived (every record carries its keys): damaged, it is
+    built again, and nothing stored comes again as new."""
     store = Store(tmp_path)
-    store_items(store, [make_item(1)])
-    index = tmp_path / "index.json"
-    index.write_bytes(content)
-    with pytest.raises(StoreError, match=str(index)):
-        store_items(Store(tmp_path), [make_item(2)])
-    assert index.read_bytes() == content
+    shared = make_item(1)
+    store_items(store, [shared, make_item(2)])
+    copy = replace(shared, feed="tengrinews", feed_key="t1", content_hash="other")
+    assert store_items(Store(tmp_path), [copy]) == (0, 0)  # another feed's copy: merged
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / ("identity.sqlite" + suffix)).unlink(missing_ok=True)
+    (tmp_path / "identity.sqlite").write_bytes(content)
+    assert store_items(Store(tmp_path), [make_item(1), make_item(2), copy]) == (0, 0)
+    assert store_items(Store(tmp_path), [make_item(3)]) == (1, 0)
+    assert Store(tmp_path).item_count() == 3
+    assert store_mod.check(tmp_path)[0] == []
 
 
 def test_a_corrupt_partition_is_an_error_naming_the_file(tmp_path: Path) -> None:
@@ -275,44 +285,81 @@ def test_kill_9_during_writes_leaves_a_database_that_opens(tmp_path: Path) -> No
     assert not list(data.rglob("*.tmp"))
 
 
-def _as_schema_1(index_path: Path) -> None:
-    """Rewrite an index the way kzfeed wrote it before schema 2."""
-    import orjson
+def _as_legacy(data: Path, schema: int) -> dict[str, object]:
+    """Make a store look as kzfeed left it before ``identity.sqlite``: the identity index
+    in ``index.json`` (schema 1 or 2), records without their keys, an id list."""
+    from kzfeed.store.identity import remove
 
-    data = orjson.loads(index_path.read_bytes())
-    assert data["schema"] == 2
-    data["schema"] = 1
-    data["items"] = {
-        item_id: [entry[:10], entry.split("|")[0], entry.split("|")[1].split(",")]
-        for item_id, entry in data["items"].items()
+    ident = Store(data).identity()
+    items, keys, buried = ident.all_rows()
+    feeds = {i: ",".join(entry[1]) for i in items if (entry := ident.entry(i)) is not None}
+    ident.close()
+    entries: dict[str, object] = {
+        i: published + "|" + feeds[i]
+        if schema == 2
+        else [published[:10], published, feeds[i].split(",")]
+        for i, published in items.items()
     }
-    index_path.write_bytes(orjson.dumps(data))
+    index = {
+        "schema": schema,
+        "keys": {k: i for k, (i, _seen) in keys.items()},
+        "seen": {k: seen for k, (_i, seen) in keys.items() if seen},
+        "items": entries,
+        "tombstones": dict.fromkeys(buried, "2026-11-20"),
+    }
+    remove(data)
+    for path in (data / "tombstones").glob("*.json"):
+        path.unlink()
+    for path in (data / "items").glob("*.json"):
+        day = orjson.loads(path.read_bytes())
+        for record in day["items"].values():
+            del record["keys"]
+        path.write_bytes(orjson.dumps(day))
+    (data / "index.json").write_bytes(orjson.dumps(index))
+    (data / "ids.bin").write_bytes(b"\0" * 8 * len(items))
+    (data / "backups" / "last" / "index.json").write_bytes(orjson.dumps(index))
+    return index
 
 
-def test_an_index_of_schema_1_is_read_and_written_back_as_schema_2(tmp_path: Path) -> None:
-    import orjson
-
+@pytest.mark.parametrize("schema", [1, 2])
+def test_a_store_with_an_index_json_is_moved_over_once_and_loses_nothing(
+    tmp_path: Path, schema: int
+) -> None:
     store = Store(tmp_path)
     shared = make_item(2, "2026-11-23")
-    store_items(store, [make_item(1, "2026-11-22"), shared])
-    store_items(store, [replace(shared, feed="tengrinews", feed_key="t2")])  # a merged story
-    entries = orjson.loads((tmp_path / "index.json").read_bytes())["items"]
-    assert entries[shared.id] == "2026-11-23T04:02:00+00:00|kazinform-ru,tengrinews"
-    _as_schema_1(tmp_path / "index.json")
+    pruned = make_item(5, "2026-01-10")
+    store_items(store, [make_item(1, "2026-11-22"), shared, pruned])
+    copy = replace(shared, feed="tengrinews", feed_key="t2", content_hash="other")
+    store_items(store, [copy])  # a merged story: a key of its own, and its own hash
+    with store.writer() as writer:
+        writer.prune(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    legacy = _as_legacy(tmp_path, schema)
+    assert "t2" in legacy["keys"] and pruned.id in legacy["tombstones"]  # type: ignore[operator]
 
-    old = Store(tmp_path)
+    old = Store(tmp_path)  # a reader: the store is moved over under the lock
     assert old.get(shared.id)["also_in"] == [{"feed": "tengrinews", "url": shared.url}]
     assert old.feed_stats() == {
         "kazinform-ru": (2, "2026-11-23T04:02:00+00:00"),
         "tengrinews": (1, "2026-11-23T04:02:00+00:00"),
     }
-    assert store_mod.check(tmp_path)[0] == []
-    assert store_items(old, [make_item(3, "2026-11-24")]) == (1, 0)
-    data = orjson.loads((tmp_path / "index.json").read_bytes())
-    assert data["schema"] == 2 and data["items"] == {
-        **entries,
-        make_item(3).id: "2026-11-24T04:03:00+00:00|kazinform-ru",
+    for gone in ("index.json", "ids.bin", "backups/last/index.json"):
+        assert not (tmp_path / gone).exists(), gone
+    records = {r["id"]: r for r in old.partition_items("2026-11-23")}
+    assert records[shared.id]["keys"] == {
+        shared.id: shared.content_hash,
+        str(shared.link_key): "",
+        "t2": "other",
     }
+    assert store_mod.check(tmp_path)[0] == []
+    # the merged copy, the first feed's item and the pruned one: all known
+    again = replace(pruned, published="2026-11-24T11:00:00+00:00")
+    assert store_items(Store(tmp_path), [copy, shared, again]) == (0, 0)
+    assert store_items(Store(tmp_path), [make_item(3, "2026-11-24")]) == (1, 0)
+    # and once more from the files alone: the keys moved into the records and tombstones
+    from kzfeed.store.identity import remove
+
+    remove(tmp_path)
+    assert store_items(Store(tmp_path), [copy, shared, again]) == (0, 0)
     assert resolve_id(Store(tmp_path), shared.id) == shared.id
 
 
@@ -355,8 +402,8 @@ def test_a_day_that_only_gains_items_is_appended_to_not_rebuilt(
     backup = tmp_path / "backups" / "last" / "items" / "2026-11-24.json"
     assert backup.read_bytes() == after  # the mirror has the same bytes
     # the index describes the file as written: the next batch is appended to it again
-    stamps = orjson.loads((tmp_path / "index.json").read_bytes())["stamps"]
-    assert (stamps["2026-11-24"][0], stamps["2026-11-24"][2]) == (len(after), zlib.crc32(after))
+    stamp = Store(tmp_path).identity().stamps()["items/2026-11-24"]
+    assert (stamp[0], stamp[2]) == (len(after), zlib.crc32(after))
 
 
 def test_an_edit_is_written_in_place_and_a_file_written_elsewhere_whole(
@@ -391,16 +438,30 @@ def test_an_edit_is_written_in_place_and_a_file_written_elsewhere_whole(
 
 
 def test_a_commit_cut_after_the_days_stores_no_item_twice(tmp_path: Path) -> None:
-    """Partitions are written before the index: a commit that died in between leaves days
-    holding items the index does not know.  They come again as new; the day, not the one
-    this store's index last saw, is read whole and each item is in it once."""
+    """Partitions are written before the index: a commit that died in between leaves a
+    day holding items the index does not know.  `db check` finds no fault, and the next
+    writer takes the day in (its size and time are not the ones the index knows): the
+    items are not stored again, and each is in the day once."""
+    from kzfeed.store.identity import Identity
+
     store = Store(tmp_path)
     store_items(store, [make_item(n) for n in range(10)])
-    index_before = (tmp_path / "index.json").read_bytes()
     late = [make_item(n) for n in range(10, 15)]
-    store_items(Store(tmp_path), late)
-    (tmp_path / "index.json").write_bytes(index_before)  # as if the commit had died here
-    assert store_items(Store(tmp_path), late) == (5, 0)
+
+    def cut(self: Identity, delta: object) -> None:
+        raise KeyboardInterrupt
+
+    real = Identity.apply
+    Identity.apply = cut  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_items(Store(tmp_path), late)
+    finally:
+        Identity.apply = real  # type: ignore[method-assign]
+    assert Store(tmp_path).item_count() == 10  # a reader sees the last commit
+    assert store_mod.check(tmp_path) == ([], 15, 1)
+    assert store_items(Store(tmp_path), late) == (0, 0)
+    assert Store(tmp_path).item_count() == 15
     raw = day_file(tmp_path).read_bytes()
     for item in late:
         assert raw.count(b'"%d":' % store_files.doc_id(item.id)) == 1
@@ -515,8 +576,8 @@ def test_a_patched_day_is_written_from_the_old_file_without_holding_it(
     assert len(after) > size and after.count(b'"id":') == 8003
     backup = tmp_path / "backups" / "last" / "items" / day_file(tmp_path).name
     assert backup.read_bytes() == after
-    stamps = orjson.loads((tmp_path / "index.json").read_bytes())["stamps"]
-    assert stamps[day_file(tmp_path).stem][2] == zlib.crc32(after)
+    stamps = Store(tmp_path).identity().stamps()
+    assert stamps["items/" + day_file(tmp_path).stem][2] == zlib.crc32(after)
     assert len(grown) == 1 and grown[0] < size * 3 / 4, (grown, size)  # the old: > size
 
 
@@ -594,8 +655,8 @@ def test_ids_a_cut_commit_left_in_a_day_rewritten_since_are_not_appended_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A commit cut after the day was written (Ctrl-C in the term index step) leaves items
-    the index does not know; a read mark then rewrites the day through TinyDB, its stamp
-    recorded as this store's; the feed serves the items again: each is in the day once."""
+    the index does not know; the next writer (a read mark) takes the day in and rewrites
+    it; the feed serves the items again: they are known, and each is in the day once."""
     from kzfeed.store.writer import Writer
 
     store_items(Store(tmp_path), [make_item(1)])
@@ -609,7 +670,7 @@ def test_ids_a_cut_commit_left_in_a_day_rewritten_since_are_not_appended_twice(
     monkeypatch.undo()
     with Store(tmp_path).writer() as writer:
         writer.set_read([make_item(1).id], True)
-    assert store_items(Store(tmp_path), [make_item(2), make_item(3)]) == (2, 0)
+    assert store_items(Store(tmp_path), [make_item(2), make_item(3)]) == (0, 0)
     raw = day_file(tmp_path).read_bytes()
     for n in (1, 2, 3):
         assert raw.count(b'"%d":{' % store_files.doc_id(make_item(n).id)) == 1

@@ -4,20 +4,22 @@ Layout of the data dir::
 
     kzfeed.lock              file lock held by every writer
     state.json               TinyDB, table "feeds": per-feed validators, health, failures
-    index.json               identity index (derived from the partitions, compact JSON)
-    ids.bin                  every item id, sorted, 8 bytes each (derived from the index):
-                             the shortest unique id prefixes without reading the index
     items/2026-11-24.json    TinyDB, table "items": the items published that UTC day
+    tombstones/2026-11-27.json  the keys of the items pruned that day (expire with retention)
+    identity.sqlite          identity index (`identity.py`; derived from the two above)
+    terms.sqlite             term index (`termindex.py`; derived from the partitions)
     heads/2026-11-24.json    the newest records of one of the newest days (`heads.py`)
 
 * Items are partitioned by the UTC day of publication, so `latest` reads the newest
   partitions only and stops; nothing needs every item ever stored.
 * The identity index maps feed keys and link keys to item ids, remembers the content hash
-  last stored for each feed key, where each item lives, and tombstones of pruned items.
+  last stored for each feed key, where each item lives, and tombstones of pruned items;
+  it is looked up a batch of keys at a time, never read whole.  Every record carries its
+  own keys, so the index is rebuilt from the files whenever it is missing or damaged.
 * Every file is written whole to a temp file, fsynced and `os.replace`d: a kill at any
   moment leaves the old or the new file.  A write happens once per batch (`Writer.commit`),
-  only for files that changed.  Partitions are written before the index, so an interrupted
-  commit at worst re-stores items under the same deterministic ids.
+  only for files that changed.  Partitions are written before the index, and the next
+  writer takes in a day file the index has not seen (`identity.catch_up`).
 * A corrupt, truncated or empty file raises StoreError naming it and is never overwritten.
 """
 
@@ -30,45 +32,36 @@ from typing import Any, cast
 
 from tinydb import TinyDB
 
-from ..errors import LockTimeout, StoreError
+from ..errors import LockTimeout
 from ..model import FeedState, StoredItem
 from ..words import tr
 from . import files
 from .backups import BackupMirror, restore
 from .check import check
 from .files import AtomicStorage, restore_hint, write_atomic
+from .identity import LEGACY, Identity, sync, tombstone_days
 from .index import (
-    ID_BYTES,
-    ID_LIST,
     MIN_PREFIX,
     PARTITION_RE,
     SCHEMA,
-    empty_index,
-    entry_feeds,
-    id_list,
     partition_of,
     resolve_id,
-    shortest_prefixes,
-    upgrade_index,
+    shortest_prefix,
 )
 from .spans import Spans
 from .writer import Writer, retention_cutoff
 
 __all__ = [
-    "ID_BYTES",
-    "ID_LIST",
     "MIN_PREFIX",
     "SCHEMA",
     "Store",
     "Writer",
     "check",
-    "id_list",
     "partition_of",
     "resolve_id",
     "restore",
     "restore_hint",
     "retention_cutoff",
-    "shortest_prefixes",
     "write_atomic",
 ]
 
@@ -80,29 +73,32 @@ class Store(BackupMirror):
         self.data_dir = Path(data_dir)
         self.items_dir = self.data_dir / "items"
         self.lock_timeout = lock_timeout
-        self._index: dict[str, Any] | None = None
+        self._identity: Identity | None = None
+        self._holding = False  # the lock is held (a writer may bring the index up to date)
         self._partitions: dict[str, tuple[TinyDB, AtomicStorage]] = {}
         self._spans: dict[str, Spans] = {}  # where each record of a day lies (`spans.py`)
         self._state: tuple[TinyDB, AtomicStorage] | None = None
 
     # ------------------------------------------------------------------ reading
 
-    @property
-    def index(self) -> dict[str, Any]:
-        if self._index is None:
-            data = files.load_json(self.data_dir / "index.json")
-            if data is None:
-                data = empty_index()
-            elif data.get("schema") == 1:
-                data = upgrade_index(data, self.data_dir / "index.json")
-            elif data.get("schema") != SCHEMA:
-                raise StoreError(
-                    tr("{path}: unknown schema {schema}").format(
-                        path=self.data_dir / "index.json", schema=repr(data.get("schema"))
-                    )
-                )
-            self._index = data
-        return self._index
+    def identity(self, build: bool = True) -> Identity:
+        """The identity index (`identity.py`).  Under the lock it is brought up to date
+        with the files first; a reader takes it as the last commit left it, and builds it
+        (under the lock) only when there is none, or the store still has ``index.json``.
+        With ``build`` false, a store without one gets an empty index."""
+        if self._identity is None:
+            if self._holding:
+                self._identity = sync(self)
+                return self._identity
+            legacy = (self.data_dir / LEGACY).exists()
+            found = None if legacy else Identity.open(self.data_dir)
+            stored = legacy or self.partitions() or tombstone_days(self.data_dir)
+            if found is None and stored and build:
+                with self.locked():
+                    sync(self).close()
+                found = Identity.open(self.data_dir)
+            self._identity = found if found is not None else Identity.empty()
+        return self._identity
 
     def partitions(self) -> list[str]:
         """Partition names (UTC days), newest first."""
@@ -145,10 +141,10 @@ class Store(BackupMirror):
             yield name, self.partition_items(name)
 
     def get(self, item_id: str) -> StoredItem | None:
-        entry = self.index["items"].get(item_id)
+        entry = self.identity().entry(item_id)
         if entry is None:
             return None
-        name = partition_of(entry)
+        name = partition_of(entry[0])
         if name not in self._partitions:  # one record read from its span, not the day
             record = self._read_one(name, files.doc_id(item_id))
             if record is not None:
@@ -167,26 +163,34 @@ class Store(BackupMirror):
         return cast(StoredItem | None, read_record(path, spans, doc_id))
 
     def ids(self) -> list[str]:
-        return list(self.index["items"])
+        """Every stored item's id, in order (read from the identity index)."""
+        return self.identity().ids()
+
+    def ids_with_prefix(self, prefix: str, limit: int = 50) -> list[str]:
+        """Stored ids that start with these hex digits (at most ``limit``), in order."""
+        return self.identity().with_prefix(prefix, limit)
 
     def item_count(self) -> int:
-        """How many items the store holds, from the id list's size (no index read); -1
-        when there is no list."""
-        try:
-            return (self.data_dir / ID_LIST).stat().st_size // ID_BYTES
-        except OSError:
+        """How many items the store holds, as the identity index says; -1 when it has
+        none yet (it is not built for this)."""
+        if self._identity is None and not (self.data_dir / "identity.sqlite").exists():
             return -1
+        return self.identity(build=False).count()
 
     def abbreviations(self, ids: Iterable[str]) -> dict[str, str]:
         """Each id's shortest prefix that names no other stored item (at least
-        ``MIN_PREFIX`` characters), read from the sorted id list, not the index: a binary
-        search per id.  An id the list does not hold (a store written before the list
-        existed) gets no entry; the caller shows a longer prefix."""
-        try:
-            data = (self.data_dir / ID_LIST).read_bytes()
-        except OSError:
+        ``MIN_PREFIX`` characters): its neighbours in the identity index's sorted ids,
+        looked up.  An id the index does not hold gets no entry; the caller shows a
+        longer prefix."""
+        if self._identity is None and not (self.data_dir / "identity.sqlite").exists():
             return {}
-        return shortest_prefixes(data, ids)
+        identity = self.identity(build=False)
+        out: dict[str, str] = {}
+        for item_id in ids:
+            found = identity.neighbours(item_id)
+            if found is not None:
+                out[item_id] = shortest_prefix(item_id, found)
+        return out
 
     def _state_db(self) -> tuple[TinyDB, AtomicStorage]:
         if self._state is None:
@@ -214,12 +218,11 @@ class Store(BackupMirror):
     def feed_stats(self) -> dict[str, tuple[int, str | None]]:
         """Per feed: how many stored items it carried and the newest one's time."""
         stats: dict[str, tuple[int, str | None]] = {}
-        for entry in self.index["items"].values():
-            published, feeds = entry_feeds(entry)
-            for name in feeds:
+        for feeds, published, many in self.identity().feed_rows():
+            for name in feeds.split(",") if feeds else []:
                 count, newest = stats.get(name, (0, None))
                 stats[name] = (
-                    count + 1,
+                    count + many,
                     published if newest is None or published > newest else newest,
                 )
         return stats
@@ -260,13 +263,17 @@ class Store(BackupMirror):
         try:
             self._reset()  # another process may have written while we waited
             self._clean_temp_files()
+            self._holding = True
             yield
         finally:
+            self._holding = False
             self._reset()
             lock.release()
 
     def _reset(self) -> None:
-        self._index = None
+        if self._identity is not None:
+            self._identity.close()
+        self._identity = None
         self._partitions.clear()
         self._spans.clear()
         self._state = None

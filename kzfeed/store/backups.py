@@ -11,7 +11,8 @@ from pathlib import Path
 from ..errors import StoreError
 from ..words import tr
 from . import files
-from .index import ID_LIST
+from .identity import LEGACY, LEGACY_IDS, TOMBSTONES
+from .identity import remove as remove_identity
 from .termindex import remove as remove_term_index
 
 
@@ -53,12 +54,14 @@ class BackupMirror:
     def seed_backups(self) -> None:
         """Start the backup mirror of a store that has none yet (created before backups
         existed, or whose backups were deleted) with copies of its files that read well."""
-        if (self.backup_dir / "last" / "index.json").exists():
+        if _has_files(self.backup_dir / "last"):
             return
-        index = self.data_dir / "index.json"
-        if not index.exists():
-            return  # a new store: the mirror fills as files are written
-        for path in [index, self.data_dir / "state.json", *self.items_dir.glob("*.json")]:
+        stored = [
+            self.data_dir / "state.json",
+            *self.items_dir.glob("*.json"),
+            *(self.data_dir / TOMBSTONES).glob("*.json"),
+        ]
+        for path in stored:  # none in a new store: the mirror fills as files are written
             try:
                 if files.load_json(path) is None:
                     continue
@@ -79,10 +82,13 @@ class BackupMirror:
             self.data_dir,
             self.items_dir,
             self.data_dir / "heads",
+            self.data_dir / TOMBSTONES,
             backups / "last",
             backups / "last" / "items",
+            backups / "last" / TOMBSTONES,
             backups / "previous",
             backups / "previous" / "items",
+            backups / "previous" / TOMBSTONES,
         )
         for folder in folders:
             with contextlib.suppress(FileNotFoundError):
@@ -107,7 +113,7 @@ def restore(
 
     store = Store(data_dir, lock_timeout=lock_timeout)
     last = store.backup_dir / "last"
-    if not (last / "index.json").exists():
+    if not _has_files(last):
         raise StoreError(tr("{path}: no backup to restore from").format(path=last))
     with store.locked(on_wait=on_wait):
         stamp = f"replaced-{datetime.now(UTC):%Y%m%dT%H%M%S}"
@@ -120,13 +126,16 @@ def restore(
             except FileExistsError:
                 n += 1
                 aside = data_dir / f"{stamp}-{n}"
-        with contextlib.suppress(OSError):  # derived from the index: the next write redoes it
-            (data_dir / ID_LIST).unlink()
-        remove_term_index(data_dir)  # derived from the partitions: the next update rebuilds it
+        with contextlib.suppress(OSError):  # of stores before identity.sqlite
+            (data_dir / LEGACY_IDS).unlink()
+        # derived from the files restored: built again from them when next opened
+        remove_identity(data_dir)
+        remove_term_index(data_dir)
         current = [
-            data_dir / "index.json",
+            data_dir / LEGACY,
             data_dir / "state.json",
             *store.items_dir.glob("*.json"),
+            *(data_dir / TOMBSTONES).glob("*.json"),
         ]
         for path in current:
             if path.exists():
@@ -142,3 +151,7 @@ def restore(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 files.write_atomic(target, path.read_bytes())
     return aside
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.exists() and any(folder.rglob("*.json"))

@@ -68,8 +68,14 @@ def stamp(path: Path) -> list[int] | None:
 
 
 def load_json(path: Path) -> Any:
+    raw = read_store_file(path)
+    return None if raw is None else decode_store_file(path, raw)
+
+
+def read_store_file(path: Path) -> bytes | None:
+    """A store file's bytes; None when there is none."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -78,6 +84,10 @@ def load_json(path: Path) -> Any:
                 path=path, reason=exc.strerror
             )
         ) from exc
+
+
+def decode_store_file(path: Path, raw: bytes) -> dict[str, Any]:
+    """A store file's JSON object; StoreError naming it when it is not one."""
     if not raw.strip():
         raise StoreError(
             tr("{path}: database file is empty (truncated?); it was left untouched").format(

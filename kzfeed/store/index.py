@@ -1,4 +1,5 @@
-"""The identity index's shape (schema 2) and the sorted id list (ids.bin)."""
+"""Ids and days: the shape of the identity index before ``identity.sqlite`` (schema 2,
+``index.json``: read once, to move a store over), partitions, id prefixes."""
 
 from __future__ import annotations
 
@@ -19,13 +20,7 @@ if TYPE_CHECKING:
 # instead of two lists and three strings halves the time to read the index.
 SCHEMA = 2
 PARTITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
-ID_LIST = "ids.bin"
-ID_BYTES = 8
 MIN_PREFIX = 4
-
-
-def empty_index() -> dict[str, Any]:
-    return {"schema": SCHEMA, "keys": {}, "seen": {}, "items": {}, "tombstones": {}}
 
 
 def index_entry(published: str, feeds: Iterable[str]) -> str:
@@ -57,40 +52,18 @@ def partition_of(published: str) -> str:
     return published[:10]
 
 
-def shortest_prefixes(data: bytes, ids: Iterable[str]) -> dict[str, str]:
-    """For each hex id found in ``data`` (sorted 8-byte ids), its shortest unique prefix:
-    one nibble longer than what it shares with its nearest neighbours."""
-    count = len(data) // ID_BYTES
-    result: dict[str, str] = {}
-    for item_id in ids:
-        try:
-            key = bytes.fromhex(item_id)
-        except ValueError:
-            continue
-        lo, hi = 0, count
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if data[mid * ID_BYTES : (mid + 1) * ID_BYTES] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo >= count or data[lo * ID_BYTES : (lo + 1) * ID_BYTES] != key:
-            continue
-        shared = 0
-        for neighbour in (lo - 1, lo + 1):
-            if 0 <= neighbour < count:
-                other = data[neighbour * ID_BYTES : (neighbour + 1) * ID_BYTES].hex()
-                same = next(
-                    (i for i, (a, b) in enumerate(zip(item_id, other, strict=True)) if a != b), 16
-                )
-                shared = max(shared, same)
-        result[item_id] = item_id[: max(MIN_PREFIX, shared + 1)]
-    return result
-
-
-def id_list(ids: Iterable[str]) -> bytes:
-    """The sorted id list ``Store.abbreviations`` searches."""
-    return b"".join(sorted(bytes.fromhex(i) for i in ids))
+def shortest_prefix(item_id: str, neighbours: tuple[str | None, str | None]) -> str:
+    """An id's shortest unique prefix: one digit longer than what it shares with its
+    nearest neighbours in sorted order (at least ``MIN_PREFIX`` digits)."""
+    shared = 0
+    for other in neighbours:
+        if other is not None:
+            same = next(
+                (i for i, (a, b) in enumerate(zip(item_id, other, strict=False)) if a != b),
+                min(len(item_id), len(other)),
+            )
+            shared = max(shared, same)
+    return item_id[: max(MIN_PREFIX, shared + 1)]
 
 
 def resolve_id(store: Store, prefix: str) -> str:
@@ -100,7 +73,7 @@ def resolve_id(store: Store, prefix: str) -> str:
     prefix = prefix.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{1,16}", prefix):
         raise NotFound(tr("no item with id {id} (ids are hexadecimal)").format(id=repr(prefix)))
-    matches = sorted(i for i in store.ids() if i.startswith(prefix))
+    matches = store.ids_with_prefix(prefix)
     if not matches:
         raise NotFound(tr("no item with id {id}").format(id=repr(prefix)))
     if len(matches) > 1:

@@ -1,5 +1,6 @@
 """Changes to the store under its lock: what dedup decided, read marks, feed state,
-digest marks, pruning; written once per batch, partitions first, then the index."""
+digest marks, pruning; written once per batch, partitions first, then the identity index
+(`identity.py`), which the batch asks about the keys it meets, never reading it whole."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from .. import dedup
 from ..dates import to_utc_iso, utcnow
 from ..model import FeedState, StoredItem, carrying_feeds
 from . import files
-from .index import ID_LIST, entry_feeds, id_list, index_entry, partition_of
+from .identity import Delta, Identity, tombstone_days, write_tombstones
+from .index import partition_of
 
 #: whether a file may be replaced (os.replace) while it is open for reading: not on Windows
 REPLACES_OPEN_FILES = os.name != "nt"
@@ -36,8 +38,11 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._index_dirty = False
-        self._ids_changed = False  # an item added or forgotten: the id list is rewritten
+        self._delta = Delta()  # what the commit changes in the identity index
+        self._found: dict[str, tuple[str, str | None] | None] = {}  # keys asked of the index
+        self._buried: dict[str, bool] = {}  # keys asked of the tombstones
+        self._forgotten: set[str] = set()  # ids this batch forgets: their keys name nothing
+        self._day_stamps: dict[str, Any] | None = None
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -52,19 +57,67 @@ class Writer:
         self.story_keys: dict[str, frozenset[str]] = {}  # new items' story keys (grouping)
 
     @property
-    def index(self) -> dict[str, Any]:
-        """The identity index, read on first use: a warm update of 304s never needs it."""
-        return self.store.index
+    def identity(self) -> Identity:
+        """The identity index, opened (and brought up to date) on first use: a warm update
+        of 304s never needs it."""
+        return self.store.identity()
 
-    def view(self) -> dedup.IndexView:
-        return dedup.IndexView(self.index["keys"], self.index["seen"], self.index["tombstones"])
+    def prefetch(self, items: Iterable[Any]) -> None:
+        """Ask the index about the keys of these items (`model.Item`) at once: a query per
+        500 keys, not one per key."""
+        wanted = []
+        for item in items:
+            for key in (item.feed_key, item.link_key):
+                if key and key not in self._found and key not in self._delta.keys:
+                    wanted.append(key)
+        if not wanted:
+            return
+        found = self.identity.lookup(wanted)
+        for key in wanted:
+            self._found[key] = found.get(key)
+        missing = [k for k in wanted if found.get(k) is None and k not in self._buried]
+        buried = self.identity.tombstoned(missing) if missing else set()
+        for key in missing:
+            self._buried[key] = key in buried
+
+    def key(self, key: str) -> tuple[str, str | None] | None:
+        """(item id, content hash last stored) a key names, as this batch leaves it."""
+        if key in self._delta.keys:
+            return self._delta.keys[key]
+        if key not in self._found:
+            self._found[key] = self.identity.lookup([key]).get(key)
+        found = self._found[key]
+        if found is not None and found[0] in self._forgotten:
+            return None
+        return found
+
+    def buried(self, key: str) -> bool:
+        """Whether a key is a pruned item's (a tombstone)."""
+        if key in self._delta.tombstones:
+            return True
+        if key not in self._buried:
+            self._buried[key] = bool(self.identity.tombstoned([key]))
+        return self._buried[key]
+
+    def view(self, items: Iterable[Any] = ()) -> dedup.IndexView:
+        """What dedup reads of the index, for a batch of these items (their keys are
+        looked up at once; any other key is looked up when asked)."""
+        self.prefetch(items)
+        return dedup.IndexView(_Keys(self), _Seen(self), _Tombstones(self))
+
+    def entry(self, item_id: str) -> tuple[str, str] | None:
+        """(published, feeds) of an item as this batch leaves it; None when not stored."""
+        if item_id in self._delta.items:
+            return self._delta.items[item_id]
+        found = self.identity.entry(item_id)
+        return (found[0], ",".join(found[1])) if found is not None else None
 
     def get(self, item_id: str) -> StoredItem | None:
         """A record as this batch left it (pending changes first, then the store)."""
-        entry = self.index["items"].get(item_id)
+        entry = self.entry(item_id)
         if entry is None:
             return None
-        pending = self._pending.get(partition_of(entry), {}).get(item_id)
+        pending = self._pending.get(partition_of(entry[0]), {}).get(item_id)
         if pending is not None:
             return pending.copy()
         return self.store.get(item_id)
@@ -73,26 +126,27 @@ class Writer:
         """Store the decisions of one feed's batch; returns (new, updated).  What they come
         to is worked out by `dedup.resolve` first (where a bad item could raise); only then
         is it written into the batch, so a failure leaves nothing of this feed applied."""
-        changes = dedup.resolve(decisions, self.index["keys"], self.get)
+        changes = dedup.resolve(decisions, _Keys(self), self.get)
         self.write(changes)
         return changes.new, changes.updated
 
     def write(self, changes: dedup.Changes) -> None:
-        """Apply what dedup decided: the records, then the index's keys and hashes."""
+        """Apply what dedup decided: the records (which carry their keys), then the
+        index's keys and hashes."""
         for record, previous in changes.records.values():
-            self._put(record, previous)
+            self._put(record, previous, new=previous is None)
             if previous is None:
                 self.new_ids.append(record["id"])
             if previous is None or any(
                 record.get(k) != previous.get(k) for k in ("title", "summary", "lang", "published")
             ):
                 self._to_index[record["id"]] = record
-        if changes.keys or changes.seen:
-            self.index["keys"].update(changes.keys)
-            self.index["seen"].update(changes.seen)
-            self._index_dirty = True
+        for key, target in changes.keys.items():
+            self._delta.keys[key] = (target, changes.seen.get(key) or None)
 
-    def _put(self, record: StoredItem, previous: StoredItem | None = None) -> None:
+    def _put(
+        self, record: StoredItem, previous: StoredItem | None = None, *, new: bool = False
+    ) -> None:
         item_id = record["id"]
         partition = partition_of(record["published"])
         if previous is not None:
@@ -101,16 +155,14 @@ class Writer:
                 self._pending.get(old, {}).pop(item_id, None)
                 self._removed.setdefault(old, set()).add(item_id)
         self._pending.setdefault(partition, {})[item_id] = record
-        if item_id not in self.index["items"]:
-            self._ids_changed = True
+        if new:
             self._added.add(item_id)
-        self.index["items"][item_id] = index_entry(record["published"], carrying_feeds(record))
-        self._index_dirty = True
+        self._delta.items[item_id] = (record["published"], ",".join(carrying_feeds(record)))
 
     def _drop(self, item_id: str) -> None:
-        entry = self.index["items"].get(item_id)
+        entry = self.entry(item_id)
         if entry is not None:
-            partition = partition_of(entry)
+            partition = partition_of(entry[0])
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
 
@@ -216,50 +268,59 @@ class Writer:
         now = now or utcnow()
         limit = to_utc_iso(cutoff)[:10]
         old = [p for p in self.store.partitions() if p < limit]
-        if not old and self.store._index is None:
-            return 0  # nothing to drop; tombstones expire on a run that reads the index anyway
-        doomed = {
-            item_id for item_id, entry in self.index["items"].items() if partition_of(entry) < limit
-        }
-        removed = self._forget(doomed, now)
+        expired = [d for d in tombstone_days(self.store.data_dir) if d < limit]
+        if not old and not expired:
+            return 0
+        doomed = set(self.identity.ids_before(limit)) if old else set()
+        doomed |= {i for i, e in self._delta.items.items() if e is not None and e[0] < limit}
+        removed = self._forget(doomed, now)  # the tombstones are written first
         for partition in old:
             self.store._partitions.pop(partition, None)
             self._pending.pop(partition, None)
             self._removed.pop(partition, None)
             self.store.drop_file(self.store.items_dir / f"{partition}.json")
-        self._pruned_before = limit
-        tombstones = self.index["tombstones"]
-        expired = [key for key, day in tombstones.items() if day < limit]
-        for key in expired:
-            del tombstones[key]
-        if expired:
-            self._index_dirty = True
+            self._delta.files["items/" + partition] = None
+        for day in expired:
+            self.store.drop_file(self.store.data_dir / "tombstones" / f"{day}.json")
+            self._delta.files["tombstones/" + day] = None
+        self._delta.expire_before = limit
+        if old:
+            self._pruned_before = limit
         return removed
 
     def _forget(self, doomed: set[str], now: datetime, tombstone: bool = True) -> int:
+        """Forget these items and every key naming them; with ``tombstone``, the keys are
+        written to today's tombstone file first (so a pruned item never comes back)."""
         if not doomed:
             return 0
-        items, keys, seen = self.index["items"], self.index["keys"], self.index["seen"]
+        keys = self.identity.keys_of(doomed)
+        keys.update({k: i for k, (i, _seen) in self._delta.keys.items() if i in doomed})
         today = to_utc_iso(now)[:10]
-        for key, item_id in list(keys.items()):
-            if item_id in doomed:
-                del keys[key]
-                seen.pop(key, None)
-                if tombstone:
-                    self.index["tombstones"][key] = today
+        if tombstone and keys:
+            stamp = write_tombstones(self.store, today, keys)
+            self._delta.files["tombstones/" + today] = stamp
+            self._delta.tombstones.update(dict.fromkeys(keys, today))
+        for key in keys:
+            self._delta.keys.pop(key, None)
         for item_id in doomed:
-            items.pop(item_id, None)
+            self._delta.items[item_id] = None
             self._to_index.pop(item_id, None)
+            self._added.discard(item_id)
+        self._forgotten |= doomed
         self._unindex |= doomed
-        self._index_dirty = self._ids_changed = True
         return len(doomed)
 
     def purge_feed(self, name: str, titles: Mapping[str, str] | None = None) -> int:
         """Drop the items only ``name`` carried; a story another feed carried too stays, under
         that feed (``titles``: display names of feeds); ``name`` leaves every ``also_in``."""
         doomed: set[str] = set()
-        for item_id, entry in list(self.index["items"].items()):
-            if name not in entry_feeds(entry)[1]:
+        carried = set(self.identity.ids_of_feed(name))
+        for item_id, entry in self._delta.items.items():
+            if entry is not None and name in entry[1].split(","):
+                carried.add(item_id)
+        for item_id in sorted(carried):
+            entry = self.entry(item_id)
+            if entry is None or name not in entry[1].split(","):
                 continue
             record = self.get(item_id)
             if record is None:
@@ -295,25 +356,31 @@ class Writer:
             return
         days = set(self.store.partitions()) | touched
         newest = set(sorted(days, reverse=True)[:HEAD_DAYS])
-        stamps: dict[str, Any] = {}
-        if touched or self.store._index is not None:
-            stamps = self.index.setdefault("stamps", {})
+        stamps = self._stamps()
         for partition in sorted(touched):
             # one day at a time, in a call of its own: nothing of a day outlives its write
             stamps[partition] = self._write_day(partition, partition in newest, stamps)
-            self._index_dirty = True
+            self._delta.files["items/" + partition] = stamps[partition]
             self.store._partitions.pop(partition, None)  # read again if asked again
             self.store._spans.pop(partition, None)
-        for name in [p for p in stamps if p not in days or p < (self._pruned_before or "")]:
-            del stamps[name]
-            self._index_dirty = True
         self._pending.clear()
         self._removed.clear()
         self._added.clear()
         keep_newest(self.store.data_dir, days)
 
+    def _stamps(self) -> dict[str, Any]:
+        """Each day file's stamp as the identity index knows it (`_fingerprint`)."""
+        if self._day_stamps is None:
+            self._day_stamps = {
+                name[6:]: found
+                for name, found in self.identity.stamps().items()
+                if name.startswith("items/")
+            }
+        return self._day_stamps
+
     def _write_day(self, partition: str, newest: bool, stamps: dict[str, Any]) -> Any:
-        """Write one day's changes (patched, or through TinyDB) and its head; its stamp."""
+        """Write one day's changes (patched, or through TinyDB) and its head; its stamp
+        (with no CRC-32 when the day is never to be patched)."""
         from .heads import merge_head, read_head, write_head
 
         records = self._pending.get(partition, {})
@@ -350,7 +417,10 @@ class Writer:
             patchable = set(storage._data or {}) == {"items"}  # another table: never patched
         if kept is not None:
             write_head(self.store.data_dir, partition, path, kept, whole)
-        return _fingerprint(path, crc) if patchable else None
+        if not patchable:
+            found = files.stamp(path)
+            return [*found, None] if found is not None else None
+        return _fingerprint(path, crc)
 
     def _patch(
         self, path: Path, records: Mapping[str, StoredItem], known: Any
@@ -375,7 +445,7 @@ class Writer:
             crc = self.store.save(path, [b'{"items":{', new, b"}}"])
             self._whole[path.stem] = list(records.values())
             return (lambda: list(records.values())), crc
-        if not isinstance(known, list) or len(known) != 3 or found != known[:2]:
+        if not isinstance(known, list) or len(known) != 3 or found != known[:2] or known[2] is None:
             return None
         try:
             fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed below, after both writes)
@@ -462,13 +532,13 @@ class Writer:
         self._write_partitions()
         if terms or is_pending(self.store.data_dir):
             self._update_term_index()
-        if self._index_dirty:
-            self.store.save(self.store.data_dir / "index.json", files.dumps(self.index))
-            self._index_dirty = False
-            ids_path = self.store.data_dir / ID_LIST
-            if self._ids_changed or not ids_path.exists():  # derived: no backup copy
-                files.write_atomic(ids_path, id_list(self.index["items"]))
-                self._ids_changed = False
+        if self._delta:
+            self.identity.apply(self._delta)
+            self._delta = Delta()
+            self._found.clear()
+            self._buried.clear()
+            self._forgotten.clear()
+            self._day_stamps = None
         self._whole.clear()
         if self.store._state is not None:
             self.store._state[1].commit()
@@ -481,10 +551,17 @@ class Writer:
         self.store._spans.clear()
 
     def rebuild_term_index(self) -> None:
-        """Build ``terms.sqlite`` again from every partition (`kzfeed db reindex`)."""
+        """Build ``terms.sqlite`` and ``identity.sqlite`` again from every partition
+        (`kzfeed db reindex`)."""
+        from .identity import remove as remove_identity
         from .termindex import remove
 
         remove(self.store.data_dir)
+        if self.store._identity is not None:
+            self.store._identity.close()
+            self.store._identity = None
+        remove_identity(self.store.data_dir)
+        self.store.identity()  # built again now, from the files
         self._rebuild = True
 
     def _update_term_index(self) -> None:
@@ -543,3 +620,38 @@ def retention_cutoff(days: int, now: datetime | None = None) -> datetime | None:
     if days <= 0:
         return None
     return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+class _Keys:
+    """The index's keys as dedup asks about them: key -> item id."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+
+    def get(self, key: str, /) -> str | None:
+        found = self.writer.key(key)
+        return found[0] if found is not None else None
+
+    def __contains__(self, key: object, /) -> bool:
+        return isinstance(key, str) and self.writer.key(key) is not None
+
+
+class _Seen(_Keys):
+    """key -> the content hash it last brought."""
+
+    def get(self, key: str, /) -> str | None:
+        found = self.writer.key(key)
+        return found[1] if found is not None else None
+
+    def __contains__(self, key: object, /) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
+class _Tombstones(_Keys):
+    """The keys of pruned items."""
+
+    def get(self, key: str, /) -> str | None:
+        return "" if self.writer.buried(key) else None
+
+    def __contains__(self, key: object, /) -> bool:
+        return isinstance(key, str) and self.writer.buried(key)

@@ -1,0 +1,173 @@
+"""The identity index (``identity.sqlite``): looked up, never read whole, and derived —
+whatever a store went through, the index built again from its files is the one its
+commits kept."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kzfeed import dedup
+from kzfeed.model import Item
+from kzfeed.store import Store
+from kzfeed.store.identity import Identity, remove
+from tests.test_store import store_items
+
+
+def key(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def story(feed: str, n: int, version: int = 0, day: int = 24) -> Item:
+    """Story ``n`` as ``feed`` carries it: the same link in every feed (so other feeds'
+    copies merge), its text as of ``version``."""
+    feed_key = key("f", feed, n)
+    return Item(
+        id=feed_key,
+        feed=feed,
+        source=feed,
+        title=f"История {n}, версия {version}",
+        url=f"https://example.kz/news/{n}",
+        published=f"2026-11-{day:02d}T0{n % 10}:00:00+00:00",
+        date_estimated=False,
+        rubrics=("politics",),
+        categories=(),
+        lang="ru",
+        summary=f"Текст {n}.{version}",
+        feed_key=feed_key,
+        link_key=key("u", n),
+        content_hash=key("h", feed, n, version),
+    )
+
+
+def everything(data: Path) -> tuple[object, ...]:
+    ident = Store(data).identity()
+    try:
+        items, keys, buried = ident.all_rows()
+        feeds = {i: ident.entry(i) for i in items}
+        stamps = {name: found[:2] for name, found in ident.stamps().items()}
+        return items, keys, buried, feeds, stamps, ident.count()
+    finally:
+        ident.close()
+
+
+FEEDS = ("kazinform", "tengri", "zakon")
+OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("store"),
+            st.sampled_from(FEEDS),
+            st.lists(
+                st.tuples(
+                    st.integers(0, 7), st.integers(0, 2), st.integers(20, 24)
+                ),  # story, version, day
+                min_size=1,
+                max_size=5,
+            ),
+        ),
+        st.tuples(st.just("prune"), st.integers(20, 24), st.just([])),
+        st.tuples(st.just("purge"), st.sampled_from(FEEDS), st.just([])),
+        st.tuples(st.just("read"), st.integers(0, 7), st.just([])),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=OPS)
+def test_the_index_built_again_from_the_files_is_the_one_the_commits_kept(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, object, list[object]]]
+) -> None:
+    data = tmp_path_factory.mktemp("store")
+    for op, arg, stories in ops:
+        store = Store(data)
+        if op == "store":
+            items = [story(str(arg), n, v, d) for n, v, d in stories]  # type: ignore[misc]
+            store_items(store, items)
+        elif op == "prune":
+            with store.writer() as writer:
+                writer.prune(datetime(2026, 11, int(str(arg)), tzinfo=UTC))
+        elif op == "purge":
+            with store.writer() as writer:
+                writer.purge_feed(str(arg))
+        else:
+            with store.writer() as writer:
+                writer.set_read([story(FEEDS[0], int(str(arg))).id], True)
+    kept = everything(data)
+    again = data.parent / (data.name + "-again")
+    shutil.copytree(data, again)
+    remove(again)
+    assert everything(again) == kept
+
+
+def test_a_batch_asks_the_index_a_query_per_500_keys_not_one_per_key(tmp_path: Path) -> None:
+    store_items(Store(tmp_path), [story("kazinform", n) for n in range(50)])
+    asked: list[str] = []
+    batch = [story("tengri", n) for n in range(1200)]  # 1,200 items: 2,400 keys
+    store = Store(tmp_path)
+    with store.writer() as writer:
+        writer.identity.db.set_trace_callback(asked.append)
+        writer.apply(dedup.plan(batch, writer.view(batch)))
+        writer.identity.db.set_trace_callback(None)
+    lookups = [q for q in asked if "FROM keys" in q or "FROM tombstones" in q]
+    # keys: 2,400 in 5 queries; tombstones: the 2,300 keys not found, in 5
+    assert 0 < len(lookups) <= 10 and all("IN (" in q for q in lookups), lookups[:3]
+    # and where each of the 50 stories another feed already carried lies (to merge it)
+    others = [q for q in asked if q.lstrip().upper().startswith("SELECT") and q not in lookups]
+    assert len(others) <= 2 * 50 and all("WHERE id = " in q for q in others)
+    assert store_items(Store(tmp_path), batch) == (0, 0)
+
+
+def test_a_reader_sees_the_last_commit_while_a_writer_works(tmp_path: Path) -> None:
+    store_items(Store(tmp_path), [story("kazinform", n) for n in range(3)])
+    store = Store(tmp_path)
+    with store.writer() as writer:
+        writer.apply(dedup.plan([story("kazinform", 9)], writer.view()))
+        reader = Store(tmp_path)
+        assert reader.item_count() == 3
+        assert reader.get(story("kazinform", 9).id) is None
+        assert writer.get(story("kazinform", 9).id) is not None
+    assert Store(tmp_path).item_count() == 4
+
+
+def test_an_identity_index_of_another_version_is_built_again(tmp_path: Path) -> None:
+    items = [story("kazinform", n) for n in range(4)]
+    store_items(Store(tmp_path), items)
+    db = sqlite3.connect(tmp_path / "identity.sqlite")
+    db.execute("UPDATE meta SET value = '0' WHERE key = 'version'")
+    db.commit()
+    db.close()
+    assert Identity.open(tmp_path) is None  # not this version: not used as it is
+    assert store_items(Store(tmp_path), items) == (0, 0)
+    assert Store(tmp_path).item_count() == 4
+
+
+def test_pruned_keys_survive_in_tombstone_files_and_expire_with_them(tmp_path: Path) -> None:
+    old = replace(story("kazinform", 1, day=20), date_estimated=True)
+    store_items(Store(tmp_path), [old, story("kazinform", 2, day=25)])
+    with Store(tmp_path).writer() as writer:
+        writer.prune(datetime(2026, 11, 22, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC))
+    tombstones = tmp_path / "tombstones" / "2026-11-24.json"
+    assert tombstones.exists()
+    assert (tmp_path / "backups" / "last" / "tombstones" / "2026-11-24.json").exists()
+    remove(tmp_path)  # the tombstones come back from their file
+    again = replace(old, published="2026-11-24T10:00:00+00:00")
+    assert store_items(Store(tmp_path), [again]) == (0, 0)
+    # once the retention window has passed their day, they go with their file
+    with Store(tmp_path).writer() as writer:
+        writer.prune(datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 12, 20, tzinfo=UTC))
+    assert not tombstones.exists()
+    assert Store(tmp_path).identity().all_rows()[2] == set()
