@@ -115,6 +115,9 @@ def test_the_index_built_again_from_the_files_is_the_one_the_commits_kept(
 
 def test_a_batch_asks_the_index_a_query_per_500_keys_not_one_per_key(tmp_path: Path) -> None:
     store_items(Store(tmp_path), [story("kazinform", n) for n in range(50)])
+    store_items(Store(tmp_path), [story("zakon", n, day=10) for n in range(100, 110)])
+    with Store(tmp_path).writer() as writer:  # tombstones to ask about
+        writer.prune(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC))
     asked: list[str] = []
     batch = [story("tengri", n) for n in range(1200)]  # 1,200 items: 2,400 keys
     store = Store(tmp_path)
@@ -123,11 +126,14 @@ def test_a_batch_asks_the_index_a_query_per_500_keys_not_one_per_key(tmp_path: P
         writer.apply(dedup.plan(batch, writer.view(batch)))
         writer.identity.db.set_trace_callback(None)
     lookups = [q for q in asked if "FROM keys" in q or "FROM tombstones" in q]
-    # keys: 2,400 in 5 queries; tombstones: the 2,300 keys not found, in 5
-    assert 0 < len(lookups) <= 10 and all("IN (" in q for q in lookups), lookups[:3]
+    # keys: 2,400 in 5 queries; tombstones: the 2,300 keys not found, in 5; and whether
+    # there are any tombstones at all (a store that never pruned is not asked about them)
+    probe = "SELECT 1 FROM tombstones LIMIT 1"
+    assert 0 < len(lookups) <= 11 and all("IN (" in q or q == probe for q in lookups), lookups
+    assert any("FROM tombstones WHERE key IN" in q for q in lookups)
     # and where each of the 50 stories another feed already carried lies (to merge it)
     others = [q for q in asked if q.lstrip().upper().startswith("SELECT") and q not in lookups]
-    assert len(others) <= 2 * 50 and all("WHERE id = " in q for q in others)
+    assert len(others) <= 50 and all("WHERE id = " in q for q in others)
     assert store_items(Store(tmp_path), batch) == (0, 0)
 
 

@@ -144,7 +144,10 @@ class Store(BackupMirror):
         entry = self.identity().entry(item_id)
         if entry is None:
             return None
-        name = partition_of(entry[0])
+        return self.record_in(partition_of(entry[0]), item_id)
+
+    def record_in(self, name: str, item_id: str) -> StoredItem | None:
+        """An item's record from the day it lies in."""
         if name not in self._partitions:  # one record read from its span, not the day
             record = self._read_one(name, files.doc_id(item_id))
             if record is not None:

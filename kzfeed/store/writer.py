@@ -43,6 +43,7 @@ class Writer:
         self._buried: dict[str, bool] = {}  # keys asked of the tombstones
         self._forgotten: set[str] = set()  # ids this batch forgets: their keys name nothing
         self._day_stamps: dict[str, Any] | None = None
+        self._any_buried: bool | None = None  # whether the index holds any tombstone
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -76,7 +77,9 @@ class Writer:
         for key in wanted:
             self._found[key] = found.get(key)
         missing = [k for k in wanted if found.get(k) is None and k not in self._buried]
-        buried = self.identity.tombstoned(missing) if missing else set()
+        if self._any_buried is None:
+            self._any_buried = self.identity.has_tombstones()
+        buried = self.identity.tombstoned(missing) if missing and self._any_buried else set()
         for key in missing:
             self._buried[key] = key in buried
 
@@ -117,10 +120,11 @@ class Writer:
         entry = self.entry(item_id)
         if entry is None:
             return None
-        pending = self._pending.get(partition_of(entry[0]), {}).get(item_id)
+        day = partition_of(entry[0])
+        pending = self._pending.get(day, {}).get(item_id)
         if pending is not None:
             return pending.copy()
-        return self.store.get(item_id)
+        return self.store.record_in(day, item_id)
 
     def apply(self, decisions: Iterable[dedup.Decision]) -> tuple[int, int]:
         """Store the decisions of one feed's batch; returns (new, updated).  What they come
@@ -302,6 +306,7 @@ class Writer:
             self._delta.tombstones.update(dict.fromkeys(keys, today))
         for key in keys:
             self._delta.keys.pop(key, None)
+            self._delta.gone.add(key)
         for item_id in doomed:
             self._delta.items[item_id] = None
             self._to_index.pop(item_id, None)
@@ -539,6 +544,7 @@ class Writer:
             self._buried.clear()
             self._forgotten.clear()
             self._day_stamps = None
+            self._any_buried = None
         self._whole.clear()
         if self.store._state is not None:
             self.store._state[1].commit()
