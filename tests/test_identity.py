@@ -177,3 +177,169 @@ def test_pruned_keys_survive_in_tombstone_files_and_expire_with_them(tmp_path: P
         writer.prune(datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 12, 20, tzinfo=UTC))
     assert not tombstones.exists()
     assert Store(tmp_path).identity().all_rows()[2] == set()
+
+
+# ------------------------------------------------------------------ found by review
+
+
+def moved(item: Item, day: int) -> Item:
+    """The item once its feed gives its real date (it was estimated)."""
+    return replace(
+        item,
+        published=f"2026-11-{day:02d}T08:00:00+00:00",
+        date_estimated=False,
+        content_hash="dated",
+    )
+
+
+def test_a_prune_in_the_batch_that_moved_an_item_across_its_limit(tmp_path: Path) -> None:
+    """The batch's own moves count, not the committed index's days: an item moved into a
+    pruned day is pruned, one moved out of it stays (found by review: the first was left
+    in a day file the index no longer knew, its keys tombstoned)."""
+    into = replace(story("kazinform", 1, day=24), date_estimated=True)
+    out = replace(story("kazinform", 2, day=10), date_estimated=True)
+    store_items(Store(tmp_path), [into, out, story("kazinform", 3, day=9)])
+    with Store(tmp_path).writer() as writer:
+        batch = [moved(into, 5), moved(out, 23)]
+        writer.apply(dedup.plan(batch, writer.view(batch)))
+        writer.prune(datetime(2026, 11, 15, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC))
+    store = Store(tmp_path)
+    assert store.get(into.id) is None and store.get(out.id)["published"][:10] == "2026-11-23"
+    on_disk = {r["id"] for _day, records in store.iter_newest() for r in records}
+    assert on_disk == {out.id}
+    kept = everything(tmp_path)
+    remove(tmp_path)
+    assert everything(tmp_path) == kept
+    assert store_items(Store(tmp_path), [moved(out, 23)]) == (0, 0)
+
+
+def test_a_commit_cut_between_two_days_leaves_the_moved_item_in_the_newer(
+    tmp_path: Path,
+) -> None:
+    """An item moved to an earlier day, the commit cut after that day was written: it is
+    in both files.  The next writer keeps the newer file's copy and takes the older out
+    of its file; the index is the one a rebuild makes (found by review)."""
+    from kzfeed.store import check
+    from kzfeed.store.writer import Writer
+
+    item = replace(story("kazinform", 1, day=24), date_estimated=True)
+    store_items(Store(tmp_path), [item, story("kazinform", 2, day=24)])
+    real = Writer._write_day
+    written: list[str] = []
+
+    def cut_after_one(self: Writer, partition: str, *args: object) -> object:
+        if written:
+            raise KeyboardInterrupt
+        written.append(partition)
+        return real(self, partition, *args)  # type: ignore[arg-type]
+
+    Writer._write_day = cut_after_one  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_items(Store(tmp_path), [moved(item, 20)])
+    finally:
+        Writer._write_day = real  # type: ignore[method-assign]
+    assert written == ["2026-11-20"]
+    assert check(tmp_path)[0] == []  # a cut commit: not a fault
+    with Store(tmp_path).writer():
+        pass  # the next writer
+    days = {day: [r["id"] for r in records] for day, records in Store(tmp_path).iter_newest()}
+    assert days == {"2026-11-20": [item.id], "2026-11-24": [story("kazinform", 2).id]}
+    kept = everything(tmp_path)
+    remove(tmp_path)
+    assert everything(tmp_path) == kept
+    assert check(tmp_path)[0] == []
+
+
+def test_no_reader_sees_an_index_half_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kzfeed.store import identity
+
+    store_items(Store(tmp_path), [story("kazinform", n, day=20 + n % 5) for n in range(10)])
+    remove(tmp_path)
+    seen: list[object] = []
+    real = identity.catch_up
+
+    def watched(store: Store, ident: Identity) -> int:
+        taken = real(store, ident)
+        seen.append(Identity.open(tmp_path))  # what a reader finds meanwhile: none
+        return taken
+
+    monkeypatch.setattr(identity, "catch_up", watched)
+    assert Store(tmp_path).item_count() == -1
+    assert Store(tmp_path).get(story("kazinform", 3, day=23).id) is not None  # built
+    assert seen == [None] and Store(tmp_path).item_count() == 10
+    assert not list(tmp_path.glob("identity.sqlite.building*"))
+
+
+def test_a_reader_takes_in_a_day_a_cut_commit_left(tmp_path: Path) -> None:
+    """After a commit cut before the index, `show` finds what `latest` lists, although
+    no update has stored anything since (found by review)."""
+    store_items(Store(tmp_path), [story("kazinform", 1)])
+    late = story("kazinform", 2)
+    real = Identity.apply
+    Identity.apply = lambda self, delta: (_ for _ in ()).throw(KeyboardInterrupt)  # type: ignore[assignment,method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_items(Store(tmp_path), [late])
+    finally:
+        Identity.apply = real  # type: ignore[method-assign]
+    assert Store(tmp_path).get(late.id) is not None
+    assert Store(tmp_path).item_count() == 2
+
+
+def test_the_count_of_a_damaged_index_is_not_kept_for_the_store(tmp_path: Path) -> None:
+    store_items(Store(tmp_path), [story("kazinform", n) for n in range(3)])
+    remove(tmp_path)
+    (tmp_path / "identity.sqlite").write_bytes(b"\x00" * 100)
+    store = Store(tmp_path)
+    assert store.item_count() == 0  # not built for a count
+    assert store.get(story("kazinform", 1).id) is not None  # built for a record
+    assert store.item_count() == 3
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        b'{"schema": 2, "keys": ["k"], "seen": {}, "items": {}, "tombstones": {}}',
+        b'{"schema": 2, "keys": {}, "seen": [], "items": {}, "tombstones": {}}',
+        b'{"schema": 2, "keys": {}, "seen": {}, "items": {}, "tombstones": 5}',
+    ],
+)
+def test_a_malformed_old_index_is_an_error_naming_it(tmp_path: Path, index: bytes) -> None:
+    from kzfeed.errors import StoreError
+
+    store_items(Store(tmp_path), [story("kazinform", 1)])
+    (tmp_path / "index.json").write_bytes(index)
+    with pytest.raises(StoreError, match=r"index\.json: a malformed index"):
+        Store(tmp_path).get(story("kazinform", 1).id)
+    assert (tmp_path / "index.json").read_bytes() == index
+
+
+def test_moving_a_store_over_stops_at_a_damaged_day_and_loses_nothing(tmp_path: Path) -> None:
+    """A damaged day stops the move with its name; the old index stays, and once the day
+    is restored the move goes through.  The versions `db restore --previous` would bring
+    back get their keys too (found by review: a merged copy came back as new)."""
+    from kzfeed.errors import StoreError
+    from kzfeed.store import restore
+    from tests.test_store import _as_legacy
+
+    first = story("kazinform", 1, day=20)
+    copy = story("tengri", 1, day=20)  # the same story from another feed: merged
+    store_items(Store(tmp_path), [first, story("kazinform", 2, day=21)])
+    store_items(Store(tmp_path), [copy])
+    _as_legacy(tmp_path, 2)
+    day = tmp_path / "items" / "2026-11-20.json"
+    good = day.read_bytes()
+    day.write_bytes(b"\x00garbage")
+    with pytest.raises(StoreError, match=r"2026-11-20\.json"):
+        Store(tmp_path).get(first.id)
+    assert (tmp_path / "index.json").exists()
+    day.write_bytes(good)  # as `db restore` would bring it back
+    assert store_items(Store(tmp_path), [copy, first]) == (0, 0)
+    assert not (tmp_path / "index.json").exists()
+    previous = tmp_path / "backups" / "previous" / "items" / "2026-11-20.json"
+    assert '"keys"' in previous.read_text(encoding="utf-8")
+    restore(tmp_path, previous=True)
+    assert store_items(Store(tmp_path), [copy, first]) == (0, 0)

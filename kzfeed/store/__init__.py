@@ -39,7 +39,7 @@ from . import files
 from .backups import BackupMirror, restore
 from .check import check
 from .files import AtomicStorage, restore_hint, write_atomic
-from .identity import LEGACY, Identity, sync, tombstone_days
+from .identity import LEGACY, Identity, behind, sync, tombstone_days
 from .index import (
     MIN_PREFIX,
     PARTITION_RE,
@@ -92,12 +92,21 @@ class Store(BackupMirror):
                 return self._identity
             legacy = (self.data_dir / LEGACY).exists()
             found = None if legacy else Identity.open(self.data_dir)
+            if found is not None and build and behind(self, found):
+                # a commit cut short: taken in now, unless a writer is at work (it will)
+                with contextlib.suppress(LockTimeout):
+                    with self.locked(wait=False):
+                        sync(self).close()
+                    found.close()
+                    found = Identity.open(self.data_dir)
             stored = legacy or self.partitions() or tombstone_days(self.data_dir)
             if found is None and stored and build:
                 with self.locked():
                     sync(self).close()
                 found = Identity.open(self.data_dir)
-            self._identity = found if found is not None else Identity.empty()
+            if found is None:  # nothing stored, or not to be built for this: not kept
+                return Identity.empty()
+            self._identity = found
         return self._identity
 
     def partitions(self) -> list[str]:
@@ -241,8 +250,11 @@ class Store(BackupMirror):
             writer.commit()
 
     @contextlib.contextmanager
-    def locked(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Hold the database lock (waiting up to lock_timeout, saying so)."""
+    def locked(
+        self, on_wait: Callable[[str], None] | None = None, wait: bool = True
+    ) -> Iterator[None]:
+        """Hold the database lock (waiting up to lock_timeout, saying so; with ``wait``
+        false, LockTimeout at once when another process holds it)."""
         from filelock import FileLock, Timeout
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -251,6 +263,8 @@ class Store(BackupMirror):
         try:
             lock.acquire(timeout=0)
         except Timeout:
+            if not wait:
+                raise LockTimeout(str(lock_path)) from None
             if on_wait is not None:
                 on_wait(
                     tr("waiting for another kzfeed to finish (lock {path})").format(path=lock_path)

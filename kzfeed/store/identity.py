@@ -27,6 +27,7 @@ and ids are 16 hex digits, kept as 8 bytes.
 from __future__ import annotations
 
 import contextlib
+import os
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from . import Store
 
 NAME = "identity.sqlite"
+BUILDING = "identity.sqlite.building"  # a whole index being built, put in place when done
 VERSION = "2"  # 2: no secondary indexes (a fifth of the file): the rare scans pay instead
 TOMBSTONES = "tombstones"
 LEGACY = "index.json"  # the identity index before this one (schemas 1 and 2)
@@ -116,12 +118,12 @@ class Identity:
         self.db = db
 
     @classmethod
-    def open(cls, data_dir: Path, create: bool = False) -> Identity | None:
+    def open(cls, data_dir: Path, create: bool = False, name: str = NAME) -> Identity | None:
         """The index of a data dir; None when there is none (and ``create`` is false) or it
         cannot be read as one of this version (then it is removed when ``create``)."""
         import sqlite3
 
-        path = data_dir / NAME
+        path = data_dir / name
         for attempt in (1, 2):
             if not path.exists() and not create:
                 return None
@@ -145,7 +147,7 @@ class Identity:
                     db.close()
             if not create or attempt == 2:
                 return None
-            remove(data_dir)  # another version or damaged: derived, so built again
+            remove(data_dir, name)  # another version or damaged: derived, so built again
         return None
 
     @classmethod
@@ -192,6 +194,11 @@ class Identity:
     def tombstoned(self, keys: Iterable[str]) -> set[str]:
         """Of these keys, those of pruned items."""
         return {unpack(key) for (key,) in self._among("SELECT key FROM tombstones WHERE key", keys)}
+
+    def elsewhere(self, day: str, ids: Iterable[str]) -> dict[str, str]:
+        """Of these items, those the index holds in another day: id -> that day."""
+        rows = self._among("SELECT id, published FROM items WHERE id", ids)
+        return {unpack(i): str(p)[:10] for i, p in rows if not str(p).startswith(day)}
 
     def entry(self, item_id: str) -> tuple[str, list[str]] | None:
         """(published, feeds) of a stored item; None when there is none."""
@@ -325,11 +332,19 @@ class Identity:
                     (name, found[0], found[1], crc),
                 )
 
-    def take_day(self, day: str, records: Iterable[Mapping[str, Any]], stamp: list[Any]) -> None:
+    def take_day(
+        self,
+        day: str,
+        records: Iterable[Mapping[str, Any]],
+        stamp: list[Any],
+        moved: Collection[str] = (),
+    ) -> None:
         """A day file as it is on disk: what the index held of the day is replaced by its
-        records (an item that moved to another day leaves with it), in one transaction."""
+        records (an item that moved to another day leaves with it; ``moved``: items of it
+        the index held in another day, whose keys its records now say), in one
+        transaction."""
         with self._transaction():
-            self._drop_day(day)
+            self._drop_day(day, moved)
             items, keys = [], []
             for record in records:
                 item_id = str(record["id"])
@@ -346,12 +361,14 @@ class Identity:
             self._drop_day(day)
             self._stamp({"items/" + day: None})
 
-    def _drop_day(self, day: str) -> None:
-        """What the index holds of a day, gone (a pass over the items and one over the
-        keys: only a day the index has not taken in, or that is gone, comes here)."""
+    def _drop_day(self, day: str, moved: Collection[str] = ()) -> None:
+        """What the index holds of a day (and of the ``moved`` items), gone: a pass over
+        the items and one over the keys — only a day the index has not taken in, or that
+        is gone, comes here."""
         ids = self.db.execute(
             "SELECT id FROM items WHERE published >= ? AND published < ?", (day, day + "~")
         ).fetchall()
+        ids += [(pack(i),) for i in moved]
         if not ids:
             return
         self._want(unpack(i) for (i,) in ids)
@@ -376,10 +393,10 @@ def _in_order(row: tuple[Any, ...]) -> bytes:
     return first if isinstance(first, bytes) else b"\xff" + str(first).encode()
 
 
-def remove(data_dir: Path) -> None:
+def remove(data_dir: Path, name: str = NAME) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(OSError):
-            (data_dir / (NAME + suffix)).unlink()
+            (data_dir / (name + suffix)).unlink()
 
 
 def tombstone_days(data_dir: Path) -> list[str]:
@@ -407,6 +424,37 @@ def catch_up(store: Store, ident: Identity) -> int:
     go of those that are gone; returns how many files were taken in.  A day file that
     cannot be read is left as the index knew it (the commands that read it say why)."""
     known = ident.stamps()
+    on_disk = _on_disk(store)
+    taken = 0
+    for name in sorted(set(known) - set(on_disk)):
+        kind, _, day = name.partition("/")
+        if kind == "items":
+            ident.drop_day(day)
+        else:
+            ident.take_tombstones(day, None, [])
+    # oldest file first: an item found in two day files (a commit that moved it to another
+    # day cut between the two writes) is where the newer file has it, and leaves the other
+    changed = [(n, f) for n, f in on_disk.items() if known.get(n, [None, None])[:2] != f]
+    stale: dict[str, set[str]] = {}
+    for name, found in sorted(changed, key=lambda nf: (nf[1][1], nf[0])):
+        kind, _, day = name.partition("/")
+        try:
+            if kind == "items":
+                for item_id, other in _take_day(store, ident, day, found).items():
+                    stale.setdefault(other, set()).add(item_id)
+            else:
+                keys = read_tombstones(store.data_dir / TOMBSTONES / f"{day}.json")
+                ident.take_tombstones(day, keys, found)
+        except (StoreError, AttributeError):
+            continue
+        taken += 1
+    for day, ids in sorted(stale.items()):
+        _drop_copies(store, ident, day, ids)
+    return taken
+
+
+def _on_disk(store: Store) -> dict[str, list[int]]:
+    """The stamps of the day files and tombstone files as they are now."""
     on_disk: dict[str, list[int]] = {}
     for day in store.partitions():
         found = files.stamp(store.items_dir / f"{day}.json")
@@ -416,34 +464,51 @@ def catch_up(store: Store, ident: Identity) -> int:
         found = files.stamp(store.data_dir / TOMBSTONES / f"{day}.json")
         if found is not None:
             on_disk[TOMBSTONES + "/" + day] = found
-    taken = 0
-    for name in sorted(set(known) - set(on_disk)):
-        kind, _, day = name.partition("/")
-        if kind == "items":
-            ident.drop_day(day)
-        else:
-            ident.take_tombstones(day, None, [])
-    for name, found in sorted(on_disk.items()):
-        if known.get(name, [None, None])[:2] == found:
-            continue
-        kind, _, day = name.partition("/")
-        try:
-            if kind == "items":
-                path = store.items_dir / f"{day}.json"
-                raw = files.read_store_file(path)
-                data = files.decode_store_file(path, raw) if raw is not None else {}
-                table = data.get("items", {})
-                records = [r for r in table.values() if _is_record(r)]
-                # the CRC-32 lets the next commit patch the day (`Writer._patch`)
-                crc = zlib.crc32(raw) if raw is not None and set(data) == {"items"} else None
-                ident.take_day(day, records, [*found, crc])
-            else:
-                keys = read_tombstones(store.data_dir / TOMBSTONES / f"{day}.json")
-                ident.take_tombstones(day, keys, found)
-        except (StoreError, AttributeError):
-            continue
-        taken += 1
-    return taken
+    return on_disk
+
+
+def behind(store: Store, ident: Identity) -> bool:
+    """Whether a file changed since the index took it in (a commit cut short: the next
+    writer takes it in)."""
+    known = {name: found[:2] for name, found in ident.stamps().items()}
+    return known != _on_disk(store)
+
+
+def _take_day(store: Store, ident: Identity, day: str, found: list[int]) -> dict[str, str]:
+    """A day file taken in as it is; the items of it the index held in another day (id ->
+    that day)."""
+    path = store.items_dir / f"{day}.json"
+    raw = files.read_store_file(path)
+    data = files.decode_store_file(path, raw) if raw is not None else {}
+    table = data.get("items", {})
+    records = [r for r in table.values() if _is_record(r)]
+    # the CRC-32 lets the next commit patch the day (`Writer._patch`)
+    crc = zlib.crc32(raw) if raw is not None and set(data) == {"items"} else None
+    moved = ident.elsewhere(day, [r["id"] for r in records])
+    ident.take_day(day, records, [*found, crc], moved)
+    return moved
+
+
+def _drop_copies(store: Store, ident: Identity, day: str, ids: set[str]) -> None:
+    """Take out of a day file the older copies of items a newer day file holds."""
+    path = store.items_dir / f"{day}.json"
+    try:
+        data = files.load_json(path)
+    except StoreError:
+        return
+    table = (data or {}).get("items")
+    if not isinstance(table, dict):
+        return
+    doomed = [k for k, r in table.items() if _is_record(r) and r["id"] in ids]
+    if not doomed:
+        return
+    for k in doomed:
+        del table[k]
+    crc = store.save(path, files.dumps(data))
+    found = files.stamp(path)
+    if found is not None:
+        with ident._transaction():
+            ident._stamp({"items/" + day: [*found, crc if set(data) == {"items"} else None]})
 
 
 def _is_record(value: object) -> bool:
@@ -475,9 +540,9 @@ def migrate(store: Store) -> None:
         keys: dict[str, str] = data["keys"]
         seen: dict[str, str] = data["seen"]
         tombstones: dict[str, str] = data.get("tombstones") or {}
-        if not isinstance(data["items"], dict):
+        if not all(isinstance(t, dict) for t in (keys, seen, tombstones, data["items"])):
             raise TypeError
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         raise StoreError(f"{legacy_path}: a malformed index" + files.restore_hint()) from None
     del data
     by_id: dict[str, dict[str, str]] = {}
@@ -486,25 +551,38 @@ def migrate(store: Store) -> None:
         by_id.setdefault(item_id, {})[key] = seen.pop(key, "")
     del seen
     for day in store.partitions():
+        # a damaged day stops the move (StoreError naming it): the old index stays, and
+        # once `db restore` has brought the day back the move starts again
         path = store.items_dir / f"{day}.json"
+        day_data = files.load_json(path)
+        if _with_keys(day_data, by_id):
+            store.save(path, files.dumps(day_data))
+        # the version that write replaced (`db restore --previous` brings it back) too
+        previous = store.backup_dir / "previous" / "items" / f"{day}.json"
         try:
-            day_data = files.load_json(path)
+            old = files.load_json(previous)
         except StoreError:
-            continue  # damaged: left as it is (its commands say so; `db restore` mends it)
-        table = (day_data or {}).get("items")
-        if not isinstance(table, dict):
             continue
-        for record in table.values():
-            if _is_record(record):
-                record_id = record["id"]
-                record["keys"] = by_id.pop(record_id, None) or record_keys(record)
-        store.save(path, files.dumps(day_data))
+        if _with_keys(old, by_id):
+            files.write_atomic(previous, files.dumps(old))
     del by_id
     by_day: dict[str, list[str]] = {}
     for key, day in tombstones.items():
         by_day.setdefault(str(day)[:10], []).append(key)
     for day, day_keys in by_day.items():
         write_tombstones(store, day, day_keys)
+
+
+def _with_keys(data: Any, by_id: Mapping[str, dict[str, str]]) -> bool:
+    """Give each record of a day file's data the keys the old index gave it; whether the
+    data is a day of records."""
+    table = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        return False
+    for record in table.values():
+        if _is_record(record):
+            record["keys"] = by_id.get(record["id"]) or record_keys(record)
+    return True
 
 
 def write_tombstones(store: Store, day: str, keys: Iterable[str]) -> list[int] | None:
@@ -526,10 +604,25 @@ def sync(store: Store) -> Identity:
     if legacy.exists():
         remove(data_dir)  # a migration cut short starts again
         migrate(store)
-    ident = Identity.open(data_dir, create=True)
-    if ident is None:
-        raise StoreError(f"{data_dir / NAME}: cannot be created" + files.restore_hint())
-    catch_up(store, ident)
+    ident = Identity.open(data_dir)
+    if ident is None:  # built whole beside it, then put in place: no reader sees it half made
+        remove(data_dir, BUILDING)
+        built = Identity.open(data_dir, create=True, name=BUILDING)
+        if built is None:
+            raise StoreError(f"{data_dir / NAME}: cannot be created" + files.restore_hint())
+        try:
+            catch_up(store, built)
+            built.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            built.close()
+        remove(data_dir)
+        os.replace(data_dir / BUILDING, data_dir / NAME)
+        remove(data_dir, BUILDING)
+        ident = Identity.open(data_dir)
+        if ident is None:
+            raise StoreError(f"{data_dir / NAME}: cannot be read" + files.restore_hint())
+    else:
+        catch_up(store, ident)
     for old in (LEGACY, LEGACY_IDS):
         with contextlib.suppress(OSError):
             (data_dir / old).unlink()

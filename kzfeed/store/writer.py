@@ -275,7 +275,9 @@ class Writer:
         expired = [d for d in tombstone_days(self.store.data_dir) if d < limit]
         if not old and not expired:
             return 0
-        doomed = set(self.identity.ids_before(limit)) if old else set()
+        # the committed index's old items, less those this batch moved (or forgot), and
+        # the ones this batch put in an old day
+        doomed = set(self.identity.ids_before(limit)) - set(self._delta.items) if old else set()
         doomed |= {i for i, e in self._delta.items.items() if e is not None and e[0] < limit}
         removed = self._forget(doomed, now)  # the tombstones are written first
         for partition in old:
@@ -311,6 +313,8 @@ class Writer:
             self._delta.items[item_id] = None
             self._to_index.pop(item_id, None)
             self._added.discard(item_id)
+            for records in self._pending.values():  # a version of it this batch made
+                records.pop(item_id, None)
         self._forgotten |= doomed
         self._unindex |= doomed
         return len(doomed)
