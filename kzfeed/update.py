@@ -578,8 +578,10 @@ def _settle(
     writer: Any, report: UpdateReport, config: Config, states: dict[str, FeedState], now: datetime
 ) -> None:
     """The batch's new items into their stories, then the rules (a failure of either is a
-    note: the items stay stored)."""
-    if not writer.new_ids:
+    note: the items stay stored).  Items a cut commit stored before it kept their alerts
+    get their rules now (`Writer.unsettled`)."""
+    unsettled = writer.unsettled() if config.rules else []
+    if not writer.new_ids and not unsettled:
         return
     report.new_ids.extend(writer.new_ids)
     try:
@@ -590,7 +592,7 @@ def _settle(
         report.notes.append(internal_error("stories", exc))
     if config.rules:
         try:
-            report.alerts.extend(_apply_rules(writer, config, states, now))
+            report.alerts.extend(_apply_rules(writer, config, states, now, unsettled))
         except StoreError:
             raise
         except Exception as exc:  # the items are stored: the rules did not act
@@ -645,14 +647,20 @@ def _group_stories(writer: Any) -> None:
 
 
 def _apply_rules(
-    writer: Any, config: Config, states: dict[str, FeedState], now: datetime
+    writer: Any,
+    config: Config,
+    states: dict[str, FeedState],
+    now: datetime,
+    unsettled: list[str] | None = None,
 ) -> list[Alert]:
-    """The rules' actions on the new items; the alerts they raise (once per story)."""
+    """The rules' actions on the new items (and ``unsettled`` ones); the alerts they raise
+    (once per story)."""
     from .model import feed_names
     from .rules import alerts, effect
 
     titles = feed_names(config.feeds, states)
-    new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
+    ids = dict.fromkeys([*writer.new_ids, *(unsettled or [])])
+    new = [r for r in (writer.get(i) for i in ids) if r is not None]
     new.sort(key=lambda r: (r["published"], r["id"]))
     raised = []
     for record in new:

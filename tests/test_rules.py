@@ -381,3 +381,31 @@ def test_an_unusable_apprise_url_is_named_without_its_secret(setup: Path) -> Non
     result = runner.invoke(app, ["--config", str(setup), "update"])
     assert result.exit_code == 0
     assert "nosuchscheme://…" in result.stderr and "SECRET-TOKEN" not in result.stderr
+
+
+def test_an_alert_a_cut_commit_did_not_keep_is_raised_by_the_next_update(
+    setup: Path, server: FeedServer
+) -> None:
+    """An update cut after its day files were written but before its index and state
+    were: its items are taken in from the files (not new any more), and the next update
+    raises their alerts — once."""
+    from kzfeed.store.identity import Identity
+
+    real = Identity.apply
+
+    def cut(self: Identity, delta: object) -> None:
+        raise KeyboardInterrupt
+
+    Identity.apply = cut  # type: ignore[method-assign]
+    try:
+        assert kz("update", "--json", config=setup).exit_code == 130  # as Ctrl-C ends it
+    finally:
+        Identity.apply = real  # type: ignore[method-assign]
+    assert sent(setup) == []  # the run never finished: nothing was sent
+    result = kz("update", "--json", config=setup)
+    report = json.loads(result.stdout)
+    assert report["new"] == 0  # stored by the cut run, taken in from its day files
+    assert [a["rule"] for a in report["alerts"]] == ["summit"]
+    assert len(sent(setup)) == 1
+    again = json.loads(kz("update", "--json", "--force", config=setup).stdout)
+    assert again["alerts"] == [] and len(sent(setup)) == 1

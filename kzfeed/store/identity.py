@@ -46,6 +46,7 @@ NAME = "identity.sqlite"
 BUILDING = "identity.sqlite.building"  # a whole index being built, put in place when done
 VERSION = "2"  # 2: no secondary indexes (a fifth of the file): the rare scans pay instead
 TOMBSTONES = "tombstones"
+UNSETTLED = "rules.pending"  # items whose rules' alerts a cut commit lost (`note_unsettled`)
 LEGACY = "index.json"  # the identity index before this one (schemas 1 and 2)
 LEGACY_IDS = "ids.bin"
 CHUNK = 500  # keys looked up in one query
@@ -195,10 +196,10 @@ class Identity:
         """Of these keys, those of pruned items."""
         return {unpack(key) for (key,) in self._among("SELECT key FROM tombstones WHERE key", keys)}
 
-    def elsewhere(self, day: str, ids: Iterable[str]) -> dict[str, str]:
-        """Of these items, those the index holds in another day: id -> that day."""
+    def days_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """Of these items, those the index holds: id -> its day."""
         rows = self._among("SELECT id, published FROM items WHERE id", ids)
-        return {unpack(i): str(p)[:10] for i, p in rows if not str(p).startswith(day)}
+        return {unpack(i): str(p)[:10] for i, p in rows}
 
     def entry(self, item_id: str) -> tuple[str, list[str]] | None:
         """(published, feeds) of a stored item; None when there is none."""
@@ -418,11 +419,12 @@ def read_tombstones(path: Path) -> list[str]:
     return [str(k) for k in keys]
 
 
-def catch_up(store: Store, ident: Identity) -> int:
+def catch_up(store: Store, ident: Identity, newly: set[str] | None = None) -> int:
     """Take in every day file and tombstone file whose size or time the index does not
     know (written by a commit that did not finish, restored, or never taken in), and let
     go of those that are gone; returns how many files were taken in.  A day file that
-    cannot be read is left as the index knew it (the commands that read it say why)."""
+    cannot be read is left as the index knew it (the commands that read it say why).
+    ``newly`` gets the items the index did not hold at all (a cut commit's new items)."""
     known = ident.stamps()
     on_disk = _on_disk(store)
     taken = 0
@@ -440,7 +442,7 @@ def catch_up(store: Store, ident: Identity) -> int:
         kind, _, day = name.partition("/")
         try:
             if kind == "items":
-                for item_id, other in _take_day(store, ident, day, found).items():
+                for item_id, other in _take_day(store, ident, day, found, newly).items():
                     stale.setdefault(other, set()).add(item_id)
             else:
                 keys = read_tombstones(store.data_dir / TOMBSTONES / f"{day}.json")
@@ -474,7 +476,9 @@ def behind(store: Store, ident: Identity) -> bool:
     return known != _on_disk(store)
 
 
-def _take_day(store: Store, ident: Identity, day: str, found: list[int]) -> dict[str, str]:
+def _take_day(
+    store: Store, ident: Identity, day: str, found: list[int], newly: set[str] | None
+) -> dict[str, str]:
     """A day file taken in as it is; the items of it the index held in another day (id ->
     that day)."""
     path = store.items_dir / f"{day}.json"
@@ -484,8 +488,12 @@ def _take_day(store: Store, ident: Identity, day: str, found: list[int]) -> dict
     records = [r for r in table.values() if _is_record(r)]
     # the CRC-32 lets the next commit patch the day (`Writer._patch`)
     crc = zlib.crc32(raw) if raw is not None and set(data) == {"items"} else None
-    moved = ident.elsewhere(day, [r["id"] for r in records])
+    ids = [r["id"] for r in records]
+    held = ident.days_of(ids)
+    moved = {i: other for i, other in held.items() if other != day}
     ident.take_day(day, records, [*found, crc], moved)
+    if newly is not None:
+        newly.update(i for i in ids if i not in held)
     return moved
 
 
@@ -585,6 +593,29 @@ def _with_keys(data: Any, by_id: Mapping[str, dict[str, str]]) -> bool:
     return True
 
 
+def unsettled(data_dir: Path) -> list[str]:
+    """Items a commit stored but was cut before it kept their alerts (`note_unsettled`)."""
+    try:
+        found = files.load_json(data_dir / UNSETTLED)
+    except StoreError:
+        return []
+    ids = (found or {}).get("ids", [])
+    return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def note_unsettled(data_dir: Path, ids: Iterable[str]) -> None:
+    """Remember items the index took in from a commit cut before it kept their alerts:
+    they are in no update's new items, so the next update runs their rules (an alert is
+    raised once per story: nothing is raised twice)."""
+    merged = sorted({*unsettled(data_dir), *ids})
+    files.write_atomic(data_dir / UNSETTLED, files.dumps({"ids": merged}))
+
+
+def settled(data_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        (data_dir / UNSETTLED).unlink()
+
+
 def write_tombstones(store: Store, day: str, keys: Iterable[str]) -> list[int] | None:
     """Add keys to the tombstone file of ``day`` (written with its backup); its stamp."""
     path = store.data_dir / TOMBSTONES / f"{day}.json"
@@ -622,7 +653,10 @@ def sync(store: Store) -> Identity:
         if ident is None:
             raise StoreError(f"{data_dir / NAME}: cannot be read" + files.restore_hint())
     else:
-        catch_up(store, ident)
+        newly: set[str] = set()
+        catch_up(store, ident, newly)
+        if newly:  # a cut commit's new items: the next update runs their rules' alerts
+            note_unsettled(data_dir, newly)
     for old in (LEGACY, LEGACY_IDS):
         with contextlib.suppress(OSError):
             (data_dir / old).unlink()

@@ -44,6 +44,7 @@ class Writer:
         self._forgotten: set[str] = set()  # ids this batch forgets: their keys name nothing
         self._day_stamps: dict[str, Any] | None = None
         self._any_buried: bool | None = None  # whether the index holds any tombstone
+        self._settling = False  # the items a cut commit left unsettled: settled this batch
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -169,6 +170,17 @@ class Writer:
             partition = partition_of(entry[0])
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
+
+    def unsettled(self) -> list[str]:
+        """Items a cut commit stored whose rules' alerts it did not keep (taken in from
+        their day files since); once this batch commits, they count as settled."""
+        from .identity import UNSETTLED, unsettled
+
+        if self._settling or not (self.store.data_dir / UNSETTLED).exists():
+            return []  # none (or handed out already in this batch)
+        found = unsettled(self.store.data_dir)
+        self._settling = True
+        return found
 
     @property
     def dropped_ids(self) -> set[str]:
@@ -552,6 +564,11 @@ class Writer:
         self._whole.clear()
         if self.store._state is not None:
             self.store._state[1].commit()
+        if self._settling:  # their alerts are kept now (state.json, just written)
+            from .identity import settled
+
+            settled(self.store.data_dir)
+            self._settling = False
 
     def release(self) -> None:
         """After a commit: let go of the partitions read so far (a big update keeps in
