@@ -407,5 +407,6 @@ def test_an_alert_a_cut_commit_did_not_keep_is_raised_by_the_next_update(
     assert report["new"] == 0  # stored by the cut run, taken in from its day files
     assert [a["rule"] for a in report["alerts"]] == ["summit"]
     assert len(sent(setup)) == 1
+    assert not list(setup.parent.rglob("rules.pending"))  # settled: not asked again
     again = json.loads(kz("update", "--json", "--force", config=setup).stdout)
     assert again["alerts"] == [] and len(sent(setup)) == 1
