@@ -41,6 +41,15 @@ def build(items: int) -> Path:
         f'[settings]\ndata_dir = "{data}"\nretention_days = 0\nlanguage = "ru"\n' + feeds,
         encoding="utf-8",
     )
+    if (data / "index.json").exists():  # built by an earlier kzfeed: moved over first
+        from kzfeed.store import Store
+
+        print(f"moving the store in {data} over to identity.sqlite (once) …", flush=True)
+        started = time.perf_counter()
+        store = Store(data)
+        with store.locked():
+            store.identity()
+        print(f"  moved in {time.perf_counter() - started:.0f} s", flush=True)
     if not (data / "identity.sqlite").exists():
         print(f"building a {items:,}-item store in {data} (once) …", flush=True)
         seconds = load_store(data, synthetic_items(0, items, NOW, max(1, items // 1000), 1))

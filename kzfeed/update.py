@@ -578,10 +578,12 @@ def _settle(
     writer: Any, report: UpdateReport, config: Config, states: dict[str, FeedState], now: datetime
 ) -> None:
     """The batch's new items into their stories, then the rules (a failure of either is a
-    note: the items stay stored).  Items a cut commit stored before it kept their alerts
-    get their rules now (`Writer.unsettled`)."""
-    unsettled = writer.unsettled() if config.rules else []
-    if not writer.new_ids and not unsettled:
+    note: the items stay stored).  Alerts a cut commit raised and did not keep are raised
+    again first (`Writer.pending_alerts`), once per story."""
+    pending = writer.pending_alerts()
+    if pending:
+        report.alerts.extend(_raise_pending(writer, pending))
+    if not writer.new_ids:
         return
     report.new_ids.extend(writer.new_ids)
     try:
@@ -592,12 +594,29 @@ def _settle(
         report.notes.append(internal_error("stories", exc))
     if config.rules:
         try:
-            report.alerts.extend(_apply_rules(writer, config, states, now, unsettled))
+            report.alerts.extend(_apply_rules(writer, config, states, now))
         except StoreError:
             raise
         except Exception as exc:  # the items are stored: the rules did not act
             report.notes.append(internal_error("rules", exc))
     writer.new_ids.clear()
+
+
+def _raise_pending(writer: Any, rows: list[dict[str, Any]]) -> list[Alert]:
+    """Of the alerts a cut commit did not keep, those of stored items whose story no alert
+    holds yet: kept now, and reported (so sent) with this run's."""
+    from .rules import Alert
+
+    alerted = writer.store.alerted_stories()
+    again = []
+    for row in rows:
+        alert = Alert.from_dict(row)
+        if alert.story in alerted or writer.get(alert.id) is None:
+            continue
+        alerted.add(alert.story)
+        again.append(alert)
+    writer.add_alerts(again)
+    return again
 
 
 def _group_stories(writer: Any) -> None:
@@ -647,20 +666,14 @@ def _group_stories(writer: Any) -> None:
 
 
 def _apply_rules(
-    writer: Any,
-    config: Config,
-    states: dict[str, FeedState],
-    now: datetime,
-    unsettled: list[str] | None = None,
+    writer: Any, config: Config, states: dict[str, FeedState], now: datetime
 ) -> list[Alert]:
-    """The rules' actions on the new items (and ``unsettled`` ones); the alerts they raise
-    (once per story)."""
+    """The rules' actions on the new items; the alerts they raise (once per story)."""
     from .model import feed_names
     from .rules import alerts, effect
 
     titles = feed_names(config.feeds, states)
-    ids = dict.fromkeys([*writer.new_ids, *(unsettled or [])])
-    new = [r for r in (writer.get(i) for i in ids) if r is not None]
+    new = [r for r in (writer.get(i) for i in writer.new_ids) if r is not None]
     new.sort(key=lambda r: (r["published"], r["id"]))
     raised = []
     for record in new:

@@ -404,3 +404,50 @@ def test_an_item_forgotten_and_stored_again_on_another_day_in_a_cut_commit(
     assert key("f", "tengri", 1) not in kept[1]  # type: ignore[operator]
     remove(tmp_path)
     assert everything(tmp_path) == kept
+
+
+def test_a_commit_cut_between_two_days_never_loses_an_item_moved_to_a_later_day(
+    tmp_path: Path,
+) -> None:
+    """The day an item moves to is written before the day it leaves (found by review: in
+    name order, a cut between the two lost it)."""
+    from kzfeed.store.writer import Writer
+
+    item = replace(story("kazinform", 1, day=20), date_estimated=True)
+    store_items(Store(tmp_path), [item, story("kazinform", 2, day=20)])
+    real = Writer._write_day
+    written: list[str] = []
+
+    def cut_after_one(self: Writer, partition: str, *args: object) -> object:
+        if written:
+            raise KeyboardInterrupt
+        written.append(partition)
+        return real(self, partition, *args)  # type: ignore[arg-type]
+
+    Writer._write_day = cut_after_one  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_items(Store(tmp_path), [moved(item, 24)])
+    finally:
+        Writer._write_day = real  # type: ignore[method-assign]
+    assert written == ["2026-11-24"]
+    stored = Store(tmp_path).get(item.id)
+    assert stored is not None and stored["published"][:10] == "2026-11-24"
+    days = {day: [r["id"] for r in records] for day, records in Store(tmp_path).iter_newest()}
+    assert days == {"2026-11-24": [item.id], "2026-11-20": [story("kazinform", 2).id]}
+
+
+def test_a_day_of_json_that_is_no_kzfeed_day_is_left_out_of_the_index(tmp_path: Path) -> None:
+    """A record whose fields are of the wrong kinds (valid JSON) is not taken in, and no
+    Python error reaches the user (found by review: `"also_in": 5`)."""
+    import orjson
+
+    store_items(Store(tmp_path), [story("kazinform", 1, day=20), story("kazinform", 2)])
+    path = tmp_path / "items" / "2026-11-20.json"
+    day = orjson.loads(path.read_bytes())
+    for record in day["items"].values():
+        record["also_in"] = 5
+    path.write_bytes(orjson.dumps(day))
+    store = Store(tmp_path)
+    assert store.get(story("kazinform", 2).id) is not None
+    assert store.item_count() == 1

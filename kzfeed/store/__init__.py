@@ -8,7 +8,7 @@ Layout of the data dir::
     tombstones/2026-11-27.json  the keys of the items pruned that day (expire with retention)
     identity.sqlite          identity index (`identity.py`; derived from the two above)
     terms.sqlite             term index (`termindex.py`; derived from the partitions)
-    rules.pending            after a cut commit: its items whose alerts the next update raises
+    alerts.pending           the alerts a commit raised, until state.json keeps them
     heads/2026-11-24.json    the newest records of one of the newest days (`heads.py`)
 
 * Items are partitioned by the UTC day of publication, so `latest` reads the newest

@@ -46,7 +46,6 @@ NAME = "identity.sqlite"
 BUILDING = "identity.sqlite.building"  # a whole index being built, put in place when done
 VERSION = "2"  # 2: no secondary indexes (a fifth of the file): the rare scans pay instead
 TOMBSTONES = "tombstones"
-UNSETTLED = "rules.pending"  # items whose rules' alerts a cut commit lost (`note_unsettled`)
 LEGACY = "index.json"  # the identity index before this one (schemas 1 and 2)
 LEGACY_IDS = "ids.bin"
 CHUNK = 500  # keys looked up in one query
@@ -419,12 +418,11 @@ def read_tombstones(path: Path) -> list[str]:
     return [str(k) for k in keys]
 
 
-def catch_up(store: Store, ident: Identity, newly: set[str] | None = None) -> int:
+def catch_up(store: Store, ident: Identity) -> int:
     """Take in every day file and tombstone file whose size or time the index does not
     know (written by a commit that did not finish, restored, or never taken in), and let
     go of those that are gone; returns how many files were taken in.  A day file that
-    cannot be read is left as the index knew it (the commands that read it say why).
-    ``newly`` gets the items the index did not hold at all (a cut commit's new items)."""
+    cannot be read is left as the index knew it (the commands that read it say why)."""
     known = ident.stamps()
     on_disk = _on_disk(store)
     taken = 0
@@ -435,23 +433,25 @@ def catch_up(store: Store, ident: Identity, newly: set[str] | None = None) -> in
         else:
             ident.take_tombstones(day, None, [])
     # oldest file first: an item found in two day files (a commit that moved it to another
-    # day cut between the two writes) is where the newer file has it, and leaves the other
+    # day cut between the two writes) is where the newer file has it: its copy in the other
+    # file is taken out of that file before the newer one is taken in, and that day is
+    # taken in again (a kill in between leaves a day file the index does not know: taken
+    # in by the next writer, as any other)
     changed = [(n, f) for n, f in on_disk.items() if known.get(n, [None, None])[:2] != f]
-    stale: dict[str, set[str]] = {}
     for name, found in sorted(changed, key=lambda nf: (nf[1][1], nf[0])):
         kind, _, day = name.partition("/")
         try:
             if kind == "items":
-                for item_id, other in _take_day(store, ident, day, found, newly).items():
-                    stale.setdefault(other, set()).add(item_id)
+                for other in _take_day(store, ident, day, found):
+                    again = files.stamp(store.items_dir / f"{other}.json")
+                    if again is not None:
+                        _take_day(store, ident, other, again)
             else:
                 keys = read_tombstones(store.data_dir / TOMBSTONES / f"{day}.json")
                 ident.take_tombstones(day, keys, found)
-        except (StoreError, AttributeError):
-            continue
+        except (StoreError, AttributeError, TypeError, ValueError, KeyError):
+            continue  # not a day kzfeed could have written: left as the index knew it
         taken += 1
-    for day, ids in sorted(stale.items()):
-        _drop_copies(store, ident, day, ids)
     return taken
 
 
@@ -476,11 +476,9 @@ def behind(store: Store, ident: Identity) -> bool:
     return known != _on_disk(store)
 
 
-def _take_day(
-    store: Store, ident: Identity, day: str, found: list[int], newly: set[str] | None
-) -> dict[str, str]:
-    """A day file taken in as it is; the items of it the index held in another day (id ->
-    that day)."""
+def _take_day(store: Store, ident: Identity, day: str, found: list[int]) -> set[str]:
+    """A day file taken in as it is, after the older copies of its items in other day
+    files are taken out of those files; returns those days."""
     path = store.items_dir / f"{day}.json"
     raw = files.read_store_file(path)
     data = files.decode_store_file(path, raw) if raw is not None else {}
@@ -488,16 +486,19 @@ def _take_day(
     records = [r for r in table.values() if _is_record(r)]
     # the CRC-32 lets the next commit patch the day (`Writer._patch`)
     crc = zlib.crc32(raw) if raw is not None and set(data) == {"items"} else None
-    ids = [r["id"] for r in records]
-    held = ident.days_of(ids)
-    moved = {i: other for i, other in held.items() if other != day}
+    moved = {
+        i: other for i, other in ident.days_of([r["id"] for r in records]).items() if other != day
+    }
+    others: dict[str, set[str]] = {}
+    for item_id, other in moved.items():
+        others.setdefault(other, set()).add(item_id)
+    for other, ids in sorted(others.items()):
+        _drop_copies(store, other, ids)
     ident.take_day(day, records, [*found, crc], moved)
-    if newly is not None:
-        newly.update(i for i in ids if i not in held)
-    return moved
+    return set(others)
 
 
-def _drop_copies(store: Store, ident: Identity, day: str, ids: set[str]) -> None:
+def _drop_copies(store: Store, day: str, ids: set[str]) -> None:
     """Take out of a day file the older copies of items a newer day file holds."""
     path = store.items_dir / f"{day}.json"
     try:
@@ -512,15 +513,16 @@ def _drop_copies(store: Store, ident: Identity, day: str, ids: set[str]) -> None
         return
     for k in doomed:
         del table[k]
-    crc = store.save(path, files.dumps(data))
-    found = files.stamp(path)
-    if found is not None:
-        with ident._transaction():
-            ident._stamp({"items/" + day: [*found, crc if set(data) == {"items"} else None]})
+    store.save(path, files.dumps(data))
 
 
 def _is_record(value: object) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("id"), str) and "published" in value
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("id"), str)
+        and isinstance(value.get("published"), str)
+        and isinstance(value.get("also_in", []), list)
+    )
 
 
 def migrate(store: Store) -> None:
@@ -593,29 +595,6 @@ def _with_keys(data: Any, by_id: Mapping[str, dict[str, str]]) -> bool:
     return True
 
 
-def unsettled(data_dir: Path) -> list[str]:
-    """Items a commit stored but was cut before it kept their alerts (`note_unsettled`)."""
-    try:
-        found = files.load_json(data_dir / UNSETTLED)
-    except StoreError:
-        return []
-    ids = (found or {}).get("ids", [])
-    return [str(i) for i in ids] if isinstance(ids, list) else []
-
-
-def note_unsettled(data_dir: Path, ids: Iterable[str]) -> None:
-    """Remember items the index took in from a commit cut before it kept their alerts:
-    they are in no update's new items, so the next update runs their rules (an alert is
-    raised once per story: nothing is raised twice)."""
-    merged = sorted({*unsettled(data_dir), *ids})
-    files.write_atomic(data_dir / UNSETTLED, files.dumps({"ids": merged}))
-
-
-def settled(data_dir: Path) -> None:
-    with contextlib.suppress(OSError):
-        (data_dir / UNSETTLED).unlink()
-
-
 def write_tombstones(store: Store, day: str, keys: Iterable[str]) -> list[int] | None:
     """Add keys to the tombstone file of ``day`` (written with its backup); its stamp."""
     path = store.data_dir / TOMBSTONES / f"{day}.json"
@@ -653,10 +632,7 @@ def sync(store: Store) -> Identity:
         if ident is None:
             raise StoreError(f"{data_dir / NAME}: cannot be read" + files.restore_hint())
     else:
-        newly: set[str] = set()
-        catch_up(store, ident, newly)
-        if newly:  # a cut commit's new items: the next update runs their rules' alerts
-            note_unsettled(data_dir, newly)
+        catch_up(store, ident)
     for old in (LEGACY, LEGACY_IDS):
         with contextlib.suppress(OSError):
             (data_dir / old).unlink()

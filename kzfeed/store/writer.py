@@ -4,6 +4,7 @@ digest marks, pruning; written once per batch, partitions first, then the identi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zlib
@@ -16,6 +17,7 @@ from tinydb.table import Document
 
 from .. import dedup
 from ..dates import to_utc_iso, utcnow
+from ..errors import StoreError
 from ..model import FeedState, StoredItem, carrying_feeds
 from . import files
 from .identity import Delta, Identity, tombstone_days, write_tombstones
@@ -44,7 +46,8 @@ class Writer:
         self._forgotten: set[str] = set()  # ids this batch forgets: their keys name nothing
         self._day_stamps: dict[str, Any] | None = None
         self._any_buried: bool | None = None  # whether the index holds any tombstone
-        self._settling = False  # the items a cut commit left unsettled: settled this batch
+        self._alerts_made: list[dict[str, Any]] = []  # raised by this batch (`add_alerts`)
+        self._pending_taken = False  # alerts.pending read (and settled) by this batch
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -171,17 +174,6 @@ class Writer:
             self._pending.get(partition, {}).pop(item_id, None)
             self._removed.setdefault(partition, set()).add(item_id)
 
-    def unsettled(self) -> list[str]:
-        """Items a cut commit stored whose rules' alerts it did not keep (taken in from
-        their day files since); once this batch commits, they count as settled."""
-        from .identity import UNSETTLED, unsettled
-
-        if self._settling or not (self.store.data_dir / UNSETTLED).exists():
-            return []  # none (or handed out already in this batch)
-        found = unsettled(self.store.data_dir)
-        self._settling = True
-        return found
-
     @property
     def dropped_ids(self) -> set[str]:
         """Items this batch forgets (the term index still holds them until the commit)."""
@@ -264,6 +256,16 @@ class Writer:
         kept = [dict(doc) for doc in table.all() if str(doc.get("at", "")) >= limit]
         table.truncate()
         table.insert_multiple([*kept, *rows])
+        self._alerts_made.extend(rows)
+
+    def pending_alerts(self) -> list[dict[str, Any]]:
+        """Alerts an earlier batch raised and did not keep — its commit was cut after its
+        items were stored and before `state.json` was written (``alerts.pending``); once
+        per batch.  The caller raises again those whose story no alert holds yet."""
+        if self._pending_taken:
+            return []
+        self._pending_taken = True
+        return _read_pending(self.store.data_dir)
 
     def mark_digest(self, fmt: str, until: str) -> None:
         from tinydb import Query
@@ -378,7 +380,9 @@ class Writer:
         days = set(self.store.partitions()) | touched
         newest = set(sorted(days, reverse=True)[:HEAD_DAYS])
         stamps = self._stamps()
-        for partition in sorted(touched):
+        # days that lose records last: a commit cut between the day an item moved to and
+        # the day it left leaves two copies (the next writer keeps the newer), never none
+        for partition in sorted(touched, key=lambda p: (bool(self._removed.get(p)), p)):
             # one day at a time, in a call of its own: nothing of a day outlives its write
             stamps[partition] = self._write_day(partition, partition in newest, stamps)
             self._delta.files["items/" + partition] = stamps[partition]
@@ -546,6 +550,15 @@ class Writer:
         from .termindex import is_pending, mark_pending
 
         self.store.seed_backups()
+        # the alerts this batch raised, before anything of it is written: a commit cut
+        # after its items but before state.json (which keeps the alerts) leaves them to the
+        # next update, not lost with the run
+        carried = [] if self._pending_taken else _read_pending(self.store.data_dir)
+        if self._alerts_made:
+            files.write_atomic(
+                self.store.data_dir / ALERTS_PENDING,
+                files.dumps({"alerts": [*carried, *self._alerts_made]}),
+            )
         terms = bool(self._to_index or self._unindex or self._pruned_before or self._rebuild)
         if terms:  # until the term index holds them (an interrupted commit: the next one)
             mark_pending(self.store.data_dir, [*self._to_index, *self._unindex])
@@ -564,11 +577,14 @@ class Writer:
         self._whole.clear()
         if self.store._state is not None:
             self.store._state[1].commit()
-        if self._settling:  # their alerts are kept now (state.json, just written)
-            from .identity import settled
-
-            settled(self.store.data_dir)
-            self._settling = False
+        if self._alerts_made or self._pending_taken:  # state.json holds them now
+            path = self.store.data_dir / ALERTS_PENDING
+            if carried:  # another batch's, not settled by this one: still pending
+                files.write_atomic(path, files.dumps({"alerts": carried}))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            self._alerts_made = []
 
     def release(self) -> None:
         """After a commit: let go of the partitions read so far (a big update keeps in
@@ -619,6 +635,22 @@ class Writer:
         self._unindex.clear()
         self._pruned_before = None
         self._rebuild = False
+
+
+ALERTS_PENDING = "alerts.pending"
+
+
+def _read_pending(data_dir: Path) -> list[dict[str, Any]]:
+    """The alerts in ``alerts.pending`` (none when it is missing or damaged)."""
+    path = data_dir / ALERTS_PENDING
+    if not path.exists():  # the usual case: no file read
+        return []
+    try:
+        found = files.load_json(path)
+    except StoreError:  # damaged: it costs those alerts only
+        return []
+    rows = (found or {}).get("alerts", [])
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
 def _crc(pieces: Iterable[bytes | memoryview]) -> int:
