@@ -1,6 +1,6 @@
 """The term index (``terms.sqlite``): each stored item's terms, for search and for stories.
 
-Derived from the partitions, like ``ids.bin``: kept by the store's write path (the writer
+Derived from the partitions, like ``identity.sqlite``: kept by the store's write path (the writer
 indexes what a batch adds or edits and forgets what it drops, after the partitions and
 before the identity index are written), rebuilt whole when it is missing, damaged or of
 another version, never backed up.  TinyDB stays the store of record.
