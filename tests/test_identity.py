@@ -451,3 +451,59 @@ def test_a_day_of_json_that_is_no_kzfeed_day_is_left_out_of_the_index(tmp_path: 
     store = Store(tmp_path)
     assert store.get(story("kazinform", 2).id) is not None
     assert store.item_count() == 1
+
+
+def test_items_that_swap_days_survive_a_commit_cut_between_the_two(tmp_path: Path) -> None:
+    """Every day's gains are written before any day's losses (found by review: with a
+    day that both gains and loses, an item could leave before it arrived)."""
+    from kzfeed.store.writer import Writer
+
+    x = replace(story("kazinform", 1, day=20), date_estimated=True)
+    y = replace(story("kazinform", 2, day=24), date_estimated=True)
+    store_items(Store(tmp_path), [x, y, story("kazinform", 3, day=22)])
+    real = Writer._write_day
+    written: list[str] = []
+
+    def cut_after_two(self: Writer, partition: str, *args: object) -> object:
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(partition)
+        return real(self, partition, *args)  # type: ignore[arg-type]
+
+    Writer._write_day = cut_after_two  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt), Store(tmp_path).writer() as writer:
+            batch = [moved(x, 24), moved(y, 20)]
+            writer.apply(dedup.plan(batch, writer.view(batch)))
+    finally:
+        Writer._write_day = real  # type: ignore[method-assign]
+    with Store(tmp_path).writer():
+        pass
+    assert written == ["2026-11-20", "2026-11-24"]  # both days' gains; no loss yet
+    store = Store(tmp_path)
+    days = {day: sorted(r["id"] for r in records) for day, records in store.iter_newest()}
+    assert days == {
+        "2026-11-20": [y.id],
+        "2026-11-22": [story("kazinform", 3).id],
+        "2026-11-24": [x.id],
+    }
+    assert store.get(x.id)["published"][:10] == "2026-11-24"  # type: ignore[index]
+    kept = everything(tmp_path)
+    remove(tmp_path)
+    assert everything(tmp_path) == kept
+
+
+def test_an_item_moved_out_of_a_pruned_day_survives_a_run_cut_before_its_commit(
+    tmp_path: Path,
+) -> None:
+    """The pruned day files go at the commit, after the days that took their moved items
+    (found by review: deleted at once, a cut lost the item)."""
+    x = replace(story("kazinform", 1, day=5), date_estimated=True)
+    store_items(Store(tmp_path), [x, story("kazinform", 2, day=24)])
+    with pytest.raises(KeyboardInterrupt), Store(tmp_path).writer() as writer:
+        batch = [moved(x, 23)]
+        writer.apply(dedup.plan(batch, writer.view(batch)))
+        writer.prune(datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC))
+        raise KeyboardInterrupt  # before the commit
+    assert Store(tmp_path).get(x.id) is not None  # still in its old day
+    assert "2026-11-05" in Store(tmp_path).partitions()

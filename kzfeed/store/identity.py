@@ -343,14 +343,9 @@ class Identity:
         records (an item that moved to another day leaves with it; ``moved``: items of it
         the index held in another day, whose keys its records now say), in one
         transaction."""
+        items, keys = day_rows(records)  # first: a record that cannot be made a row raises
         with self._transaction():
             self._drop_day(day, moved)
-            items, keys = [], []
-            for record in records:
-                item_id = str(record["id"])
-                items.append((pack(item_id), str(record["published"]), carried_feeds(record)))
-                for key, seen in record_keys(record).items():
-                    keys.append((pack(key), pack(item_id), pack(seen) if seen else None))
             self.db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", items)
             self.db.executemany("INSERT OR REPLACE INTO keys VALUES (?, ?, ?)", keys)
             self._stamp({"items/" + day: stamp})
@@ -385,6 +380,19 @@ class Identity:
                     ((pack(k), day) for k in keys),
                 )
             self._stamp({TOMBSTONES + "/" + day: stamp if keys is not None else None})
+
+
+def day_rows(
+    records: Iterable[Mapping[str, Any]],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The index's rows for a day's records: (items, keys)."""
+    items, keys = [], []
+    for record in records:
+        item_id = str(record["id"])
+        items.append((pack(item_id), str(record["published"]), carried_feeds(record)))
+        for key, seen in record_keys(record).items():
+            keys.append((pack(key), pack(item_id), pack(seen) if seen else None))
+    return items, keys
 
 
 def _in_order(row: tuple[Any, ...]) -> bytes:
@@ -486,6 +494,7 @@ def _take_day(store: Store, ident: Identity, day: str, found: list[int]) -> set[
     records = [r for r in table.values() if _is_record(r)]
     # the CRC-32 lets the next commit patch the day (`Writer._patch`)
     crc = zlib.crc32(raw) if raw is not None and set(data) == {"items"} else None
+    day_rows(records)  # a record that cannot be made a row raises here, before any change
     moved = {
         i: other for i, other in ident.days_of([r["id"] for r in records]).items() if other != day
     }
@@ -522,6 +531,7 @@ def _is_record(value: object) -> bool:
         and isinstance(value.get("id"), str)
         and isinstance(value.get("published"), str)
         and isinstance(value.get("also_in", []), list)
+        and all(isinstance(a, dict) for a in value.get("also_in", []))
     )
 
 

@@ -48,6 +48,7 @@ class Writer:
         self._any_buried: bool | None = None  # whether the index holds any tombstone
         self._alerts_made: list[dict[str, Any]] = []  # raised by this batch (`add_alerts`)
         self._pending_taken = False  # alerts.pending read (and settled) by this batch
+        self._doomed: list[Path] = []  # files pruned, deleted at the commit
         self._pending: dict[str, dict[str, StoredItem]] = {}  # partition -> id -> record
         self._states: dict[str, dict[str, Any]] = {}  # feed name -> state, written at commit
         self._removed: dict[str, set[str]] = {}  # partition -> ids to drop
@@ -163,6 +164,7 @@ class Writer:
                 self._pending.get(old, {}).pop(item_id, None)
                 self._removed.setdefault(old, set()).add(item_id)
         self._pending.setdefault(partition, {})[item_id] = record
+        self._removed.get(partition, set()).discard(item_id)  # back where it was: stays
         if new:
             self._added.add(item_id)
         self._delta.items[item_id] = (record["published"], ",".join(carrying_feeds(record)))
@@ -294,14 +296,16 @@ class Writer:
         doomed = set(self.identity.ids_before(limit)) - set(self._delta.items) if old else set()
         doomed |= {i for i, e in self._delta.items.items() if e is not None and e[0] < limit}
         removed = self._forget(doomed, now)  # the tombstones are written first
+        # the files go at the commit, once the days this batch moved items to are written
+        # (a run cut before it leaves them: pruned again next time, their keys tombstoned)
         for partition in old:
             self.store._partitions.pop(partition, None)
             self._pending.pop(partition, None)
             self._removed.pop(partition, None)
-            self.store.drop_file(self.store.items_dir / f"{partition}.json")
+            self._doomed.append(self.store.items_dir / f"{partition}.json")
             self._delta.files["items/" + partition] = None
         for day in expired:
-            self.store.drop_file(self.store.data_dir / "tombstones" / f"{day}.json")
+            self._doomed.append(self.store.data_dir / "tombstones" / f"{day}.json")
             self._delta.files["tombstones/" + day] = None
         self._delta.expire_before = limit
         if old:
@@ -380,18 +384,28 @@ class Writer:
         days = set(self.store.partitions()) | touched
         newest = set(sorted(days, reverse=True)[:HEAD_DAYS])
         stamps = self._stamps()
-        # days that lose records last: a commit cut between the day an item moved to and
-        # the day it left leaves two copies (the next writer keeps the newer), never none
-        for partition in sorted(touched, key=lambda p: (bool(self._removed.get(p)), p)):
-            # one day at a time, in a call of its own: nothing of a day outlives its write
-            stamps[partition] = self._write_day(partition, partition in newest, stamps)
-            self._delta.files["items/" + partition] = stamps[partition]
-            self.store._partitions.pop(partition, None)  # read again if asked again
-            self.store._spans.pop(partition, None)
+        # what each day gains or changes first, what days lose after: a commit cut between
+        # the day an item moved to and the day it left leaves two copies (the next writer
+        # keeps the newer), never none — even for items that swap days
+        removed, self._removed = self._removed, {}
+        for partition, records in sorted(self._pending.items()):
+            removed.get(partition, set()).difference_update(records)  # written: they stay
+            self._write_one(partition, partition in newest, stamps)
+        self._pending.clear()
+        self._removed = {day: ids for day, ids in removed.items() if ids}
+        for partition in sorted(self._removed):
+            self._write_one(partition, partition in newest, stamps)
         self._pending.clear()
         self._removed.clear()
         self._added.clear()
         keep_newest(self.store.data_dir, days)
+
+    def _write_one(self, partition: str, newest: bool, stamps: dict[str, Any]) -> None:
+        """One day at a time, in a call of its own: nothing of a day outlives its write."""
+        stamps[partition] = self._write_day(partition, newest, stamps)
+        self._delta.files["items/" + partition] = stamps[partition]
+        self.store._partitions.pop(partition, None)  # read again if asked again
+        self.store._spans.pop(partition, None)
 
     def _stamps(self) -> dict[str, Any]:
         """Each day file's stamp as the identity index knows it (`_fingerprint`)."""
@@ -564,6 +578,9 @@ class Writer:
             mark_pending(self.store.data_dir, [*self._to_index, *self._unindex])
         self._flush_states()
         self._write_partitions()
+        for path in self._doomed:  # pruned: after the days that took their moved items
+            self.store.drop_file(path)
+        self._doomed = []
         if terms or is_pending(self.store.data_dir):
             self._update_term_index()
         if self._delta:
