@@ -507,3 +507,27 @@ def test_an_item_moved_out_of_a_pruned_day_survives_a_run_cut_before_its_commit(
         raise KeyboardInterrupt  # before the commit
     assert Store(tmp_path).get(x.id) is not None  # still in its old day
     assert "2026-11-05" in Store(tmp_path).partitions()
+
+
+def test_a_reader_of_a_store_it_cannot_write_reads_it_as_the_last_commit_left_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day file the index has not taken in, on a store this user may not write (a
+    shared, read-only copy): the reader goes on with the index as it is."""
+    store_items(Store(tmp_path), [story("kazinform", 1)])
+    late = story("kazinform", 2)
+    real = Identity.apply
+    Identity.apply = _cut  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_items(Store(tmp_path), [late])
+    finally:
+        Identity.apply = real  # type: ignore[method-assign]
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "kzfeed.lock"))
+
+    monkeypatch.setattr(Store, "locked", read_only)
+    store = Store(tmp_path)
+    assert store.get(story("kazinform", 1).id) is not None
+    assert store.get(late.id) is None  # not taken in: that needs a writer

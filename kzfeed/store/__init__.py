@@ -94,8 +94,9 @@ class Store(BackupMirror):
             legacy = (self.data_dir / LEGACY).exists()
             found = None if legacy else Identity.open(self.data_dir)
             if found is not None and build and behind(self, found):
-                # a commit cut short: taken in now, unless a writer is at work (it will)
-                with contextlib.suppress(LockTimeout):
+                # a commit cut short: taken in now, unless a writer is at work (it will) or
+                # the store cannot be written here (read as the last commit left it)
+                with contextlib.suppress(LockTimeout, PermissionError):
                     with self.locked(wait=False):
                         sync(self).close()
                     found.close()
