@@ -121,34 +121,10 @@ class Identity:
     def open(cls, data_dir: Path, create: bool = False, name: str = NAME) -> Identity | None:
         """The index of a data dir; None when there is none (and ``create`` is false) or it
         cannot be read as one of this version (then it is removed when ``create``)."""
-        import sqlite3
+        from .derived import open_index
 
-        path = data_dir / name
-        for attempt in (1, 2):
-            if not path.exists() and not create:
-                return None
-            db = None
-            try:
-                db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                if create:
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                    db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (VERSION,))
-                found = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                if found is not None and found[0] == VERSION:
-                    db.execute("SELECT count(*) FROM files").fetchone()  # readable
-                    return cls(db)
-            except sqlite3.Error:
-                pass
-            if db is not None:
-                with contextlib.suppress(Exception):
-                    db.close()
-            if not create or attempt == 2:
-                return None
-            remove(data_dir, name)  # another version or damaged: derived, so built again
-        return None
+        db = open_index(data_dir / name, _SCHEMA, VERSION, create)
+        return cls(db) if db is not None else None
 
     @classmethod
     def empty(cls) -> Identity:
@@ -163,16 +139,10 @@ class Identity:
         with contextlib.suppress(Exception):
             self.db.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        from .derived import transaction
+
+        return transaction(self.db)
 
     # ------------------------------------------------------------------ reading
 
@@ -402,9 +372,9 @@ def _in_order(row: tuple[Any, ...]) -> bytes:
 
 
 def remove(data_dir: Path, name: str = NAME) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            (data_dir / (name + suffix)).unlink()
+    from .derived import remove_index
+
+    remove_index(data_dir / name)
 
 
 def tombstone_days(data_dir: Path) -> list[str]:

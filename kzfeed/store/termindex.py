@@ -99,33 +99,10 @@ class TermIndex:
     def open(cls, data_dir: Path, create: bool = False) -> TermIndex | None:
         """The index of a data dir; None when there is none (and ``create`` is false) or
         it cannot be read as one of this version (then it is removed when ``create``)."""
-        path = data_dir / NAME
-        if not path.exists() and not create:
-            return None
-        for attempt in (1, 2):
-            try:
-                db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                if create:
-                    for statement in _SCHEMA:
-                        db.execute(statement)
-                    found = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                    if found is None and not db.execute("SELECT 1 FROM items LIMIT 1").fetchone():
-                        db.execute("INSERT INTO meta VALUES ('version', ?)", (VERSION,))
-                        found = (VERSION,)
-                else:
-                    found = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                if found is not None and found[0] == VERSION:
-                    return cls(path, db)
-                db.close()
-            except sqlite3.Error:
-                with contextlib.suppress(Exception):
-                    db.close()
-            if not create or attempt == 2:
-                return None
-            remove(data_dir)  # another version or damaged: derived, so built again
-        return None
+        from .derived import open_index
+
+        db = open_index(data_dir / NAME, _SCHEMA, VERSION, create)
+        return cls(data_dir / NAME, db) if db is not None else None
 
     def close(self) -> None:
         self.db.close()
@@ -283,15 +260,10 @@ class TermIndex:
             ids = [i for (i,) in self.db.execute("SELECT id FROM items WHERE day < ?", (day,))]
             self._unindex(ids)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        from .derived import transaction
+
+        return transaction(self.db)
 
     # ------------------------------------------------------------------ reading
 
@@ -517,8 +489,8 @@ def keep(
 
 
 def remove(data_dir: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            (data_dir / (NAME + suffix)).unlink()
+    from .derived import remove_index
+
+    remove_index(data_dir / NAME)
     with contextlib.suppress(FileNotFoundError):  # built whole next time: nothing pending
         (data_dir / PENDING).unlink()
