@@ -4,9 +4,11 @@ commits kept."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,40 @@ def _cut(self: Identity, delta: object) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def cut_at_the_index(cut: bool = True) -> Iterator[None]:
+    """Commits in this block are cut (Ctrl-C) after their day files, before the index."""
+    real = Identity.apply
+    if cut:
+        Identity.apply = _cut  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Identity.apply = real  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def cut_after_days(many: int) -> Iterator[list[str]]:
+    """Commits in this block are cut (Ctrl-C) once ``many`` day files are written; yields
+    the days written."""
+    from kzfeed.store.writer import Writer
+
+    real = Writer._write_day
+    written: list[str] = []
+
+    def cut(self: Writer, partition: str, *args: object) -> object:
+        if len(written) == many:
+            raise KeyboardInterrupt
+        written.append(partition)
+        return real(self, partition, *args)  # type: ignore[arg-type]
+
+    Writer._write_day = cut  # type: ignore[method-assign]
+    try:
+        yield written
+    finally:
+        Writer._write_day = real  # type: ignore[method-assign]
+
+
 OPS = st.lists(
     st.one_of(
         st.tuples(
@@ -122,17 +158,13 @@ def test_the_index_built_again_from_the_files_is_the_one_the_commits_kept(
                 writer.purge_feed(str(arg))
         elif op.startswith("purge+store"):
             items = [story(FEEDS[n % 3], n, v, d) for n, v, d in stories]  # type: ignore[misc]
-            real = Identity.apply
-            if op.endswith("cut"):
-                Identity.apply = _cut  # type: ignore[method-assign]
-            try:
-                with store.writer() as writer:
-                    writer.purge_feed(str(arg))
-                    writer.apply(dedup.plan(items, writer.view(items)))
-            except KeyboardInterrupt:
-                pass
-            finally:
-                Identity.apply = real  # type: ignore[method-assign]
+            with (
+                contextlib.suppress(KeyboardInterrupt),
+                cut_at_the_index(op.endswith("cut")),
+                store.writer() as writer,
+            ):
+                writer.purge_feed(str(arg))
+                writer.apply(dedup.plan(items, writer.view(items)))
         else:
             with store.writer() as writer:
                 writer.set_read([story(FEEDS[0], int(str(arg))).id], True)
@@ -252,25 +284,11 @@ def test_a_commit_cut_between_two_days_leaves_the_moved_item_in_the_newer(
     in both files.  The next writer keeps the newer file's copy and takes the older out
     of its file; the index is the one a rebuild makes (found by review)."""
     from kzfeed.store import check
-    from kzfeed.store.writer import Writer
 
     item = replace(story("kazinform", 1, day=24), date_estimated=True)
     store_items(Store(tmp_path), [item, story("kazinform", 2, day=24)])
-    real = Writer._write_day
-    written: list[str] = []
-
-    def cut_after_one(self: Writer, partition: str, *args: object) -> object:
-        if written:
-            raise KeyboardInterrupt
-        written.append(partition)
-        return real(self, partition, *args)  # type: ignore[arg-type]
-
-    Writer._write_day = cut_after_one  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            store_items(Store(tmp_path), [moved(item, 20)])
-    finally:
-        Writer._write_day = real  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt), cut_after_days(1) as written:
+        store_items(Store(tmp_path), [moved(item, 20)])
     assert written == ["2026-11-20"]
     assert check(tmp_path)[0] == []  # a cut commit: not a fault
     with Store(tmp_path).writer():
@@ -310,13 +328,8 @@ def test_a_reader_takes_in_a_day_a_cut_commit_left(tmp_path: Path) -> None:
     no update has stored anything since (found by review)."""
     store_items(Store(tmp_path), [story("kazinform", 1)])
     late = story("kazinform", 2)
-    real = Identity.apply
-    Identity.apply = lambda self, delta: (_ for _ in ()).throw(KeyboardInterrupt)  # type: ignore[assignment,method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            store_items(Store(tmp_path), [late])
-    finally:
-        Identity.apply = real  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt), cut_at_the_index():
+        store_items(Store(tmp_path), [late])
     assert Store(tmp_path).get(late.id) is not None
     assert Store(tmp_path).item_count() == 2
 
@@ -389,15 +402,10 @@ def test_an_item_forgotten_and_stored_again_on_another_day_in_a_cut_commit(
     store_items(Store(tmp_path), [story("tengri", 1, day=24)])  # merged: tengri's key
     with Store(tmp_path).writer() as writer:
         writer.purge_feed("kazinform")  # tengri carries it on
-    real = Identity.apply
-    Identity.apply = _cut  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt), Store(tmp_path).writer() as writer:
-            writer.purge_feed("tengri")  # gone, with every key
-            again = [story("kazinform", 1, version=1, day=21)]
-            writer.apply(dedup.plan(again, writer.view(again)))
-    finally:
-        Identity.apply = real  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt), cut_at_the_index(), Store(tmp_path).writer() as writer:
+        writer.purge_feed("tengri")  # gone, with every key
+        again = [story("kazinform", 1, version=1, day=21)]
+        writer.apply(dedup.plan(again, writer.view(again)))
     with Store(tmp_path).writer():
         pass
     kept = everything(tmp_path)
@@ -411,25 +419,10 @@ def test_a_commit_cut_between_two_days_never_loses_an_item_moved_to_a_later_day(
 ) -> None:
     """The day an item moves to is written before the day it leaves (found by review: in
     name order, a cut between the two lost it)."""
-    from kzfeed.store.writer import Writer
-
     item = replace(story("kazinform", 1, day=20), date_estimated=True)
     store_items(Store(tmp_path), [item, story("kazinform", 2, day=20)])
-    real = Writer._write_day
-    written: list[str] = []
-
-    def cut_after_one(self: Writer, partition: str, *args: object) -> object:
-        if written:
-            raise KeyboardInterrupt
-        written.append(partition)
-        return real(self, partition, *args)  # type: ignore[arg-type]
-
-    Writer._write_day = cut_after_one  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            store_items(Store(tmp_path), [moved(item, 24)])
-    finally:
-        Writer._write_day = real  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt), cut_after_days(1) as written:
+        store_items(Store(tmp_path), [moved(item, 24)])
     assert written == ["2026-11-24"]
     stored = Store(tmp_path).get(item.id)
     assert stored is not None and stored["published"][:10] == "2026-11-24"
@@ -456,27 +449,16 @@ def test_a_day_of_json_that_is_no_kzfeed_day_is_left_out_of_the_index(tmp_path: 
 def test_items_that_swap_days_survive_a_commit_cut_between_the_two(tmp_path: Path) -> None:
     """Every day's gains are written before any day's losses (found by review: with a
     day that both gains and loses, an item could leave before it arrived)."""
-    from kzfeed.store.writer import Writer
-
     x = replace(story("kazinform", 1, day=20), date_estimated=True)
     y = replace(story("kazinform", 2, day=24), date_estimated=True)
     store_items(Store(tmp_path), [x, y, story("kazinform", 3, day=22)])
-    real = Writer._write_day
-    written: list[str] = []
-
-    def cut_after_two(self: Writer, partition: str, *args: object) -> object:
-        if len(written) == 2:
-            raise KeyboardInterrupt
-        written.append(partition)
-        return real(self, partition, *args)  # type: ignore[arg-type]
-
-    Writer._write_day = cut_after_two  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt), Store(tmp_path).writer() as writer:
-            batch = [moved(x, 24), moved(y, 20)]
-            writer.apply(dedup.plan(batch, writer.view(batch)))
-    finally:
-        Writer._write_day = real  # type: ignore[method-assign]
+    with (
+        pytest.raises(KeyboardInterrupt),
+        cut_after_days(2) as written,
+        Store(tmp_path).writer() as writer,
+    ):
+        batch = [moved(x, 24), moved(y, 20)]
+        writer.apply(dedup.plan(batch, writer.view(batch)))
     with Store(tmp_path).writer():
         pass
     assert written == ["2026-11-20", "2026-11-24"]  # both days' gains; no loss yet
@@ -516,13 +498,8 @@ def test_a_reader_of_a_store_it_cannot_write_reads_it_as_the_last_commit_left_it
     shared, read-only copy): the reader goes on with the index as it is."""
     store_items(Store(tmp_path), [story("kazinform", 1)])
     late = story("kazinform", 2)
-    real = Identity.apply
-    Identity.apply = _cut  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            store_items(Store(tmp_path), [late])
-    finally:
-        Identity.apply = real  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt), cut_at_the_index():
+        store_items(Store(tmp_path), [late])
 
     def read_only(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / "kzfeed.lock"))
