@@ -28,12 +28,6 @@ def index_entry(published: str, feeds: Iterable[str]) -> str:
     return published + "|" + ",".join(feeds)
 
 
-def entry_feeds(entry: str) -> tuple[str, list[str]]:
-    """(published, feeds) of an index entry."""
-    published, _, feeds = entry.partition("|")
-    return published, feeds.split(",") if feeds else []
-
-
 def upgrade_index(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """A schema 1 index in schema 2 form (in memory; written back with the next change)."""
     try:
