@@ -87,13 +87,23 @@ class Store(BackupMirror):
         with the files first; a reader takes it as the last commit left it, and builds it
         (under the lock) only when there is none, or the store still has ``index.json``.
         With ``build`` false, a store without one gets an empty index."""
-        if self._identity is None:
-            if self._holding:
-                self._identity = sync(self)
-                return self._identity
-            legacy = (self.data_dir / LEGACY).exists()
-            found = None if legacy else Identity.open(self.data_dir)
-            if found is not None and build and behind(self, found):
+        if self._identity is not None:
+            return self._identity
+        if self._holding:
+            self._identity = sync(self)
+            return self._identity
+        found = self._read_identity(build)
+        if found is None:  # nothing stored, or not to be built for this: not kept
+            return Identity.empty()
+        self._identity = found
+        return found
+
+    def _read_identity(self, build: bool) -> Identity | None:
+        """The identity index as a reader opens it (see `identity`)."""
+        legacy = (self.data_dir / LEGACY).exists()
+        found = None if legacy else Identity.open(self.data_dir)
+        if found is not None:
+            if build and behind(self, found):
                 # a commit cut short: taken in now, unless a writer is at work (it will) or
                 # the store cannot be written here (read as the last commit left it)
                 with contextlib.suppress(LockTimeout, PermissionError):
@@ -101,15 +111,12 @@ class Store(BackupMirror):
                         sync(self).close()
                     found.close()
                     found = Identity.open(self.data_dir)
-            stored = legacy or self.partitions() or tombstone_days(self.data_dir)
-            if found is None and stored and build:
-                with self.locked():
-                    sync(self).close()
-                found = Identity.open(self.data_dir)
-            if found is None:  # nothing stored, or not to be built for this: not kept
-                return Identity.empty()
-            self._identity = found
-        return self._identity
+            return found
+        if build and (legacy or self.partitions() or tombstone_days(self.data_dir)):
+            with self.locked():
+                sync(self).close()
+            return Identity.open(self.data_dir)
+        return None
 
     def partitions(self) -> list[str]:
         """Partition names (UTC days), newest first."""
