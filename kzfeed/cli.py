@@ -1242,9 +1242,9 @@ def db_check() -> None:
         _say(problem)
     if problems:
         raise KzfeedError(
-            tr(
-                "{n} problem(s) in {path}; `kzfeed db restore` brings back the last good state"
-            ).format(n=len(problems), path=cfg.data_dir)
+            tr("{n} problem(s) in {path}, each with what mends it").format(
+                n=len(problems), path=cfg.data_dir
+            )
         )
     typer.echo(
         tr("ok: {items} in {partitions} partitions ({path})").format(

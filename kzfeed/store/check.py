@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from ..errors import StoreError
 from ..words import ntr, tr
+from .files import restore_hint
 from .identity import TOMBSTONES, read_tombstones, record_keys, tombstone_days
 from .index import partition_of
 
@@ -51,7 +52,9 @@ def check(data_dir: Path) -> tuple[list[str], int, int]:
             current.add(name)
         for record in cast(list[Any], records):  # as read from disk: anything
             if not isinstance(record, dict) or "id" not in record or "published" not in record:
-                problems.append(tr("{path}: a record without id/published").format(path=path))
+                problems.append(
+                    tr("{path}: a record without id/published").format(path=path) + restore_hint()
+                )
                 continue
             other = found.get(record["id"])
             if other is not None and other in current and name in current:
