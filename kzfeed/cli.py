@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from . import __version__
-from .config import Config, config_path, load_config
 from .errors import KzfeedError, UpdateFailed, UsageError
 from .words import count, environment_language, ntr, status_word, tr, use
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .config import Config
     from .model import StoredItem
     from .reading import Listing, Selection, Wire
     from .render import Highlight
@@ -118,6 +118,8 @@ def _root(
 
 
 def _config() -> Config:
+    from .config import config_path, load_config  # not for --help: ~18 ms of imports
+
     cfg = load_config(config_path(_state.config_file))
     use(cfg.settings.language)
     return cfg
@@ -153,7 +155,7 @@ def _say(message: str) -> None:
 @handled
 def init() -> None:
     """Write a commented starter config (never overwrites one)."""
-    from .config import init_config
+    from .config import config_path, init_config
 
     path = init_config(config_path(_state.config_file))
     typer.echo(tr("wrote {path}; edit it, then run `kzfeed update`").format(path=path))
@@ -1323,12 +1325,23 @@ METAVARS = {
 GLOBAL_OPTIONS = ("--config", "-c")
 
 
-def command() -> Any:
+def command(only: str | None = None) -> Any:
     """The click command behind the app, with readable placeholders and whole summaries in
-    `--help`."""
+    `--help`.  With ``only`` (a command's name), the group holds that command alone when
+    there is one of that name: Typer works out every command's parameters from its
+    signature, 17 ms for all of kzfeed's, which every run would pay for the one it runs."""
     import typer.main
 
-    group = typer.main.get_command(app)
+    commands, groups = app.registered_commands, app.registered_groups
+    if only is not None:
+        picked = [c for c in commands if _command_name(c) == only]
+        picked_groups = [g for g in groups if g.name == only]
+        if picked or picked_groups:  # else all: click names the near misses
+            app.registered_commands, app.registered_groups = picked, picked_groups
+    try:
+        group = typer.main.get_command(app)
+    finally:
+        app.registered_commands, app.registered_groups = commands, groups
     todo = list(group.commands.values())  # type: ignore[attr-defined]
     while todo:
         sub = todo.pop()
@@ -1377,5 +1390,21 @@ def global_options_first(argv: list[str]) -> list[str]:
     return head[:k] + moved + head[k:] + tail
 
 
+def _command_name(info: Any) -> str:
+    return str(info.name or info.callback.__name__.lower().replace("_", "-"))
+
+
+def invoked(argv: list[str]) -> str | None:
+    """The command an argument list (global options first) names, or None (none named, or
+    a global option asks for help or the version)."""
+    k = 0
+    while k < len(argv) and argv[k].startswith("-"):
+        if argv[k] not in GLOBAL_OPTIONS and not argv[k].startswith("--config="):
+            return None  # --help, --version, or a mistake click is to report
+        k += 2 if argv[k] in GLOBAL_OPTIONS else 1
+    return argv[k] if k < len(argv) else None
+
+
 def main() -> None:
-    command()(args=global_options_first(sys.argv[1:]), prog_name="kzfeed")
+    args = global_options_first(sys.argv[1:])
+    command(only=invoked(args))(args=args, prog_name="kzfeed")

@@ -854,3 +854,50 @@ def test_names_from_hosts_and_where_the_database_is(cfg_path: Path, monkeypatch:
     shown = kz("feeds", config=cfg_path)
     assert "(settings.data_dir, over $KZFEED_DATA)" in shown.stderr
     assert kz("add", "https://x.kz/rss", "-n", "x", "--no-check", config=cfg_path).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["latest", "-n", "3"], "latest"),
+        (["--config", "k.toml", "latest"], "latest"),
+        (["-c", "k.toml", "db", "check"], "db"),
+        (["--config=k.toml", "show", "1a2"], "show"),
+        (["--help"], None),
+        (["--version"], None),
+        (["-c", "k.toml"], None),
+        ([], None),
+    ],
+)
+def test_the_command_an_argument_list_names(argv: list[str], name: str | None) -> None:
+    from kzfeed.cli import invoked
+
+    assert invoked(argv) == name
+
+
+def test_a_run_builds_only_the_command_it_runs() -> None:
+    from kzfeed.cli import app, command
+
+    whole = command()
+    assert {"latest", "update", "db", "rules", "show"} <= set(whole.commands)
+    assert set(command("latest").commands) == {"latest"}
+    assert set(command("db").commands) == {"db"}
+    assert set(command("db").commands["db"].commands) >= {"check", "restore", "reindex"}
+    assert set(command("read").commands) == {"read"}  # registered under a name of its own
+    # a name that is no command: all of them, so click can say which were meant
+    assert set(command("lates").commands) == set(whole.commands)
+    assert len(app.registered_commands) == len(whole.commands) - len(app.registered_groups)
+    # and the placeholders are those of the whole app
+    latest = command("latest").commands["latest"]
+    assert {p.name: p.metavar for p in latest.params}["n"] == "N"
+
+
+def test_a_mistyped_command_is_named_with_its_near_misses(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ran = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "-c", str(tmp_path / "k.toml"), "lates"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 2 and "'latest'" in ran.stderr, ran.stderr
