@@ -134,6 +134,30 @@ def _httpx_errors() -> Iterator[None]:
         raise mapped(str(exc)) from exc
 
 
+class _Lock:
+    """An asyncio lock where httpcore's connection has its own (``_state_lock``): httpcore
+    takes it through anyio, whose asyncio layer costs 14 ms to import on the first request
+    and a trip round the event loop on every acquire, twice a request.  kzfeed sends one
+    request at a time on a connection, so the lock is never waited for."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> _Lock:
+        await self._lock.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def _asyncio_lock(conn: httpcore.AsyncHTTP11Connection) -> None:
+    """Give ``conn`` an asyncio lock (`_Lock`) in place of httpcore's, when it has the lock
+    this was written against (httpcore 1.x); else it keeps its own."""
+    if type(getattr(conn, "_state_lock", None)).__name__ == "AsyncLock":
+        conn._state_lock = _Lock()  # type: ignore[assignment]
+
+
 class _Stream(httpcore.AsyncNetworkStream):
     """httpcore's view of one asyncio stream connection (plain or TLS)."""
 
@@ -315,6 +339,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         if tls is not None:
             stream = await stream.start_tls(tls, server_hostname=host, timeout=timeout)
         conn = httpcore.AsyncHTTP11Connection(origin, stream, keepalive_expiry=KEEPALIVE_SECONDS)
+        _asyncio_lock(conn)
         if public_only:
             self._checked.add(conn)
         return conn

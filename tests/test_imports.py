@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, FeedServer
 
 PACKAGE = REPO / "kzfeed"
 
@@ -51,7 +51,8 @@ def test_each_library_is_imported_only_where_its_job_is(library: str) -> None:
     assert importers, f"nothing imports {library}: drop it from the rules and the dependencies"
 
 
-def _modules_loaded_by(argv: list[str], tmp_config: str) -> set[str]:
+def _modules_loaded_by(argv: list[str], tmp_config: str, whole: bool = False) -> set[str]:
+    """The packages (``whole``: the modules) a kzfeed command run in a fresh process loads."""
     code = (
         "import sys\n"
         "from kzfeed.cli import main\n"
@@ -59,7 +60,8 @@ def _modules_loaded_by(argv: list[str], tmp_config: str) -> set[str]:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         # an entry set to None is a module barred from loading (kzfeed/__init__.py), not one
         "loaded = {m for m, module in sys.modules.items() if module is not None}\n"
-        "print(' '.join(sorted({m.split('.')[0] for m in loaded})), file=sys.stderr)\n"
+        f"names = loaded if {whole!r} else {{m.split('.')[0] for m in loaded}}\n"
+        "print(' '.join(sorted(names)), file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -125,3 +127,28 @@ def test_httpx_comes_without_its_command_line_client(tmp_path: object) -> None:
     loaded = _modules_loaded_by(["update"], str(config))
     assert {"httpx", "httpcore"} <= loaded
     assert "pygments" not in loaded
+
+
+def test_requests_go_without_anyio(tmp_path: object, server: FeedServer) -> None:
+    """httpcore takes its connection lock through anyio, whose asyncio layer takes 14 ms to
+    import and a trip round the event loop at each acquire; kzfeed's transport gives each
+    connection an asyncio lock instead.  Two feeds on one server: a kept connection reused."""
+    from pathlib import Path
+
+    from .conftest import rss
+
+    for name in ("a", "b"):
+        server.add(
+            f"/{name}.xml", rss([{"title": f"Жаңалық {name}", "link": f"https://x.kz/{name}"}])
+        )
+    config = Path(str(tmp_path)) / "config.toml"
+    feeds = "".join(
+        f'[[feeds]]\nname = "{n}"\nurl = "{server.url(f"/{n}.xml")}"\n\n' for n in ("a", "b")
+    )
+    config.write_text(
+        f'[settings]\ndata_dir = "{Path(str(tmp_path)) / "data"}"\n\n{feeds}', encoding="utf-8"
+    )
+    loaded = _modules_loaded_by(["update", "--json"], str(config), whole=True)
+    assert "kzfeed.transport" in loaded and "httpcore" in loaded
+    assert "anyio._backends._asyncio" not in loaded
+    assert len(server.hits("/a.xml")) == len(server.hits("/b.xml")) == 1
