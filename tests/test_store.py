@@ -718,3 +718,29 @@ def test_a_day_with_another_table_is_written_whole_and_stays_json(tmp_path: Path
         for path in (day_file(tmp_path), tmp_path / "backups/last/items/2026-11-24.json"):
             decoded = orjson.loads(path.read_bytes())
             assert len(decoded["items"]) == n
+
+
+def test_a_patched_day_is_backed_up_as_written_and_the_last_copy_kept(tmp_path: Path) -> None:
+    store_items(Store(tmp_path), [make_item(n) for n in range(300)])
+    path = day_file(tmp_path)
+    first = path.read_bytes()
+    store_items(Store(tmp_path), [make_item(1000)])  # patched: new bytes after the old
+    second = path.read_bytes()
+    assert second != first and second.startswith(first[:-2])
+    backups = tmp_path / "backups"
+    assert (backups / "last" / "items" / path.name).read_bytes() == second
+    assert (backups / "previous" / "items" / path.name).read_bytes() == first
+    assert not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_a_copy_that_fails_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "backups" / "day.json"
+    store_files.write_atomic(target, b'{"old":1}')
+    source = tmp_path / "day.json"
+    source.write_bytes(b'{"new":2}')
+    store_files.copy_atomic(source, target)
+    assert target.read_bytes() == b'{"new":2}'
+    with pytest.raises(OSError):
+        store_files.copy_atomic(tmp_path / "gone.json", target)
+    assert target.read_bytes() == b'{"new":2}'
+    assert sorted(p.name for p in target.parent.iterdir()) == ["day.json"]

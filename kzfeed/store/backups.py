@@ -35,10 +35,11 @@ class BackupMirror:
         links: a file damaged in place must not damage its backup); the version it replaces
         moves to ``backups/previous/``.  Only files kzfeed itself wrote from good data ever
         reach the mirror, so it always holds the last good state.  The CRC-32 of the bytes
-        written comes back.
+        written comes back.  The backup is copied from the file just written, by the
+        kernel.
         """
         crc = files.write_atomic(path, data)
-        files.write_atomic(self._retire_backup(path), data)
+        files.copy_atomic(path, self._retire_backup(path))
         return crc
 
     def _retire_backup(self, path: Path) -> Path:

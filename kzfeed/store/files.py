@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -145,17 +146,38 @@ Data = bytes | Sequence[bytes | memoryview | Span]
 def write_atomic(path: Path, data: Data) -> int:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file;
     the CRC-32 of the bytes written."""
+    crc = 0
+    with _replacing(path) as tmp, open(tmp, "wb") as fh:
+        for piece in [data] if isinstance(data, bytes) else data:
+            for part in piece.chunks() if isinstance(piece, Span) else [piece]:
+                fh.write(part)
+                crc = zlib.crc32(part, crc)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return crc
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    """Copy ``source`` to ``path`` as `write_atomic` writes: the kernel copies the bytes
+    (``shutil.copyfile``: sendfile), an 11 MB day in ~4 ms instead of ~35 ms through
+    Python."""
+    with _replacing(path) as tmp:
+        shutil.copyfile(source, tmp)
+        fd = os.open(tmp, os.O_WRONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temp file beside ``path`` to write; it replaces ``path`` once written (the rename
+    made durable too), and is removed if the writing fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    crc = 0
     try:
-        with open(tmp, "wb") as fh:
-            for piece in [data] if isinstance(data, bytes) else data:
-                for part in piece.chunks() if isinstance(piece, Span) else [piece]:
-                    fh.write(part)
-                    crc = zlib.crc32(part, crc)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -167,7 +189,6 @@ def write_atomic(path: Path, data: Data) -> int:
             os.fsync(fd)
         finally:
             os.close(fd)
-    return crc
 
 
 def dumps(data: Any) -> bytes:
