@@ -132,6 +132,14 @@ class FeedState:
         return cls(**known)
 
 
+def effective_url(spec: FeedSpec, state: FeedState | None) -> str:
+    """The URL to request: a permanent redirect's target, while the config still names the
+    URL that redirected (editing the config's URL starts afresh)."""
+    if state is not None and state.url and state.config_url == spec.url:
+        return state.url
+    return spec.url
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """What one request for a feed gave: bytes and metadata, never parsed."""

@@ -614,7 +614,7 @@ class Wire:
     def feed_rows(self) -> list[dict[str, Any]]:
         """Each subscription's health, in config order (SPEC's `feeds --json` shape)."""
         from .dates import from_iso
-        from .update import effective_url
+        from .model import effective_url
 
         states = self.store.feed_states()
         stats = self.store.feed_stats()

@@ -23,7 +23,7 @@ from . import dedup
 from .config import Config
 from .dates import from_iso, to_utc_iso, utcnow, zone
 from .errors import FeedError, NotFound, StoreError, describe
-from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed
+from .model import FeedResult, FeedSpec, FeedState, FetchResult, ParsedFeed, effective_url
 from .store import Store, retention_cutoff
 from .words import count, ntr, tr
 
@@ -66,14 +66,6 @@ class UpdateReport:
 
 
 # ---------------------------------------------------------------- pure decisions
-
-
-def effective_url(spec: FeedSpec, state: FeedState | None) -> str:
-    """The URL to request: a permanent redirect's target, while the config still names the
-    URL that redirected (editing the config's URL starts afresh)."""
-    if state is not None and state.url and state.config_url == spec.url:
-        return state.url
-    return spec.url
 
 
 BACKOFF_START = timedelta(minutes=15)

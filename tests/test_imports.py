@@ -107,6 +107,20 @@ def test_commands_load_only_the_libraries_they_use(
     assert not loaded & never, loaded & never
 
 
+@pytest.mark.parametrize("argv", [["latest"], ["show", "1"], ["feeds"]])
+def test_readers_do_not_load_the_writer(argv: list[str], tmp_path: object) -> None:
+    from pathlib import Path
+
+    config = Path(str(tmp_path)) / "config.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "{Path(str(tmp_path)) / "data"}"\n', encoding="utf-8"
+    )
+    loaded = _modules_loaded_by(argv, str(config), whole=True)
+    assert "kzfeed.store" in loaded
+    writing = {"kzfeed.store.writer", "kzfeed.dedup", "kzfeed.store.termindex"}
+    assert not loaded & writing, loaded & writing
+
+
 def test_httpx_comes_without_its_command_line_client(tmp_path: object) -> None:
     """httpx imports its CLI (rich.syntax, pygments: ~35 ms) when those are installed;
     kzfeed bars it, and a fetch through httpx still works (a local file here)."""

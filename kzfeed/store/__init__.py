@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tinydb import TinyDB
 
@@ -50,7 +50,20 @@ from .index import (
     shortest_prefix,
 )
 from .spans import Spans
-from .writer import Writer, retention_cutoff
+
+if TYPE_CHECKING:
+    from .writer import Writer, retention_cutoff
+
+
+def __getattr__(name: str) -> Any:
+    """The writer's names, loaded when first asked for: a reader (`latest`, `show`) never
+    loads the writer, dedup or the term index."""
+    if name in ("Writer", "retention_cutoff"):
+        from . import writer
+
+        return getattr(writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MIN_PREFIX",
@@ -254,6 +267,8 @@ class Store(BackupMirror):
     def writer(self, on_wait: Callable[[str], None] | None = None) -> Iterator[Writer]:
         """Hold the lock, yield a Writer, commit what it changed (only if no exception)."""
         with self.locked(on_wait):
+            from .writer import Writer
+
             writer = Writer(self)
             yield writer
             writer.commit()

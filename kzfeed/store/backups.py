@@ -13,7 +13,6 @@ from ..words import tr
 from . import files
 from .identity import LEGACY, LEGACY_IDS, TOMBSTONES
 from .identity import remove as remove_identity
-from .termindex import remove as remove_term_index
 
 
 class BackupMirror:
@@ -130,6 +129,8 @@ def restore(
         with contextlib.suppress(OSError):  # of stores before identity.sqlite
             (data_dir / LEGACY_IDS).unlink()
         # derived from the files restored: built again from them when next opened
+        from .termindex import remove as remove_term_index
+
         remove_identity(data_dir)
         remove_term_index(data_dir)
         current = [
