@@ -12,6 +12,7 @@ import zlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -533,7 +534,12 @@ def test_spans_found_a_chunk_at_a_time_are_the_spans_of_the_whole_file(
     raw = orjson.dumps({"items": records})
     whole = survey(io.BytesIO(raw), chunk=len(raw) + 1)
     pieces = survey(io.BytesIO(raw), chunk=chunk)
-    assert pieces == whole and pieces.size == len(raw) and pieces.crc == zlib.crc32(raw)
+    assert (pieces.size, pieces.crc, pieces.at) == (whole.size, whole.crc, whole.at)
+    assert pieces.size == len(raw) and pieces.crc == zlib.crc32(raw)
+    # the CRC of all but the closing braces: known unless a chunk's end cut them apart
+    assert whole.head_crc == zlib.crc32(raw[:-2])
+    cut = (len(raw) % chunk or chunk) < 2  # the last chunk read holds one byte
+    assert pieces.head_crc == (None if cut else zlib.crc32(raw[:-2]))
     assert pieces.at is not None and set(pieces.at) == {int(k) for k in records}
     for doc, (start, end) in pieces.at.items():
         assert json.loads(raw[start:end]) == records[str(doc)]
@@ -744,3 +750,85 @@ def test_a_copy_that_fails_leaves_the_old_file_and_no_temp_file(tmp_path: Path) 
         store_files.copy_atomic(tmp_path / "gone.json", target)
     assert target.read_bytes() == b'{"new":2}'
     assert sorted(p.name for p in target.parent.iterdir()) == ["day.json"]
+
+
+@pytest.mark.parametrize("replaces", [True, False])
+def test_a_day_only_appended_to_is_copied_by_the_kernel_and_its_crc_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replaces: bool
+) -> None:
+    """A patch that only appends copies the old bytes up to the closing braces in the
+    kernel, with the CRC the survey found for them; where the open file cannot be used
+    (Windows: the day read into memory first) the bytes go through Python, the same."""
+    import kzfeed.store.writer
+
+    monkeypatch.setattr(kzfeed.store.writer, "REPLACES_OPEN_FILES", replaces)
+    copied: list[int] = []
+    copy = store_files._copy_span
+
+    def counted(span: store_files.Span, fh: Any) -> bool:
+        done = copy(span, fh)
+        copied.append(done)
+        return done
+
+    monkeypatch.setattr(store_files, "_copy_span", counted)
+    store_items(Store(tmp_path), [make_item(n) for n in range(300)])
+    for batch in range(3):  # each patched from the last, whose CRC the index keeps
+        before = day_file(tmp_path).read_bytes()
+        no_tinydb(monkeypatch)
+        store_items(Store(tmp_path), [make_item(1000 + 10 * batch + n) for n in range(4)])
+        after = day_file(tmp_path).read_bytes()
+        assert after.startswith(before[:-2]) and after.count(b'"id":') == 304 + 4 * batch
+        stamps = Store(tmp_path).identity().stamps()
+        assert stamps["items/" + day_file(tmp_path).stem][2] == zlib.crc32(after)
+        assert (tmp_path / "backups" / "last" / "items" / day_file(tmp_path).name).read_bytes() == (
+            after
+        )
+    assert copied == [replaces] * 3
+    # an edit: the old bytes are copied around the edited record, through Python
+    edited = replace(make_item(7), title="Новость номер 7 (обновлено)", content_hash="h2")
+    no_tinydb(monkeypatch)
+    store_items(Store(tmp_path), [edited])
+    after = day_file(tmp_path).read_bytes()
+    assert "(обновлено)".encode() in after and copied == [replaces] * 3
+    stamps = Store(tmp_path).identity().stamps()
+    assert stamps["items/" + day_file(tmp_path).stem][2] == zlib.crc32(after)
+
+
+def _span_file(tmp_path: Path) -> tuple[Path, bytes]:
+    source = tmp_path / "old.json"
+    raw = ("День " * 50_000).encode()
+    source.write_bytes(raw)
+    return source, raw
+
+
+@pytest.mark.parametrize("refuse", ["nothing", "copy_file_range", "both"])
+def test_a_span_with_its_crc_is_written_whole_however_the_kernel_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refuse: str
+) -> None:
+    import errno
+
+    source, raw = _span_file(tmp_path)
+
+    def refused(*args: Any) -> int:
+        raise OSError(errno.EXDEV, "refused")
+
+    if refuse in ("copy_file_range", "both"):
+        monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
+    if refuse == "both":
+        monkeypatch.setattr(os, "sendfile", refused, raising=False)
+    target = tmp_path / "new.json"
+    with open(source, "rb") as fh:
+        span = store_files.Span(fh, 7, len(raw) - 3, zlib.crc32(raw[7:-3]))
+        crc = store_files.write_atomic(target, [span, b"+tail"])
+    assert target.read_bytes() == raw[7:-3] + b"+tail"
+    assert crc == zlib.crc32(target.read_bytes())
+
+
+def test_a_span_longer_than_its_file_is_never_written_cut(tmp_path: Path) -> None:
+    source, raw = _span_file(tmp_path)
+    target = tmp_path / "new.json"
+    store_files.write_atomic(target, b"old")
+    with open(source, "rb") as fh, pytest.raises(OSError, match="ended before"):
+        store_files.write_atomic(target, [store_files.Span(fh, 0, len(raw) + 10, 0), b"x"])
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "old.json"]

@@ -55,6 +55,7 @@ class Layout:
     size: int
     crc: int
     at: dict[int, tuple[int, int]] | None
+    head_crc: int | None = None  # of every byte but the closing ``}}``, when found
 
 
 def scan(path: Path) -> Spans:
@@ -74,12 +75,13 @@ def survey(fh: BinaryIO, chunk: int = CHUNK) -> Layout:
     """Read a partition file from its start a chunk at a time (never whole: a busy day is
     46 MB): its size, CRC-32 and where each record lies.  A key cut by a chunk's end is
     carried into the next chunk; a key is found once, where it starts."""
-    size = crc = base = 0
-    carry = first = last = b""
+    size = crc = base = before = 0
+    carry = first = last = tail = b""
     at: dict[int, tuple[int, int]] | None = {}
     doc, start = -1, -1
     behind = 0  # the byte before the buffer: what precedes a key found at its start
     while data := fh.read(chunk):
+        before, tail = crc, data  # the CRC before the last chunk read, and that chunk
         crc = zlib.crc32(data, crc)
         size += len(data)
         if len(first) < len(_OPEN):
@@ -116,7 +118,10 @@ def survey(fh: BinaryIO, chunk: int = CHUNK) -> Layout:
     if doc < 0:
         return Layout(size, crc, None)
     at[doc] = (start, size - len(_CLOSE))
-    return Layout(size, crc, at)
+    # what a patch that only appends copies as it is: its CRC, so the bytes need not pass
+    # through Python again (unknown when the closing braces were cut by a chunk's end)
+    head = zlib.crc32(tail[: -len(_CLOSE)], before) if len(tail) >= len(_CLOSE) else None
+    return Layout(size, crc, at, head)
 
 
 def read_record(path: Path, spans: Spans, doc_id: int) -> dict[str, Any] | None:

@@ -549,7 +549,10 @@ class Writer:
         for (start, end), record in sorted(places, key=lambda p: p[0]):
             pieces += [files.Span(fh, at, start), files.dumps(record)]
             at = end
-        pieces.append(files.Span(fh, at, layout.size - 2))
+        # only appended to: the old bytes up to the closing braces, whose CRC is known,
+        # are copied by the kernel (`files.write_atomic`)
+        known = layout.head_crc if at == 0 else None
+        pieces.append(files.Span(fh, at, layout.size - 2, known))
         if added:
             pieces += [b"" if layout.size == len(EMPTY) else b",", new]
         pieces.append(b"}}")
