@@ -1401,9 +1401,12 @@ def invoked(argv: list[str]) -> str | None:
     a global option asks for help or the version)."""
     k = 0
     while k < len(argv) and argv[k].startswith("-"):
-        if argv[k] not in GLOBAL_OPTIONS and not argv[k].startswith("--config="):
+        if argv[k] in GLOBAL_OPTIONS:
+            k += 2
+        elif argv[k].startswith(("--config=", "-c")):
+            k += 1  # `--config=PATH`, `-cPATH`
+        else:
             return None  # --help, --version, or a mistake click is to report
-        k += 2 if argv[k] in GLOBAL_OPTIONS else 1
     return argv[k] if k < len(argv) else None
 
 

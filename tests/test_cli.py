@@ -863,6 +863,8 @@ def test_names_from_hosts_and_where_the_database_is(cfg_path: Path, monkeypatch:
         (["--config", "k.toml", "latest"], "latest"),
         (["-c", "k.toml", "db", "check"], "db"),
         (["--config=k.toml", "show", "1a2"], "show"),
+        (["-ck.toml", "feeds"], "feeds"),
+        (["--", "latest"], None),
         (["--help"], None),
         (["--version"], None),
         (["-c", "k.toml"], None),

@@ -765,9 +765,10 @@ def test_a_day_only_appended_to_is_copied_by_the_kernel_and_its_crc_kept(
     copied: list[int] = []
     copy = store_files._copy_span
 
-    def counted(span: store_files.Span, fh: Any) -> bool:
-        done = copy(span, fh)
-        copied.append(done)
+    def counted(span: store_files.Span, fh: Any, ways: Any = None) -> bool:
+        done = copy(span, fh, ways)
+        if ways is None:  # the day's own write, not its backup's
+            copied.append(done)
         return done
 
     monkeypatch.setattr(store_files, "_copy_span", counted)
@@ -832,3 +833,22 @@ def test_a_span_longer_than_its_file_is_never_written_cut(tmp_path: Path) -> Non
         store_files.write_atomic(target, [store_files.Span(fh, 0, len(raw) + 10, 0), b"x"])
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "old.json"]
+
+
+def test_a_backup_is_a_copy_of_its_own_never_sharing_the_files_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copy_file_range may share the source's blocks (a reflink on btrfs or XFS): a backup
+    is never made with it, and is the same bytes, whichever way the kernel copies."""
+
+    def shared(*args: Any) -> int:
+        raise AssertionError("a backup made with copy_file_range")
+
+    monkeypatch.setattr(os, "copy_file_range", shared, raising=False)
+    source, raw = _span_file(tmp_path)
+    store_files.copy_atomic(source, tmp_path / "backups" / "old.json")
+    assert (tmp_path / "backups" / "old.json").read_bytes() == raw
+    monkeypatch.delattr(os, "sendfile", raising=False)  # no kernel copy at all: Python's
+    monkeypatch.setattr(store_files, "_OWN_COPIES", [])
+    store_files.copy_atomic(source, tmp_path / "backups" / "again.json")
+    assert (tmp_path / "backups" / "again.json").read_bytes() == raw

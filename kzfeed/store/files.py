@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -119,9 +118,8 @@ def decode_store_file(path: Path, raw: bytes) -> dict[str, Any]:
 class Span:
     """Bytes ``start``..``end`` of a file open for reading, copied a megabyte at a time
     when written (a patched day's unchanged bytes are never held in memory).  The file
-    object stays valid after its path is replaced, so the same span can be written twice
-    (the store's file, then its backup).  ``crc``: the CRC-32 of its bytes, when known;
-    a span that starts the file written is then copied by the kernel."""
+    object stays valid after its path is replaced.  ``crc``: the CRC-32 of its bytes,
+    when known; a span that starts the file written is then copied by the kernel."""
 
     source: BinaryIO
     start: int
@@ -164,7 +162,7 @@ def write_atomic(path: Path, data: Data) -> int:
     return crc
 
 
-def _copy_span(span: Span, fh: BinaryIO) -> bool:
+def _copy_span(span: Span, fh: BinaryIO, ways: Sequence[_Copy] | None = None) -> bool:
     """Copy ``span`` to the start of the empty file ``fh`` in the kernel (copy_file_range,
     else sendfile): no megabyte at a time through Python with its CRC worked out again.
     False when neither copies a byte of these files (nothing was written: the caller goes
@@ -173,7 +171,7 @@ def _copy_span(span: Span, fh: BinaryIO) -> bool:
         source, target = span.source.fileno(), fh.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
         return False
-    for copy in _KERNEL_COPIES:
+    for copy in _KERNEL_COPIES if ways is None else ways:
         at = span.start
         while at < span.end:
             try:
@@ -200,24 +198,31 @@ def _by_sendfile(source: int, target: int, at: int, count: int) -> int:
     return os.sendfile(target, source, at, count)
 
 
-#: the kernel's ways to copy between files this platform has, the fastest first
-_KERNEL_COPIES = [
+_Copy = Callable[[int, int, int, int], int]  # source fd, target fd, offset, count -> copied
+
+#: the kernel's ways to copy between files this platform has, the fastest first (a new day
+#: may share the old day's blocks: the old one goes once the new one is in place)
+_KERNEL_COPIES: list[_Copy] = [
     way
     for way, name in ((_by_copy_file_range, "copy_file_range"), (_by_sendfile, "sendfile"))
     if hasattr(os, name)
 ]
+#: ... and those that always write a copy of its own (for the backups)
+_OWN_COPIES = [way for way in _KERNEL_COPIES if way is _by_sendfile]
 
 
 def copy_atomic(source: Path, path: Path) -> None:
-    """Copy ``source`` to ``path`` as `write_atomic` writes; the kernel copies the bytes
-    (``shutil.copyfile``: sendfile), not Python a megabyte at a time."""
-    with _replacing(path) as tmp:
-        shutil.copyfile(source, tmp)
-        fd = os.open(tmp, os.O_WRONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Copy ``source`` to ``path`` as `write_atomic` writes, the bytes copied by the kernel
+    (sendfile), not by Python a megabyte at a time.  Never by copy_file_range: on a
+    filesystem that can (btrfs, XFS) that shares the source's blocks, and a backup must be
+    a copy of its own."""
+    with _replacing(path) as tmp, open(source, "rb") as src, open(tmp, "wb") as fh:
+        whole = Span(src, 0, os.fstat(src.fileno()).st_size)
+        if not _copy_span(whole, fh, _OWN_COPIES):
+            for part in whole.chunks():
+                fh.write(part)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 @contextlib.contextmanager

@@ -487,7 +487,7 @@ class Writer:
         if not isinstance(known, list) or len(known) != 3 or found != known[:2] or known[2] is None:
             return None
         try:
-            fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed below, after both writes)
+            fh: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed below, once the day is written)
             if not REPLACES_OPEN_FILES:  # Windows: the old day's bytes are copied to memory
                 with fh:
                     fh = io.BytesIO(fh.read())
@@ -500,7 +500,7 @@ class Writer:
                 return None
             if pieces is None:
                 return None
-            crc = self.store.save(path, pieces)  # the file, then its backup, from fh
+            crc = self.store.save(path, pieces)  # the day from fh; its backup, from the day
 
         def everything() -> list[StoredItem]:  # the day as just written
             return list(files.load_json(path).get("items", {}).values())
