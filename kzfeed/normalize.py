@@ -250,7 +250,9 @@ def normalize_entries(
     link_counts = Counter(c for _s, _g, c in stories if c)
     items: list[Item] = []
     seen_keys: set[str] = set()
-    for entry, link, canon_link, guid in zip(entries, links, canon, guids, strict=True):
+    for entry, link, canon_link, guid, (_s, guid_hash, link_hash) in zip(
+        entries, links, canon, guids, given, strict=True
+    ):
         title = _text_of(entry.get("title_detail"), str(entry.get("title") or ""))
         description = str(entry.get("summary") or "")
         content = _full_text(entry)
@@ -277,8 +279,9 @@ def normalize_entries(
         when, estimated = entry_time(entry, fetched)
         categories = _categories(entry)
         keys = rubrics.classify(categories, aliases, spec.rubric, link)
-        trusted_guid = guid if guid and guid_counts[_hash("g", guid)] == 1 else None
-        shared_link = canon_link and link_counts[_hash("c", canon_link)] != 1
+        # the facts' hashes: there when the entry has a GUID, a link (`entry_facts`)
+        trusted_guid = guid if guid_hash is not None and guid_counts[guid_hash] == 1 else None
+        shared_link = link_hash is not None and link_counts[link_hash] != 1
         link_key = _hash("u", canon_link) if canon_link and not shared_link else None
         if trusted_guid:
             ident = "g:" + trusted_guid
