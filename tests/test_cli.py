@@ -903,3 +903,42 @@ def test_a_mistyped_command_is_named_with_its_near_misses(tmp_path: Path) -> Non
         text=True,
     )
     assert ran.returncode == 2 and "'latest'" in ran.stderr, ran.stderr
+
+
+def _run_kzfeed_with(prelude: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`kzfeed.cli.run` (the `kzfeed` command) in a fresh process, after ``prelude``."""
+    code = f"import sys\n{prelude}\nfrom kzfeed.cli import run\nsys.argv = {['kzfeed', *argv]!r}\nrun()\n"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_command_ends_without_teardown_but_after_the_exit_handlers(tmp_path: Path) -> None:
+    marker = tmp_path / "atexit"
+    prelude = (
+        "import atexit, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('ran'))\n"
+        "import gc\n"
+        # a teardown that ran would print this; the command ends before it
+        "class Loud:\n    def __del__(self): print('torn down', flush=True)\n"
+        "keep = Loud()\n"
+    )
+    done = _run_kzfeed_with(prelude, ["--version"])
+    assert done.returncode == 0 and done.stdout == "kzfeed 0.1.0\n", done
+    assert marker.read_text() == "ran"
+    mistyped = _run_kzfeed_with(prelude, ["-c", str(tmp_path / "k.toml"), "lates"])
+    assert mistyped.returncode == 2 and "'latest'" in mistyped.stderr
+    assert "torn down" not in mistyped.stdout
+
+
+def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
+    marker = tmp_path / "thread"
+    prelude = (
+        "import pathlib, threading, time\n"
+        "def work():\n    time.sleep(0.3)\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('done')\n"
+        "threading.Thread(target=work).start()\n"
+    )
+    done = _run_kzfeed_with(prelude, ["--version"])
+    assert done.returncode == 0 and marker.read_text() == "done"
