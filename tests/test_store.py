@@ -852,3 +852,27 @@ def test_a_backup_is_a_copy_of_its_own_never_sharing_the_files_blocks(
     monkeypatch.setattr(store_files, "_OWN_COPIES", [])
     store_files.copy_atomic(source, tmp_path / "backups" / "again.json")
     assert (tmp_path / "backups" / "again.json").read_bytes() == raw
+
+
+def test_a_kernel_copy_that_fails_part_way_fails_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first call copies, the second fails (a disk error): the write fails with that
+    error and leaves the old file; a way refused at the start is only passed over."""
+    import errno
+
+    source, raw = _span_file(tmp_path)
+    calls = []
+
+    def flaky(src: int, dst: int, count: int, offset: int | None = None) -> int:
+        calls.append(offset)
+        if len(calls) > 1:
+            raise OSError(errno.EIO, "disk error")
+        return os.sendfile(dst, src, offset, min(count, 4096))
+
+    monkeypatch.setattr(os, "copy_file_range", flaky, raising=False)
+    target = tmp_path / "new.json"
+    store_files.write_atomic(target, b"old")
+    with open(source, "rb") as fh, pytest.raises(OSError, match="disk error"):
+        store_files.write_atomic(target, [store_files.Span(fh, 0, len(raw), zlib.crc32(raw))])
+    assert target.read_bytes() == b"old" and calls == [0, 4096]

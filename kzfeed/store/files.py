@@ -176,8 +176,10 @@ def _copy_span(span: Span, fh: BinaryIO, ways: Sequence[_Copy] | None = None) ->
         while at < span.end:
             try:
                 done = copy(source, target, at, span.end - at)
-            except OSError:  # not for these files (an old kernel, a filesystem): the next way
-                done = 0
+            except OSError:
+                if at != span.start:
+                    raise  # part of it copied: the files' error, not the way's
+                done = 0  # not for these files (an old kernel, a filesystem): the next way
             if done <= 0:
                 break
             at += done
