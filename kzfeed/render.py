@@ -188,6 +188,9 @@ SHORT_LABELS = {
 # The room a headline gets before the other columns give up space (issue 12: at 80 columns a
 # title had 33 cells; newsboat gives the same titles 57).
 MIN_TITLE = 50
+# ... and past what a wide terminal gives a headline (this much), the source column grows to
+# show whole names up to WIDE_SOURCE cells ("Kazinform - Политика", not "Kazinform - Пол…")
+WIDE_TITLE, WIDE_SOURCE = 60, 28
 
 
 def abbreviate(name: str, width: int) -> str:
@@ -231,6 +234,7 @@ def _item_table(
     short_ids: Mapping[str, str] | None = None,
     stories: Mapping[str, StoryLine] | None = None,
     highlight: Highlight | None = None,
+    sources: Sequence[Record] | None = None,
 ) -> Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
     marks an estimated time), source badge, rubric, title cut to the width that is left.
@@ -238,8 +242,9 @@ def _item_table(
     The id is each item's shortest unique prefix (``short_ids``; ``ID_WIDTH`` characters
     for an id without one).  The headline keeps at least ``MIN_TITLE`` cells: on a narrow
     terminal the rubric shortens to its short label and the source to what is left (6 cells
-    at least; "The " goes first).  ``width``
-    None: nothing is cut (piped output)."""
+    at least; "The " goes first); on a wide terminal it grows to show whole names, as wide
+    as the longest name of ``sources`` (the whole view's records, so that the sections of
+    one view line up; else these) needs.  ``width`` None: nothing is cut (piped output)."""
     shown = {r["id"]: (short_ids or {}).get(r["id"]) or r["id"][:ID_WIDTH] for r in records}
     id_width = max(map(len, shown.values()), default=ID_WIDTH)
     source_width, rubric_width = 16, 12
@@ -255,6 +260,11 @@ def _item_table(
         rubric_width = 6
         rest = width - (id_width + 1 + time_width + 1) - ((rubric_width + 1) if show_rubric else 0)
         source_width = max(6, min(16, rest - MIN_TITLE - 1))
+    elif width is not None and show_source:
+        named = records if sources is None else sources
+        longest = max((cell_len(clean_line(display_source(r))) for r in named), default=0)
+        spare = width - fixed - WIDE_TITLE  # what the headline can give up on a wide terminal
+        source_width = max(source_width, min(longest, WIDE_SOURCE, source_width + spare))
     cut = width is not None
     table = Table(box=None, show_header=False, pad_edge=False, expand=cut, padding=(0, 1, 0, 0))
     table.add_column("id", style="dim", no_wrap=True, width=id_width)
@@ -389,6 +399,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
+                    sources=records,
                 )
             )
             parts.append(Text(""))
@@ -406,6 +417,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
+                    sources=records,
                 )
             )
             parts.append(Text(""))
@@ -421,6 +433,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
+                    sources=records,
                 )
             )
             parts.append(Text(""))

@@ -109,6 +109,34 @@ def test_titles_are_cut_by_display_width_and_columns_line_up(examples: Path) -> 
     assert "Политика" in wide and "The Astana Times" in wide
 
 
+def test_a_wide_terminal_shows_whole_source_names_and_keeps_the_headline_room(
+    examples: Path,
+) -> None:
+    import re
+
+    from rich.cells import cell_len
+
+    def rows(columns: int) -> list[str]:
+        out = view(examples, "ru", "latest", "-n", "40", columns=columns)
+        return [line for line in out.splitlines() if re.match(r"[0-9a-f]{4} \d\d:\d\d ", line)]
+
+    narrow, wide = rows(100), rows(120)
+    assert any("Kazinform · Пол…" in line for line in narrow)  # 16 cells at 100 columns
+    assert any("Kazinform · Политика " in line for line in wide)  # whole at 120
+    assert not any("Kazinform · Пол…" in line for line in wide)
+    for line in wide:
+        assert cell_len(line.rstrip()) <= 120
+    # every section's columns line up: the rubric column starts after the longest source
+    # name of the whole view, and the headline 13 cells later, with 60 cells or more left
+    source_at = len("9a76 10:02  ")
+    rubric_at = source_at + len("Kazinform · Политика") + 1
+    labels = {"Общество", "Политика", "Экономика", "В мире", "Происшествия", "Спорт"}
+    labels |= {"Культура", "Наука"}
+    for line in wide:
+        assert line[rubric_at - 1] == " " and line[rubric_at : rubric_at + 12].strip() in labels
+    assert 120 - (rubric_at + 13) >= 60
+
+
 def test_piped_output_is_never_cut_and_plain_is_one_line_an_item(
     examples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
