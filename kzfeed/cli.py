@@ -1430,10 +1430,26 @@ def run() -> None:
         main()
     except SystemExit as exc:
         code = exc.code
+    except BrokenPipeError:  # outside a command (`--version | true`): as `handled` does
+        _quiet_stdout()
+    except OSError as exc:  # outside a command (`--version` to a full disk): one line
+        code = 1
+        with contextlib.suppress(Exception):
+            _say(tr("error: {reason}").format(reason=exc))
     if threading.active_count() > 1 or not isinstance(code, int | None):
         sys.exit(code)
     atexit._run_exitfuncs()
+    code = code or 0
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader gone (`| head`): nothing
+        if stream is None:  # started with the descriptor closed (`>&-`, some crons)
+            continue
+        try:
             stream.flush()
-    os._exit(code or 0)
+        except (BrokenPipeError, ValueError):  # a reader gone (`| head`): nothing to say
+            pass
+        except OSError as exc:  # a full disk: the output is lost, and the run says so
+            if stream is sys.stdout and not code:  # (once: not again after the above)
+                code = 1
+                with contextlib.suppress(Exception):
+                    _say(tr("error: {reason}").format(reason=exc))
+    os._exit(code)

@@ -942,3 +942,59 @@ def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     )
     done = _run_kzfeed_with(prelude, ["--version"])
     assert done.returncode == 0 and marker.read_text() == "done"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["latest"], ["--version"]])
+def test_output_lost_to_a_full_disk_is_an_error_not_a_success(wired: Path, argv: list[str]) -> None:
+    """The last flush is where a full disk shows (stdout buffered: PYTHONUNBUFFERED off);
+    for `--version`, click's own flush: one line either way, exit 1, no traceback."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(REPO)
+    with open("/dev/full", "w") as full:
+        ran = subprocess.run(
+            [sys.executable, "-m", "kzfeed", "--config", str(wired), *argv],
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert ran.returncode == 1, ran
+    assert ran.stderr.startswith("kzfeed: ") and "No space left" in ran.stderr
+    assert ran.stderr.count("\n") == 1 + ran.stderr.count("kzfeed: database:"), ran.stderr
+
+
+def test_a_closed_stdout_is_no_failure(tmp_path: Path) -> None:
+    """Started with descriptor 1 closed (`kzfeed … >&-`): sys.stdout is None."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(REPO)
+    ran = subprocess.run(
+        [sys.executable, "-m", "kzfeed", "--version"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert ran.returncode == 0 and ran.stderr == "", ran
+
+
+def test_a_reader_gone_is_no_failure(wired: Path) -> None:
+    """`kzfeed latest | true`: the pipe closed before the last flush; exit 0, silent."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PYTHONPATH"] = str(REPO)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-m", "kzfeed", "--config", str(wired), "latest"],
+            env=env,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert ran.returncode == 0 and ran.stderr == "", ran
