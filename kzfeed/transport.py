@@ -134,28 +134,14 @@ def _httpx_errors() -> Iterator[None]:
         raise mapped(str(exc)) from exc
 
 
-class _Lock:
-    """An asyncio lock where httpcore's connection has its own (``_state_lock``): httpcore
-    takes it through anyio, whose asyncio layer costs 14 ms to import on the first request
-    and a trip round the event loop on every acquire, twice a request.  kzfeed sends one
-    request at a time on a connection, so the lock is never waited for."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-
-    async def __aenter__(self) -> _Lock:
-        await self._lock.acquire()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
-
-
 def _asyncio_lock(conn: httpcore.AsyncHTTP11Connection) -> None:
-    """Give ``conn`` an asyncio lock (`_Lock`) in place of httpcore's, when it has the lock
-    this was written against (httpcore 1.x); else it keeps its own."""
+    """Give ``conn`` an asyncio lock in place of httpcore's ``_state_lock`` (httpcore 1.x,
+    which only takes it with ``async with``; else it keeps its own): httpcore's goes through
+    anyio, whose asyncio layer costs 14 ms to import on the first request and a trip round
+    the event loop on every acquire, twice a request.  kzfeed sends one request at a time on
+    a connection, so the lock is never waited for."""
     if type(getattr(conn, "_state_lock", None)).__name__ == "AsyncLock":
-        conn._state_lock = _Lock()  # type: ignore[assignment]
+        conn._state_lock = asyncio.Lock()  # type: ignore[assignment]
 
 
 class _Stream(httpcore.AsyncNetworkStream):
