@@ -395,7 +395,6 @@ class Writer:
         self._removed = {day: ids for day, ids in removed.items() if ids}
         for partition in sorted(self._removed):
             self._write_one(partition, partition in newest, stamps)
-        self._pending.clear()
         self._removed.clear()
         self._added.clear()
         keep_newest(self.store.data_dir, days)
