@@ -1336,7 +1336,10 @@ def command(only: str | None = None) -> Any:
 
     commands, groups = app.registered_commands, app.registered_groups
     if only is not None:
-        picked = [c for c in commands if _command_name(c) == only]
+        name = typer.main.get_command_name  # how Typer names a command from its function
+        picked = [
+            c for c in commands if (c.name or name(getattr(c.callback, "__name__", ""))) == only
+        ]
         picked_groups = [g for g in groups if g.name == only]
         if picked or picked_groups:  # else all: click names the near misses
             app.registered_commands, app.registered_groups = picked, picked_groups
@@ -1392,10 +1395,6 @@ def global_options_first(argv: list[str]) -> list[str]:
     return head[:k] + moved + head[k:] + tail
 
 
-def _command_name(info: Any) -> str:
-    return str(info.name or info.callback.__name__.lower().replace("_", "-"))
-
-
 def invoked(argv: list[str]) -> str | None:
     """The command an argument list (global options first) names, or None (none named, or
     a global option asks for help or the version)."""
@@ -1433,9 +1432,7 @@ def run() -> None:
     except BrokenPipeError:  # outside a command (`--version | true`): as `handled` does
         _quiet_stdout()
     except OSError as exc:  # outside a command (`--version` to a full disk): one line
-        code = 1
-        with contextlib.suppress(Exception):
-            _say(tr("error: {reason}").format(reason=exc))
+        code = _lost(exc)
     if threading.active_count() > 1 or not isinstance(code, int | None):
         sys.exit(code)
     atexit._run_exitfuncs()
@@ -1449,7 +1446,12 @@ def run() -> None:
             pass
         except OSError as exc:  # a full disk: the output is lost, and the run says so
             if stream is sys.stdout and not code:  # (once: not again after the above)
-                code = 1
-                with contextlib.suppress(Exception):
-                    _say(tr("error: {reason}").format(reason=exc))
+                code = _lost(exc)
     os._exit(code)
+
+
+def _lost(exc: OSError) -> int:
+    """Output lost (a full disk): one line on stderr, where there is one; the exit code."""
+    with contextlib.suppress(Exception):
+        _say(tr("error: {reason}").format(reason=exc))
+    return 1
