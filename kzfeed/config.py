@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from . import rubrics
 from .errors import ConfigError, ConfigNotFound
-from .htmlsource import PRESETS as _html_presets
 from .model import FeedSpec
+from .presets import PRESETS as _html_presets
 from .words import tr
 
 APP = "kzfeed"

@@ -14,9 +14,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from . import rubrics
 from .dates import to_utc_iso
+from .htmltext import html_to_text
 from .language import language_code, text_language
 from .model import FeedSpec, Item
-from .sanitize import clean_line, html_to_text, shorten
+from .sanitize import clean_line, shorten
 
 SUMMARY_LIMIT = 1000
 TEXT_LIMIT = 60_000

@@ -54,7 +54,7 @@ def subscribe(cfg: Config, options: AddOptions, say: Say) -> FeedSpec:
             )
         )
     if options.html:
-        from .htmlsource import PRESETS
+        from .presets import PRESETS
 
         if options.preset is not None and options.preset not in PRESETS:
             known = ", ".join(PRESETS)
@@ -242,8 +242,9 @@ def _no_feed_advice(url: str, fetched: Any, cfg: Config, why: Exception, say: Sa
     """What to do with a page that is no feed and links to none: what list detection finds
     on it (shown), and the `add --html` command that reads it."""
     from .errors import FeedError
-    from .htmlsource import parse_list, preset_for
+    from .htmlsource import parse_list
     from .model import FeedSpec
+    from .presets import preset_for
 
     preset = preset_for(fetched.final_url)
     how = f" --preset {preset}" if preset else ""

@@ -32,8 +32,9 @@ from kzfeed import encoding
 from kzfeed.cli import app
 from kzfeed.config import load_config
 from kzfeed.fetch import parse_cache_control, parse_retry_after, safe_location
+from kzfeed.htmltext import defuse, html_to_text
 from kzfeed.parse import looks_like_html, parse_bytes
-from kzfeed.sanitize import clean_line, defuse, html_to_text
+from kzfeed.sanitize import clean_line
 from kzfeed.store import Store, check
 from kzfeed.update import update
 

@@ -5,7 +5,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kzfeed.sanitize import clean_line, clean_text, html_to_text, shorten
+from kzfeed.htmltext import html_to_text
+from kzfeed.sanitize import clean_line, clean_text, shorten
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
@@ -82,7 +83,7 @@ SIMPLE_TOKENS = st.one_of(
 @settings(max_examples=800)
 def test_simple_markup_shortcut_agrees_with_the_parser(tokens: list[str], links: bool) -> None:
     """Paragraph/list/emphasis markup skips html.parser; the text must be the parser's."""
-    from kzfeed.sanitize import _extract, _parsed, _simple_parts
+    from kzfeed.htmltext import _extract, _parsed, _simple_parts
 
     markup = "".join(tokens)
     assert _simple_parts(markup) is not None
