@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kzfeed.cli import app
@@ -677,3 +679,158 @@ def test_golden_views_on_a_real_terminal(pty_examples: Path, lang: str, columns:
             for row in rows_:
                 head = next(t[:12] for t in titles if t[:12] in row)
                 assert columns - cell_len(row[: row.index(head)]) >= 50, text
+
+
+# ItemRows (kzfeed's own layout of a listing) against the rich Table it replaced
+
+
+def _cells_of(renderable: Any, width: int | None) -> list[list[tuple[str, Any]]]:
+    """Each printed line as (character, style) pairs, the trailing spaces dropped (the CLI
+    strips them) and a space's style ignored (a style on a space shows nothing: no
+    underline or background in a listing's columns)."""
+    from rich.console import Console
+    from rich.style import Style
+
+    console = Console(width=width or 10_000, color_system="truecolor", force_terminal=True)
+    lines = []
+    for segments in console.render_lines(renderable, console.options, pad=False):
+        chars = [
+            (ch, None if ch == " " else (segment.style or Style.null()))
+            for segment in segments
+            for ch in segment.text
+        ]
+        while chars and chars[-1][0] == " ":
+            chars.pop()
+        lines.append(chars)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+_NAMES = st.text(
+    alphabet=st.sampled_from("Kazinform -ПолитикаӘәҒғҚқҢңӨөҰұҮүҺһІі日本語 ()The·,"),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.text(alphabet="0123456789abcdef", min_size=4, max_size=16),
+            st.integers(min_value=0, max_value=5 * 86_400),
+            _NAMES,
+            st.sampled_from(["politics", "economy", "incidents", "technology", "other", "x"]),
+            _NAMES,
+            st.booleans(),
+            st.booleans(),
+        ),
+        max_size=12,
+        unique_by=lambda t: t[0],
+    ),
+    width=st.one_of(st.none(), st.integers(min_value=20, max_value=220)),
+    lang=st.sampled_from(["ru", "kk", "en"]),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+)
+def test_item_rows_print_what_the_rich_table_printed(
+    items: list[tuple[str, int, str, str, str, bool, bool]],
+    width: int | None,
+    lang: str,
+    flags: tuple[bool, bool, bool, bool],
+) -> None:
+    """At every width (and piped, uncut), in every language, with wide and combining-free
+    Kazakh text, story notes and search marks: the same characters in the same styles."""
+    from datetime import UTC, datetime, timedelta
+
+    from kzfeed import render
+    from kzfeed.query import StoryLine
+
+    show_source, show_rubric, with_date, mark = flags
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    records = [
+        {
+            "id": ident,
+            "published": (start + timedelta(seconds=secs)).isoformat(),
+            "source": source,
+            "rubrics": [rubric],
+            "title": title,
+            "read": read,
+            "date_estimated": estimated,
+        }
+        for ident, secs, source, rubric, title, read, estimated in items
+    ]
+    stories = {r["id"]: StoryLine(r, [r, r], [r["source"]]) for r in records[:2]}
+
+    def highlight(text: str, _lang: str | None) -> list[tuple[int, int]]:
+        return [(0, min(3, len(text)))] if text else []
+
+    columns, rows = render._item_cells(
+        records,
+        UTC,
+        lang,
+        show_rubric=show_rubric,
+        show_source=show_source,
+        with_date=with_date,
+        width=width,
+        short_ids=None,
+        stories=stories,
+        highlight=highlight if mark else None,
+        sources=None,
+    )
+    laid_out = render._item_table(
+        records,
+        UTC,
+        lang,
+        show_rubric=show_rubric,
+        show_source=show_source,
+        with_date=with_date,
+        width=width,
+        stories=stories,
+        highlight=highlight if mark else None,
+    )
+    table = render._as_table(columns, rows, width)
+    assert _cells_of(laid_out, width) == _cells_of(table, width)
+
+
+def test_item_rows_at_every_width_down_to_a_sliver() -> None:
+    """Width by width from 10 to 130 columns, through the point where the headline has no
+    room left and the listing falls back to the Table: the same lines as the Table's."""
+    from datetime import UTC
+
+    from kzfeed import render
+
+    records = [
+        {
+            "id": f"{n:x}" * 6,
+            "published": f"2026-11-2{n}T0{n}:15:00+00:00",
+            "source": ["Kazinform - Политика", "Tengrinews.kz", "The Astana Times (en)"][n % 3],
+            "rubrics": [["politics", "incidents", "technology"][n % 3]],
+            "title": "Тоқаев Қазақстан Республикасының жаңа заңына қол қойды " * (n % 2 + 1),
+            "read": n == 2,
+            "date_estimated": n == 1,
+        }
+        for n in range(1, 6)
+    ]
+    fallbacks = 0
+    for width in range(10, 131):
+        for with_date in (False, True):
+            columns, rows = render._item_cells(
+                records,
+                UTC,
+                "kk",
+                show_rubric=True,
+                show_source=True,
+                with_date=with_date,
+                width=width,
+                short_ids=None,
+                stories=None,
+                highlight=None,
+                sources=None,
+            )
+            laid_out = render._item_table(records, UTC, "kk", with_date=with_date, width=width)
+            if not isinstance(laid_out, render.ItemRows):
+                fallbacks += 1
+                assert width < 45, width  # only a sliver of a terminal takes the Table
+            table = render._as_table(columns, rows, width)
+            assert _cells_of(laid_out, width) == _cells_of(table, width), (width, with_date)
+    assert fallbacks
