@@ -49,9 +49,9 @@ from .index import (
     resolve_id,
     shortest_prefix,
 )
-from .spans import Spans
 
 if TYPE_CHECKING:
+    from .spans import Spans  # the byte spans of a day's records: only `show` reads them
     from .writer import Writer, retention_cutoff
 
 
