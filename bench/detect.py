@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kzfeed.errors import FeedError  # noqa: E402
-from kzfeed.htmlsource import PRESETS, ListPage, parse_list  # noqa: E402
+from kzfeed.htmlsource import ListPage, parse_list  # noqa: E402
 from kzfeed.model import FeedSpec  # noqa: E402
-from kzfeed.presets import preset_for  # noqa: E402
+from kzfeed.presets import PRESETS, preset_for  # noqa: E402
 
 PAGES = REPO / "tests" / "fixtures" / "html" / "real"
 # written by someone who had not seen the detection code (heldout2: after the fixes heldout

@@ -6,7 +6,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-from .sanitize import _SPACES, clean_line, clean_text
+from .sanitize import SPACE_RUNS, clean_line, clean_text
 
 _BLOCK = frozenset(
     "p div section article header footer h1 h2 h3 h4 h5 h6 ul ol table tr "
@@ -228,7 +228,7 @@ def _paragraphs(raw: str) -> str:
         block = block.replace(_QUOTE_OPEN, "").replace(_QUOTE_CLOSE, "")
         quoted = depth + opens > 0
         depth = max(0, depth + opens - closes)
-        lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
+        lines = [SPACE_RUNS.sub(" ", line).strip() for line in block.split("\n")]
         lines = [line for line in lines if line]
         if lines:
             paragraphs.append("\n".join(f"│ {line}" if quoted else line for line in lines))

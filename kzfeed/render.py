@@ -226,8 +226,8 @@ def plain_lines(records: Sequence[Record], *, tz: tzinfo, lang: str) -> str:
 
 
 class _Column(NamedTuple):
-    """A column of an item listing: its width (None: as wide as its widest cell), the style
-    its cells are drawn in, and whether a longer cell is cut with "…"."""
+    """A column of an item listing: its width (None: as wide as its widest cell; a longer
+    cell is cut with "…") and the style its cells are drawn in."""
 
     width: int | None
     style: str = ""
@@ -239,8 +239,10 @@ class ItemRows:
 
     This is what the rich Table these rows used to be prints (tests hold the two together
     at every width), without Rich measuring every cell of every row: ~10 ms of `latest`'s
-    ~100 ms for 50 rows.  ``width`` None: piped, nothing cut, each column as wide as its
-    widest cell."""
+    ~100 ms for 50 rows.  The headline's column without a width: piped, nothing cut, each
+    column as wide as its widest cell.  A line wider than the room it is printed in (a
+    headline of over 10,000 cells, piped) is left to the Table, which folds it whole onto
+    the next lines."""
 
     def __init__(self, columns: Sequence[_Column], rows: Sequence[Sequence[Text]]) -> None:
         self.columns = list(columns)
@@ -271,7 +273,12 @@ class ItemRows:
         return out
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.lines():
+        lines = self.lines()
+        if any(line.cell_len > options.max_width for line in lines):
+            cut = self.columns[-1].width is not None
+            yield _as_table(self.columns, self.rows, options.max_width if cut else None)
+            return
+        for line in lines:
             yield from line.render(console, end="")
             yield Segment.line()
 

@@ -19,7 +19,8 @@ UNSAFE_CHARS = (
     "\u2028\u2029\ufeff\ufff9-\ufffb\ud800-\udfff\ufffe\uffff"
 )
 _UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+#: a run of white space (no newline): `clean_line` makes each one space
+SPACE_RUNS = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 
 def clean_text(value: str) -> str:
@@ -43,7 +44,7 @@ def clean_tree(value: Any) -> Any:
 def clean_line(value: str) -> str:
     """One line of clean text: controls out, every run of white space made one space."""
     value = clean_text(value).replace("\n", " ")
-    return _SPACES.sub(" ", value).strip()
+    return SPACE_RUNS.sub(" ", value).strip()
 
 
 def shorten(text: str, limit: int) -> str:

@@ -53,6 +53,11 @@ def test_each_library_is_imported_only_where_its_job_is(library: str) -> None:
 
 def _modules_loaded_by(argv: list[str], tmp_config: str, whole: bool = False) -> set[str]:
     """The packages (``whole``: the modules) a kzfeed command run in a fresh process loads."""
+    return _run_loading(argv, tmp_config, whole)[0]
+
+
+def _run_loading(argv: list[str], tmp_config: str, whole: bool = False) -> tuple[set[str], str]:
+    """What `_modules_loaded_by` says, and what the command printed."""
     code = (
         "import sys\n"
         "from kzfeed.cli import main\n"
@@ -70,7 +75,7 @@ def _modules_loaded_by(argv: list[str], tmp_config: str, whole: bool = False) ->
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "LC_ALL": "C.UTF-8"},
         check=False,
     )
-    return set(result.stderr.strip().splitlines()[-1].split())
+    return set(result.stderr.strip().splitlines()[-1].split()), result.stdout
 
 
 @pytest.mark.parametrize(
@@ -121,23 +126,42 @@ def test_readers_do_not_load_the_writer(argv: list[str], tmp_path: object) -> No
     assert not loaded & writing, loaded & writing
 
 
-@pytest.mark.parametrize("argv", [["latest"], ["feeds"]])
+@pytest.mark.parametrize("argv", [["latest"], ["latest", "--group", "rubric"], ["feeds"]])
 def test_showing_stored_text_loads_no_html_parser(argv: list[str], tmp_path: object) -> None:
-    """Stored text is clean already: `latest` and `feeds` need neither html.parser (with its
-    ~20 regular expressions) nor the HTML list sources' code, nor Rich's Table (issue 15:
-    start-up)."""
+    """Stored text is clean already: listing it (a store with items, a config with a news
+    list) needs neither html.parser (with its ~20 regular expressions) nor the HTML list
+    sources' code, nor Rich's Table (issue 15: start-up)."""
     from pathlib import Path
 
-    config = Path(str(tmp_path)) / "config.toml"
-    config.write_text(
-        f'[settings]\ndata_dir = "{Path(str(tmp_path)) / "data"}"\n'
-        '[[feeds]]\nname = "kazinform"\nurl = "https://www.inform.kz/lenta/"\n'
-        'type = "html"\npreset = "kazinform"\n',
+    from typer.testing import CliRunner
+
+    from kzfeed.cli import app
+
+    from .conftest import rss, write_config
+
+    root = Path(str(tmp_path))
+    (root / "wire.xml").write_text(
+        rss(
+            [
+                {
+                    "title": f"Новость номер {n}",
+                    "link": f"https://www.inform.kz/ru/{n}",
+                    "pubDate": f"Mon, 23 Nov 2026 0{n}:00:00 +0000",
+                    "description": f"<p>Текст <b>новости</b> {n}</p>",
+                }
+                for n in range(1, 4)
+            ]
+        ),
         encoding="utf-8",
     )
-    loaded = _modules_loaded_by(argv, str(config), whole=True)
-    assert "kzfeed.render" in loaded  # the command ran to its view
-    # and the listing is laid out by kzfeed (render.ItemRows), not measured by a rich Table
+    feeds: list[dict[str, object]] = [{"name": "wire", "url": str(root / "wire.xml")}]
+    stored = write_config(root / "update.toml", feeds)
+    result = CliRunner().invoke(app, ["--config", str(stored), "update"])
+    assert result.exit_code == 0, result.output
+    news_list = {"name": "kazinform", "url": "https://www.inform.kz/lenta/", "type": "html"}
+    config = write_config(root / "read.toml", [*feeds, {**news_list, "preset": "kazinform"}])
+    loaded, shown = _run_loading(argv, str(config), whole=True)
+    assert ("Новость номер 3" in shown) if argv[0] == "latest" else ("wire" in shown), shown
     parsing = {"html.parser", "kzfeed.htmltext", "kzfeed.htmlsource", "rich.table"}
     assert not loaded & parsing, loaded & parsing
 

@@ -685,20 +685,15 @@ def test_golden_views_on_a_real_terminal(pty_examples: Path, lang: str, columns:
 
 
 def _cells_of(renderable: Any, width: int | None) -> list[list[tuple[str, Any]]]:
-    """Each printed line as (character, style) pairs, the trailing spaces dropped (the CLI
-    strips them) and a space's style ignored (a style on a space shows nothing: no
-    underline or background in a listing's columns)."""
+    """Each printed line as (character, style) pairs, spaces too (a background or an
+    underline on one shows), the trailing spaces dropped (the CLI strips them)."""
     from rich.console import Console
     from rich.style import Style
 
     console = Console(width=width or 10_000, color_system="truecolor", force_terminal=True)
     lines = []
     for segments in console.render_lines(renderable, console.options, pad=False):
-        chars = [
-            (ch, None if ch == " " else (segment.style or Style.null()))
-            for segment in segments
-            for ch in segment.text
-        ]
+        chars = [(ch, segment.style or Style.null()) for segment in segments for ch in segment.text]
         while chars and chars[-1][0] == " ":
             chars.pop()
         lines.append(chars)
@@ -707,6 +702,7 @@ def _cells_of(renderable: Any, width: int | None) -> list[list[tuple[str, Any]]]
     return lines
 
 
+_LONG = "Очень длинный заголовок " * 500
 _NAMES = st.text(
     alphabet=st.sampled_from("Kazinform -ПолитикаӘәҒғҚқҢңӨөҰұҮүҺһІі日本語 ()The·,"),
     max_size=40,
@@ -721,7 +717,8 @@ _NAMES = st.text(
             st.integers(min_value=0, max_value=5 * 86_400),
             _NAMES,
             st.sampled_from(["politics", "economy", "incidents", "technology", "other", "x"]),
-            _NAMES,
+            # one in ten a headline of 12,000 cells: piped, the Table folds it whole
+            st.integers(0, 9).flatmap(lambda k: st.just(_LONG) if k == 0 else _NAMES),
             st.booleans(),
             st.booleans(),
         ),
@@ -834,3 +831,34 @@ def test_item_rows_at_every_width_down_to_a_sliver() -> None:
             table = render._as_table(columns, rows, width)
             assert _cells_of(laid_out, width) == _cells_of(table, width), (width, with_date)
     assert fallbacks
+
+
+def test_a_piped_headline_of_any_length_comes_out_whole(tmp_path: Path) -> None:
+    """Piped with no $COLUMNS nothing is cut: a headline of 12,000 cells (a hostile feed's:
+    titles have no length limit) is folded onto the lines below, every word of it shown
+    (found by review: laid out as one line, it was cut at 10,000 cells)."""
+    long = "Очень длинный заголовок " * 500
+    (tmp_path / "long.xml").write_text(
+        rss(
+            [
+                {
+                    "title": long,
+                    "link": "https://example.kz/long",
+                    "pubDate": "Mon, 23 Nov 2026 09:00:00 +0000",
+                },
+                {
+                    "title": "Короткий",
+                    "link": "https://example.kz/short",
+                    "pubDate": "Mon, 23 Nov 2026 08:00:00 +0000",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    cfg = write_config(tmp_path / "c.toml", [{"name": "long", "url": str(tmp_path / "long.xml")}])
+    assert runner.invoke(app, ["--config", str(cfg), "update"]).exit_code == 0
+    env = {"COLUMNS": None, "NO_COLOR": "1", "KZFEED_NOW": NOW}
+    result = runner.invoke(app, ["--config", str(cfg), "latest"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("заголовок") == 500
+    assert "Короткий" in result.stdout
