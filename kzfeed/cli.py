@@ -703,6 +703,7 @@ def _item_json(record: "StoredItem", listing: "Listing") -> dict[str, Any]:
 def story(
     item_id: Annotated[str, typer.Argument(metavar="ID", help="Any item of the story.")],
     json_: JsonOpt = False,
+    pager: PagerOpt = None,
 ) -> None:
     """Every version of a story: the item ID and each agency's report of the same event."""
     from .model import public
@@ -719,7 +720,7 @@ def story(
     _emit(
         story_view(line, tz=wire.tz, lang=wire.lang, width=_listing_width(), short_ids=listing_ids),
         cfg,
-        None,
+        pager,
         uncut=_listing_width() is None,
     )
 

@@ -348,6 +348,13 @@ def test_pager_on_a_terminal_and_no_pager(examples: Path, tmp_path: Path) -> Non
     assert code == 0 and not paged.exists() and "Токаев провел переговоры" in screen
     code, screen = run_in_pty([*cmd[:-1], "2"], env)  # fits on the screen: no pager
     assert code == 0 and not paged.exists()
+    # `story` pages a story taller than the screen too, and takes --no-pager like the others
+    story = [*cmd[:-3], "story", ID_OF_TALKS]
+    code, screen = run_in_pty(story, {**env, "LINES": "4"})
+    assert code == 0 and "Токаев провел переговоры" in paged.read_text(encoding="utf-8")
+    paged.unlink()
+    code, screen = run_in_pty([*story, "--no-pager"], {**env, "LINES": "4"})
+    assert code == 0 and not paged.exists() and "Токаев провел переговоры" in screen
 
 
 HOSTILE_TITLE = (
