@@ -365,12 +365,13 @@ def update(
 
 
 def _send_alerts(cfg: "Config", alerts: "list[Alert]") -> None:
-    """Send the alerts a run raised (settings.notify, notify_urls); problems one line each."""
-    if not alerts:
-        return
-    from .notify import send
+    """Send the alerts a run raised, and those an earlier run could not (settings.notify,
+    notify_urls; `outbox.py`); problems one line each."""
+    from .dates import utcnow
+    from .outbox import deliver
 
-    for problem in send(cfg.settings, alerts):
+    # the clock the alerts were raised by (KZFEED_NOW fixes only what views show)
+    for problem in deliver(cfg, alerts, now=utcnow(), on_wait=_say):
         _say(problem)
 
 

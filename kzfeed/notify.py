@@ -9,7 +9,8 @@ pass, so a title that itself says "{url}" stays as written.  Whatever a title ho
 it was put in: no shell ever sees it.  ``settings.notify_urls`` sends the same through
 Apprise (Telegram, ntfy, e-mail …) when the optional ``kzfeed[notify]`` is installed.
 
-A failing notifier is reported (a line each) and never fails the update.
+A failing notifier is reported (a line each) and never fails the update; what it did not
+take is sent again by the next run (`outbox.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from . import rubrics
 from .config import Settings
@@ -66,33 +68,85 @@ def summary(rest: int, lang: str) -> dict[str, str]:
     }
 
 
+#: The ways an alert goes out: settings.notify (a command) and settings.notify_urls (Apprise)
+COMMAND, APPRISE = "command", "apprise"
+
+
+def channels(settings: Settings) -> tuple[str, ...]:
+    """The ways alerts go out with these settings (none: alerts are only listed)."""
+    ways = []
+    if settings.notify:
+        ways.append(COMMAND)
+    if settings.notify_urls:
+        ways.append(APPRISE)
+    return tuple(ways)
+
+
+@dataclass
+class Sent:
+    """What sending did: the problems met (one line each) and, per channel, whether each
+    alert got through (past ``notify_max``: whether the summary standing for it did), or
+    None when that channel cannot work as configured (a missing program, Apprise not
+    installed, a URL it cannot use): sending again would meet the same problem."""
+
+    problems: list[str] = field(default_factory=list)
+    delivered: dict[str, list[bool] | None] = field(default_factory=dict)
+
+
 def send(
     settings: Settings,
     alerts: Sequence[Alert],
     *,
     run: Callable[[list[str]], str | None] | None = None,
 ) -> list[str]:
-    """Send the alerts; the problems met, one line each.  ``run`` executes one argument
-    list and returns a problem or None (a subprocess by default)."""
-    if not alerts or not (settings.notify or settings.notify_urls):
-        return []
+    """Send the alerts every configured way; the problems met, one line each.  ``run``
+    executes one argument list and returns a problem or None (a subprocess by default)."""
+    return dispatch(settings, {way: alerts for way in channels(settings)}, run=run).problems
+
+
+def dispatch(
+    settings: Settings,
+    alerts: Mapping[str, Sequence[Alert]],
+    *,
+    run: Callable[[list[str]], str | None] | None = None,
+) -> Sent:
+    """Send each channel its alerts (``alerts``: channel -> alerts); what got through."""
+    sent = Sent()
     lang = settings.language
     limit = settings.notify_max
-    messages = [values(alert, lang) for alert in alerts[:limit]]
-    if len(alerts) > limit:
-        messages.append(summary(len(alerts) - limit, lang))
-    problems: list[str] = []
-    if settings.notify:
-        execute = run or _run
-        for filled in messages:
-            problem = execute(command(settings.notify, filled))
-            if problem is not None:
-                problems.append(problem)
-                if isinstance(problem, Unrunnable):
-                    break  # the same for every message
-    if settings.notify_urls:
-        problems.extend(_apprise(settings.notify_urls, messages))
-    return problems
+    for way, chosen in alerts.items():
+        if not chosen or way not in channels(settings):
+            continue
+        messages = [values(alert, lang) for alert in chosen[:limit]]
+        if len(chosen) > limit:
+            messages.append(summary(len(chosen) - limit, lang))
+        if way == COMMAND:
+            ok = _commands(settings.notify, messages, run or _run, sent.problems)
+        else:
+            ok = _apprise(settings.notify_urls, messages, sent.problems)
+        if ok is None:
+            sent.delivered[way] = None
+        else:  # the alerts past the limit went as the summary, the last message
+            sent.delivered[way] = [ok[min(n, len(ok) - 1)] for n in range(len(chosen))]
+    return sent
+
+
+def _commands(
+    template: Sequence[str],
+    messages: Sequence[Mapping[str, str]],
+    execute: Callable[[list[str]], str | None],
+    problems: list[str],
+) -> list[bool] | None:
+    """Run the command once per message; whether each ran well (None: it cannot run)."""
+    ok = []
+    for filled in messages:
+        problem = execute(command(template, filled))
+        if problem is not None:
+            problems.append(problem)
+            if isinstance(problem, Unrunnable):
+                return None  # the same for every message
+        ok.append(problem is None)
+    return ok
 
 
 def _run(argv: list[str]) -> str | None:
@@ -125,22 +179,30 @@ def _run(argv: list[str]) -> str | None:
     return None
 
 
-def _apprise(urls: Sequence[str], messages: Sequence[Mapping[str, str]]) -> list[str]:
+def _apprise(
+    urls: Sequence[str], messages: Sequence[Mapping[str, str]], problems: list[str]
+) -> list[bool] | None:
+    """Send each message through Apprise; whether each got through (None: it cannot)."""
     try:
         import apprise  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        return [tr("notify: settings.notify_urls needs Apprise: pip install 'kzfeed[notify]'")]
+        problems.append(
+            tr("notify: settings.notify_urls needs Apprise: pip install 'kzfeed[notify]'")
+        )
+        return None
     sender = apprise.Apprise()
     for url in urls:
         if not sender.add(url):
             # the scheme only: the rest of an Apprise URL is often a token
             shown = url.split("://", 1)[0] + "://…" if "://" in url else "…"
-            return [tr("notify: Apprise cannot use {url}").format(url=shown)]
-    problems = []
+            problems.append(tr("notify: Apprise cannot use {url}").format(url=shown))
+            return None
+    ok = []
     for filled in messages:
         body = " ".join(part for part in (filled["source"], filled["url"]) if part)
-        if not sender.notify(title=filled["title"], body=body or filled["title"]):
+        ok.append(bool(sender.notify(title=filled["title"], body=body or filled["title"])))
+        if not ok[-1]:
             problems.append(
                 tr("notify: Apprise could not send {title}").format(title=filled["title"])
             )
-    return problems
+    return ok

@@ -424,3 +424,115 @@ def test_an_alert_a_cut_commit_did_not_keep_is_raised_by_the_next_update(
     assert not any(item["read"] for item in listed(setup))  # as the user left them
     again = json.loads(kz("update", "--json", "--force", config=setup).stdout)
     assert again["alerts"] == [] and len(sent(setup)) == 1
+
+
+# the outbox: an alert a notifier did not take is sent again by the next run
+
+FLAKY = """import json, pathlib, sys
+flag, log = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+if not flag.exists():
+    sys.stderr.write("server busy")
+    sys.exit(1)
+with log.open("a", encoding="utf-8") as fh:
+    fh.write(json.dumps(sys.argv[3:], ensure_ascii=False) + "\\n")
+"""
+
+
+def _flaky(setup: Path) -> Path:
+    """The setup's notifier made one that fails until its flag file exists."""
+    helper = setup.parent / "flaky.py"
+    helper.write_text(FLAKY, encoding="utf-8")
+    flag = setup.parent / "notifier-up"
+    text = setup.read_text(encoding="utf-8")
+    old = json.dumps(str(setup.parent / "helper.py"), ensure_ascii=False)
+    new = json.dumps(str(helper), ensure_ascii=False) + ", " + json.dumps(str(flag))
+    assert old in text
+    setup.write_text(text.replace(old, new), encoding="utf-8")
+    return flag
+
+
+def test_an_alert_the_notifier_failed_goes_with_the_next_update(
+    setup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag = _flaky(setup)
+    first = runner.invoke(app, ["--config", str(setup), "update"])
+    assert first.exit_code == 0, first.output
+    assert "server busy" in first.stderr
+    assert "1 alert waits to be sent again by the next update" in first.stderr
+    assert sent(setup) == [] and (setup.parent / "data" / "outbox.json").exists()
+    # the notifier is back; the next poll finds nothing new, and sends what waited
+    flag.touch()
+    monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:05:00+00:00")
+    second = runner.invoke(app, ["--config", str(setup), "update", "--json"])
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.stdout)["alerts"] == []  # raised once, by the first run
+    (call,) = sent(setup)
+    assert call[0].startswith("Токаев провел переговоры") and "waits" not in second.stderr
+    assert not (setup.parent / "data" / "outbox.json").exists()
+    third = runner.invoke(app, ["--config", str(setup), "update"])
+    assert third.exit_code == 0 and len(sent(setup)) == 1  # sent once
+
+
+def test_a_waiting_alert_a_day_old_is_not_sent(setup: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    flag = _flaky(setup)
+    assert runner.invoke(app, ["--config", str(setup), "update"]).exit_code == 0
+    flag.touch()
+    # raised 24 h 1 min ago (alerts are stamped by the real clock, not KZFEED_NOW)
+    outbox = setup.parent / "data" / "outbox.json"
+    data = json.loads(outbox.read_text(encoding="utf-8"))
+    aged = datetime.now(UTC) - timedelta(hours=24, minutes=1)
+    data["alerts"][0]["alert"]["at"] = aged.isoformat(timespec="seconds")
+    outbox.write_text(json.dumps(data), encoding="utf-8")
+    later = runner.invoke(app, ["--config", str(setup), "update"])
+    assert later.exit_code == 0 and sent(setup) == []
+    assert not (setup.parent / "data" / "outbox.json").exists()
+    listed_alerts = json.loads(kz("alerts", "--json", "--since", "30d", config=setup).stdout)
+    assert len(listed_alerts) == 1  # still listed
+
+
+def test_a_notifier_that_cannot_run_is_not_tried_again(setup: Path) -> None:
+    text = setup.read_text(encoding="utf-8").replace(sys.executable, "/nonexistent/notifier")
+    setup.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(setup), "update"])
+    assert result.exit_code == 0 and "/nonexistent/notifier" in result.stderr
+    assert "waits" not in result.stderr
+    assert not (setup.parent / "data" / "outbox.json").exists()
+
+
+def _alert(n: int, at: str = "2026-11-25T09:00:00+00:00") -> Any:
+    from kzfeed.rules import Alert
+
+    return Alert("r", f"id{n}", f"Новость {n}", None, "f", "F", "other", f"s{n}", at)
+
+
+def test_the_outbox_decisions() -> None:
+    from datetime import UTC, datetime
+
+    from kzfeed.outbox import Waiting, claim, enqueue, settle
+
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    old = Waiting(_alert(0, "2026-11-24T09:59:00+00:00"), ("command",))  # over a day
+    kept = Waiting(_alert(1), ("command", "apprise"))
+    queued = enqueue([old, kept], [_alert(1), _alert(2)], ["command"], now)
+    # the day-old one gone, the known one once, the ways cut to those configured
+    assert [(w.alert.id, w.ways) for w in queued] == [("id1", ("command",)), ("id2", ("command",))]
+    assert enqueue(queued, [], [], now) == []  # no way configured: nothing waits
+    # another live run's claim is left to it; a lapsed one (11 min) is taken over
+    busy = Waiting(_alert(3), ("command",), claim=(999, "2026-11-25T09:55:00+00:00"))
+    lapsed = Waiting(_alert(4), ("command",), claim=(998, "2026-11-25T09:49:00+00:00"))
+    outbox, mine = claim([*queued, busy, lapsed], now, 42)
+    assert [w.alert.id for w in mine] == ["id1", "id2", "id4"]
+    assert all(w.claim == (42, "2026-11-25T10:00:00+00:00") for w in mine)
+    # delivered: gone; failed for now: kept, tried once more, unclaimed; failed for good:
+    # gone; another run's: as it was
+    results = {("id1", "r"): {"command": True}, ("id2", "r"): {"command": False}}
+    results |= {("id4", "r"): {"command": None}}
+    after = settle(outbox, results, 42)
+    assert [(w.alert.id, w.tries, w.claim) for w in after] == [
+        ("id2", 1, None),
+        ("id3", 0, (999, "2026-11-25T09:55:00+00:00")),
+    ]
+    assert Waiting.from_dict(after[0].to_dict()) == after[0]
+    assert Waiting.from_dict({"alert": "junk"}) is None

@@ -10,6 +10,7 @@ Layout of the data dir::
     terms.sqlite             term index (`termindex.py`; derived from the partitions)
     alerts.pending           the alerts a commit raised, until state.json keeps them
     heads/2026-11-24.json    the newest records of one of the newest days (`heads.py`)
+    outbox.json              alerts a notifier did not take, until sent (`kzfeed/outbox.py`)
 
 * Items are partitioned by the UTC day of publication, so `latest` reads the newest
   partitions only and stops; nothing needs every item ever stored.
