@@ -15,6 +15,7 @@ take is sent again by the next run (`outbox.py`).
 
 from __future__ import annotations
 
+import errno
 import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -149,6 +150,9 @@ def _commands(
     return ok
 
 
+_NEVER_RUNS = frozenset({errno.EACCES, errno.EPERM, errno.ENOEXEC, errno.ENOTDIR, errno.EISDIR})
+
+
 def _run(argv: list[str]) -> str | None:
     try:
         done = subprocess.run(  # an argument list: no shell, whatever the text holds
@@ -162,11 +166,12 @@ def _run(argv: list[str]) -> str | None:
     except FileNotFoundError:
         return Unrunnable(tr("notify: {program} not found").format(program=argv[0]))
     except OSError as exc:
-        return Unrunnable(
-            tr("notify: cannot run {program}: {reason}").format(
-                program=argv[0], reason=exc.strerror or exc
-            )
+        said = tr("notify: cannot run {program}: {reason}").format(
+            program=argv[0], reason=exc.strerror or exc
         )
+        # not a program, or not one kzfeed may run: the same for every message; anything
+        # else (no memory or processes to spare, a message too long) may pass
+        return Unrunnable(said) if exc.errno in _NEVER_RUNS else said
     except subprocess.TimeoutExpired:
         return tr("notify: {program} did not finish in {seconds} s").format(
             program=argv[0], seconds=f"{TIMEOUT:g}"

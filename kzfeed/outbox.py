@@ -7,9 +7,13 @@ and the next `update` (or `watch` poll) sends it again that way, until it gets t
 is a day old; `kzfeed alerts` lists it either way.  A way that cannot work as configured (the
 program is missing, Apprise is not installed, a URL it cannot use) is not tried again for it.
 
-Two kzfeed processes never both send one waiting alert: a run claims what it sends (its pid
-and the time) under the store's lock and lets go after; a claim older than
-``CLAIM_SECONDS`` is a process that died mid-send, and is taken over.
+Each failed try puts the next off longer (a minute, two, four … at most an hour), so a
+notifier that is down is not called every poll of `watch --every 30s` for a day.
+
+Two kzfeed processes never both send one waiting alert: a run claims what it sends (its pid,
+the time and a token of its own) under the store's lock and lets go after.  A claim is taken
+over when its process is gone (it died mid-send) or after ``CLAIM_HOURS`` (its pid has been
+reused).
 
 The decisions (`enqueue`, `claim`, `settle`) are pure; `deliver` reads and writes the file.
 """
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .dates import from_iso, to_utc_iso
-from .words import ntr
+from .words import ntr, tr
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,8 +36,9 @@ if TYPE_CHECKING:
     from .rules import Alert
 
 OUTBOX = "outbox.json"
-KEEP = timedelta(hours=24)  # an alert older than this is not sent any more
-CLAIM_SECONDS = 600  # the longest a run may take to send what it claimed
+KEEP = timedelta(hours=24)  # a waiting alert older than this is not sent any more
+CLAIM_HOURS = 6  # a claim of a live process older than this: its pid was reused
+RETRY_CAP = timedelta(hours=1)  # the longest wait between two tries
 
 Key = tuple[str, str]  # an alert's item id and rule
 #: per alert, per way: delivered (True), failed and worth trying again (False), or failed
@@ -46,21 +51,33 @@ def key(alert: Alert) -> Key:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """The run sending an alert now: its process, when it claimed it, its token."""
+
+    pid: int
+    at: str  # ISO UTC
+    token: str
+
+
+@dataclass(frozen=True)
 class Waiting:
-    """An alert in the outbox: the ways it has still to go, how often it was tried, and
-    the run sending it now (pid, ISO time), if one is."""
+    """An alert in the outbox: the ways it has still to go, how often it was tried, when
+    it may be tried next (ISO UTC; None: at once), and the run sending it now, if one is."""
 
     alert: Alert
     ways: tuple[str, ...]
     tries: int = 0
-    claim: tuple[int, str] | None = None
+    after: str | None = None
+    claim: Claim | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        claim = self.claim
         return {
             "alert": self.alert.to_dict(),
             "ways": list(self.ways),
             "tries": self.tries,
-            "claim": list(self.claim) if self.claim else None,
+            "after": self.after,
+            "claim": [claim.pid, claim.at, claim.token] if claim else None,
         }
 
     @classmethod
@@ -70,19 +87,21 @@ class Waiting:
 
         try:
             claim = data.get("claim")
+            after = data.get("after")
             return cls(
                 alert=Alert.from_dict(data["alert"]),
                 ways=tuple(str(way) for way in data["ways"]),
                 tries=int(data.get("tries") or 0),
-                claim=(int(claim[0]), str(claim[1])) if claim else None,
+                after=str(after) if after else None,
+                claim=Claim(int(claim[0]), str(claim[1]), str(claim[2])) if claim else None,
             )
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return None
 
 
-def _age(alert: Alert, now: datetime) -> timedelta | None:
+def _since(value: str, now: datetime) -> timedelta | None:
     try:
-        return now - from_iso(alert.at)
+        return now - from_iso(value)
     except (ValueError, TypeError):
         return None
 
@@ -90,55 +109,89 @@ def _age(alert: Alert, now: datetime) -> timedelta | None:
 def enqueue(
     waiting: Sequence[Waiting], new: Iterable[Alert], ways: Sequence[str], now: datetime
 ) -> list[Waiting]:
-    """The outbox with ``new`` in it (once each, to go every way in ``ways``), without the
-    alerts a day old, and each alert's ways cut to those still configured."""
+    """The outbox with ``new`` after what waits (once each, to go every way in ``ways``),
+    without the waiting alerts a day old, and each alert's ways cut to those still
+    configured.  A new alert goes whatever its age (one a cut commit left is raised again
+    with the time it was first raised)."""
     out: list[Waiting] = []
     seen: set[Key] = set()
-    for entry in [*waiting, *(Waiting(alert, tuple(ways)) for alert in new)]:
-        age = _age(entry.alert, now)
+    for entry in waiting:
+        age = _since(entry.alert.at, now)
         kept = tuple(way for way in entry.ways if way in ways)
         if key(entry.alert) in seen or age is None or age > KEEP or not kept:
             continue
         seen.add(key(entry.alert))
         out.append(replace(entry, ways=kept))
+    for alert in new:
+        if key(alert) not in seen and ways:
+            seen.add(key(alert))
+            out.append(Waiting(alert, tuple(ways)))
     return out
 
 
 def claim(
-    waiting: Sequence[Waiting], now: datetime, pid: int
+    waiting: Sequence[Waiting],
+    now: datetime,
+    mine: Claim,
+    alive: Callable[[int], bool],
 ) -> tuple[list[Waiting], list[Waiting]]:
-    """The outbox with this run's claim on every alert no other live run is sending, and
-    those alerts (this run's to send)."""
-    out, mine = [], []
-    stamp = to_utc_iso(now)
+    """The outbox with this run's claim (``mine``) on every alert that is due and that no
+    other run is sending, and those alerts (this run's to send).  Another run's claim
+    stands while its process is ``alive`` and for at most ``CLAIM_HOURS``; one of this
+    process's own earlier runs (a `watch` poll whose settling failed) is over."""
+    out, taken = [], []
     for entry in waiting:
-        if entry.claim is not None and entry.claim[0] != pid:
-            try:
-                held = (now - from_iso(entry.claim[1])).total_seconds() < CLAIM_SECONDS
-            except (ValueError, TypeError):
-                held = False
-            if held:
+        other = entry.claim is not None and entry.claim.token != mine.token
+        # this process's own earlier claim is over: a run sends and settles in one call
+        if other and entry.claim is not None and entry.claim.pid != mine.pid:
+            held = _since(entry.claim.at, now)
+            if held is not None and held < timedelta(hours=CLAIM_HOURS) and alive(entry.claim.pid):
                 out.append(entry)
                 continue
-        taken = replace(entry, claim=(pid, stamp))
-        out.append(taken)
-        mine.append(taken)
-    return out, mine
+        wait = _since(entry.after, now) if entry.after else None
+        if wait is not None and wait < timedelta(0):  # tried lately: not due yet
+            out.append(replace(entry, claim=None) if other else entry)
+            continue
+        claimed = replace(entry, claim=mine)
+        out.append(claimed)
+        taken.append(claimed)
+    return out, taken
 
 
-def settle(waiting: Sequence[Waiting], results: Results, pid: int) -> list[Waiting]:
+def retry_delay(tries: int) -> timedelta:
+    """How long an alert waits after its ``tries``-th failed try: 1, 2, 4 … 60 minutes."""
+    return min(RETRY_CAP, timedelta(minutes=2 ** min(tries - 1, 10)))
+
+
+def settle(
+    waiting: Sequence[Waiting], results: Results, mine: Claim, now: datetime
+) -> list[Waiting]:
     """The outbox once this run has sent what it claimed: each of its alerts keeps only the
-    ways it failed for a reason that may pass, and goes when none is left."""
+    ways it failed for a reason that may pass, to be tried again after `retry_delay`, and
+    goes when none is left."""
     out = []
     for entry in waiting:
-        if entry.claim is None or entry.claim[0] != pid:
+        if entry.claim is None or entry.claim.token != mine.token:
             out.append(entry)
             continue
         result = results.get(key(entry.alert), {})
         left = tuple(way for way in entry.ways if result.get(way, False) is False)
         if left:
-            out.append(replace(entry, ways=left, tries=entry.tries + 1, claim=None))
+            tries = entry.tries + 1
+            after = to_utc_iso(now + retry_delay(tries))
+            out.append(replace(entry, ways=left, tries=tries, after=after, claim=None))
     return out
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (on this machine; when unsure, yes)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError, OverflowError):
+        return True  # another user's, or not something this system can tell
+    return True
 
 
 def _load(path: Path) -> list[Waiting]:
@@ -151,9 +204,11 @@ def _load(path: Path) -> list[Waiting]:
         data = files.load_json(path)
     except StoreError:
         return []
-    rows = (data or {}).get("alerts", [])
+    rows = data.get("alerts") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        return []
     entries = (Waiting.from_dict(row) for row in rows if isinstance(row, dict))
-    return [entry for entry in entries if entry is not None] if isinstance(rows, list) else []
+    return [entry for entry in entries if entry is not None]
 
 
 def _save(path: Path, waiting: Sequence[Waiting]) -> None:
@@ -174,56 +229,71 @@ def deliver(
     run: Callable[[list[str]], str | None] | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Send a run's new alerts and those waiting from earlier runs; the problems met, one
-    line each, and how many alerts wait for the next run.  Nothing is read or locked when
-    there is nothing to send (the usual poll)."""
-    from .errors import LockTimeout, StoreError, describe
+    """Send a run's new alerts and those waiting from earlier runs that are due; the
+    problems met, one line each, and how many alerts wait for a later run.  Nothing is
+    imported, read or locked when there is nothing to send (the usual poll)."""
+    settings = config.settings
+    path = config.data_dir / OUTBOX
+    if not (settings.notify or settings.notify_urls) or (not alerts and not path.exists()):
+        return []
+    from .errors import StoreError
     from .notify import channels, dispatch
     from .store import Store
 
-    ways = channels(config.settings)
-    path = config.data_dir / OUTBOX
-    if not ways or (not alerts and not path.exists()):
-        return []
-    store = Store(config.data_dir, lock_timeout=config.settings.lock_timeout)
-    pid = os.getpid()
+    ways = channels(settings)
+    store = Store(config.data_dir, lock_timeout=settings.lock_timeout)
+    mine = Claim(os.getpid(), to_utc_iso(now), os.urandom(6).hex())
     kept: Path | None = path
     problems: list[str] = []
     try:
-        with store.locked(wait=False):
-            waiting, mine = claim(enqueue(_load(path), alerts, ways, now), now, pid)
+        with store.locked(on_wait):
+            waiting, sending = claim(enqueue(_load(path), alerts, ways, now), now, mine, _alive)
             _save(path, waiting)
-    except (LockTimeout, StoreError, OSError) as exc:  # another kzfeed is writing, or the
-        # file cannot be written: the new alerts go now, and wait in no outbox
-        mine, kept = [Waiting(alert, tuple(ways)) for alert in alerts], None
-        if not isinstance(exc, LockTimeout):
-            problems.append(describe(exc, 200))
-    if not mine:
-        return []
-    chosen = {way: [w.alert for w in mine if way in w.ways] for way in ways}
-    sent = dispatch(config.settings, chosen, run=run)
+    except (StoreError, OSError) as exc:  # the lock held elsewhere all along (LockTimeout
+        # is a StoreError), or the file not writable: the new alerts go now, in no outbox
+        sending, kept = [Waiting(alert, tuple(ways)) for alert in alerts], None
+        problems.append(
+            tr("outbox not usable ({reason}): an alert that fails now is not sent again").format(
+                reason=_reason(exc)
+            )
+        )
+    if not sending:
+        return problems
+    chosen = {way: [w.alert for w in sending if way in w.ways] for way in ways}
+    sent = dispatch(settings, chosen, run=run)
     results: dict[Key, dict[str, bool | None]] = {}
     for way, sent_alerts in chosen.items():
         flags = sent.delivered.get(way)
         for n, alert in enumerate(sent_alerts):
             results.setdefault(key(alert), {})[way] = None if flags is None else flags[n]
     problems.extend(sent.problems)
-    if kept is not None:
-        try:
-            with store.locked(on_wait):
-                waiting = settle(_load(kept), results, pid)
-                _save(kept, waiting)
-        except (StoreError, OSError) as exc:  # its claims lapse after CLAIM_SECONDS, and
-            # a later run sends what they hold again
-            problems.append(describe(exc, 200))
-            return problems
-        left = sum(1 for w in waiting if key(w.alert) in results)
-        if left:
-            problems.append(
-                ntr(
-                    "{n} alert waits to be sent again by the next update",
-                    "{n} alerts wait to be sent again by the next update",
-                    left,
-                ).format(n=left)
+    if kept is None:
+        return problems
+    try:
+        with store.locked(on_wait):
+            waiting = settle(_load(kept), results, mine, now)
+            _save(kept, waiting)
+    except (StoreError, OSError) as exc:  # this run's claims stand while it lives: a
+        # later run sends what they hold again
+        problems.append(
+            tr("outbox not updated ({reason}): an alert sent now may be sent again").format(
+                reason=_reason(exc)
             )
+        )
+        return problems
+    left = sum(1 for w in waiting if key(w.alert) in results)
+    if left:
+        problems.append(
+            ntr(
+                "{n} alert waits to be sent again by the next update",
+                "{n} alerts wait to be sent again by the next update",
+                left,
+            ).format(n=left)
+        )
     return problems
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

@@ -459,16 +459,25 @@ def test_an_alert_the_notifier_failed_goes_with_the_next_update(
     assert first.exit_code == 0, first.output
     assert "server busy" in first.stderr
     assert "1 alert waits to be sent again by the next update" in first.stderr
-    assert sent(setup) == [] and (setup.parent / "data" / "outbox.json").exists()
-    # the notifier is back; the next poll finds nothing new, and sends what waited
+    outbox = setup.parent / "data" / "outbox.json"
+    assert sent(setup) == [] and outbox.exists()
+    # the notifier is back; a poll at once finds nothing new, and the alert is not due
+    # yet (a minute after its first try), so nothing is sent and nothing said
     flag.touch()
     monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:05:00+00:00")
+    early = runner.invoke(app, ["--config", str(setup), "update"])
+    assert early.exit_code == 0 and sent(setup) == [] and "alert" not in early.stderr
+    # a minute on (the outbox's clock moved back, as a minute would): it goes
+    data = json.loads(outbox.read_text(encoding="utf-8"))
+    assert data["alerts"][0]["tries"] == 1
+    data["alerts"][0]["after"] = "2026-01-01T00:00:00+00:00"
+    outbox.write_text(json.dumps(data), encoding="utf-8")
     second = runner.invoke(app, ["--config", str(setup), "update", "--json"])
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout)["alerts"] == []  # raised once, by the first run
     (call,) = sent(setup)
     assert call[0].startswith("Токаев провел переговоры") and "waits" not in second.stderr
-    assert not (setup.parent / "data" / "outbox.json").exists()
+    assert not outbox.exists()
     third = runner.invoke(app, ["--config", str(setup), "update"])
     assert third.exit_code == 0 and len(sent(setup)) == 1  # sent once
 
@@ -508,31 +517,132 @@ def _alert(n: int, at: str = "2026-11-25T09:00:00+00:00") -> Any:
 
 
 def test_the_outbox_decisions() -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
-    from kzfeed.outbox import Waiting, claim, enqueue, settle
+    from kzfeed.outbox import Claim, Waiting, claim, enqueue, retry_delay, settle
 
     now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     old = Waiting(_alert(0, "2026-11-24T09:59:00+00:00"), ("command",))  # over a day
     kept = Waiting(_alert(1), ("command", "apprise"))
-    queued = enqueue([old, kept], [_alert(1), _alert(2)], ["command"], now)
-    # the day-old one gone, the known one once, the ways cut to those configured
-    assert [(w.alert.id, w.ways) for w in queued] == [("id1", ("command",)), ("id2", ("command",))]
-    assert enqueue(queued, [], [], now) == []  # no way configured: nothing waits
-    # another live run's claim is left to it; a lapsed one (11 min) is taken over
-    busy = Waiting(_alert(3), ("command",), claim=(999, "2026-11-25T09:55:00+00:00"))
-    lapsed = Waiting(_alert(4), ("command",), claim=(998, "2026-11-25T09:49:00+00:00"))
-    outbox, mine = claim([*queued, busy, lapsed], now, 42)
-    assert [w.alert.id for w in mine] == ["id1", "id2", "id4"]
-    assert all(w.claim == (42, "2026-11-25T10:00:00+00:00") for w in mine)
-    # delivered: gone; failed for now: kept, tried once more, unclaimed; failed for good:
-    # gone; another run's: as it was
+    stale_new = _alert(5, "2026-11-20T09:00:00+00:00")  # raised again after a cut commit
+    queued = enqueue([old, kept], [_alert(2), _alert(1), stale_new], ["command"], now)
+    # the day-old waiting one gone, what waits first, each once, a new one whatever its
+    # age, the ways cut to those configured
+    assert [(w.alert.id, w.ways) for w in queued] == [
+        ("id1", ("command",)),
+        ("id2", ("command",)),
+        ("id5", ("command",)),
+    ]
+    assert enqueue(queued, [_alert(6)], [], now) == []  # no way configured: nothing waits
+    # another live run's claim is left to it; a dead one's, a claim over 6 h old and one
+    # of this process's earlier runs are taken over; one tried lately is not due
+    mine = Claim(42, "2026-11-25T10:00:00+00:00", "mine")
+    busy = Waiting(_alert(3), ("command",), claim=Claim(999, "2026-11-25T09:55:00+00:00", "b"))
+    dead = Waiting(_alert(4), ("command",), claim=Claim(998, "2026-11-25T09:59:00+00:00", "d"))
+    hours = Waiting(_alert(7), ("command",), claim=Claim(999, "2026-11-25T03:59:00+00:00", "h"))
+    own = Waiting(_alert(8), ("command",), claim=Claim(42, "2026-11-25T09:59:00+00:00", "o"))
+    later = Waiting(_alert(9), ("command",), tries=1, after="2026-11-25T10:01:00+00:00")
+    outbox, sending = claim(
+        [*queued, busy, dead, hours, own, later], now, mine, lambda pid: pid in (42, 999)
+    )
+    assert [w.alert.id for w in sending] == ["id1", "id2", "id5", "id4", "id7", "id8"]
+    assert all(w.claim == mine for w in sending)
+    assert [w.alert.id for w in outbox if w.claim != mine] == ["id3", "id9"]
+    # delivered: gone; failed for now: kept, put off, unclaimed; failed for good: gone;
+    # what this run did not claim: as it was
     results = {("id1", "r"): {"command": True}, ("id2", "r"): {"command": False}}
     results |= {("id4", "r"): {"command": None}}
-    after = settle(outbox, results, 42)
-    assert [(w.alert.id, w.tries, w.claim) for w in after] == [
-        ("id2", 1, None),
-        ("id3", 0, (999, "2026-11-25T09:55:00+00:00")),
+    after = settle(outbox, results, mine, now)
+    assert [(w.alert.id, w.tries, w.after, w.claim) for w in after] == [
+        ("id2", 1, "2026-11-25T10:01:00+00:00", None),
+        ("id5", 1, "2026-11-25T10:01:00+00:00", None),  # claimed, not sent: tried again
+        ("id3", 0, None, busy.claim),
+        ("id7", 1, "2026-11-25T10:01:00+00:00", None),
+        ("id8", 1, "2026-11-25T10:01:00+00:00", None),
+        ("id9", 1, "2026-11-25T10:01:00+00:00", None),
     ]
-    assert Waiting.from_dict(after[0].to_dict()) == after[0]
+    assert [retry_delay(n) for n in (1, 2, 3, 7, 30)] == [
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
+    assert Waiting.from_dict(after[2].to_dict()) == after[2]
     assert Waiting.from_dict({"alert": "junk"}) is None
+
+
+def test_past_notify_max_the_summary_stands_for_the_rest() -> None:
+    """Delivery per alert: the first notify_max by their own messages, the rest by the
+    summary; a failed summary leaves exactly the rest to send again."""
+    from kzfeed.config import Settings
+    from kzfeed.notify import COMMAND, dispatch
+
+    settings = Settings(language="en", notify=("notifier", "{title}"), notify_max=2)
+    alerts = [_alert(n) for n in range(5)]
+
+    def summary_fails(argv: list[str]) -> str | None:
+        return "busy" if "more alerts" in argv[1] else None
+
+    assert dispatch(settings, {COMMAND: alerts}, run=summary_fails).delivered == {
+        COMMAND: [True, True, False, False, False]
+    }
+
+    def second_fails(argv: list[str]) -> str | None:
+        return "busy" if argv[1] == "Новость 1" else None
+
+    sent = dispatch(settings, {COMMAND: alerts}, run=second_fails)
+    assert sent.delivered == {COMMAND: [True, False, True, True, True]}
+    assert sent.problems == ["busy"]
+
+
+@pytest.mark.parametrize("damaged", ['{"alerts": null}', '{"alerts": 5}', "[1, 2]", "{"])
+def test_a_damaged_outbox_costs_only_its_retries(setup: Path, damaged: str) -> None:
+    (setup.parent / "data").mkdir(exist_ok=True)
+    (setup.parent / "data" / "outbox.json").write_text(damaged, encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(setup), "update"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and len(sent(setup)) == 1
+    assert not (setup.parent / "data" / "outbox.json").exists()
+
+
+def test_the_outbox_waits_for_another_kzfeeds_lock(setup: Path) -> None:
+    """A cron `update` finishing while `watch` commits: the alert that fails is kept all
+    the same (the outbox waits for the lock, as a writer does)."""
+    import subprocess
+    import time
+
+    from kzfeed.config import load_config
+    from kzfeed.dates import utcnow
+    from kzfeed.outbox import OUTBOX, deliver
+
+    config = load_config(setup)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom filelock import FileLock\n"
+            f"lock = FileLock({str(config.data_dir / 'kzfeed.lock')!r})\nlock.acquire()\n"
+            "print('held', flush=True)\ntime.sleep(1.5)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        waited: list[str] = []
+        started = time.monotonic()
+        problems = deliver(
+            config,
+            [_alert(1, utcnow().isoformat())],
+            now=utcnow(),
+            run=lambda argv: "busy",
+            on_wait=waited.append,
+        )
+    finally:
+        holder.wait(timeout=10)
+    assert waited and time.monotonic() - started > 0.5
+    assert problems[0] == "busy" and "1 alert waits" in problems[-1]
+    data = json.loads((config.data_dir / OUTBOX).read_text(encoding="utf-8"))
+    assert [row["alert"]["id"] for row in data["alerts"]] == ["id1"]
