@@ -239,10 +239,11 @@ class ItemRows:
 
     This is what the rich Table these rows used to be prints (tests hold the two together
     at every width), without Rich measuring every cell of every row: ~10 ms of `latest`'s
-    ~100 ms for 50 rows.  The headline's column without a width: piped, nothing cut, each
-    column as wide as its widest cell.  A line wider than the room it is printed in (a
-    headline of over 10,000 cells, piped) is left to the Table, which folds it whole onto
-    the next lines."""
+    ~100 ms for 50 rows.  The headline's column without a width: piped, nothing cut (the
+    listing gives the other columns the view's widest cell, so that its sections line up;
+    a column without a width is as wide as its widest cell).  A line wider than the room it
+    is printed in (a headline of over 10,000 cells, piped) is left to the Table, which
+    folds it whole onto the next lines."""
 
     def __init__(self, columns: Sequence[_Column], rows: Sequence[Sequence[Text]]) -> None:
         self.columns = list(columns)
@@ -385,17 +386,20 @@ def _item_cells(
         rubric_width = 6
         rest = width - (id_width + 1 + time_width + 1) - ((rubric_width + 1) if show_rubric else 0)
         source_width = max(6, min(16, rest - MIN_TITLE - 1))
-    elif width is not None and show_source:
-        named = records if sources is None else sources
-        longest = max((cell_len(clean_line(display_source(r))) for r in named), default=0)
+    named = records if sources is None else sources
+    longest = max((cell_len(clean_line(display_source(r))) for r in named), default=0)
+    if width is None:  # piped: nothing cut, each column as wide as the view's widest cell
+        source_width = longest
+        rubric_width = max((cell_len(rubric_label(r, lang)) for r in named), default=0)
+    elif not compact and show_source:
         spare = width - fixed - WIDE_TITLE  # what the headline can give up on a wide terminal
         source_width = max(source_width, min(longest, WIDE_SOURCE, source_width + spare))
     cut = width is not None
     columns = [_Column(id_width, "dim"), _Column(time_width)]
-    if show_source:  # piped (``width`` None): as wide as the longest, nothing cut
-        columns.append(_Column(source_width if cut else None, "bold cyan"))
+    if show_source:
+        columns.append(_Column(source_width, "bold cyan"))
     if show_rubric:
-        columns.append(_Column(rubric_width if cut else None, "magenta"))
+        columns.append(_Column(rubric_width, "magenta"))
     columns.append(_Column(None))
     rows: list[list[Text]] = []
     for record in records:

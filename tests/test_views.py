@@ -869,3 +869,23 @@ def test_a_piped_headline_of_any_length_comes_out_whole(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.count("заголовок") == 500
     assert "Короткий" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["latest", "-n", "40"], ["latest", "--group", "rubric", "-n", "3"]]
+)
+def test_piped_sections_line_up(examples: Path, args: list[str]) -> None:
+    """Piped with no $COLUMNS nothing is cut, and every section's columns are as wide as the
+    view's widest cell: the headlines of all sections start at one column (they started
+    where each section's own widest source ended)."""
+    import re
+
+    env = {"COLUMNS": None, "NO_COLOR": "1", "KZFEED_NOW": NOW}
+    cfg = str(examples / "ru.toml")
+    result = runner.invoke(app, ["--config", cfg, *args], env=env)
+    assert result.exit_code == 0, result.output
+    titles = [r["title"] for r in json.loads(view(examples, "ru", *args, "--json"))]
+    rows = [line for line in result.stdout.splitlines() if re.match(r"^[0-9a-f]{4,} ", line)]
+    starts = {row.index(next(t[:12] for t in titles if t[:12] in row)) for row in rows}
+    assert len(rows) > 10 and len(starts) == 1, result.stdout
+    assert result.stdout.count("\n\n") >= 2  # more than one section
