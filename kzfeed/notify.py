@@ -150,7 +150,10 @@ def _commands(
     return ok
 
 
-_NEVER_RUNS = frozenset({errno.EACCES, errno.EPERM, errno.ENOEXEC, errno.ENOTDIR, errno.EISDIR})
+_NEVER_RUNS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENOEXEC, errno.ENOTDIR, errno.EISDIR, errno.ELOOP}
+    | {errno.ENAMETOOLONG}
+)
 
 
 def _run(argv: list[str]) -> str | None:

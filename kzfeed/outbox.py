@@ -21,6 +21,7 @@ The decisions (`enqueue`, `claim`, `settle`) are pure; `deliver` reads and write
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -61,11 +62,13 @@ class Claim:
 
 @dataclass(frozen=True)
 class Waiting:
-    """An alert in the outbox: the ways it has still to go, how often it was tried, when
-    it may be tried next (ISO UTC; None: at once), and the run sending it now, if one is."""
+    """An alert in the outbox: the ways it has still to go, when it was queued, how often
+    it was tried, when it may be tried next (ISO UTC; None: at once), and the run sending
+    it now, if one is."""
 
     alert: Alert
     ways: tuple[str, ...]
+    queued: str  # ISO UTC: when it first went into the outbox (it waits a day from then)
     tries: int = 0
     after: str | None = None
     claim: Claim | None = None
@@ -75,6 +78,7 @@ class Waiting:
         return {
             "alert": self.alert.to_dict(),
             "ways": list(self.ways),
+            "queued": self.queued,
             "tries": self.tries,
             "after": self.after,
             "claim": [claim.pid, claim.at, claim.token] if claim else None,
@@ -88,9 +92,11 @@ class Waiting:
         try:
             claim = data.get("claim")
             after = data.get("after")
+            alert = Alert.from_dict(data["alert"])
             return cls(
-                alert=Alert.from_dict(data["alert"]),
+                alert=alert,
                 ways=tuple(str(way) for way in data["ways"]),
+                queued=str(data.get("queued") or alert.at),
                 tries=int(data.get("tries") or 0),
                 after=str(after) if after else None,
                 claim=Claim(int(claim[0]), str(claim[1]), str(claim[2])) if claim else None,
@@ -110,22 +116,23 @@ def enqueue(
     waiting: Sequence[Waiting], new: Iterable[Alert], ways: Sequence[str], now: datetime
 ) -> list[Waiting]:
     """The outbox with ``new`` after what waits (once each, to go every way in ``ways``),
-    without the waiting alerts a day old, and each alert's ways cut to those still
-    configured.  A new alert goes whatever its age (one a cut commit left is raised again
-    with the time it was first raised)."""
+    without what has waited a day (a day either way: a clock set back does not keep an
+    alert for ever), and each alert's ways cut to those still configured.  A new alert goes
+    whatever its own age (one a cut commit left is raised again with the time it was
+    first raised)."""
     out: list[Waiting] = []
     seen: set[Key] = set()
     for entry in waiting:
-        age = _since(entry.alert.at, now)
+        age = _since(entry.queued, now)
         kept = tuple(way for way in entry.ways if way in ways)
-        if key(entry.alert) in seen or age is None or age > KEEP or not kept:
+        if key(entry.alert) in seen or age is None or abs(age) > KEEP or not kept:
             continue
         seen.add(key(entry.alert))
         out.append(replace(entry, ways=kept))
     for alert in new:
         if key(alert) not in seen and ways:
             seen.add(key(alert))
-            out.append(Waiting(alert, tuple(ways)))
+            out.append(Waiting(alert, tuple(ways), to_utc_iso(now)))
     return out
 
 
@@ -149,7 +156,8 @@ def claim(
                 out.append(entry)
                 continue
         wait = _since(entry.after, now) if entry.after else None
-        if wait is not None and wait < timedelta(0):  # tried lately: not due yet
+        # tried lately: not due yet (a wait longer than any it is given: a clock set back)
+        if wait is not None and -RETRY_CAP <= wait < timedelta(0):
             out.append(replace(entry, claim=None) if other else entry)
             continue
         claimed = replace(entry, claim=mine)
@@ -247,11 +255,13 @@ def deliver(
     problems: list[str] = []
     try:
         with store.locked(on_wait):
-            waiting, sending = claim(enqueue(_load(path), alerts, ways, now), now, mine, _alive)
-            _save(path, waiting)
+            loaded = _load(path)
+            waiting, sending = claim(enqueue(loaded, alerts, ways, now), now, mine, _alive)
+            if waiting != loaded or not waiting:  # a poll with nothing due writes nothing
+                _save(path, waiting)  # (none waiting: the file, damaged or empty, goes)
     except (StoreError, OSError) as exc:  # the lock held elsewhere all along (LockTimeout
         # is a StoreError), or the file not writable: the new alerts go now, in no outbox
-        sending, kept = [Waiting(alert, tuple(ways)) for alert in alerts], None
+        sending, kept = [Waiting(alert, tuple(ways), mine.at) for alert in alerts], None
         problems.append(
             tr("outbox not usable ({reason}): an alert that fails now is not sent again").format(
                 reason=_reason(exc)
@@ -260,7 +270,9 @@ def deliver(
     if not sending:
         return problems
     chosen = {way: [w.alert for w in sending if way in w.ways] for way in ways}
+    started = time.monotonic()
     sent = dispatch(settings, chosen, run=run)
+    done = now + timedelta(seconds=time.monotonic() - started)  # the waits count from here
     results: dict[Key, dict[str, bool | None]] = {}
     for way, sent_alerts in chosen.items():
         flags = sent.delivered.get(way)
@@ -271,7 +283,7 @@ def deliver(
         return problems
     try:
         with store.locked(on_wait):
-            waiting = settle(_load(kept), results, mine, now)
+            waiting = settle(_load(kept), results, mine, done)
             _save(kept, waiting)
     except (StoreError, OSError) as exc:  # this run's claims stand while it lives: a
         # later run sends what they hold again

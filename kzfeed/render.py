@@ -288,6 +288,27 @@ class ItemRows:
         return Measurement(widest, widest)
 
 
+class Widest(NamedTuple):
+    """The widest short id, source name and rubric label of a view, in cells."""
+
+    id: int
+    source: int
+    rubric: int
+
+
+def _shown_id(record: Record, short_ids: Mapping[str, str] | None) -> str:
+    return (short_ids or {}).get(record["id"]) or record["id"][:ID_WIDTH]
+
+
+def _widest(records: Sequence[Record], lang: str, short_ids: Mapping[str, str] | None) -> Widest:
+    """What a view's columns must hold: worked out once for the view, not per section."""
+    return Widest(
+        max((len(_shown_id(r, short_ids)) for r in records), default=ID_WIDTH),
+        max((cell_len(clean_line(display_source(r))) for r in records), default=0),
+        max((cell_len(rubric_label(r, lang)) for r in records), default=0),
+    )
+
+
 def _item_table(
     records: Sequence[Record],
     tz: tzinfo,
@@ -299,7 +320,7 @@ def _item_table(
     short_ids: Mapping[str, str] | None = None,
     stories: Mapping[str, StoryLine] | None = None,
     highlight: Highlight | None = None,
-    sources: Sequence[Record] | None = None,
+    widest: Widest | None = None,
 ) -> ItemRows | Table:
     """One line per item: short id, local time (with the date when sections span days; "~"
     marks an estimated time), source badge, rubric, title cut to the width that is left.
@@ -308,8 +329,9 @@ def _item_table(
     for an id without one).  The headline keeps at least ``MIN_TITLE`` cells: on a narrow
     terminal the rubric shortens to its short label and the source to what is left (6 cells
     at least; "The " goes first); on a wide terminal it grows to show whole names, as wide
-    as the longest name of ``sources`` (the whole view's records, so that the sections of
-    one view line up; else these) needs.  ``width`` None: nothing is cut (piped output).
+    as the longest name of the view needs.  ``widest``: the view's widest id, source and
+    rubric (`_widest` of all its records), so that the sections of one view line up;
+    else these records'.  ``width`` None: nothing is cut (piped output).
 
     Laid out as `ItemRows`; a terminal too narrow for even one cell of headline gets a
     rich Table, which shrinks every column to fit."""
@@ -324,7 +346,7 @@ def _item_table(
         short_ids=short_ids,
         stories=stories,
         highlight=highlight,
-        sources=sources,
+        widest=widest,
     )
     if width is None or width - sum((c.width or 0) + 1 for c in columns[:-1]) >= 1:
         if width is not None:
@@ -368,11 +390,12 @@ def _item_cells(
     short_ids: Mapping[str, str] | None,
     stories: Mapping[str, StoryLine] | None,
     highlight: Highlight | None,
-    sources: Sequence[Record] | None,
+    widest: Widest | None,
 ) -> tuple[list[_Column], list[list[Text]]]:
     """`_item_table`'s columns (the headline's last, its width left open) and cells."""
-    shown = {r["id"]: (short_ids or {}).get(r["id"]) or r["id"][:ID_WIDTH] for r in records}
-    id_width = max(map(len, shown.values()), default=ID_WIDTH)
+    shown = {r["id"]: _shown_id(r, short_ids) for r in records}
+    view = widest or _widest(records, lang, short_ids)
+    id_width = view.id
     source_width, rubric_width = 16, 12
     time_width = 12 if with_date else 6
     if width is not None:
@@ -386,14 +409,11 @@ def _item_cells(
         rubric_width = 6
         rest = width - (id_width + 1 + time_width + 1) - ((rubric_width + 1) if show_rubric else 0)
         source_width = max(6, min(16, rest - MIN_TITLE - 1))
-    named = records if sources is None else sources
-    longest = max((cell_len(clean_line(display_source(r))) for r in named), default=0)
     if width is None:  # piped: nothing cut, each column as wide as the view's widest cell
-        source_width = longest
-        rubric_width = max((cell_len(rubric_label(r, lang)) for r in named), default=0)
+        source_width, rubric_width = view.source, view.rubric
     elif not compact and show_source:
         spare = width - fixed - WIDE_TITLE  # what the headline can give up on a wide terminal
-        source_width = max(source_width, min(longest, WIDE_SOURCE, source_width + spare))
+        source_width = max(source_width, min(view.source, WIDE_SOURCE, source_width + spare))
     cut = width is not None
     columns = [_Column(id_width, "dim"), _Column(time_width)]
     if show_source:
@@ -495,6 +515,8 @@ def latest_view(
         )
         parts.append(Text(""))
 
+    widest = _widest(records, lang, short_ids)  # the sections of the view line up
+
     def heading(name: str, key: str, shown: int) -> str:
         total = (totals or {}).get(key, shown)
         more = label("+{n} more", lang).format(n=total - shown)
@@ -515,7 +537,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
-                    sources=records,
+                    widest=widest,
                 )
             )
             parts.append(Text(""))
@@ -533,7 +555,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
-                    sources=records,
+                    widest=widest,
                 )
             )
             parts.append(Text(""))
@@ -549,7 +571,7 @@ def latest_view(
                     short_ids=short_ids,
                     stories=stories,
                     highlight=highlight,
-                    sources=records,
+                    widest=widest,
                 )
             )
             parts.append(Text(""))

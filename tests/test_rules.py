@@ -465,8 +465,10 @@ def test_an_alert_the_notifier_failed_goes_with_the_next_update(
     # yet (a minute after its first try), so nothing is sent and nothing said
     flag.touch()
     monkeypatch.setenv("KZFEED_NOW", "2026-11-25T09:05:00+00:00")
+    before = outbox.stat().st_mtime_ns
     early = runner.invoke(app, ["--config", str(setup), "update"])
     assert early.exit_code == 0 and sent(setup) == [] and "alert" not in early.stderr
+    assert outbox.stat().st_mtime_ns == before  # nothing due: nothing written
     # a minute on (the outbox's clock moved back, as a minute would): it goes
     data = json.loads(outbox.read_text(encoding="utf-8"))
     assert data["alerts"][0]["tries"] == 1
@@ -492,7 +494,7 @@ def test_a_waiting_alert_a_day_old_is_not_sent(setup: Path) -> None:
     outbox = setup.parent / "data" / "outbox.json"
     data = json.loads(outbox.read_text(encoding="utf-8"))
     aged = datetime.now(UTC) - timedelta(hours=24, minutes=1)
-    data["alerts"][0]["alert"]["at"] = aged.isoformat(timespec="seconds")
+    data["alerts"][0]["queued"] = aged.isoformat(timespec="seconds")
     outbox.write_text(json.dumps(data), encoding="utf-8")
     later = runner.invoke(app, ["--config", str(setup), "update"])
     assert later.exit_code == 0 and sent(setup) == []
@@ -522,10 +524,11 @@ def test_the_outbox_decisions() -> None:
     from kzfeed.outbox import Claim, Waiting, claim, enqueue, retry_delay, settle
 
     now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-    old = Waiting(_alert(0, "2026-11-24T09:59:00+00:00"), ("command",))  # over a day
-    kept = Waiting(_alert(1), ("command", "apprise"))
+    old = Waiting(_alert(0), ("command",), "2026-11-24T09:59:00+00:00")  # over a day
+    ahead = Waiting(_alert(10), ("command",), "2026-11-26T10:01:00+00:00")  # a clock set back
+    kept = Waiting(_alert(1), ("command", "apprise"), "2026-11-25T09:00:00+00:00")
     stale_new = _alert(5, "2026-11-20T09:00:00+00:00")  # raised again after a cut commit
-    queued = enqueue([old, kept], [_alert(2), _alert(1), stale_new], ["command"], now)
+    queued = enqueue([old, ahead, kept], [_alert(2), _alert(1), stale_new], ["command"], now)
     # the day-old waiting one gone, what waits first, each once, a new one whatever its
     # age, the ways cut to those configured
     assert [(w.alert.id, w.ways) for w in queued] == [
@@ -537,15 +540,18 @@ def test_the_outbox_decisions() -> None:
     # another live run's claim is left to it; a dead one's, a claim over 6 h old and one
     # of this process's earlier runs are taken over; one tried lately is not due
     mine = Claim(42, "2026-11-25T10:00:00+00:00", "mine")
-    busy = Waiting(_alert(3), ("command",), claim=Claim(999, "2026-11-25T09:55:00+00:00", "b"))
-    dead = Waiting(_alert(4), ("command",), claim=Claim(998, "2026-11-25T09:59:00+00:00", "d"))
-    hours = Waiting(_alert(7), ("command",), claim=Claim(999, "2026-11-25T03:59:00+00:00", "h"))
-    own = Waiting(_alert(8), ("command",), claim=Claim(42, "2026-11-25T09:59:00+00:00", "o"))
-    later = Waiting(_alert(9), ("command",), tries=1, after="2026-11-25T10:01:00+00:00")
+    q = "2026-11-25T09:00:00+00:00"
+    busy = Waiting(_alert(3), ("command",), q, claim=Claim(999, "2026-11-25T09:55:00+00:00", "b"))
+    dead = Waiting(_alert(4), ("command",), q, claim=Claim(998, "2026-11-25T09:59:00+00:00", "d"))
+    hours = Waiting(_alert(7), ("command",), q, claim=Claim(999, "2026-11-25T03:59:00+00:00", "h"))
+    own = Waiting(_alert(8), ("command",), q, claim=Claim(42, "2026-11-25T09:59:00+00:00", "o"))
+    later = Waiting(_alert(9), ("command",), q, tries=1, after="2026-11-25T10:01:00+00:00")
+    # an "after" further off than any wait given: a clock set back; due
+    far = Waiting(_alert(11), ("command",), q, tries=1, after="2026-11-25T12:00:00+00:00")
     outbox, sending = claim(
-        [*queued, busy, dead, hours, own, later], now, mine, lambda pid: pid in (42, 999)
+        [*queued, busy, dead, hours, own, later, far], now, mine, lambda pid: pid in (42, 999)
     )
-    assert [w.alert.id for w in sending] == ["id1", "id2", "id5", "id4", "id7", "id8"]
+    assert [w.alert.id for w in sending] == ["id1", "id2", "id5", "id4", "id7", "id8", "id11"]
     assert all(w.claim == mine for w in sending)
     assert [w.alert.id for w in outbox if w.claim != mine] == ["id3", "id9"]
     # delivered: gone; failed for now: kept, put off, unclaimed; failed for good: gone;
@@ -560,6 +566,7 @@ def test_the_outbox_decisions() -> None:
         ("id7", 1, "2026-11-25T10:01:00+00:00", None),
         ("id8", 1, "2026-11-25T10:01:00+00:00", None),
         ("id9", 1, "2026-11-25T10:01:00+00:00", None),
+        ("id11", 2, "2026-11-25T10:02:00+00:00", None),
     ]
     assert [retry_delay(n) for n in (1, 2, 3, 7, 30)] == [
         timedelta(minutes=1),

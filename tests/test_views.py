@@ -779,7 +779,7 @@ def test_item_rows_print_what_the_rich_table_printed(
         short_ids=None,
         stories=stories,
         highlight=highlight if mark else None,
-        sources=None,
+        widest=None,
     )
     laid_out = render._item_table(
         records,
@@ -829,7 +829,7 @@ def test_item_rows_at_every_width_down_to_a_sliver() -> None:
                 short_ids=None,
                 stories=None,
                 highlight=None,
-                sources=None,
+                widest=None,
             )
             laid_out = render._item_table(records, UTC, "kk", with_date=with_date, width=width)
             if not isinstance(laid_out, render.ItemRows):
@@ -889,3 +889,41 @@ def test_piped_sections_line_up(examples: Path, args: list[str]) -> None:
     starts = {row.index(next(t[:12] for t in titles if t[:12] in row)) for row in rows}
     assert len(rows) > 10 and len(starts) == 1, result.stdout
     assert result.stdout.count("\n\n") >= 2  # more than one section
+
+
+@pytest.mark.parametrize("width", [None, 100])
+def test_sections_line_up_when_short_ids_differ_in_length(width: int | None) -> None:
+    """A short id is an item's shortest unique prefix, so one section may hold a 5-character
+    id and the next none: the id column is the view's, and every headline starts at one
+    column, piped and on a terminal (found by review)."""
+    from datetime import UTC, datetime
+
+    from kzfeed import render
+
+    records = [
+        {
+            "id": f"{n:x}0{n:x}" * 4,
+            "published": f"2026-11-2{n}T09:00:00+00:00",
+            "source": ["Kazinform", "Интерфакс", "The Astana Times"][n % 3],
+            "rubrics": [["politics", "incidents", "world"][n % 3]],
+            "title": f"Заголовок номер {n}",
+        }
+        for n in (4, 3, 2)
+    ]
+    short = {records[0]["id"]: records[0]["id"][:5]}  # only the newest needs 5 characters
+    view = render.latest_view(
+        records,
+        tz=UTC,
+        lang="ru",
+        now=datetime(2026, 11, 24, 12, tzinfo=UTC),
+        width=width,
+        short_ids=short,
+    )
+    from rich.console import Console
+
+    console = Console(width=width or 10_000, no_color=True)
+    with console.capture() as capture:
+        console.print(view)
+    lines = capture.get().splitlines()
+    starts = {line.index("Заголовок") for line in lines if "Заголовок" in line}
+    assert len(starts) == 1 and len(lines) > 6, lines
