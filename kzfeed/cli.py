@@ -1024,17 +1024,17 @@ def alerts(
     cfg = _config()
     wire = _wire(cfg)
     found = wire.alerts(since)
-    if json_:
-        _print_json([a.to_dict() for a in found])
+    waiting = wire.waiting_alerts()
+    if json_:  # "waiting": a notifier has not taken it yet; it is sent again (outbox)
+        _print_json([a.to_dict() | {"waiting": (a.id, a.rule) in waiting} for a in found])
         return
     if not found:
         _say(tr("no alerts since {since}").format(since=since or "7d"))
         return
     from .render import alerts_view
 
-    _write_stripped(
-        _console(), alerts_view(found, tz=wire.tz, lang=wire.lang, with_date=True), True
-    )
+    view = alerts_view(found, tz=wire.tz, lang=wire.lang, with_date=True, waiting=waiting)
+    _write_stripped(_console(), view, True)
 
 
 rules_app = typer.Typer(

@@ -219,6 +219,13 @@ def _load(path: Path) -> list[Waiting]:
     return [entry for entry in entries if entry is not None]
 
 
+def waiting_keys(data_dir: Path) -> set[Key]:
+    """The alerts waiting in the outbox to be sent again (read as it is, no lock: the
+    file is only ever replaced whole)."""
+    path = data_dir / OUTBOX
+    return {key(w.alert) for w in _load(path)} if path.exists() else set()
+
+
 def _save(path: Path, waiting: Sequence[Waiting]) -> None:
     """The outbox written atomically; an empty one is no file (a run then takes no lock)."""
     from .store import files

@@ -485,6 +485,13 @@ class Wire:
         rows = [Alert.from_dict(row) for row in self.store.alert_rows()]
         return [alert for alert in rows if alert.at >= start]
 
+    def waiting_alerts(self) -> set[tuple[str, str]]:
+        """The alerts (item id, rule) a notifier has not taken yet: they wait in the
+        outbox to be sent again (`outbox.py`)."""
+        from .outbox import waiting_keys
+
+        return waiting_keys(self.config.data_dir)
+
     # ------------------------------------------------------------------ digests
 
     def digest(self, options: DigestOptions) -> Digest:

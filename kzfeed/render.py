@@ -5,7 +5,7 @@ never as markup, so `[bold]`, `:smile:` or escape sequences in a title are shown
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -855,10 +855,16 @@ def update_view(
 
 
 def alerts_view(
-    alerts: Sequence[Alert], *, tz: tzinfo, lang: str, with_date: bool = False
+    alerts: Sequence[Alert],
+    *,
+    tz: tzinfo,
+    lang: str,
+    with_date: bool = False,
+    waiting: Collection[tuple[str, str]] = (),
 ) -> Table:
     """Alerted items: "● 09:10 [rule] Kazinform: title" (the item's local time), the link
-    below; a long title folds under itself, not under the mark."""
+    below; a long title folds under itself, not under the mark.  One a notifier has not
+    taken yet (``waiting``: item id, rule) is "○ … (waits to be sent)"."""
     from rich.table import Table
 
     table = Table.grid(padding=(0, 1, 0, 0))
@@ -870,7 +876,11 @@ def alerts_view(
         line.append(f"[{clean_line(alert.rule)}] ", style="magenta")
         line.append(clean_line(alert.source) + ": ", style="bold cyan")
         line.append(clean_line(alert.title), style="bold")
-        table.add_row(Text("●", style="bold red"), line)
+        if (alert.id, alert.rule) in waiting:
+            line.append(" (" + label("waits to be sent", lang) + ")", style="yellow")
+            table.add_row(Text("○", style="bold yellow"), line)
+        else:
+            table.add_row(Text("●", style="bold red"), line)
         if alert.url:
             table.add_row(Text(""), Text(clean_line(alert.url), style="dim"))
     return table

@@ -461,6 +461,11 @@ def test_an_alert_the_notifier_failed_goes_with_the_next_update(
     assert "1 alert waits to be sent again by the next update" in first.stderr
     outbox = setup.parent / "data" / "outbox.json"
     assert sent(setup) == [] and outbox.exists()
+    # `kzfeed alerts` says which alert waits to be sent
+    shown = kz("alerts", "--since", "30d", config=setup).stdout
+    assert "○" in shown and "(waits to be sent)" in shown and "●" not in shown
+    (listed_alert,) = json.loads(kz("alerts", "--json", "--since", "30d", config=setup).stdout)
+    assert listed_alert["waiting"] is True
     # the notifier is back; a poll at once finds nothing new, and the alert is not due
     # yet (a minute after its first try), so nothing is sent and nothing said
     flag.touch()
@@ -480,6 +485,10 @@ def test_an_alert_the_notifier_failed_goes_with_the_next_update(
     (call,) = sent(setup)
     assert call[0].startswith("Токаев провел переговоры") and "waits" not in second.stderr
     assert not outbox.exists()
+    shown = kz("alerts", "--since", "30d", config=setup).stdout
+    assert "●" in shown and "waits" not in shown
+    (listed_alert,) = json.loads(kz("alerts", "--json", "--since", "30d", config=setup).stdout)
+    assert listed_alert["waiting"] is False
     third = runner.invoke(app, ["--config", str(setup), "update"])
     assert third.exit_code == 0 and len(sent(setup)) == 1  # sent once
 
