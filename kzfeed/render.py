@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
-from rich.measure import Measurement
 from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
@@ -226,8 +225,8 @@ def plain_lines(records: Sequence[Record], *, tz: tzinfo, lang: str) -> str:
 
 
 class _Column(NamedTuple):
-    """A column of an item listing: its width (None: as wide as its widest cell; a longer
-    cell is cut with "…") and the style its cells are drawn in."""
+    """A column of an item listing: its width (a longer cell is cut with "…"; None only for
+    the headline's, piped: nothing cut) and the style its cells are drawn in."""
 
     width: int | None
     style: str = ""
@@ -239,23 +238,15 @@ class ItemRows:
 
     This is what the rich Table these rows used to be prints (tests hold the two together
     at every width), without Rich measuring every cell of every row: ~10 ms of `latest`'s
-    ~100 ms for 50 rows.  The headline's column without a width: piped, nothing cut (the
-    listing gives the other columns the view's widest cell, so that its sections line up;
-    a column without a width is as wide as its widest cell).  A line wider than the room it
-    is printed in (a headline of over 10,000 cells, piped) is left to the Table, which
-    folds it whole onto the next lines."""
+    ~100 ms for 50 rows.  Piped, the headline's column has no width and nothing is cut.  A
+    line wider than the room it is printed in (a headline of over 10,000 cells, piped) is
+    left to the Table, which folds it whole onto the next lines."""
 
     def __init__(self, columns: Sequence[_Column], rows: Sequence[Sequence[Text]]) -> None:
         self.columns = list(columns)
         self.rows = [list(row) for row in rows]
 
     def lines(self) -> list[Text]:
-        widths = [
-            column.width
-            if column.width is not None
-            else max((cell_len(row[k].plain) for row in self.rows), default=0)
-            for k, column in enumerate(self.columns)
-        ]
         out = []
         for row in self.rows:
             line = Text()
@@ -265,8 +256,8 @@ class ItemRows:
                     own = Style.parse(cell.style) if isinstance(cell.style, str) else cell.style
                     cell.style = Style.parse(column.style) + own
                 last = k == len(self.columns) - 1
-                if not last or column.width is not None:
-                    cell.truncate(widths[k], overflow="ellipsis", pad=not last)
+                if column.width is not None:
+                    cell.truncate(column.width, overflow="ellipsis", pad=not last)
                 line.append_text(cell)
                 if not last:
                     line.append(" ", style=column.style)
@@ -282,10 +273,6 @@ class ItemRows:
         for line in lines:
             yield from line.render(console, end="")
             yield Segment.line()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        widest = max((line.cell_len for line in self.lines()), default=0)
-        return Measurement(widest, widest)
 
 
 class Widest(NamedTuple):
@@ -348,12 +335,12 @@ def _item_table(
         highlight=highlight,
         widest=widest,
     )
-    if width is None or width - sum((c.width or 0) + 1 for c in columns[:-1]) >= 1:
-        if width is not None:
-            title = width - sum((c.width or 0) + 1 for c in columns[:-1])
-            columns[-1] = columns[-1]._replace(width=title)
+    if width is None:
         return ItemRows(columns, rows)
-    return _as_table(columns, rows, width)
+    title = width - sum((c.width or 0) + 1 for c in columns[:-1])  # what the headline gets
+    if title < 1:
+        return _as_table(columns, rows, width)
+    return ItemRows([*columns[:-1], columns[-1]._replace(width=title)], rows)
 
 
 def _as_table(
