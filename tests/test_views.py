@@ -768,30 +768,18 @@ def test_item_rows_print_what_the_rich_table_printed(
     def highlight(text: str, _lang: str | None) -> list[tuple[int, int]]:
         return [(0, min(3, len(text)))] if text else []
 
-    columns, rows = render._item_cells(
-        records,
-        UTC,
-        lang,
-        show_rubric=show_rubric,
-        show_source=show_source,
-        with_date=with_date,
-        width=width,
-        short_ids=None,
-        stories=stories,
-        highlight=highlight if mark else None,
-        widest=None,
-    )
-    laid_out = render._item_table(
-        records,
-        UTC,
-        lang,
-        show_rubric=show_rubric,
-        show_source=show_source,
-        with_date=with_date,
-        width=width,
-        stories=stories,
-        highlight=highlight if mark else None,
-    )
+    options: dict[str, Any] = {
+        "show_rubric": show_rubric,
+        "show_source": show_source,
+        "with_date": with_date,
+        "width": width,
+        "short_ids": None,
+        "stories": stories,
+        "highlight": highlight if mark else None,
+        "widest": None,
+    }
+    columns, rows = render._item_cells(records, UTC, lang, **options)
+    laid_out = render._item_table(records, UTC, lang, **options)
     table = render._as_table(columns, rows, width)
     assert _cells_of(laid_out, width) == _cells_of(table, width)
 
