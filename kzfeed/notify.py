@@ -181,6 +181,10 @@ def _run(argv: list[str]) -> str | None:
         )
     if done.returncode != 0:
         said = clean_line(done.stderr.decode("utf-8", "replace"))[:200]
+        if not said:  # a program that says nothing: no dangling colon
+            return tr("notify: {program} exited with {code}").format(
+                program=argv[0], code=done.returncode
+            )
         return tr("notify: {program} exited with {code}: {said}").format(
             program=argv[0], code=done.returncode, said=said
         )

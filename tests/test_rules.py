@@ -662,3 +662,12 @@ def test_the_outbox_waits_for_another_kzfeeds_lock(setup: Path) -> None:
     assert problems[0] == "busy" and "1 alert waits" in problems[-1]
     data = json.loads((config.data_dir / OUTBOX).read_text(encoding="utf-8"))
     assert [row["alert"]["id"] for row in data["alerts"]] == ["id1"]
+
+
+def test_a_notifier_that_fails_silently_is_one_clean_line() -> None:
+    """`false` says nothing on stderr: the line ends at its exit code, no dangling colon."""
+    from kzfeed.config import Settings
+    from kzfeed.notify import send
+
+    problems = send(Settings(language="en", notify=("false", "{title}")), [_alert(1)])
+    assert problems == ["notify: false exited with 1"]
