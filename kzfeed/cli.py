@@ -1427,6 +1427,7 @@ def run() -> None:
     import threading
 
     code: int | str | None = 0
+    collect_less()
     try:
         main()
     except SystemExit as exc:
@@ -1450,6 +1451,21 @@ def run() -> None:
             if stream is sys.stdout and not code:  # (once: not again after the above)
                 code = _lost(exc)
     os._exit(code)
+
+
+#: How often the `kzfeed` process looks for cyclic garbage (`gc.set_threshold`): every
+#: 200,000 new containers, not 700 (as mypy does).  Its data — records decoded from JSON,
+#: feeds parsed — holds no cycles, and each collection scans what is alive: on a day of
+#: 45,000 items, scanning the records as they were decoded was a fifth of `latest --group
+#: rubric` (1.84 → 1.53 s); a cold update gained 4 %.  Memory does not grow (cycles
+#: are few, and still collected).
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
+def collect_less() -> None:
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _lost(exc: OSError) -> int:

@@ -932,6 +932,23 @@ def test_the_command_ends_without_teardown_but_after_the_exit_handlers(tmp_path:
     assert "torn down" not in mistyped.stdout
 
 
+def test_the_command_collects_cyclic_garbage_less_often_not_never(tmp_path: Path) -> None:
+    """`run` sets the collector's thresholds (records decoded from JSON hold no cycles:
+    scanning them was a fifth of a big grouped view); the collector stays on."""
+    from kzfeed.cli import GC_THRESHOLDS
+
+    seen = tmp_path / "gc"
+    prelude = (
+        "import atexit, gc, pathlib\n"
+        f"atexit.register(lambda: pathlib.Path({str(seen)!r}).write_text("
+        "repr((gc.isenabled(), gc.get_threshold()))))\n"
+    )
+    done = _run_kzfeed_with(prelude, ["--version"])
+    assert done.returncode == 0, done
+    assert seen.read_text() == repr((True, GC_THRESHOLDS))
+    assert GC_THRESHOLDS[0] > 700  # fewer collections than Python's default
+
+
 def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     marker = tmp_path / "thread"
     prelude = (
