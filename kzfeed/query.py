@@ -117,6 +117,38 @@ def newest(
     return found if limit is None else found[:limit]
 
 
+def matching(partitions: Iterable[tuple[str, list[Record]]], flt: Filter) -> Iterator[Record]:
+    """Every matching record, newest day first (in no order within a day), each once: for
+    counts, which need no order and need not hold the window."""
+    for _day, found in matching_days(partitions, flt):
+        yield from found
+
+
+def newest_per_group(
+    partitions: Iterable[tuple[str, list[Record]]],
+    flt: Filter,
+    group: str,
+    n: int,
+    totals: dict[str, int] | None = None,
+) -> list[Record]:
+    """`per_group` over the newest matching records, a day at a time: a partition holds
+    one UTC day and days come newest first, so a day sorted is the next stretch of the
+    whole window sorted — only the day being read and the records kept are in memory, not
+    the window (`rubrics --since 30d` on a year's wire: 107 → 37 MB)."""
+    kept: list[Record] = []
+    counts: dict[str, int] = {}
+    for _day, found in matching_days(partitions, flt):
+        found.sort(key=listing_order, reverse=True)
+        for record in found:
+            key = section_key(record, group)
+            if totals is not None:
+                totals[key] = totals.get(key, 0) + 1
+            if counts.get(key, 0) < n:
+                counts[key] = counts.get(key, 0) + 1
+                kept.append(record)
+    return kept
+
+
 def newest_with_heads(
     days: Iterable[str],
     head: Callable[[str], list[Record] | None],

@@ -181,7 +181,7 @@ class Wire:
     ) -> Listing:
         """The newest ``n`` items (per section when grouped by rubric or feed); with
         ``stories``, the newest ``n`` stories, one lead item each (`Listing.stories`)."""
-        from .query import newest, newest_with_heads, per_group
+        from .query import newest, newest_per_group, newest_with_heads
 
         if group not in GROUPS:
             raise UsageError(
@@ -201,8 +201,7 @@ class Wire:
             if flt.since is None:
                 listing.window = self.default_window()
                 flt = dc_replace(flt, since=listing.window)
-            everything = newest(self.partitions(flt), flt, None)
-            listing.items = per_group(everything, group, n, listing.totals)
+            listing.items = newest_per_group(self.partitions(flt), flt, group, n, listing.totals)
         if not listing.items:
             listing.empty_store = not self.store.partitions()
         return listing
@@ -321,8 +320,14 @@ class Wire:
         """For grouped views without --since: the 7 days up to the newest *dated* story (an
         item whose feed gave no date stands at its fetch time and must not pull the
         window)."""
-        for _day, records in self.store.iter_newest():
-            dated = [r["published"] for r in records if not r.get("date_estimated")]
+        for day in self.store.partitions():
+            # a busy day's head (its newest records) holds the day's newest dated one when
+            # it holds any: the day is then read once, by the listing, not twice
+            head = self.store.head_items(day)
+            dated = [r["published"] for r in head or () if not r.get("date_estimated")]
+            if not dated:
+                records = self.store.partition_items(day)
+                dated = [r["published"] for r in records if not r.get("date_estimated")]
             if dated:
                 start = date.fromisoformat(max(dated)[:10]) - timedelta(days=6)
                 return f"{start.isoformat()}T00:00:00+00:00"
@@ -342,22 +347,22 @@ class Wire:
 
     def rubric_counts(self, selection: Selection) -> list[tuple[str, int]]:
         """Items per primary rubric in the selection, in the site's rubric order."""
-        from .query import newest, rubric_counts
+        from .query import matching, rubric_counts
 
         flt = self.filter(selection)
-        return rubric_counts(newest(self.partitions(flt), flt, None))
+        return rubric_counts(matching(self.partitions(flt), flt))
 
     def daily(self, selection: Selection, days: int) -> DailyCounts:
         """Items per local day, rubric and feed over the last ``days`` local days."""
         from .dates import parse_when, to_utc_iso
-        from .query import daily_counts, newest
+        from .query import daily_counts, matching
 
         first = self.now.astimezone(self.tz).date() - timedelta(days=days - 1)
         flt = dc_replace(
             self.filter(dc_replace(selection, since=None, until=None)),
             since=to_utc_iso(parse_when(first.isoformat(), self.tz, self.now)),
         )
-        return daily_counts(newest(self.store.iter_newest(), flt, None), self.tz, first, days)
+        return daily_counts(matching(self.store.iter_newest(), flt), self.tz, first, days)
 
     def unread_counts(self, days: int = 7) -> tuple[dict[str, int], dict[str, int]]:
         """Unread items per primary rubric and per carrying feed, published in the last

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kzfeed import dedup
 from kzfeed.config import load_config
 from kzfeed.model import Item, listing_order
-from kzfeed.query import Filter, newest, newest_with_heads
+from kzfeed.query import Filter, newest, newest_per_group, newest_with_heads, per_group
 from kzfeed.reading import Selection, Wire
 from kzfeed.store import Store
 from kzfeed.store import files as store_files
@@ -259,3 +259,75 @@ def test_a_busy_day_changed_in_place_keeps_a_true_head(
     assert {r["id"]: r["title"] for r in records} == {i: it.title for i, it in current.items()}
     head = fresh.head_items("2026-11-24")
     assert head == sorted(records, key=listing_order, reverse=True)[:HEAD_ITEMS]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 24 * 60 - 1),
+            st.sampled_from(RUBRICS),
+            st.sampled_from(["Kazinform", "Tengrinews", "КазТАГ"]),
+            st.booleans(),
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 6),
+    st.sampled_from(["rubric", "feed"]),
+    st.booleans(),
+    st.sampled_from([None, "2026-11-22T00:20:00+00:00"]),
+)
+def test_sections_read_a_day_at_a_time_give_what_the_whole_window_gives(
+    rows: list[tuple[int, int, str, str, bool]],
+    n: int,
+    group: str,
+    unread: bool,
+    since: str | None,
+) -> None:
+    """A grouped view reads the window a day at a time (`newest_per_group`): the same
+    sections, items and totals as the whole window sorted, then cut (`per_group`)."""
+    by_day: dict[str, list[Any]] = {}
+    for k, (back, minute, rub, source, read) in enumerate(rows):
+        when = datetime(2026, 11, 24, tzinfo=UTC) - timedelta(days=back) + timedelta(minutes=minute)
+        record = {
+            "id": f"{k % 40:04x}",  # some ids twice: kept once, from the newer day
+            "feed": source,
+            "source": source,
+            "published": when.isoformat(),
+            "rubrics": [rub],
+            "read": read,
+        }
+        by_day.setdefault(when.date().isoformat(), []).append(record)
+    days = sorted(by_day, reverse=True)
+    flt = Filter(unread=unread, since=since)
+    whole_totals: dict[str, int] = {}
+    whole = per_group(
+        newest(((d, list(by_day[d])) for d in days), flt, None), group, n, whole_totals
+    )
+    day_totals: dict[str, int] = {}
+    by_days = newest_per_group(((d, list(by_day[d])) for d in days), flt, group, n, day_totals)
+    assert by_days == whole
+    assert day_totals == whole_totals
+
+
+def test_a_grouped_view_reads_its_newest_busy_day_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default window (7 days up to the newest dated item) is found in the newest
+    day's head: the day is decoded by the listing only."""
+    w = wire(tmp_path, (600, 100, 50))
+    expected = w.latest(Selection(), 5, group="rubric")
+    read: list[str] = []
+    whole = Store.partition_items
+
+    def counted(self: Store, name: str) -> list[Any]:
+        read.append(name)
+        return whole(self, name)
+
+    monkeypatch.setattr(Store, "partition_items", counted)
+    listing = Wire(w.config, now=NOW).latest(Selection(), 5, group="rubric")
+    assert sorted(read) == ["2026-11-22", "2026-11-23", "2026-11-24"]
+    assert [r["id"] for r in listing.items] == [r["id"] for r in expected.items]
+    assert listing.window == expected.window == "2026-11-18T00:00:00+00:00"
+    assert listing.totals == expected.totals and sum(listing.totals.values()) == 750
