@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -183,6 +183,79 @@ def test_nothing_is_committed_when_the_batch_fails(tmp_path: Path) -> None:
         writer.apply(dedup.plan([make_item(2)], writer.view()))
         raise RuntimeError("boom")
     assert list(Store(tmp_path).ids()) == [make_item(1).id]
+
+
+def test_the_lock_file_excludes_another_holder_and_is_free_once_released(
+    tmp_path: Path,
+) -> None:
+    from kzfeed.store.lockfile import Busy, LockFile
+
+    path = tmp_path / "kzfeed.lock"
+    first, second = LockFile(path), LockFile(path)
+    first.acquire(timeout=0)
+    with pytest.raises(Busy):
+        second.acquire(timeout=0)
+    with pytest.raises(Timeout):  # filelock sees it too
+        FileLock(str(path)).acquire(timeout=0)
+    first.release()
+    second.acquire(timeout=0)
+    second.release()
+    with FileLock(str(path), timeout=0):  # and it is free for filelock
+        with pytest.raises(Busy):
+            first.acquire(timeout=0.1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_lets_go_of_its_copy_of_the_lock(tmp_path: Path) -> None:
+    """A parse worker forked while kzfeed holds the lock closes its copy: the lock is free
+    once the parent lets go, whatever the child does."""
+    from kzfeed.store.lockfile import LockFile
+
+    path = tmp_path / "kzfeed.lock"
+    lock = LockFile(path)
+    lock.acquire(timeout=0)
+    fd = lock._fd
+    assert fd is not None
+    child = os.fork()
+    if child == 0:  # the child: its copy of the descriptor is closed
+        try:
+            os.fstat(fd)
+        except OSError:
+            os._exit(0)
+        os._exit(1)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    lock.release()
+    with FileLock(str(path), timeout=0):
+        pass
+
+
+@pytest.mark.filterwarnings("ignore:flock not supported:UserWarning")  # filelock says so
+def test_a_file_system_without_flock_falls_back_to_filelock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where flock is missing (ENOSYS), the lock is filelock's (its lock file made
+    exclusively), which still keeps a second holder out and lets go."""
+    import errno
+    import fcntl
+
+    from kzfeed.store.lockfile import Busy, LockFile
+
+    def missing(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    path = tmp_path / "kzfeed.lock"
+    monkeypatch.setattr(fcntl, "flock", missing)
+    lock = LockFile(path)
+    lock.acquire(timeout=0)
+    assert lock._fallback is not None and lock._fallback.is_locked
+    with pytest.raises(Busy):
+        LockFile(path).acquire(timeout=0.1)
+    lock.release()
+    assert not lock._fallback.is_locked
+    again = LockFile(path)
+    again.acquire(timeout=0)
+    again.release()
 
 
 def test_lock_waits_then_gives_up_with_a_clear_error(tmp_path: Path) -> None:

@@ -280,14 +280,14 @@ class Store(BackupMirror):
     ) -> Iterator[None]:
         """Hold the database lock (waiting up to lock_timeout, saying so; with ``wait``
         false, LockTimeout at once when another process holds it)."""
-        from filelock import FileLock, Timeout
+        from .lockfile import Busy, LockFile
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.data_dir / "kzfeed.lock"
-        lock = FileLock(str(lock_path))
+        lock = LockFile(lock_path)
         try:
             lock.acquire(timeout=0)
-        except Timeout:
+        except Busy:
             if not wait:
                 raise LockTimeout(str(lock_path)) from None
             if on_wait is not None:
@@ -296,7 +296,7 @@ class Store(BackupMirror):
                 )
             try:
                 lock.acquire(timeout=self.lock_timeout)
-            except Timeout as exc:
+            except Busy as exc:
                 raise LockTimeout(
                     tr(
                         "{path}: another kzfeed still holds the lock after {seconds} s; giving up"
