@@ -200,9 +200,8 @@ def test_the_lock_file_excludes_another_holder_and_is_free_once_released(
     first.release()
     second.acquire(timeout=0)
     second.release()
-    with FileLock(str(path), timeout=0):  # and it is free for filelock
-        with pytest.raises(Busy):
-            first.acquire(timeout=0.1)
+    with FileLock(str(path), timeout=0), pytest.raises(Busy):  # and free for filelock
+        first.acquire(timeout=0.1)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
