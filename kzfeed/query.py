@@ -261,6 +261,74 @@ def newest_stories(
     return found
 
 
+def scan_newest(
+    days: Iterable[str],
+    head: Callable[[str], list[Record] | None],
+    whole: Callable[[str], list[Record]],
+    flt: Filter,
+) -> Iterator[Record]:
+    """The matching records one at a time, newest first (`listing_order`), each once: a
+    day's head (`store/heads.py`) first where it has one, the rest of the day read only
+    when the caller goes on past the head.  ``days`` newest first."""
+    seen: set[str] = set()
+    since_day = flt.since[:10] if flt.since else None
+    until_day = flt.until[:10] if flt.until else None
+    for day in days:
+        if since_day is not None and day < since_day:
+            return
+        if until_day is not None and day > until_day:
+            continue
+        kept = head(day) or []
+        reach = None
+        for record in kept:  # a head is newest first
+            reach = listing_order(record)
+            if record["id"] not in seen and flt.matches(record):
+                seen.add(record["id"])
+                yield record
+        rest = [r for r in whole(day) if reach is None or listing_order(r) < reach]
+        rest.sort(key=listing_order, reverse=True)
+        for record in rest:
+            if record["id"] not in seen and flt.matches(record):
+                seen.add(record["id"])
+                yield record
+
+
+def top_stories(
+    scan: Iterable[Record],
+    versions: Callable[[str], list[Record]],
+    limit: int,
+    preferred: Sequence[str] = (),
+    titles: Mapping[str, str] | None = None,
+) -> list[StoryLine]:
+    """The ``limit`` newest stories as `collapse` orders them (by their lead), from the
+    matching records newest first (``scan``) and each story's matching versions wherever
+    they lie (``versions``, the term index's members of a story).  The scan stops once
+    ``limit`` stories lead from later than where it has got to: a story not met yet has
+    every version older than that, so its lead too, whichever version leads."""
+    lines: list[StoryLine] = []
+    met: set[str] = set()
+    leads: list[tuple[str, str]] = []  # the lines' leads, newest first
+    for record in scan:
+        here = listing_order(record)
+        if len(leads) >= limit and leads[limit - 1] > here:
+            break
+        story = story_of(record)
+        if story in met:
+            continue
+        met.add(story)
+        found = {v["id"]: v for v in versions(story) if story_of(v) == story}
+        found.setdefault(record["id"], record)
+        (line,) = collapse(found.values(), preferred, titles)
+        lines.append(line)
+        lead = listing_order(line.lead)
+        at = len(leads)
+        while at > 0 and leads[at - 1] < lead:
+            at -= 1
+        leads.insert(at, lead)
+    lines.sort(key=lambda s: listing_order(s.lead), reverse=True)
+    return lines[:limit]
+
+
 def local_day(record: Record, tz: tzinfo) -> date:
     return from_iso(record["published"]).astimezone(tz).date()
 

@@ -209,22 +209,72 @@ class Wire:
     def _latest_stories(self, listing: Listing, flt: Filter, n: int) -> None:
         from .query import collapse, newest, newest_stories, per_group
 
+        preferred = self.config.settings.preferred_feeds
         if listing.group == "date":
-            records = newest_stories(self.partitions(flt), flt, n)
+            found = None if flt.search else self._stories_by_index(flt, n)
+            if found is None:
+                records = newest_stories(self.partitions(flt), flt, n)
+                found = collapse(records, preferred, self.feed_titles())[:n]
+            lines = found
+            listing.items = [line.lead for line in lines]
         else:
             if flt.since is None:
                 listing.window = self.default_window()
                 flt = dc_replace(flt, since=listing.window)
             records = newest(self.partitions(flt), flt, None)
-        lines = collapse(records, self.config.settings.preferred_feeds, self.feed_titles())
-        if listing.group == "date":
-            lines = lines[:n]
-            listing.items = [line.lead for line in lines]
-        else:
+            lines = collapse(records, preferred, self.feed_titles())
             listing.items = per_group(
                 [line.lead for line in lines], listing.group, n, listing.totals
             )
         listing.stories = {line.lead["id"]: line for line in lines}
+
+    def _stories_by_index(self, flt: Filter, n: int) -> list[StoryLine] | None:
+        """The newest ``n`` stories read from the newest records on (the newest days'
+        heads first) with each story's versions looked up in the term index, wherever
+        they lie: not the newest days read whole, then two more for the stories' older
+        versions.  None when the index cannot answer (missing, stale, damaged)."""
+        from .query import scan_newest, top_stories
+        from .store import partition_of
+        from .store.termindex import TermIndex, is_pending
+
+        if is_pending(self.store.data_dir):  # a commit's changes not in it
+            return None
+        index = TermIndex.open(self.store.data_dir)
+        if index is None:
+            return None
+        read: dict[str, dict[str, Record]] = {}  # the records of heads and days read
+
+        def head(day: str) -> list[Record] | None:
+            found = self.store.head_items(day)
+            if found:
+                read.setdefault(day, {}).update((r["id"], r) for r in found)
+            return found
+
+        def whole(day: str) -> list[Record]:
+            found = self.store.partition_items(day)
+            read[day] = {r["id"]: r for r in found}
+            return found
+
+        def versions(story: str) -> list[Record]:
+            out = []
+            for published, item_id in index.members(story):
+                day = partition_of(published)
+                record = read.get(day, {}).get(item_id) or self.store.record_in(day, item_id)
+                if record is not None and flt.matches(record):
+                    out.append(record)
+            return out
+
+        try:
+            if index.count() != self.store.item_count():
+                return None
+            scan = scan_newest(self.store.partitions(), head, whole, flt)
+            return top_stories(
+                scan, versions, n, self.config.settings.preferred_feeds, self.feed_titles()
+            )
+        except Exception:  # derived data: without it, the days are read
+            return None
+        finally:
+            index.close()
 
     def story(self, prefix: str) -> StoryLine:
         """Every stored version of the story an item (id or prefix) belongs to, hidden

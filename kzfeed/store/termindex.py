@@ -354,6 +354,15 @@ class TermIndex:
 
         return Stored(int(documents) - gone, count_terms, count_anchors, stories_with, load)
 
+    def members(self, story: str) -> list[tuple[str, str]]:
+        """(published, id) of every item of a story."""
+        return [
+            (published, item_id)
+            for published, item_id in self.db.execute(
+                "SELECT published, id FROM items WHERE grp = ?", (story,)
+            )
+        ]
+
     def matching(
         self, clauses: Sequence[Sequence[Sequence[str]]]
     ) -> Iterator[tuple[str, str]] | None:

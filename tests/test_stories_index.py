@@ -1,0 +1,207 @@
+"""`latest --stories` by date: the newest stories found from the newest records on (the
+newest days' heads first), each story's versions looked up in the term index — the same
+lines as collapsing every matching record of the store, without reading the newest days
+whole."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kzfeed import dedup
+from kzfeed.config import load_config
+from kzfeed.model import Item, listing_order, story_of
+from kzfeed.query import Filter, collapse, scan_newest, top_stories
+from kzfeed.reading import Selection, Wire
+from kzfeed.store import Store
+from kzfeed.store.termindex import PENDING
+
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+FEEDS = ("kazinform-ru", "tengri", "kaztag")
+
+
+def item(n: int, when: datetime) -> Item:
+    key = f"{n:016x}"
+    return Item(
+        id=key,
+        feed=FEEDS[n % 3],
+        source=FEEDS[n % 3].title(),
+        title=f"Новость {n}: Тоқаев",
+        url=f"https://www.inform.kz/ru/news_a{n}",
+        published=when.isoformat(),
+        date_estimated=False,
+        rubrics=("politics",),
+        categories=(),
+        lang="ru",
+        summary="АСТАНА. KAZINFORM – лид.",
+        feed_key=key,
+        link_key=f"l{key}",
+        content_hash="h",
+    )
+
+
+def story_wire(tmp_path: Path, per_day: tuple[int, ...], preferred: str = "") -> Wire:
+    """A store whose newest day (NOW's) holds per_day[0] items, the day before per_day[1] …,
+    7 minutes apart; stories of 3 versions, one in ten of the newest day's with two more
+    versions the day before; some read, one in seven muted by a rule."""
+    items: list[Item] = []
+    story: dict[str, str] = {}
+    starts = []
+    n = 0
+    for back, count in enumerate(per_day):
+        end = NOW - timedelta(days=back)
+        starts.append(n)
+        for k in range(count):
+            items.append(item(n, end - timedelta(minutes=(k * 7) % (19 * 60))))
+            story[items[-1].id] = items[starts[-1] + k - k % 3].id
+            n += 1
+    for k in range(1, min(per_day[0], per_day[1] - 3 if len(per_day) > 1 else 0), 10):
+        # told the day before too, by the two other agencies
+        for j in range(starts[1] + k, starts[1] + k + 3):
+            if items[j].feed != items[k].feed:
+                story[items[j].id] = story[items[k].id]
+    data = tmp_path / "data"
+    store = Store(data)
+    with store.writer() as writer:
+        writer.apply(dedup.plan(items, writer.view()))
+        for k, it in enumerate(items):
+            fields: dict[str, Any] = {"story": story[it.id]}
+            if k % 7 == 3:
+                fields["hidden"] = True
+            if k % 5 == 1:
+                fields["read"] = True
+            writer.set_fields(it.id, **fields)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "{data}"\nretention_days = 0\nstories = true\n'
+        f"preferred_feeds = [{preferred!r}]\n"
+        + "".join(f'[[feeds]]\nname = "{f}"\nurl = "https://x.invalid/{f}"\n' for f in FEEDS),
+        encoding="utf-8",
+    )
+    return Wire(load_config(config), now=NOW)
+
+
+def every_line(w: Wire, flt: Filter, n: int) -> list[tuple[str, list[str]]]:
+    """What the listing must be: every matching record of the store collapsed."""
+    store = Store(w.store.data_dir)
+    records = [r for _d, day in store.iter_newest() for r in day if flt.matches(r)]
+    lines = collapse(records, w.config.settings.preferred_feeds, w.feed_titles())[:n]
+    return [(line.lead["id"], [v["id"] for v in line.versions]) for line in lines]
+
+
+def shown(w: Wire, selection: Selection, n: int) -> list[tuple[str, list[str]]]:
+    listing = w.latest(selection, n, stories=True)
+    assert listing.stories is not None
+    return [(r["id"], [v["id"] for v in listing.stories[r["id"]].versions]) for r in listing.items]
+
+
+def no_reading_of(monkeypatch: pytest.MonkeyPatch, days: set[str]) -> None:
+    whole = Store.partition_items
+
+    def guarded(self: Store, name: str) -> list[Any]:
+        assert name not in days, f"the partition {name} was read whole"
+        return whole(self, name)
+
+    monkeypatch.setattr(Store, "partition_items", guarded)
+
+
+@pytest.mark.parametrize("preferred", ["", "tengri"])
+def test_stories_come_from_the_heads_and_the_index_as_from_every_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preferred: str
+) -> None:
+    w = story_wire(tmp_path, (900, 700, 300), preferred)
+    expected = every_line(w, w.filter(Selection()), 30)
+    # the versions reach back into the day before (read a record at a time, not whole)
+    if preferred:  # a version of today leads a story told yesterday too
+        store = Store(w.store.data_dir)
+        days = [{store.get(v)["published"][:10] for v in vs} for _lead, vs in expected]  # type: ignore[index]
+        assert any(len(d) > 1 for d in days)
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23", "2026-11-22"})
+    assert shown(w, Selection(), 30) == expected
+
+
+def test_filters_and_muted_versions_as_from_every_record(tmp_path: Path) -> None:
+    w = story_wire(tmp_path, (900, 700))
+    for selection in (Selection(unread=True), Selection(everything=True)):
+        assert shown(w, selection, 25) == every_line(w, w.filter(selection), 25)
+
+
+def test_a_stale_term_index_is_not_asked(tmp_path: Path) -> None:
+    """A commit cut short leaves ``terms.pending``: the days are read, as before."""
+    w = story_wire(tmp_path, (600, 300))
+    expected = shown(w, Selection(), 20)
+    (w.store.data_dir / PENDING).write_text("")
+    read: list[str] = []
+    whole = Store.partition_items
+
+    def counted(self: Store, name: str) -> list[Any]:
+        read.append(name)
+        return whole(self, name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Store, "partition_items", counted)
+        assert shown(Wire(w.config, now=NOW), Selection(), 20) == expected
+    assert "2026-11-24" in read
+
+
+rows = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # day back
+        st.integers(0, 23 * 60),  # minute of the day
+        st.integers(0, 15),  # story
+        st.sampled_from(FEEDS),
+        st.booleans(),  # read
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows,
+    st.integers(1, 12),
+    st.sampled_from([(), ("tengri",), ("kaztag", "kazinform-ru")]),
+    st.booleans(),
+    st.integers(0, 40),
+)
+def test_the_newest_stories_found_early_are_those_of_every_record(
+    rows: list[tuple[int, int, int, str, bool]],
+    limit: int,
+    preferred: tuple[str, ...],
+    unread: bool,
+    head_size: int,
+) -> None:
+    """`top_stories` over `scan_newest` (heads of any size) gives what collapsing every
+    matching record gives: the same leads, in order, with the same versions."""
+    by_day: dict[str, list[Any]] = {}
+    for k, (back, minute, story, feed, read) in enumerate(rows):
+        when = datetime(2026, 11, 24, tzinfo=UTC) - timedelta(days=back, minutes=-minute)
+        by_day.setdefault(when.date().isoformat(), []).append(
+            {
+                "id": f"{k:04x}",
+                "feed": feed,
+                "source": feed,
+                "published": when.isoformat(),
+                "story": f"s{story}",
+                "read": read,
+            }
+        )
+    flt = Filter(unread=unread)
+    everything = [r for day in by_day.values() for r in day if flt.matches(r)]
+    expected = collapse(everything, preferred)[:limit]
+    days = sorted(by_day, reverse=True)
+    heads = {d: sorted(r, key=listing_order, reverse=True)[:head_size] for d, r in by_day.items()}
+
+    def versions(story: str) -> list[Any]:
+        return [r for r in everything if story_of(r) == story]
+
+    scan = scan_newest(days, heads.get, by_day.__getitem__, flt)
+    got = top_stories(scan, versions, limit, preferred)
+    assert [(x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in got] == [
+        (x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in expected
+    ]
