@@ -19,7 +19,8 @@ files sends them: the server's work is not billed to the client), and measures w
    store, its time and peak RSS;
 2c. the feedparser floor: the 500 bodies parsed by bare `feedparser.parse(bytes,
    sanitize_html=False, resolve_relative_uris=False)` on every core, as a whole process;
-3. `kzfeed latest -n 50` and `kzfeed latest --group rubric --since 24h` over stores of 25k,
+3. `kzfeed latest -n 50`, `kzfeed latest --group rubric --since 24h` and `kzfeed latest
+   --stories -n 50` (the default listing of the config `kzfeed init` writes) over stores of 25k,
    100k and 365k items (built through the store's own write path), the newest day a busy
    one of 7,500 items;
 4. `kzfeed --help` and a minimal Typer hello-world command (the start-up yardstick);
@@ -770,6 +771,16 @@ def main() -> None:
                         "--since",
                         "24h",
                     ],
+                    max(runs, 5),
+                    env,
+                ),
+            )
+            kz_latest = [py, "-m", "kzfeed", "--config", str(big_cfg), "latest"]
+            record(
+                f"stories_{size}",
+                f"latest --stories -n 50 over {size:,} items",
+                median_time(
+                    [*kz_latest, "--stories", "-n", "50"],
                     max(runs, 5),
                     env,
                 ),
