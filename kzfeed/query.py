@@ -299,14 +299,15 @@ def top_stories(
     limit: int,
     preferred: Sequence[str] = (),
     titles: Mapping[str, str] | None = None,
-) -> list[StoryLine]:
+) -> list[StoryLine] | None:
     """The ``limit`` newest stories as `collapse` orders them (by their lead), from the
     matching records newest first (``scan``) and each story's matching versions wherever
     they lie (``versions``, the term index's members of a story).  The scan stops once
     ``limit`` stories lead from later than where it has got to: a story not met yet has
-    every version older than that, so its lead too, whichever version leads."""
+    every version older than that, so its lead too, whichever version leads.  None when
+    the scan meets a version ``versions`` did not give (the index is not the store's)."""
     lines: list[StoryLine] = []
-    met: set[str] = set()
+    met: dict[str, set[str]] = {}  # story -> the ids of its versions
     leads: list[tuple[str, str]] = []  # the lines' leads, newest first
     for record in scan:
         here = listing_order(record)
@@ -314,10 +315,13 @@ def top_stories(
             break
         story = story_of(record)
         if story in met:
+            if record["id"] not in met[story]:
+                return None
             continue
-        met.add(story)
         found = {v["id"]: v for v in versions(story) if story_of(v) == story}
-        found.setdefault(record["id"], record)
+        if record["id"] not in found:
+            return None
+        met[story] = set(found)
         (line,) = collapse(found.values(), preferred, titles)
         lines.append(line)
         lead = listing_order(line.lead)

@@ -232,10 +232,11 @@ class Wire:
         """The newest ``n`` stories read from the newest records on (the newest days'
         heads first) with each story's versions looked up in the term index, wherever
         they lie: not the newest days read whole, then two more for the stories' older
-        versions.  None when the index cannot answer (missing, stale, damaged)."""
+        versions.  None when the index cannot answer (missing, stale, damaged, or a version
+        met that it does not list under its story)."""
         from .query import scan_newest, top_stories
         from .store import partition_of
-        from .store.termindex import TermIndex, is_pending
+        from .store.termindex import DatabaseError, TermIndex, is_pending
 
         if is_pending(self.store.data_dir):  # a commit's changes not in it
             return None
@@ -271,7 +272,7 @@ class Wire:
             return top_stories(
                 scan, versions, n, self.config.settings.preferred_feeds, self.feed_titles()
             )
-        except Exception:  # derived data: without it, the days are read
+        except DatabaseError:  # derived data: without it, the days are read
             return None
         finally:
             index.close()

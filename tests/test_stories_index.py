@@ -149,6 +149,24 @@ def test_a_stale_term_index_is_not_asked(tmp_path: Path) -> None:
     assert "2026-11-24" in read
 
 
+def test_an_index_that_files_a_version_under_another_story_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    """A version the scan meets that the index does not list under its story (an index
+    of an earlier kzfeed kept some under their own id): the days are read instead."""
+    import sqlite3
+
+    w = story_wire(tmp_path, (600, 300))
+    expected = every_line(w, w.filter(Selection()), 20)
+    lead, versions = next((lead, vs) for lead, vs in expected if len(vs) > 1)
+    stray = next(v for v in versions if v != lead)
+    db = sqlite3.connect(w.store.data_dir / "terms.sqlite")
+    with db:
+        db.execute("UPDATE items SET grp = id WHERE id = ?", (stray,))
+    db.close()
+    assert shown(Wire(w.config, now=NOW), Selection(), 20) == expected
+
+
 rows = st.lists(
     st.tuples(
         st.integers(0, 3),  # day back
@@ -202,6 +220,7 @@ def test_the_newest_stories_found_early_are_those_of_every_record(
 
     scan = scan_newest(days, heads.get, by_day.__getitem__, flt)
     got = top_stories(scan, versions, limit, preferred)
+    assert got is not None
     assert [(x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in got] == [
         (x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in expected
     ]

@@ -222,6 +222,48 @@ def test_a_later_update_joins_the_story_and_changes_no_earlier_one(
     assert art["story"] == art["id"]
 
 
+def test_updates_after_the_first_keep_joining_one_story_and_the_index_knows_it(
+    wire: Path, server: FeedServer
+) -> None:
+    """A version an update puts in an older story is indexed under that story: the next
+    update finds the story through it, and `latest --stories` lists every version (the
+    term index kept such an item under its own id, so a third update's version began a
+    story of its own — found in review)."""
+    import sqlite3
+
+    def version(n: int, hour: int, title: str) -> dict[str, str]:
+        return {
+            "title": title,
+            "link": f"https://tengrinews.kz/kazakhstan_news/tokaev-mirziyoev-{n}/",
+            "guid": f"tengri-talks-{n}",
+            "pubDate": f"Tue, 24 Nov 2026 {hour}:00:00 +0500",
+            "categories": "Казахстан",
+            "description": "Касым-Жомарт Токаев и Шавкат Мирзиёев провели переговоры в "
+            "Астане, обсудив торговлю, транзит и водные ресурсы.",
+        }
+
+    second = version(2, 12, "Токаев и Мирзиёев обсудили торговлю, транзит и воду")
+    third = version(3, 14, "Токаев и Мирзиёев договорились о торговле и транзите")
+    server.add("/tengri.xml", rss([second, *TENGRI], "Tengrinews"))
+    assert kz("update", config=wire).exit_code == 0
+    server.add("/tengri.xml", rss([third, second, *TENGRI], "Tengrinews"))
+    assert kz("update", config=wire).exit_code == 0
+    found = items(wire, "--items")
+    talks = story_of(found, "Токаев провел")
+    assert story_of(found, "Токаев и Мирзиёев обсудили торговлю, транзит") == talks
+    assert story_of(found, "Токаев и Мирзиёев договорились") == talks
+    index = sqlite3.connect(wire.parent / "data" / "terms.sqlite")
+    try:
+        grp = dict(index.execute("SELECT id, grp FROM items").fetchall())
+    finally:
+        index.close()
+    assert grp == {i["id"]: i["story"] for i in found}
+    listing = json.loads(kz("latest", "--stories", "--json", config=wire).stdout)
+    (line,) = [i for i in listing if i["story"] == talks]
+    members = {i["id"] for i in found if i["story"] == talks}
+    assert {line["id"], *(v["id"] for v in line["versions"])} == members and len(members) >= 5
+
+
 def test_the_digest_opens_with_the_stories_most_agencies_carried(wire: Path) -> None:
     result = kz("digest", "--date", "2026-11-24", "-F", "json", config=wire)
     assert result.exit_code == 0, result.output

@@ -41,10 +41,14 @@ if TYPE_CHECKING:
     from ..grouping import Analysis
     from ..stories import Features, Stored
 
+DatabaseError = sqlite3.Error  # what reading the index may raise (damage, a full disk …)
 NAME = "terms.sqlite"
 PENDING = "terms.pending"  # the items a commit under way changes (see above)
 PUT_BATCH = 1000  # items made into rows and inserted at once
-VERSION = "8"  # of the terms, the features and this schema: another one is rebuilt
+# of the terms, the features and this schema: another one is rebuilt.  9: 8 kept, for the
+# items an update put in an older story, their own id as their story (`Writer._put`), and
+# an update's grouping then found a story by it: stories split
+VERSION = "9"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
     # title, text: the terms of the title and of the text; story: the rest of what

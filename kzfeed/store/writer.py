@@ -164,6 +164,8 @@ class Writer:
                 self._pending.get(old, {}).pop(item_id, None)
                 self._removed.setdefault(old, set()).add(item_id)
         self._pending.setdefault(partition, {})[item_id] = record
+        if item_id in self._to_index:  # to be indexed as it is now: `get` hands out copies,
+            self._to_index[item_id] = record  # so a story set after `write` was left out
         self._removed.get(partition, set()).discard(item_id)  # back where it was: stays
         if new:
             self._added.add(item_id)
