@@ -216,17 +216,38 @@ def test_a_forked_child_lets_go_of_its_copy_of_the_lock(tmp_path: Path) -> None:
     fd = lock._fd
     assert fd is not None
     child = os.fork()
-    if child == 0:  # the child: its copy of the descriptor is closed
+    if child == 0:  # the child: its copy of the descriptor is closed, the lock still held
         try:
             os.fstat(fd)
+            os._exit(1)
         except OSError:
+            pass
+        lock.release()  # a child that unwound through `Store.locked`: lets go of nothing
+        try:
+            FileLock(str(path)).acquire(timeout=0)
+        except Timeout:
             os._exit(0)
-        os._exit(1)
+        os._exit(2)
     _pid, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     lock.release()
     with FileLock(str(path), timeout=0):
         pass
+
+
+def test_the_lock_file_is_made_as_the_umask_says(tmp_path: Path) -> None:
+    """Read and write for the group where the umask allows it (a data dir shared by a
+    group), as filelock made it."""
+    from kzfeed.store.lockfile import LockFile
+
+    old = os.umask(0o002)
+    try:
+        lock = LockFile(tmp_path / "kzfeed.lock")
+        lock.acquire(timeout=0)
+        lock.release()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "kzfeed.lock").stat().st_mode & 0o777 == 0o664
 
 
 @pytest.mark.filterwarnings("ignore:flock not supported:UserWarning")  # filelock says so

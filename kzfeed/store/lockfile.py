@@ -43,16 +43,12 @@ if hasattr(os, "register_at_fork"):
 
 
 def _open(path: Path) -> tuple[int, bool]:
-    """The lock file opened, made if missing; and whether it was made here."""
-    while True:
-        try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
-        except FileExistsError:
-            pass
-        try:
-            return os.open(path, os.O_RDWR), False
-        except FileNotFoundError:  # removed in between: make it
-            continue
+    """The lock file opened, made if missing (read and write for all, less the umask, as
+    filelock makes it); and whether it was made here."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), True
+    except FileExistsError:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666), False
 
 
 class LockFile:
@@ -93,7 +89,8 @@ class LockFile:
                     if exc.errno == errno.ENOSYS:  # no flock here: filelock's own way,
                         if made:  # which takes a lock file that exists as held
                             with contextlib.suppress(OSError):
-                                os.unlink(self.path)
+                                if os.path.samestat(os.fstat(fd), os.lstat(self.path)):
+                                    os.unlink(self.path)
                         break
                     if exc.errno not in BUSY:  # as filelock, which raised it too
                         raise
@@ -121,7 +118,7 @@ class LockFile:
             self._fallback.release()
             return
         fd, self._fd = self._fd, None
-        if fd is None:
+        if fd is None or fd not in _held:  # none, or a forked child's (closed at the fork)
             return
         _held.discard(fd)
         try:
