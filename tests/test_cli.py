@@ -934,7 +934,8 @@ def test_the_command_ends_without_teardown_but_after_the_exit_handlers(tmp_path:
 
 def test_the_command_collects_cyclic_garbage_less_often_not_never(tmp_path: Path) -> None:
     """`run` sets the collector's thresholds (records decoded from JSON hold no cycles:
-    scanning them was a fifth of a big grouped view); the collector stays on."""
+    scanning them was a fifth of a big grouped view); the collector stays on, and `watch`
+    and the reader keep Python's thresholds."""
     from kzfeed.cli import GC_THRESHOLDS
 
     seen = tmp_path / "gc"
@@ -943,10 +944,18 @@ def test_the_command_collects_cyclic_garbage_less_often_not_never(tmp_path: Path
         f"atexit.register(lambda: pathlib.Path({str(seen)!r}).write_text("
         "repr((gc.isenabled(), gc.get_threshold()))))\n"
     )
-    done = _run_kzfeed_with(prelude, ["--version"])
+    config = tmp_path / "k.toml"
+    config.write_text(f'[settings]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    done = _run_kzfeed_with(prelude, ["-c", str(config), "feeds"])
     assert done.returncode == 0, done
     assert seen.read_text() == repr((True, GC_THRESHOLDS))
     assert GC_THRESHOLDS[0] > 700  # fewer collections than Python's default
+    # the commands that run for hours keep Python's own
+    import gc
+
+    for argv in (["watch", "--help"], ["--version"]):
+        assert _run_kzfeed_with(prelude, argv).returncode == 0
+        assert seen.read_text() == repr((True, gc.get_threshold()))
 
 
 def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
