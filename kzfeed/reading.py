@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 GROUPS = ("date", "rubric", "feed")
+PAGE_ROWS = 150  # items a page of `Wire.pages` holds: more than a screen
 
 
 def clock() -> datetime:
@@ -287,16 +288,47 @@ class Wire:
 
         record = self.item(prefix)
         story = story_of(record)
-        days = window_days({partition_of(record["published"])}, 24 * 4)
-        stored = set(self.store.partitions())
-        versions = [
-            r
-            for day in sorted(days & stored, reverse=True)
-            for r in self.store.partition_items(day)
-            if story_of(r) == story
-        ]
+        versions = self._indexed_story(story)
+        if versions is None or record["id"] not in {v["id"] for v in versions}:
+            days = window_days({partition_of(record["published"])}, 24 * 4)
+            stored = set(self.store.partitions())
+            versions = [
+                r
+                for day in sorted(days & stored, reverse=True)
+                for r in self.store.partition_items(day)
+                if story_of(r) == story
+            ]
         (line,) = collapse(versions, self.config.settings.preferred_feeds, self.feed_titles())
         return line
+
+    def _indexed_story(self, story: str) -> list[Record] | None:
+        """Every version of a story as the term index lists them, each read from its span
+        (not four days read whole: 0.25 s a story on a wire of 7,500 items a day); None
+        when the index cannot answer (missing, stale, or a version it lists under a story
+        the store does not)."""
+        from .model import story_of
+        from .store import partition_of
+        from .store.termindex import DatabaseError, TermIndex, is_pending
+
+        if is_pending(self.store.data_dir):
+            return None
+        index = TermIndex.open(self.store.data_dir)
+        if index is None:
+            return None
+        try:
+            if index.count() != self.store.item_count():
+                return None
+            versions = []
+            for published, item_id in index.members(story):
+                record = self.store.record_in(partition_of(published), item_id)
+                if record is None or story_of(record) != story:
+                    return None
+                versions.append(record)
+            return versions
+        except DatabaseError:
+            return None
+        finally:
+            index.close()
 
     def reindex(self) -> int:
         """Build the term index again; how many items it holds."""
@@ -385,16 +417,34 @@ class Wire:
         return None
 
     def pages(self, selection: Selection) -> Iterator[list[Record]]:
-        """The matching items a partition (a UTC day) at a time, newest first: a reader
-        shows the first page at once and reads the next when scrolled there."""
+        """The matching items newest first, ``PAGE_ROWS`` at a time: a reader shows the
+        first page at once and reads the next when scrolled there.  The newest days are
+        read through their heads first, so the first page of a busy day neither decodes
+        the day nor lists it whole (a reader took 1.4 s to open on a day of 7,500 items,
+        5.2 s on one of 45,000)."""
         from .model import listing_order
-        from .query import matching_days
+        from .query import matching_days, scan_newest
 
         flt = self.filter(selection)
-        for _day, matching in matching_days(self.partitions(flt), flt):
-            if matching:
-                matching.sort(key=listing_order, reverse=True)
-                yield matching
+        records: Iterator[Record]
+        if flt.search:  # the term index's candidates, a day at a time
+            records = (
+                r
+                for _day, found in matching_days(self.partitions(flt), flt)
+                for r in sorted(found, key=listing_order, reverse=True)
+            )
+        else:
+            records = scan_newest(
+                self.store.partitions(), self.store.head_items, self.store.partition_items, flt
+            )
+        page: list[Record] = []
+        for record in records:
+            page.append(record)
+            if len(page) == PAGE_ROWS:
+                yield page
+                page = []
+        if page:
+            yield page
 
     def rubric_counts(self, selection: Selection) -> list[tuple[str, int]]:
         """Items per primary rubric in the selection, in the site's rubric order."""

@@ -537,8 +537,16 @@ def test_s_lists_one_row_per_story_and_opening_it_reads_every_version(examples: 
     assert "23" in seen["status"]
 
 
-def test_a_story_begun_on_an_older_day_opens_whole(tmp_path: Path, server: Any) -> None:
+def test_a_story_begun_on_an_older_day_opens_whole(
+    tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first version on a page the list has not read yet (pages of one item here): the
+    story pane shows the whole story, read through the term index."""
+    import kzfeed.reading
+
     from .conftest import rss, write_config
+
+    monkeypatch.setattr(kzfeed.reading, "PAGE_ROWS", 1)
 
     early = {
         "title": "Токаев провел переговоры с Мирзиёевым в Астане",

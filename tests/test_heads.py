@@ -331,3 +331,61 @@ def test_a_grouped_view_reads_its_newest_busy_day_once(
     assert [r["id"] for r in listing.items] == [r["id"] for r in expected.items]
     assert listing.window == expected.window == "2026-11-18T00:00:00+00:00"
     assert listing.totals == expected.totals and sum(listing.totals.values()) == 750
+
+
+def test_the_readers_pages_start_from_the_head_and_go_on_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Wire.pages` (the reader's list): pages of `PAGE_ROWS`, newest first; the first comes
+    from a busy day's head without reading the day, and all of them together are the days
+    read whole, in the order `latest` shows."""
+    from kzfeed.reading import PAGE_ROWS
+
+    w = wire(tmp_path, (600, 100, 400))
+    read: list[str] = []
+    whole = Store.partition_items
+
+    def counted(self: Store, name: str) -> list[Any]:
+        read.append(name)
+        return whole(self, name)
+
+    monkeypatch.setattr(Store, "partition_items", counted)
+    for selection in (Selection(), Selection(unread=True), Selection(rubrics=("sport",))):
+        expected = read_whole(w, w.filter(selection), 10_000)
+        pages = w.pages(selection)
+        read.clear()
+        first = next(pages)
+        if not selection.rubrics:  # the head holds a page of them (sport: a quarter, not)
+            assert read == []
+        assert 0 < len(first) <= PAGE_ROWS
+        rest = [r for page in pages for r in page]
+        assert [r["id"] for r in [*first, *rest]] == expected
+
+
+def test_a_story_opens_through_the_term_index_without_reading_its_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kzfeed story` and the reader's story pane: every version, as reading the four days
+    around it gives, each read from its span."""
+    from .test_stories_index import story_wire
+
+    w = story_wire(tmp_path, (600, 300))
+    store = Store(w.store.data_dir)
+    records = [r for _d, day in store.iter_newest() for r in day]
+    sizes: dict[str, int] = {}
+    for r in records:
+        sizes[r.get("story", r["id"])] = sizes.get(r.get("story", r["id"]), 0) + 1
+    told = [s for s, n in sizes.items() if n > 2][:5]  # stories told over two days among them
+    expected = {}
+    for story in told:
+        line = w.story(story)
+        expected[story] = ([v["id"] for v in line.versions], line.lead["id"], line.sources)
+    (w.store.data_dir / "terms.pending").write_text("")  # the days, read whole
+    for story in told:
+        line = Wire(w.config, now=NOW).story(story)
+        assert ([v["id"] for v in line.versions], line.lead["id"], line.sources) == expected[story]
+    (w.store.data_dir / "terms.pending").unlink()
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23"})
+    for story in told:
+        line = Wire(w.config, now=NOW).story(story)
+        assert ([v["id"] for v in line.versions], line.lead["id"], line.sources) == expected[story]
