@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import KzfeedError, NotFound, UsageError
+from .errors import KzfeedError, NotFound, StoreError, UsageError
 from .words import tr
 
 if TYPE_CHECKING:
@@ -273,8 +273,8 @@ class Wire:
             return top_stories(
                 scan, versions, n, self.config.settings.preferred_feeds, self.feed_titles()
             )
-        except DatabaseError:  # derived data: without it, the days are read
-            return None
+        except (DatabaseError, StoreError):  # derived data, or a damaged day it led to:
+            return None  # the days are read, as without it
         finally:
             index.close()
 
@@ -325,7 +325,7 @@ class Wire:
                     return None
                 versions.append(record)
             return versions
-        except DatabaseError:
+        except (DatabaseError, StoreError):  # the index, or a damaged day it led to
             return None
         finally:
             index.close()

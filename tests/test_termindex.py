@@ -315,3 +315,68 @@ def test_a_commit_interrupted_before_the_index_is_caught_up_by_the_next(
     assert list(index.matching(q("выставка")) or []) == []
     index.close()
     assert len(found(wire, "фестиваль")) == 1
+
+
+def test_a_whole_build_cut_short_is_built_again_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index of an older version is built again by the next commit, a day per
+    transaction; Ctrl-C in the middle leaves it marked as being built: it is never read,
+    and the commit after builds it whole (it was kept, part-filled, for good)."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from kzfeed import dedup
+    from kzfeed.model import Item
+    from kzfeed.store import Store
+
+    now = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+
+    def item(n: int) -> Item:
+        key = f"{n:016x}"
+        return Item(
+            id=key,
+            feed="tengri",
+            source="Tengrinews",
+            title=f"Новость {n}: Тоқаев",
+            url=f"https://tengrinews.kz/{n}/",
+            published=(now - timedelta(hours=5 * n)).isoformat(),
+            date_estimated=False,
+            rubrics=("politics",),
+            categories=(),
+            lang="ru",
+            summary="Лид.",
+            feed_key=key,
+            link_key=f"l{key}",
+            content_hash="h",
+        )
+
+    data = tmp_path / "data"
+    with Store(data).writer() as writer:  # 12 days
+        writer.apply(dedup.plan([item(n) for n in range(1, 60)], writer.view()))
+    db = sqlite3.connect(data / NAME)
+    with db:
+        db.execute("UPDATE meta SET value = 'older' WHERE key = 'version'")
+    db.close()
+    whole = TermIndex.put
+    calls: list[int] = []
+
+    def cut(self: TermIndex, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        whole(self, *args, **kwargs)
+
+    monkeypatch.setattr(TermIndex, "put", cut)
+    with pytest.raises(KeyboardInterrupt), Store(data).writer() as writer:
+        writer.apply(dedup.plan([item(60)], writer.view()))
+    monkeypatch.undo()
+    assert TermIndex.open(data) is None  # part-built: not read
+    with Store(data).writer() as writer:
+        writer.apply(dedup.plan([item(0)], writer.view()))
+    index = TermIndex.open(data)
+    assert index is not None
+    try:
+        assert index.count() == Store(data).item_count() == 61
+    finally:
+        index.close()

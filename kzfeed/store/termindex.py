@@ -103,10 +103,32 @@ class TermIndex:
     def open(cls, data_dir: Path, create: bool = False) -> TermIndex | None:
         """The index of a data dir; None when there is none (and ``create`` is false) or
         it cannot be read as one of this version (then it is removed when ``create``)."""
-        from .derived import open_index
+        from .derived import open_index, remove_index
 
-        db = open_index(data_dir / NAME, _SCHEMA, VERSION, create)
-        return cls(data_dir / NAME, db) if db is not None else None
+        for _attempt in (1, 2):
+            db = open_index(data_dir / NAME, _SCHEMA, VERSION, create)
+            if db is None:
+                return None
+            try:
+                building = db.execute("SELECT 1 FROM meta WHERE key = 'building'").fetchone()
+            except sqlite3.Error:
+                building = (1,)
+            if building is None:
+                return cls(data_dir / NAME, db)
+            db.close()  # a whole build cut short (Ctrl-C, a kill): not to be trusted
+            if not create:
+                return None
+            remove_index(data_dir / NAME)
+        return None
+
+    def building(self, underway: bool) -> None:
+        """Mark the index as being built whole (every day put in, a transaction a day),
+        or as built: one whose build was cut short is built again, never read."""
+        with self._transaction():
+            if underway:
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('building', '1')")
+            else:
+                self.db.execute("DELETE FROM meta WHERE key = 'building'")
 
     def close(self) -> None:
         self.db.close()
@@ -477,8 +499,10 @@ def keep(
             return
         try:
             if index.empty():  # new, or to be rebuilt: every stored item
+                index.building(True)
                 for records in every_partition():
                     index.put(records, analysed, keys)
+                index.building(False)
             else:
                 put = list(put)
                 forget = set(forget)
