@@ -33,7 +33,7 @@ from . import rubrics
 from .config import Config
 from .dates import from_iso
 from .errors import KzfeedError, StoreError, describe
-from .model import display_source, primary_rubric, story_of
+from .model import display_source, listing_order, primary_rubric, story_of
 from .query import Record, StoryLine, collapse, group_by_day
 from .reading import GROUPS, Selection, Wire
 from .render import abbreviate, day_label, item_view
@@ -172,6 +172,7 @@ class WireReader(App[None]):
         self.marks_lock = threading.Lock()
         self.marking = False
         self.listed: set[str] = set()  # ids in the list (an item is listed once)
+        self.reached: tuple[str, str] | None = None  # the oldest item of the pages read
         self.listed_at_start: set[str] = set()
         self.current: Record | None = None  # the story on screen
         self.updating = False
@@ -267,15 +268,20 @@ class WireReader(App[None]):
         """Read the list afresh for the selection and grouping (a partition at a time when
         grouped by day); ``keep``: the item to highlight again."""
         headlines = self.query_one("#headlines", OptionList)
+        kept = next((r for r in self.rows if r is not None and r["id"] == keep), None)
         headlines.clear_options()
         self.rows, self.last_day, self.listed = [], None, set()
         self.story_lines = {}
+        self.reached = None
         try:
             if self.group == "date":
                 self.pages = self.wire.pages(self.selection)
                 self.load_more(FIRST_ROWS)
-                # the story that was on screen stays found, however far down it was
-                while keep is not None and keep not in self.listed and self.pages is not None:
+                # the story that was on screen stays found, however far down it was: by
+                # its id or, listing stories, its story's (another version may lead it now)
+                while keep is not None and self.pages is not None and self.find(keep, kept) is None:
+                    if self.read_past(kept):
+                        break  # past where it was published: it is not in this list
                     self.load_more(FIRST_ROWS)
             else:
                 self.pages = None
@@ -296,13 +302,29 @@ class WireReader(App[None]):
             headlines.add_option(Option(Text(message, style="dim"), disabled=True))
             self.rows.append(None)
         self.say(self.describe_selection())
-        target = next(
-            (n for n, r in enumerate(self.rows) if r is not None and r["id"] == keep), None
-        )
+        target = self.find(keep, kept) if keep is not None else None
         if target is None:
             target = next((n for n, r in enumerate(self.rows) if r is not None), None)
         if target is not None:
             headlines.highlighted = target
+
+    def read_past(self, record: Record | None) -> bool:
+        """Whether the pages read reach older than ``record``."""
+        return (
+            record is not None and self.reached is not None and self.reached < listing_order(record)
+        )
+
+    def find(self, item_id: str, record: Record | None) -> int | None:
+        """The row of an item; listing stories, of its story when it does not lead it."""
+        for n, row in enumerate(self.rows):
+            if row is not None and row["id"] == item_id:
+                return n
+        if self.by_story and record is not None:
+            story = story_of(record)
+            for n, row in enumerate(self.rows):
+                if row is not None and story_of(row) == story:
+                    return n
+        return None
 
     def load_more(self, rows: int) -> None:
         """Append partitions until ``rows`` more rows are listed (or the store ends)."""
@@ -324,6 +346,7 @@ class WireReader(App[None]):
             if page is None:
                 self.pages = None
                 break
+            self.reached = listing_order(page[-1])  # a page's oldest: where the list is
             today = self.wire.now.astimezone(self.wire.tz).date()
             if self.by_story:
                 page = self.leads(page)
@@ -433,6 +456,7 @@ class WireReader(App[None]):
     def near_the_end(self, event: OptionList.OptionHighlighted) -> None:
         if self.pages is not None and event.option_index >= len(self.rows) - MORE_WHEN_LEFT:
             self.load_more(FIRST_ROWS)
+            self.say(self.describe_selection())  # how many are listed now
 
     @on(OptionList.OptionSelected, "#headlines")
     def open_selected(self, event: OptionList.OptionSelected) -> None:
@@ -446,8 +470,9 @@ class WireReader(App[None]):
             return
         self.current = record
         told = self.story_lines.get(record["id"]) if self.by_story else None
-        if told is not None and story_of(record) not in {v["id"] for v in told.versions}:
-            # its first versions are on older days than the list has read: the whole story
+        if told is not None:
+            # the whole story (through the term index): its versions on pages the list has
+            # not read yet are shown and marked read too
             try:
                 whole = self.wire.story(record["id"])
             except KzfeedError:
@@ -780,6 +805,8 @@ class WireReader(App[None]):
             parts.append(f"«{self.selection.search}»")
         shown = sum(1 for r in self.rows if r is not None)
         listed = count(shown, "story" if self.by_story else "item", self.lang)
+        if self.pages is not None:  # more to come as the list is scrolled
+            listed += " …"
         return " · ".join([*parts, listed]) if parts else listed
 
 

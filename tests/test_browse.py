@@ -591,3 +591,99 @@ def test_a_story_begun_on_an_older_day_opens_whole(
         runner.invoke(app, ["--config", str(config), "latest", "--items", "--json"]).stdout
     )
     assert len(listed) == 2 and all(r["read"] for r in listed)
+
+
+def paged_wire(tmp_path: Path, split: tuple[int, int]) -> tuple[Path, list[Any]]:
+    """600 items ten minutes apart (newest first), stories on; the items at ``split`` (150
+    to a page) are one story: the first joins the second's."""
+    from kzfeed import dedup
+    from kzfeed.model import Item
+
+    def item(n: int) -> Item:
+        key = f"{n + 1:016x}"
+        return Item(
+            id=key,
+            feed="f",
+            source="Tengrinews",
+            title=f"Новость {n}",
+            url=f"https://tengrinews.kz/{n}/",
+            published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
+            date_estimated=False,
+            rubrics=("politics",),
+            categories=(),
+            lang="ru",
+            summary="Лид.",
+            feed_key=key,
+            link_key=f"l{key}",
+            content_hash="h",
+        )
+
+    cfg = write_config(
+        tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}], stories=True
+    )
+    items = [item(n) for n in range(600)]
+    with Store(load_config(cfg).data_dir).writer() as writer:
+        writer.apply(dedup.plan(items, writer.view()))
+        writer.set_fields(items[split[0]].id, story=items[split[1]].id)
+    return cfg, items
+
+
+def test_a_story_split_over_two_pages_opens_whole_and_is_read_whole(tmp_path: Path) -> None:
+    """Its versions on the first and the second page of the list, the story named after
+    the newer (stored first, dated later): opened from the first, the story pane shows
+    both and both are marked read (found in review: the one on the unread page was never
+    shown, nor read)."""
+    cfg, items = paged_wire(tmp_path, (151, 149))
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["status"] = status(reader)
+        row = next(n for n, r in enumerate(reader.rows) if r and r["id"] == items[149].id)
+        reader.query_one("#headlines", OptionList).highlighted = row
+        await pilot.press("enter")
+        seen["story"] = story_text(reader)
+        await reader.workers.wait_for_complete()
+
+    drive(cfg, script)
+    assert seen["status"].endswith(" …")  # more to come: the list holds one page of stories
+    assert "Новость 151" in seen["story"]
+    store = Store(load_config(cfg).data_dir)
+    assert [store.get(items[n].id)["read"] for n in (149, 151)] == [True, True]  # type: ignore[index]
+
+
+def test_the_story_on_screen_is_found_again_when_another_version_leads_it(
+    tmp_path: Path,
+) -> None:
+    """A newer item moves the pages' edges, and the story's version on the first page now
+    comes on the second: the list finds the story by its other version, reading a page
+    more, not the whole store (found in review: it read all 600 and lost the place)."""
+    from dataclasses import replace as dc_replace
+
+    from kzfeed import dedup
+    from kzfeed.reading import Wire
+
+    cfg, items = paged_wire(tmp_path, (149, 151))
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        lead = items[149].id
+        assert lead in reader.listed
+        newest = dc_replace(
+            items[0],
+            id="00000000000f0000",
+            feed_key="00000000000f0000",
+            link_key="l-newest",
+            title="Новость свежая",
+            published=NOW.isoformat(),
+        )
+        with Store(load_config(cfg).data_dir).writer() as writer:
+            writer.apply(dedup.plan([newest], writer.view()))
+        reader.wire = Wire(load_config(cfg), now=NOW)
+        reader.reload(keep=lead)
+        highlighted = reader.query_one("#headlines", OptionList).highlighted
+        seen["at"] = reader.rows[highlighted]["id"] if highlighted is not None else None  # type: ignore[index]
+        seen["rows"] = sum(r is not None for r in reader.rows)
+
+    drive(cfg, script)
+    assert seen["at"] in (items[149].id, items[151].id)
+    assert seen["rows"] < 600
