@@ -158,6 +158,8 @@ def test_keys_next_unread_toggle_read_grouping_search_and_the_sidebar(examples: 
         await pilot.press("slash")
         await pilot.press("ctrl+u", "enter")  # an empty search shows everything again
         await pilot.press("tab")  # to the sidebar
+        await reader.workers.wait_for_complete()  # its counts, counted in a thread
+        await pilot.pause()
         sidebar = reader.query_one("#sidebar", OptionList)
         seen["focus"] = reader.focused is sidebar
         seen["sidebar"] = [
@@ -687,3 +689,46 @@ def test_the_story_on_screen_is_found_again_when_another_version_leads_it(
     drive(cfg, script)
     assert seen["at"] in (items[149].id, items[151].id)
     assert seen["rows"] < 600
+
+
+def test_the_sidebar_is_counted_in_a_thread_while_the_list_is_live(
+    examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unread counts read 7 days whole: a thread counts them (on opening, and after
+    marks), and the list is on the screen and answers keys meanwhile."""
+    import threading
+
+    from kzfeed.reading import Wire
+
+    counting = threading.Event()
+    go_on = threading.Event()
+    threads: list[bool] = []
+    counts = Wire.unread_counts
+
+    def slow(self: Wire, days: int = 7) -> Any:
+        threads.append(threading.current_thread() is not threading.main_thread())
+        counting.set()
+        go_on.wait(10)
+        return counts(self, days)
+
+    monkeypatch.setattr(Wire, "unread_counts", slow)
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        assert counting.wait(10)
+        seen["listed"] = sum(1 for r in reader.rows if r is not None)
+        await pilot.press("n")  # the list answers while the counting goes on
+        seen["opened"] = reader.current is not None
+        sidebar = reader.query_one("#sidebar", OptionList)
+        seen["uncounted"] = str(sidebar.get_option_at_index(2).prompt)
+        go_on.set()
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["counted"] = [
+            str(sidebar.get_option_at_index(n).prompt) for n in range(sidebar.option_count)
+        ]
+
+    drive(examples, script)
+    assert seen["listed"] == 23 and seen["opened"]
+    assert seen["uncounted"] == "Ленты"  # no rubric counted yet: the feeds' heading follows
+    assert "Спорт 2" in seen["counted"] and threads and all(threads)
