@@ -207,8 +207,8 @@ class WireReader(App[None]):
             return
         self.query_one("#headlines", OptionList).focus()
         self.guarded(self.show_counts)  # the rubrics and feeds; their counts as they come
-        if self.failure is None:
-            self.count_unread()
+        if self.failure is None:  # once the first screen is drawn: a thread beside the
+            self.call_after_refresh(self.count_unread)  # drawing slowed it by a third
 
     def on_resize(self, event: events.Resize) -> None:
         if self.fit(event.size.width) and self.rows:
