@@ -28,7 +28,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from . import rubrics
 from .config import Config
@@ -181,6 +180,8 @@ class WireReader(App[None]):
         self.sidebar_keys: list[tuple[str, str] | None] = []
         # unread items per rubric and per feed over 7 days (`count_unread`)
         self.counts: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self.counting = False  # a count is running
+        self.recount = False  # and another was asked for meanwhile
         self.source_width = 14  # cells for the agency's name (10 on a narrow terminal)
         self.sidebar_room = 27
         for key, action, what in KEYS:
@@ -229,25 +230,41 @@ class WireReader(App[None]):
 
     # ------------------------------------------------------------------ the sidebar
 
-    @work(thread=True, exclusive=True, group="counts")
     def count_unread(self) -> None:
+        """Count the sidebar's unread items afresh: in a thread (`_count`), one count at a
+        time — asked again while one runs, the next starts when it ends."""
+        if self.counting:
+            self.recount = True
+            return
+        self.counting, self.recount = True, False
+        self._count()
+
+    @work(thread=True, group="counts")
+    def _count(self) -> None:
         """The sidebar's unread counts, in a thread with a store of its own: they read the
         last 7 days whole (0.2 s on a wire of 7,500 items a day, 0.8 s on one of 45,000),
         and the list stays live meanwhile, from its first screen on."""
         try:
             counts = Wire(self.config, now=self.fixed_now).unread_counts()
-        except StoreError as exc:  # a damaged database: the CLI says so in one line
-            self.call_from_thread(self.fail, exc)
+        except Exception as exc:
+            self.call_from_thread(self.counted, None, exc)
             return
-        except Exception as exc:  # one line in the status bar, never the app
-            self.call_from_thread(self.say, _reason(exc))
-            return
-        if not get_current_worker().is_cancelled:  # not counts older than a newer count's
-            self.call_from_thread(self.counted, counts)
+        self.call_from_thread(self.counted, counts, None)
 
-    def counted(self, counts: tuple[dict[str, int], dict[str, int]]) -> None:
-        self.counts = counts
-        self.guarded(self.show_counts)
+    def counted(
+        self, counts: tuple[dict[str, int], dict[str, int]] | None, error: Exception | None
+    ) -> None:
+        self.counting = False
+        if isinstance(error, StoreError):  # a damaged database: the CLI says so in one line
+            self.fail(error)
+            return
+        if error is not None:  # one line in the status bar, never the app
+            self.say(_reason(error))
+        elif counts is not None:
+            self.counts = counts
+            self.guarded(self.show_counts)
+        if self.recount:  # marks or an update came in meanwhile
+            self.count_unread()
 
     def show_counts(self) -> None:
         """The sidebar, with the unread counts last counted."""
@@ -269,9 +286,14 @@ class WireReader(App[None]):
             name = clean_line(titles.get(spec.name, spec.name))
             options.append(Option(_counted(name, by_feed.get(spec.name, 0), self.sidebar_room)))
             keys.append(("feed", spec.name))
+        # the row that was highlighted stays so, wherever the counts moved it
+        was = sidebar.highlighted
+        held = self.sidebar_keys[was] if was is not None and was < len(self.sidebar_keys) else None
         self.sidebar_keys = keys
         sidebar.clear_options()
         sidebar.add_options(options)
+        if was is not None:
+            sidebar.highlighted = keys.index(held) if held in keys else 0
 
     @on(OptionList.OptionSelected, "#sidebar")
     def choose_section(self, event: OptionList.OptionSelected) -> None:
@@ -293,6 +315,8 @@ class WireReader(App[None]):
         grouped by day); ``keep``: the item to highlight again."""
         headlines = self.query_one("#headlines", OptionList)
         kept = next((r for r in self.rows if r is not None and r["id"] == keep), None)
+        if kept is None and self.current is not None and self.current["id"] == keep:
+            kept = self.current  # open, though another version leads its story's row now
         headlines.clear_options()
         self.rows, self.last_day, self.listed = [], None, set()
         self.story_lines = {}
@@ -501,10 +525,16 @@ class WireReader(App[None]):
                 whole = self.wire.story(record["id"])
             except KzfeedError:
                 pass
-            else:
-                told = self.story_lines[record["id"]] = StoryLine(
-                    record, whole.versions, whole.sources
-                )
+            else:  # as the list shows them: muted versions only with --all
+                everything = self.selection.everything
+                shown = [v for v in whole.versions if everything or not v.get("hidden")]
+                if any(v["id"] == record["id"] for v in shown):
+                    (line,) = collapse(
+                        shown, self.config.settings.preferred_feeds, self.wire.feed_titles()
+                    )
+                    told = self.story_lines[record["id"]] = StoryLine(
+                        record, line.versions, line.sources
+                    )
         self.render_story(record)
         for version in told.versions if told is not None else ():
             if version["id"] != record["id"] and not version.get("read"):
@@ -555,15 +585,8 @@ class WireReader(App[None]):
         return self.current is not None
 
     def highlighted_index(self) -> int | None:
-        if self.current is not None:
-            return next(
-                (
-                    n
-                    for n, r in enumerate(self.rows)
-                    if r is not None and r["id"] == self.current["id"]
-                ),
-                None,
-            )
+        if self.current is not None:  # its row, or its story's (another version may lead it)
+            return self.find(self.current["id"], self.current)
         return self.query_one("#headlines", OptionList).highlighted
 
     # ------------------------------------------------------------------ actions

@@ -732,3 +732,77 @@ def test_the_sidebar_is_counted_in_a_thread_while_the_list_is_live(
     assert seen["listed"] == 23 and seen["opened"]
     assert seen["uncounted"] == "Ленты"  # no rubric counted yet: the feeds' heading follows
     assert "Спорт 2" in seen["counted"] and threads and all(threads)
+
+
+def test_a_story_opens_without_its_muted_versions(tmp_path: Path) -> None:
+    """Opened whole through the term index, a story shows (and marks read) only the
+    versions the list would: a version muted by a rule stays out unless --all (found in
+    review)."""
+    from kzfeed import dedup
+    from kzfeed.model import Item
+
+    def item(n: int, source: str, title: str) -> Item:
+        key = f"{n + 1:016x}"
+        return Item(
+            id=key,
+            feed="f",
+            source=source,
+            title=title,
+            url=f"https://tengrinews.kz/{n}/",
+            published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
+            date_estimated=False,
+            rubrics=("politics",),
+            categories=(),
+            lang="ru",
+            summary="Лид.",
+            feed_key=key,
+            link_key=f"l{key}",
+            content_hash="h",
+        )
+
+    cfg = write_config(
+        tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}], stories=True
+    )
+    shown, muted = item(0, "Tengrinews", "Видимая версия"), item(1, "Spamwire", "Заглушённая")
+    with Store(load_config(cfg).data_dir).writer() as writer:
+        writer.apply(dedup.plan([shown, muted], writer.view()))
+        writer.set_fields(shown.id, story=muted.id)
+        writer.set_fields(muted.id, hidden=True)
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["listed"] = [r["title"] for r in reader.rows if r is not None]
+        await pilot.press("enter")
+        seen["story"] = story_text(reader)
+        await reader.workers.wait_for_complete()
+
+    drive(cfg, script)
+    assert seen["listed"] == ["Видимая версия"]
+    assert "Видимая версия" in seen["story"]
+    assert "Заглушённая" not in seen["story"] and "Spamwire" not in seen["story"]
+    assert Store(load_config(cfg).data_dir).get(muted.id)["read"] is False  # type: ignore[index]
+
+
+def test_the_sidebar_keeps_its_highlight_when_the_counts_come(examples: Path) -> None:
+    """Counts come at any time (on opening, after marks): the row the user is on stays
+    highlighted, wherever the new rubric rows moved it (found in review: it was lost)."""
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        sidebar = reader.query_one("#sidebar", OptionList)
+        feed = ("feed", "tengrinews")
+        sidebar.highlighted = reader.sidebar_keys.index(feed)
+        reader.counts = ({}, {})  # as on opening: no rubric counted yet
+        reader.show_counts()
+        seen["before"] = reader.sidebar_keys[sidebar.highlighted or 0]
+        reader.count_unread()
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["after"] = reader.sidebar_keys[sidebar.highlighted or 0]
+        seen["moved"] = reader.sidebar_keys.index(feed)
+
+    drive(examples, script)
+    assert seen["before"] == seen["after"] == ("feed", "tengrinews")
+    assert seen["moved"] > 3  # the rubrics' rows came in above it
