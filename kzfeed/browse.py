@@ -180,6 +180,7 @@ class WireReader(App[None]):
         self.sidebar_keys: list[tuple[str, str] | None] = []
         # unread items per rubric and per feed over 7 days (`count_unread`)
         self.counts: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self.status_follows = False  # the status line says what is listed
         self.counting = False  # a count is running
         self.recount = False  # and another was asked for meanwhile
         self.source_width = 14  # cells for the agency's name (10 on a narrow terminal)
@@ -349,7 +350,7 @@ class WireReader(App[None]):
             )
             headlines.add_option(Option(Text(message, style="dim"), disabled=True))
             self.rows.append(None)
-        self.say(self.describe_selection())
+        self.say_selection()
         target = self.find(keep, kept) if keep is not None else None
         if target is None:
             target = next((n for n, r in enumerate(self.rows) if r is not None), None)
@@ -375,7 +376,7 @@ class WireReader(App[None]):
         return None
 
     def load_more(self, rows: int) -> None:
-        """Append partitions until ``rows`` more rows are listed (or the store ends)."""
+        """Append pages until ``rows`` more rows are listed (or the store ends)."""
         if self.pages is None:
             return
         try:
@@ -383,6 +384,9 @@ class WireReader(App[None]):
         except StoreError as exc:  # a damaged older partition, met while scrolling
             self.pages = None
             self.fail(exc)
+            return
+        if self.status_follows:  # how many are listed now (not over a message)
+            self.say_selection()
 
     def _load_more(self, rows: int) -> None:
         assert self.pages is not None
@@ -504,7 +508,6 @@ class WireReader(App[None]):
     def near_the_end(self, event: OptionList.OptionHighlighted) -> None:
         if self.pages is not None and event.option_index >= len(self.rows) - MORE_WHEN_LEFT:
             self.load_more(FIRST_ROWS)
-            self.say(self.describe_selection())  # how many are listed now
 
     @on(OptionList.OptionSelected, "#headlines")
     def open_selected(self, event: OptionList.OptionSelected) -> None:
@@ -840,7 +843,13 @@ class WireReader(App[None]):
     # ------------------------------------------------------------------ status
 
     def say(self, message: str) -> None:
+        self.status_follows = False  # a message: more pages read do not overwrite it
         self.query_one("#status", Static).update(Text(clean_line(message)))
+
+    def say_selection(self) -> None:
+        """The status line: what is listed and how many (it follows the pages read)."""
+        self.say(self.describe_selection())
+        self.status_follows = True
 
     def describe_selection(self) -> str:
         parts = []

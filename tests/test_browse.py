@@ -810,3 +810,30 @@ def test_the_sidebar_keeps_its_highlight_when_the_counts_come(examples: Path) ->
     drive(examples, script)
     assert seen["before"] == seen["after"] == ("feed", "tengrinews")
     assert seen["moved"] > 3  # the rubrics' rows came in above it
+
+
+def test_the_status_line_follows_the_pages_read_but_keeps_a_message(tmp_path: Path) -> None:
+    """More pages read (scrolling, `n`): the status says how many are listed now, and
+    that more are left or not; a message on it (an update's, an error) is not overwritten."""
+    from kzfeed.browse import FIRST_ROWS
+
+    cfg, _items = paged_wire(tmp_path, (151, 149))
+    seen: list[str] = []
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen.append(status(reader))
+        reader.load_more(FIRST_ROWS)
+        seen.append(status(reader))
+        reader.say("обновление: 3 новых")
+        reader.load_more(FIRST_ROWS)
+        seen.append(status(reader))
+        reader.reload()
+        while reader.pages is not None:
+            reader.load_more(1000)
+        seen.append(status(reader))
+
+    drive(cfg, script)
+    first, more, message, everything = seen
+    assert first.endswith(" …") and more.endswith(" …") and first != more
+    assert message == "обновление: 3 новых"
+    assert not everything.endswith(" …") and everything.split()[0] == "599"
