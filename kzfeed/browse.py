@@ -271,21 +271,26 @@ class WireReader(App[None]):
         """The sidebar, with the unread counts last counted."""
         sidebar = self.query_one("#sidebar", OptionList)
         by_rubric, by_feed = self.counts
-        options: list[Option | None] = [Option(Text(tr("All news", self.lang), style="bold"))]
+        # ids name the sections, so a choice stands for its section even if the counts
+        # rebuild the sidebar between the key and its handling
+        all_news = Option(Text(tr("All news", self.lang), style="bold"), id="all")
+        options: list[Option | None] = [all_news]
         keys: list[tuple[str, str] | None] = [None]
         options.append(Option(Text(tr("Rubrics", self.lang), style="dim"), disabled=True))
         keys.append(None)
         for key in rubrics.ORDER:
             if key in by_rubric:
                 label = rubrics.label(key, self.lang)
-                options.append(Option(_counted(label, by_rubric[key], self.sidebar_room)))
+                counted = _counted(label, by_rubric[key], self.sidebar_room)
+                options.append(Option(counted, id=f"rubric:{key}"))
                 keys.append(("rubric", key))
         options.append(Option(Text(tr("Feeds", self.lang), style="dim"), disabled=True))
         keys.append(None)
         titles = self.wire.feed_titles()
         for spec in self.config.feeds:
             name = clean_line(titles.get(spec.name, spec.name))
-            options.append(Option(_counted(name, by_feed.get(spec.name, 0), self.sidebar_room)))
+            counted = _counted(name, by_feed.get(spec.name, 0), self.sidebar_room)
+            options.append(Option(counted, id=f"feed:{spec.name}"))
             keys.append(("feed", spec.name))
         # the row that was highlighted stays so, wherever the counts moved it
         was = sidebar.highlighted
@@ -298,14 +303,14 @@ class WireReader(App[None]):
 
     @on(OptionList.OptionSelected, "#sidebar")
     def choose_section(self, event: OptionList.OptionSelected) -> None:
-        chosen = self.sidebar_keys[event.option_index]
+        kind, _, name = (event.option_id or "all").partition(":")
         base = replace(self.selection, rubrics=(), feeds=())
-        if chosen is None:
-            self.selection = base
-        elif chosen[0] == "rubric":
-            self.selection = replace(base, rubrics=(chosen[1],))
+        if kind == "rubric":
+            self.selection = replace(base, rubrics=(name,))
+        elif kind == "feed":
+            self.selection = replace(base, feeds=(name,))
         else:
-            self.selection = replace(base, feeds=(chosen[1],))
+            self.selection = base
         self.reload()
         self.query_one("#headlines", OptionList).focus()
 

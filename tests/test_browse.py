@@ -837,3 +837,27 @@ def test_the_status_line_follows_the_pages_read_but_keeps_a_message(tmp_path: Pa
     assert first.endswith(" …") and more.endswith(" …") and first != more
     assert message == "обновление: 3 новых"
     assert not everything.endswith(" …") and everything.split()[0] == "599"
+
+
+def test_a_section_chosen_stands_even_if_the_counts_move_its_row(examples: Path) -> None:
+    """Enter on a feed in the sidebar, then counts arrive and move its row before the
+    choice is handled: the feed chosen is listed, not the row now at its old place."""
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        sidebar = reader.query_one("#sidebar", OptionList)
+        reader.counts = ({}, {})  # no rubric counted: the feed's row is near the top
+        reader.show_counts()
+        row = reader.sidebar_keys.index(("feed", "tengrinews"))
+        chosen = OptionList.OptionSelected(sidebar, sidebar.get_option_at_index(row), row)
+        reader.count_unread()  # the rubrics' rows come in above it
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["moved"] = reader.sidebar_keys.index(("feed", "tengrinews")) != row
+        reader.choose_section(chosen)
+        seen["feeds"] = reader.selection.feeds
+
+    drive(examples, script)
+    assert seen["moved"] and seen["feeds"] == ("tengrinews",)
