@@ -224,3 +224,21 @@ def test_the_newest_stories_found_early_are_those_of_every_record(
     assert [(x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in got] == [
         (x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in expected
     ]
+
+
+def test_a_damaged_day_met_only_through_the_index_does_not_stop_the_listing(
+    tmp_path: Path,
+) -> None:
+    """A version of a top story lies on an old day that is damaged: the index leads there,
+    the listing falls back to reading the newest days (which never reach it), and lists."""
+    w = story_wire(tmp_path, (600, 300, 300, 300, 40))
+    top = shown(w, Selection(), 10)
+    old_day = sorted(p.name for p in (w.store.data_dir / "items").glob("*.json"))[0]
+    store = Store(w.store.data_dir)
+    (_day, records), *_ = reversed(list(store.iter_newest()))
+    with store.writer() as writer:  # an old item joins the newest story
+        writer.set_fields(records[0]["id"], story=story_of(store.get(top[0][0])))  # type: ignore[arg-type]
+    path = w.store.data_dir / "items" / old_day
+    path.write_bytes(path.read_bytes()[:-40] + b"garbage")
+    listing = Wire(w.config, now=NOW).latest(Selection(), 10, stories=True)
+    assert [r["id"] for r in listing.items] == [lead for lead, _vs in top]
