@@ -229,6 +229,8 @@ def test_the_newest_stories_found_early_are_those_of_every_record(
 def test_a_damaged_day_met_only_through_the_index_does_not_stop_the_listing(
     tmp_path: Path,
 ) -> None:
+    import sqlite3
+
     """A version of a top story lies on an old day that is damaged: the index leads there,
     the listing falls back to reading the newest days (which never reach it), and lists."""
     w = story_wire(tmp_path, (600, 300, 300, 300, 40))
@@ -236,8 +238,13 @@ def test_a_damaged_day_met_only_through_the_index_does_not_stop_the_listing(
     old_day = sorted(p.name for p in (w.store.data_dir / "items").glob("*.json"))[0]
     store = Store(w.store.data_dir)
     (_day, records), *_ = reversed(list(store.iter_newest()))
+    story = story_of(store.get(top[0][0]))  # type: ignore[arg-type]
     with store.writer() as writer:  # an old item joins the newest story
-        writer.set_fields(records[0]["id"], story=story_of(store.get(top[0][0])))  # type: ignore[arg-type]
+        writer.set_fields(records[0]["id"], story=story)
+    db = sqlite3.connect(w.store.data_dir / "terms.sqlite")
+    with db:  # as the update that put it there indexed it
+        db.execute("UPDATE items SET grp = ? WHERE id = ?", (story, records[0]["id"]))
+    db.close()
     path = w.store.data_dir / "items" / old_day
     path.write_bytes(path.read_bytes()[:-40] + b"garbage")
     listing = Wire(w.config, now=NOW).latest(Selection(), 10, stories=True)
