@@ -40,7 +40,7 @@ from .render import abbreviate, day_label, item_view
 from .sanitize import clean_line
 from .words import count, tr
 
-#: How many rows the list holds before it reads the next partition (more as you scroll).
+#: How many rows the list holds before it reads the next page (more as you scroll).
 FIRST_ROWS = 120
 MORE_WHEN_LEFT = 40
 
@@ -317,8 +317,8 @@ class WireReader(App[None]):
     # ------------------------------------------------------------------ the list
 
     def reload(self, keep: str | None = None) -> None:
-        """Read the list afresh for the selection and grouping (a partition at a time when
-        grouped by day); ``keep``: the item to highlight again."""
+        """Read the list afresh for the selection and grouping (a page at a time when
+        grouped by day: `Wire.pages`); ``keep``: the item to highlight again."""
         headlines = self.query_one("#headlines", OptionList)
         kept = next((r for r in self.rows if r is not None and r["id"] == keep), None)
         if kept is None and self.current is not None and self.current["id"] == keep:
