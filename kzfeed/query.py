@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
+from itertools import chain
 
 from . import rubrics
 from .dates import from_iso
@@ -135,18 +137,14 @@ def newest_per_group(
     one UTC day and days come newest first, so a day sorted is the next stretch of the
     whole window sorted — only the day being read and the records kept are in memory, not
     the window (`rubrics --since 30d` on a year's wire: 107 → 37 MB)."""
-    kept: list[Record] = []
-    counts: dict[str, int] = {}
+    return per_group(newest_first(partitions, flt), group, n, totals)
+
+
+def newest_first(partitions: Iterable[tuple[str, list[Record]]], flt: Filter) -> Iterator[Record]:
+    """Every matching record newest first (`listing_order`), each once, a day at a time."""
     for _day, found in matching_days(partitions, flt):
         found.sort(key=listing_order, reverse=True)
-        for record in found:
-            key = section_key(record, group)
-            if totals is not None:
-                totals[key] = totals.get(key, 0) + 1
-            if counts.get(key, 0) < n:
-                counts[key] = counts.get(key, 0) + 1
-                kept.append(record)
-    return kept
+        yield from found
 
 
 def newest_with_heads(
@@ -278,19 +276,19 @@ def scan_newest(
             return
         if until_day is not None and day > until_day:
             continue
-        kept = head(day) or []
-        reach = None
-        for record in kept:  # a head is newest first
-            reach = listing_order(record)
+        kept = head(day) or []  # newest first
+        for record in chain(kept, _older(whole, day, kept)):
             if record["id"] not in seen and flt.matches(record):
                 seen.add(record["id"])
                 yield record
-        rest = [r for r in whole(day) if reach is None or listing_order(r) < reach]
-        rest.sort(key=listing_order, reverse=True)
-        for record in rest:
-            if record["id"] not in seen and flt.matches(record):
-                seen.add(record["id"])
-                yield record
+
+
+def _older(whole: Callable[[str], list[Record]], day: str, head: list[Record]) -> Iterator[Record]:
+    """The rest of a day past its head, newest first: the day is read only when asked."""
+    reach = listing_order(head[-1]) if head else None
+    rest = [r for r in whole(day) if reach is None or listing_order(r) < reach]
+    rest.sort(key=listing_order, reverse=True)
+    yield from rest
 
 
 def top_stories(
@@ -308,10 +306,9 @@ def top_stories(
     the scan meets a version ``versions`` did not give (the index is not the store's)."""
     lines: list[StoryLine] = []
     met: dict[str, set[str]] = {}  # story -> the ids of its versions
-    leads: list[tuple[str, str]] = []  # the lines' leads, newest first
+    leads: list[tuple[str, str]] = []  # the lines' leads, oldest first
     for record in scan:
-        here = listing_order(record)
-        if len(leads) >= limit and leads[limit - 1] > here:
+        if len(leads) >= limit and leads[-limit] > listing_order(record):
             break
         story = story_of(record)
         if story in met:
@@ -324,11 +321,7 @@ def top_stories(
         met[story] = set(found)
         (line,) = collapse(found.values(), preferred, titles)
         lines.append(line)
-        lead = listing_order(line.lead)
-        at = len(leads)
-        while at > 0 and leads[at - 1] < lead:
-            at -= 1
-        leads.insert(at, lead)
+        insort(leads, listing_order(line.lead))
     lines.sort(key=lambda s: listing_order(s.lead), reverse=True)
     return lines[:limit]
 
@@ -378,7 +371,7 @@ def section_key(record: Record, group: str) -> str:
 
 
 def per_group(
-    records: Sequence[Record], group: str, n: int, totals: dict[str, int] | None = None
+    records: Iterable[Record], group: str, n: int, totals: dict[str, int] | None = None
 ) -> list[Record]:
     """The ``n`` newest records of each section (primary rubric, or source), newest first.
     ``totals``, if given, receives how many each section holds in all (to say "+N more")."""

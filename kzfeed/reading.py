@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import KzfeedError, NotFound, StoreError, UsageError
 from .words import tr
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from .query import DailyCounts, Filter, Record, StoryLine
     from .rules import Alert
     from .store import Store
+    from .store.termindex import TermIndex
 
+T = TypeVar("T")
 GROUPS = ("date", "rubric", "feed")
 PAGE_ROWS = 150  # items a page of `Wire.pages` holds: more than a screen
 
@@ -237,13 +239,7 @@ class Wire:
         met that it does not list under its story)."""
         from .query import scan_newest, top_stories
         from .store import partition_of
-        from .store.termindex import DatabaseError, TermIndex, is_pending
 
-        if is_pending(self.store.data_dir):  # a commit's changes not in it
-            return None
-        index = TermIndex.open(self.store.data_dir)
-        if index is None:
-            return None
         read: dict[str, dict[str, Record]] = {}  # the records of heads and days read
 
         def head(day: str) -> list[Record] | None:
@@ -257,24 +253,40 @@ class Wire:
             read[day] = {r["id"]: r for r in found}
             return found
 
-        def versions(story: str) -> list[Record]:
-            out = []
-            for published, item_id in index.members(story):
-                day = partition_of(published)
-                record = read.get(day, {}).get(item_id) or self.store.record_in(day, item_id)
-                if record is not None and flt.matches(record):
-                    out.append(record)
-            return out
+        def answer(index: TermIndex) -> list[StoryLine] | None:
+            def versions(story: str) -> list[Record]:
+                out = []
+                for published, item_id in index.members(story):
+                    day = partition_of(published)
+                    found = read.get(day, {}).get(item_id) or self.store.record_in(day, item_id)
+                    if found is not None and flt.matches(found):
+                        out.append(found)
+                return out
 
-        try:
-            if index.count() != self.store.item_count():
-                return None
             scan = scan_newest(self.store.partitions(), head, whole, flt)
             return top_stories(
                 scan, versions, n, self.config.settings.preferred_feeds, self.feed_titles()
             )
-        except (DatabaseError, StoreError):  # derived data, or a damaged day it led to:
-            return None  # the days are read, as without it
+
+        return self._through_index(answer)
+
+    def _through_index(self, answer: Callable[[TermIndex], T | None]) -> T | None:
+        """``answer`` asked of the term index when it holds every stored item as stored
+        (no commit's changes pending, its count the store's); None when it does not, or
+        is damaged, or leads to a damaged day: then the caller reads the days."""
+        from .store.termindex import DatabaseError, TermIndex, is_pending
+
+        if is_pending(self.store.data_dir):
+            return None
+        index = TermIndex.open(self.store.data_dir)
+        if index is None:
+            return None
+        try:
+            if index.count() != self.store.item_count():
+                return None
+            return answer(index)
+        except (DatabaseError, StoreError):
+            return None
         finally:
             index.close()
 
@@ -308,16 +320,8 @@ class Wire:
         the store does not)."""
         from .model import story_of
         from .store import partition_of
-        from .store.termindex import DatabaseError, TermIndex, is_pending
 
-        if is_pending(self.store.data_dir):
-            return None
-        index = TermIndex.open(self.store.data_dir)
-        if index is None:
-            return None
-        try:
-            if index.count() != self.store.item_count():
-                return None
+        def answer(index: TermIndex) -> list[Record] | None:
             versions = []
             for published, item_id in index.members(story):
                 record = self.store.record_in(partition_of(published), item_id)
@@ -325,10 +329,8 @@ class Wire:
                     return None
                 versions.append(record)
             return versions
-        except (DatabaseError, StoreError):  # the index, or a damaged day it led to
-            return None
-        finally:
-            index.close()
+
+        return self._through_index(answer)
 
     def reindex(self) -> int:
         """Build the term index again; how many items it holds."""
@@ -422,17 +424,12 @@ class Wire:
         read through their heads first, so the first page of a busy day neither decodes
         the day nor lists it whole (a reader took 1.4 s to open on a day of 7,500 items,
         5.2 s on one of 45,000)."""
-        from .model import listing_order
-        from .query import matching_days, scan_newest
+        from .query import newest_first, scan_newest
 
         flt = self.filter(selection)
         records: Iterator[Record]
         if flt.search:  # the term index's candidates, a day at a time
-            records = (
-                r
-                for _day, found in matching_days(self.partitions(flt), flt)
-                for r in sorted(found, key=listing_order, reverse=True)
-            )
+            records = newest_first(self.partitions(flt), flt)
         else:
             records = scan_newest(
                 self.store.partitions(), self.store.head_items, self.store.partition_items, flt

@@ -595,35 +595,42 @@ def test_a_story_begun_on_an_older_day_opens_whole(
     assert len(listed) == 2 and all(r["read"] for r in listed)
 
 
+def news(n: int, source: str = "Tengrinews", title: str | None = None) -> Any:
+    """Item ``n`` of feed "f": the newest first, ten minutes apart."""
+    from kzfeed.model import Item
+
+    key = f"{n + 1:016x}"
+    return Item(
+        id=key,
+        feed="f",
+        source=source,
+        title=title or f"Новость {n}",
+        url=f"https://tengrinews.kz/{n}/",
+        published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
+        date_estimated=False,
+        rubrics=("politics",),
+        categories=(),
+        lang="ru",
+        summary="Лид.",
+        feed_key=key,
+        link_key=f"l{key}",
+        content_hash="h",
+    )
+
+
+def stories_config(tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}], stories=True
+    )
+
+
 def paged_wire(tmp_path: Path, split: tuple[int, int]) -> tuple[Path, list[Any]]:
     """600 items ten minutes apart (newest first), stories on; the items at ``split`` (150
     to a page) are one story: the first joins the second's."""
     from kzfeed import dedup
-    from kzfeed.model import Item
 
-    def item(n: int) -> Item:
-        key = f"{n + 1:016x}"
-        return Item(
-            id=key,
-            feed="f",
-            source="Tengrinews",
-            title=f"Новость {n}",
-            url=f"https://tengrinews.kz/{n}/",
-            published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
-            date_estimated=False,
-            rubrics=("politics",),
-            categories=(),
-            lang="ru",
-            summary="Лид.",
-            feed_key=key,
-            link_key=f"l{key}",
-            content_hash="h",
-        )
-
-    cfg = write_config(
-        tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}], stories=True
-    )
-    items = [item(n) for n in range(600)]
+    cfg = stories_config(tmp_path)
+    items = [news(n) for n in range(600)]
     with Store(load_config(cfg).data_dir).writer() as writer:
         writer.apply(dedup.plan(items, writer.view()))
         writer.set_fields(items[split[0]].id, story=items[split[1]].id)
@@ -743,31 +750,9 @@ def test_a_story_opens_without_its_muted_versions(tmp_path: Path) -> None:
     versions the list would: a version muted by a rule stays out unless --all (found in
     review)."""
     from kzfeed import dedup
-    from kzfeed.model import Item
 
-    def item(n: int, source: str, title: str) -> Item:
-        key = f"{n + 1:016x}"
-        return Item(
-            id=key,
-            feed="f",
-            source=source,
-            title=title,
-            url=f"https://tengrinews.kz/{n}/",
-            published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
-            date_estimated=False,
-            rubrics=("politics",),
-            categories=(),
-            lang="ru",
-            summary="Лид.",
-            feed_key=key,
-            link_key=f"l{key}",
-            content_hash="h",
-        )
-
-    cfg = write_config(
-        tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}], stories=True
-    )
-    shown, muted = item(0, "Tengrinews", "Видимая версия"), item(1, "Spamwire", "Заглушённая")
+    cfg = stories_config(tmp_path)
+    shown, muted = news(0, title="Видимая версия"), news(1, "Spamwire", "Заглушённая")
     with Store(load_config(cfg).data_dir).writer() as writer:
         writer.apply(dedup.plan([shown, muted], writer.view()))
         writer.set_fields(shown.id, story=muted.id)

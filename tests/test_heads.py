@@ -78,6 +78,19 @@ def no_reading_of(monkeypatch: pytest.MonkeyPatch, days: set[str]) -> None:
     monkeypatch.setattr(Store, "partition_items", guarded)
 
 
+def partitions_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The partitions read whole from now on, in order (a list the test may clear)."""
+    read: list[str] = []
+    whole = Store.partition_items
+
+    def counted(self: Store, name: str) -> list[Any]:
+        read.append(name)
+        return whole(self, name)
+
+    monkeypatch.setattr(Store, "partition_items", counted)
+    return read
+
+
 def read_whole(w: Wire, flt: Filter, n: int) -> list[str]:
     return [r["id"] for r in newest(Store(w.store.data_dir).iter_newest(), flt, n)]
 
@@ -318,14 +331,7 @@ def test_a_grouped_view_reads_its_newest_busy_day_once(
     day's head: the day is decoded by the listing only."""
     w = wire(tmp_path, (600, 100, 50))
     expected = w.latest(Selection(), 5, group="rubric")
-    read: list[str] = []
-    whole = Store.partition_items
-
-    def counted(self: Store, name: str) -> list[Any]:
-        read.append(name)
-        return whole(self, name)
-
-    monkeypatch.setattr(Store, "partition_items", counted)
+    read = partitions_read(monkeypatch)
     listing = Wire(w.config, now=NOW).latest(Selection(), 5, group="rubric")
     assert sorted(read) == ["2026-11-22", "2026-11-23", "2026-11-24"]
     assert [r["id"] for r in listing.items] == [r["id"] for r in expected.items]
@@ -342,14 +348,7 @@ def test_the_readers_pages_start_from_the_head_and_go_on_in_order(
     from kzfeed.reading import PAGE_ROWS
 
     w = wire(tmp_path, (600, 100, 400))
-    read: list[str] = []
-    whole = Store.partition_items
-
-    def counted(self: Store, name: str) -> list[Any]:
-        read.append(name)
-        return whole(self, name)
-
-    monkeypatch.setattr(Store, "partition_items", counted)
+    read = partitions_read(monkeypatch)
     for selection in (Selection(), Selection(unread=True), Selection(rubrics=("sport",))):
         expected = read_whole(w, w.filter(selection), 10_000)
         pages = w.pages(selection)

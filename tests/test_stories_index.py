@@ -21,6 +21,8 @@ from kzfeed.reading import Selection, Wire
 from kzfeed.store import Store
 from kzfeed.store.termindex import PENDING
 
+from .test_heads import no_reading_of, partitions_read
+
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 FEEDS = ("kazinform-ru", "tengri", "kaztag")
 
@@ -100,16 +102,6 @@ def shown(w: Wire, selection: Selection, n: int) -> list[tuple[str, list[str]]]:
     return [(r["id"], [v["id"] for v in listing.stories[r["id"]].versions]) for r in listing.items]
 
 
-def no_reading_of(monkeypatch: pytest.MonkeyPatch, days: set[str]) -> None:
-    whole = Store.partition_items
-
-    def guarded(self: Store, name: str) -> list[Any]:
-        assert name not in days, f"the partition {name} was read whole"
-        return whole(self, name)
-
-    monkeypatch.setattr(Store, "partition_items", guarded)
-
-
 @pytest.mark.parametrize("preferred", ["", "tengri"])
 def test_stories_come_from_the_heads_and_the_index_as_from_every_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preferred: str
@@ -136,15 +128,8 @@ def test_a_stale_term_index_is_not_asked(tmp_path: Path) -> None:
     w = story_wire(tmp_path, (600, 300))
     expected = shown(w, Selection(), 20)
     (w.store.data_dir / PENDING).write_text("")
-    read: list[str] = []
-    whole = Store.partition_items
-
-    def counted(self: Store, name: str) -> list[Any]:
-        read.append(name)
-        return whole(self, name)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Store, "partition_items", counted)
+        read = partitions_read(patch)
         assert shown(Wire(w.config, now=NOW), Selection(), 20) == expected
     assert "2026-11-24" in read
 

@@ -327,29 +327,12 @@ def test_a_whole_build_cut_short_is_built_again_not_trusted(
     from datetime import UTC, datetime, timedelta
 
     from kzfeed import dedup
-    from kzfeed.model import Item
     from kzfeed.store import Store
 
-    now = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+    from .test_heads import item as heads_item
 
-    def item(n: int) -> Item:
-        key = f"{n:016x}"
-        return Item(
-            id=key,
-            feed="tengri",
-            source="Tengrinews",
-            title=f"Новость {n}: Тоқаев",
-            url=f"https://tengrinews.kz/{n}/",
-            published=(now - timedelta(hours=5 * n)).isoformat(),
-            date_estimated=False,
-            rubrics=("politics",),
-            categories=(),
-            lang="ru",
-            summary="Лид.",
-            feed_key=key,
-            link_key=f"l{key}",
-            content_hash="h",
-        )
+    def item(n: int) -> Any:  # 12 days, five hours apart
+        return heads_item(n, datetime(2026, 11, 24, 20, 0, tzinfo=UTC) - timedelta(hours=5 * n))
 
     data = tmp_path / "data"
     with Store(data).writer() as writer:  # 12 days
