@@ -213,8 +213,13 @@ class WireReader(App[None]):
             self.call_after_refresh(self.count_unread)  # drawing slowed it by a third
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.fit(event.size.width) and self.rows:
-            self.guarded(self.show_counts)
+        changed = self.fit(event.size.width)
+        if not self.rows:
+            return
+        # the new width's room, and a scrollbar come or gone with the new height (the
+        # app's own size is not the new one yet)
+        self.guarded(lambda: self.show_counts(event.size.height))
+        if changed:
             keep = self.current["id"] if self.current is not None else self.highlighted_id()
             self.reload(keep=keep)
 
@@ -267,12 +272,19 @@ class WireReader(App[None]):
         if self.recount:  # marks or an update came in meanwhile
             self.count_unread()
 
-    def show_counts(self) -> None:
-        """The sidebar, with the unread counts last counted."""
+    def show_counts(self, screen_height: int | None = None) -> None:
+        """The sidebar, with the unread counts last counted (``screen_height``: the
+        terminal's, when it has just changed)."""
         sidebar = self.query_one("#sidebar", OptionList)
         by_rubric, by_feed = self.counts
         # ids name the sections, so a choice stands for its section even if the counts
         # rebuild the sidebar between the key and its handling
+        # rows past the sidebar's height bring a scrollbar, two cells of the room (without
+        # them, 40 feeds at 80 columns showed "Tengrinews #2 …", its count cut off)
+        rows = 3 + sum(1 for key in rubrics.ORDER if key in by_rubric) + len(self.config.feeds)
+        # the screen less the status line and the footer
+        height = (screen_height or self.size.height) - 2
+        room = self.sidebar_room - (2 if rows > height else 0)
         all_news = Option(Text(tr("All news", self.lang), style="bold"), id="all")
         options: list[Option | None] = [all_news]
         keys: list[tuple[str, str] | None] = [None]
@@ -281,7 +293,7 @@ class WireReader(App[None]):
         for key in rubrics.ORDER:
             if key in by_rubric:
                 label = rubrics.label(key, self.lang)
-                counted = _counted(label, by_rubric[key], self.sidebar_room)
+                counted = _counted(label, by_rubric[key], room)
                 options.append(Option(counted, id=f"rubric:{key}"))
                 keys.append(("rubric", key))
         options.append(Option(Text(tr("Feeds", self.lang), style="dim"), disabled=True))
@@ -289,7 +301,7 @@ class WireReader(App[None]):
         titles = self.wire.feed_titles()
         for spec in self.config.feeds:
             name = clean_line(titles.get(spec.name, spec.name))
-            counted = _counted(name, by_feed.get(spec.name, 0), self.sidebar_room)
+            counted = _counted(name, by_feed.get(spec.name, 0), room)
             options.append(Option(counted, id=f"feed:{spec.name}"))
             keys.append(("feed", spec.name))
         # the row that was highlighted stays so, wherever the counts moved it

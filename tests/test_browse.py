@@ -846,3 +846,37 @@ def test_a_section_chosen_stands_even_if_the_counts_move_its_row(examples: Path)
 
     drive(examples, script)
     assert seen["moved"] and seen["feeds"] == ("tengrinews",)
+
+
+def test_a_sidebar_with_a_scrollbar_keeps_each_feeds_count(examples: Path) -> None:
+    """More rows than the sidebar's height bring a scrollbar: the names give it their two
+    cells, and the unread counts stay on the screen (seen in tmux at 80 columns: the
+    count was cut to "…"); without one, the names keep them."""
+    seen: dict[str, Any] = {}
+
+    def rows(reader: WireReader) -> tuple[bool, int, list[str]]:
+        sidebar = reader.query_one("#sidebar", OptionList)
+        prompts = [
+            str(sidebar.get_option_at_index(n).prompt)
+            for n, key in enumerate(reader.sidebar_keys)
+            if key is not None
+        ]
+        room = sidebar.scrollable_content_region.width
+        return sidebar.show_vertical_scrollbar, room, prompts
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await reader.workers.wait_for_complete()
+        await pilot.pause()
+        seen["tall"] = rows(reader)
+        await pilot.resize_terminal(80, 12)
+        await pilot.pause()
+        await pilot.pause()
+        seen["short"] = rows(reader)
+
+    drive(examples, script, size=(80, 40))
+    for height, bar in (("tall", False), ("short", True)):
+        scrolls, room, prompts = seen[height]
+        assert scrolls is bar
+        bad = [p for p in prompts if len(p) > room or not p[-1].isdigit()]
+        assert not bad, (height, room, bad)
+    assert seen["tall"][1] == seen["short"][1] + 2  # the scrollbar's two cells
