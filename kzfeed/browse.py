@@ -34,8 +34,8 @@ from .config import Config
 from .dates import from_iso
 from .errors import KzfeedError, StoreError, describe
 from .model import display_source, listing_order, primary_rubric, story_of
-from .query import Record, StoryLine, collapse, group_by_day
-from .reading import GROUPS, Selection, Wire
+from .query import IndexMismatch, Record, StoryLine, collapse, group_by_day
+from .reading import GROUPS, Selection, StoryPages, Wire
 from .render import abbreviate, day_label, item_view
 from .sanitize import clean_line
 from .words import count, tr
@@ -159,6 +159,9 @@ class WireReader(App[None]):
         self.story_lines: dict[str, StoryLine] = {}  # a listed story's versions, by lead id
         self.rows: list[Record | None] = []  # one per option of the list; None: a heading
         self.pages: Iterator[list[Record]] | None = None
+        # listing stories: read through the term index, as `latest --stories` lists them
+        # (else each page of items is collapsed alone: `leads`)
+        self.story_pages: StoryPages | None = None
         self.last_day: str | None = None
         # stories first stored at or after this time were brought by an update run from
         # the reader (they are marked ●, whatever the view)
@@ -339,9 +342,17 @@ class WireReader(App[None]):
         self.rows, self.last_day, self.listed = [], None, set()
         self.story_lines = {}
         self.reached = None
+        if self.story_pages is not None:
+            self.story_pages.close()
+            self.story_pages = None
         try:
             if self.group == "date":
-                self.pages = self.wire.pages(self.selection)
+                if self.by_story:
+                    self.story_pages = self.wire.story_pages(self.selection)
+                if self.story_pages is not None:
+                    self.pages = self.story_leads(self.story_pages)
+                else:
+                    self.pages = self.wire.pages(self.selection)
                 self.load_more(FIRST_ROWS)
                 # the story that was on screen stays found, however far down it was: by
                 # its id or, listing stories, its story's (another version may lead it now)
@@ -375,10 +386,20 @@ class WireReader(App[None]):
             headlines.highlighted = target
 
     def read_past(self, record: Record | None) -> bool:
-        """Whether the pages read reach older than ``record``."""
-        return (
-            record is not None and self.reached is not None and self.reached < listing_order(record)
-        )
+        """Whether the pages read reach older than ``record`` (listing stories through the
+        index: and never met its story — a story met is listed once past its lead)."""
+        if record is None:
+            return False
+        if self.story_pages is not None:
+            return self.story_pages.passed(record)
+        return self.reached is not None and self.reached < listing_order(record)
+
+    def story_leads(self, pages: StoryPages) -> Iterator[list[Record]]:
+        """Each page of stories as its leads, their lines kept for the rows."""
+        for lines in pages:
+            for line in lines:
+                self.story_lines[line.lead["id"]] = line
+            yield [line.lead for line in lines]
 
     def find(self, item_id: str, record: Record | None) -> int | None:
         """The row of an item; listing stories, of its story when it does not lead it."""
@@ -397,7 +418,12 @@ class WireReader(App[None]):
         if self.pages is None:
             return
         try:
-            self._load_more(rows)
+            try:
+                self._load_more(rows)
+            except IndexMismatch:  # the term index is not the store's: pages of items
+                self.story_pages = None
+                self.pages = self.wire.pages(self.selection)
+                self._load_more(rows)
         except StoreError as exc:  # a damaged older partition, met while scrolling
             self.pages = None
             self.fail(exc)
@@ -417,7 +443,7 @@ class WireReader(App[None]):
                 break
             self.reached = listing_order(page[-1])  # a page's oldest: where the list is
             today = self.wire.now.astimezone(self.wire.tz).date()
-            if self.by_story:
+            if self.by_story and self.story_pages is None:
                 page = self.leads(page)
             for day, records in group_by_day(page, self.wire.tz):
                 key = day.isoformat()

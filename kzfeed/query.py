@@ -6,7 +6,7 @@ from bisect import insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
-from itertools import chain
+from itertools import chain, islice
 
 from . import rubrics
 from .dates import from_iso
@@ -291,6 +291,65 @@ def _older(whole: Callable[[str], list[Record]], day: str, head: list[Record]) -
     yield from rest
 
 
+class IndexMismatch(Exception):
+    """The scan met a version of a story that the term index does not list under it: the
+    index is not the store's, and the caller reads the days instead."""
+
+
+class StoryStream:
+    """Every story of the matching records ``scan`` (newest first), one `collapse` line
+    each made from the story's matching versions wherever they lie (``versions``: the
+    term index's members of a story), newest lead first — the order `latest --stories`
+    shows.  A line is given once the scan is past its lead: a story not met yet has every
+    version older than where the scan is, so its lead too, whichever version leads.  So
+    the stream reads no further than the lines taken need.  Iterating raises
+    `IndexMismatch` when the scan meets a version ``versions`` did not give."""
+
+    def __init__(
+        self,
+        scan: Iterable[Record],
+        versions: Callable[[str], list[Record]],
+        preferred: Sequence[str] = (),
+        titles: Mapping[str, str] | None = None,
+    ) -> None:
+        self._scan = scan
+        self._versions = versions
+        self._preferred = preferred
+        self._titles = titles
+        self.met: dict[str, set[str]] = {}  # story -> the ids of its versions
+        self.position: tuple[str, str] | None = None  # the order of the last record scanned
+
+    def __iter__(self) -> Iterator[StoryLine]:
+        waiting: list[tuple[tuple[str, str], StoryLine]] = []  # by their leads, oldest first
+        for record in self._scan:
+            here = listing_order(record)
+            while waiting and waiting[-1][0] > here:
+                yield waiting.pop()[1]
+            self.position = here
+            story = story_of(record)
+            if story in self.met:
+                if record["id"] not in self.met[story]:
+                    raise IndexMismatch(story)
+                continue
+            found = {v["id"]: v for v in self._versions(story) if story_of(v) == story}
+            if record["id"] not in found:
+                raise IndexMismatch(story)
+            self.met[story] = set(found)
+            (line,) = collapse(found.values(), self._preferred, self._titles)
+            insort(waiting, (listing_order(line.lead), line), key=lambda w: w[0])
+        while waiting:
+            yield waiting.pop()[1]
+
+    def passed(self, record: Record) -> bool:
+        """Whether the scan is past ``record`` and never met its story: the story is not
+        in this listing (one it met is given once the scan is past its lead)."""
+        return (
+            self.position is not None
+            and self.position < listing_order(record)
+            and story_of(record) not in self.met
+        )
+
+
 def top_stories(
     scan: Iterable[Record],
     versions: Callable[[str], list[Record]],
@@ -300,30 +359,12 @@ def top_stories(
 ) -> list[StoryLine] | None:
     """The ``limit`` newest stories as `collapse` orders them (by their lead), from the
     matching records newest first (``scan``) and each story's matching versions wherever
-    they lie (``versions``, the term index's members of a story).  The scan stops once
-    ``limit`` stories lead from later than where it has got to: a story not met yet has
-    every version older than that, so its lead too, whichever version leads.  None when
-    the scan meets a version ``versions`` did not give (the index is not the store's)."""
-    lines: list[StoryLine] = []
-    met: dict[str, set[str]] = {}  # story -> the ids of its versions
-    leads: list[tuple[str, str]] = []  # the lines' leads, oldest first
-    for record in scan:
-        if len(leads) >= limit and leads[-limit] > listing_order(record):
-            break
-        story = story_of(record)
-        if story in met:
-            if record["id"] not in met[story]:
-                return None
-            continue
-        found = {v["id"]: v for v in versions(story) if story_of(v) == story}
-        if record["id"] not in found:
-            return None
-        met[story] = set(found)
-        (line,) = collapse(found.values(), preferred, titles)
-        lines.append(line)
-        insort(leads, listing_order(line.lead))
-    lines.sort(key=lambda s: listing_order(s.lead), reverse=True)
-    return lines[:limit]
+    they lie (``versions``): the first ``limit`` lines of a `StoryStream`.  None when the
+    scan meets a version ``versions`` did not give (the index is not the store's)."""
+    try:
+        return list(islice(StoryStream(scan, versions, preferred, titles), limit))
+    except IndexMismatch:
+        return None
 
 
 def local_day(record: Record, tz: tzinfo) -> date:

@@ -21,7 +21,7 @@ from .words import tr
 
 if TYPE_CHECKING:
     from .config import Config
-    from .query import DailyCounts, Filter, Record, StoryLine
+    from .query import DailyCounts, Filter, Record, StoryLine, StoryStream
     from .rules import Alert
     from .store import Store
     from .store.termindex import TermIndex
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 GROUPS = ("date", "rubric", "feed")
 PAGE_ROWS = 150  # items a page of `Wire.pages` holds: more than a screen
+STORY_ROWS = 60  # stories a page of `Wire.story_pages` holds (each looked up whole)
 
 
 def clock() -> datetime:
@@ -101,6 +102,47 @@ class Digest:
     mark_key: str | None
     window_end: str
     marks: dict[str, str]
+
+
+class StoryPages:
+    """The stories of a listing a page at a time, as `latest --stories` shows them — each
+    story's lead picked from all its matching versions, the stories by their leads — read
+    through the term index (held open until the pages end or `close`).  Iterating raises
+    `query.IndexMismatch` when the index turns out not to be the store's (a version it does
+    not list), cannot be read, or leads to a damaged day: the caller then lists the stories
+    of each page of items instead (a damaged day those pages reach is told then)."""
+
+    def __init__(self, stream: StoryStream, index: TermIndex, size: int) -> None:
+        self.stream = stream
+        self._index: TermIndex | None = index
+        self._size = size
+
+    def __iter__(self) -> Iterator[list[StoryLine]]:
+        from .query import IndexMismatch
+        from .store.termindex import DatabaseError
+
+        try:
+            page: list[StoryLine] = []
+            for line in self.stream:
+                page.append(line)
+                if len(page) == self._size:
+                    yield page
+                    page = []
+            if page:
+                yield page
+        except (DatabaseError, StoreError) as exc:
+            raise IndexMismatch(str(exc)) from exc
+        finally:
+            self.close()
+
+    def passed(self, record: Record) -> bool:
+        """Whether the pages read are past ``record``, whose story is then not listed."""
+        return self.stream.passed(record)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
 
 class Wire:
@@ -237,43 +279,88 @@ class Wire:
         they lie: not the newest days read whole, then two more for the stories' older
         versions.  None when the index cannot answer (missing, stale, damaged, or a version
         met that it does not list under its story)."""
-        from .query import scan_newest, top_stories
+        from .query import top_stories
+
+        def answer(index: TermIndex) -> list[StoryLine] | None:
+            scan, versions = self._story_sources(index, flt)
+            preferred = self.config.settings.preferred_feeds
+            return top_stories(scan, versions, n, preferred, self.feed_titles())
+
+        return self._through_index(answer)
+
+    def story_pages(self, selection: Selection) -> StoryPages | None:
+        """The stories of a selection ``STORY_ROWS`` at a time, in the order and with the
+        leads `latest --stories` gives them (a page of items collapsed alone would lead a
+        story by the versions on that page, and place it by them); None when the term
+        index cannot answer (missing, stale, damaged) or the selection searches: then the
+        caller collapses each page of `pages`."""
+        flt = self.filter(selection)
+        if flt.search:
+            return None
+        from .query import StoryStream
+
+        index = self._current_index()
+        if index is None:
+            return None
+        scan, versions = self._story_sources(index, flt)
+        preferred = self.config.settings.preferred_feeds
+        stream = StoryStream(scan, versions, preferred, self.feed_titles())
+        return StoryPages(stream, index, STORY_ROWS)
+
+    def _story_sources(
+        self, index: TermIndex, flt: Filter
+    ) -> tuple[Iterator[Record], Callable[[str], list[Record]]]:
+        """What a stories listing is made from: the matching records newest first (the
+        newest days' heads first), and a story's matching versions as the term index lists
+        them, each read from its span — or from the day the scan is on, where it has them
+        at hand."""
+        from .query import scan_newest
         from .store import partition_of
 
-        read: dict[str, dict[str, Record]] = {}  # the records of heads and days read
+        read: dict[str, dict[str, Record]] = {}  # the day the scan is on: its head or all
 
         def head(day: str) -> list[Record] | None:
             found = self.store.head_items(day)
-            if found:
-                read.setdefault(day, {}).update((r["id"], r) for r in found)
+            read.clear()
+            read[day] = {r["id"]: r for r in found or ()}
             return found
 
         def whole(day: str) -> list[Record]:
             found = self.store.partition_items(day)
+            read.clear()
             read[day] = {r["id"]: r for r in found}
             return found
 
-        def answer(index: TermIndex) -> list[StoryLine] | None:
-            def versions(story: str) -> list[Record]:
-                out = []
-                for published, item_id in index.members(story):
-                    day = partition_of(published)
-                    found = read.get(day, {}).get(item_id) or self.store.record_in(day, item_id)
-                    if found is not None and flt.matches(found):
-                        out.append(found)
-                return out
+        def versions(story: str) -> list[Record]:
+            out = []
+            for published, item_id in index.members(story):
+                day = partition_of(published)
+                found = read.get(day, {}).get(item_id) or self.store.record_in(day, item_id)
+                if found is not None and flt.matches(found):
+                    out.append(found)
+            return out
 
-            scan = scan_newest(self.store.partitions(), head, whole, flt)
-            return top_stories(
-                scan, versions, n, self.config.settings.preferred_feeds, self.feed_titles()
-            )
-
-        return self._through_index(answer)
+        return scan_newest(self.store.partitions(), head, whole, flt), versions
 
     def _through_index(self, answer: Callable[[TermIndex], T | None]) -> T | None:
         """``answer`` asked of the term index when it holds every stored item as stored
         (no commit's changes pending, its count the store's); None when it does not, or
         is damaged, or leads to a damaged day: then the caller reads the days."""
+        from .store.termindex import DatabaseError
+
+        index = self._current_index()
+        if index is None:
+            return None
+        try:
+            return answer(index)
+        except (DatabaseError, StoreError):
+            return None
+        finally:
+            index.close()
+
+    def _current_index(self) -> TermIndex | None:
+        """The term index, open, when it holds every stored item as stored (no commit's
+        changes pending, its count the store's); None when it does not or is damaged."""
         from .store.termindex import DatabaseError, TermIndex, is_pending
 
         if is_pending(self.store.data_dir):
@@ -282,13 +369,12 @@ class Wire:
         if index is None:
             return None
         try:
-            if index.count() != self.store.item_count():
-                return None
-            return answer(index)
-        except (DatabaseError, StoreError):
-            return None
-        finally:
-            index.close()
+            if index.count() == self.store.item_count():
+                return index
+        except DatabaseError:
+            pass
+        index.close()
+        return None
 
     def story(self, prefix: str) -> StoryLine:
         """Every stored version of the story an item (id or prefix) belongs to, hidden

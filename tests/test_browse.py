@@ -19,7 +19,7 @@ import pytest
 from textual.widgets import OptionList, Static
 from typer.testing import CliRunner
 
-from kzfeed.browse import WireReader, key_descriptions
+from kzfeed.browse import FIRST_ROWS, WireReader, key_descriptions
 from kzfeed.cli import app
 from kzfeed.config import load_config
 from kzfeed.dates import from_iso
@@ -543,7 +543,9 @@ def test_a_story_begun_on_an_older_day_opens_whole(
     tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its first version on a page the list has not read yet (pages of one item here): the
-    story pane shows the whole story, read through the term index."""
+    list leads the story as `latest --stories` does (its first version: a page of items
+    collapsed alone led it by the later one, and placed it there), and the story pane
+    shows the whole story, read through the term index."""
     import kzfeed.reading
 
     from .conftest import rss, write_config
@@ -586,9 +588,13 @@ def test_a_story_begun_on_an_older_day_opens_whole(
         seen["story"] = story_text(reader)
         await reader.workers.wait_for_complete()
 
+    stories = json.loads(
+        runner.invoke(app, ["--config", str(config), "latest", "--stories", "--json"]).stdout
+    )
     drive(config, script)
-    assert seen["rows"] == ["Тоқаев и Мирзиёев обсудили транзит и торговлю"]  # once
-    assert "Также сообщили" in seen["story"] and "Kazinform" in seen["story"]
+    assert [s["title"] for s in stories] == [early["title"]]
+    assert seen["rows"] == [early["title"]]  # once, led as `latest --stories` leads it
+    assert "Также сообщили" in seen["story"] and "Tengrinews" in seen["story"]
     listed = json.loads(
         runner.invoke(app, ["--config", str(config), "latest", "--items", "--json"]).stdout
     )
@@ -637,25 +643,57 @@ def paged_wire(tmp_path: Path, split: tuple[int, int]) -> tuple[Path, list[Any]]
     return cfg, items
 
 
-def test_a_story_split_over_two_pages_opens_whole_and_is_read_whole(tmp_path: Path) -> None:
-    """Its versions on the first and the second page of the list, the story named after
-    the newer (stored first, dated later): opened from the first, the story pane shows
-    both and both are marked read (found in review: the one on the unread page was never
-    shown, nor read)."""
+def stories_listed(cfg: Path, n: int) -> list[tuple[str, list[str]]]:
+    """(lead id, the other versions' ids) of `latest --stories -n N --json`, in order."""
+    out = runner.invoke(app, ["--config", str(cfg), "latest", "--stories", "-n", str(n), "--json"])
+    assert out.exit_code == 0, out.output
+    return [(s["id"], [v["id"] for v in s["versions"]]) for s in json.loads(out.stdout)]
+
+
+def test_the_stories_are_listed_as_latest_lists_them_whatever_the_pages(tmp_path: Path) -> None:
+    """Listing stories, the reader shows every story once, led and ordered as `latest
+    --stories` shows them, a story whose versions lie 150 items apart included: led by its
+    first version and placed there, not by its version on the first page of items (a page
+    collapsed alone did that, counting only that page's versions)."""
+    cfg, items = paged_wire(tmp_path, (151, 149))
+    expected = stories_listed(cfg, 600)
+    assert (items[151].id, [items[149].id]) in expected
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["first"] = [r["id"] for r in reader.rows if r is not None]
+        seen["status"] = status(reader)
+        while reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        seen["all"] = [r["id"] for r in reader.rows if r is not None]
+        seen["versions"] = [
+            [v["id"] for v in reader.story_lines[i].versions if v["id"] != i] for i in seen["all"]
+        ]
+
+    drive(cfg, script)
+    assert seen["status"].endswith(" …")  # more to come: the list holds the first pages
+    assert seen["first"] == [lead for lead, _v in expected[: len(seen["first"])]]
+    assert items[149].id not in seen["first"]  # a version, not a story of its own
+    assert list(zip(seen["all"], seen["versions"], strict=True)) == expected
+
+
+def test_a_story_whose_versions_lie_pages_apart_opens_and_is_read_whole(tmp_path: Path) -> None:
+    """Opened, such a story shows both versions and both are marked read (found in review:
+    a version on a page the list had not read was never shown, nor read)."""
     cfg, items = paged_wire(tmp_path, (151, 149))
     seen: dict[str, Any] = {}
 
     async def script(pilot: Any, reader: WireReader) -> None:
-        seen["status"] = status(reader)
-        row = next(n for n, r in enumerate(reader.rows) if r and r["id"] == items[149].id)
+        while items[151].id not in reader.listed and reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        row = next(n for n, r in enumerate(reader.rows) if r and r["id"] == items[151].id)
         reader.query_one("#headlines", OptionList).highlighted = row
         await pilot.press("enter")
         seen["story"] = story_text(reader)
         await reader.workers.wait_for_complete()
 
     drive(cfg, script)
-    assert seen["status"].endswith(" …")  # more to come: the list holds one page of stories
-    assert "Новость 151" in seen["story"]
+    assert "Новость 149" in seen["story"]
     store = Store(load_config(cfg).data_dir)
     assert [store.get(items[n].id)["read"] for n in (149, 151)] == [True, True]  # type: ignore[index]
 
@@ -663,9 +701,68 @@ def test_a_story_split_over_two_pages_opens_whole_and_is_read_whole(tmp_path: Pa
 def test_the_story_on_screen_is_found_again_when_another_version_leads_it(
     tmp_path: Path,
 ) -> None:
-    """A newer item moves the pages' edges, and the story's version on the first page now
-    comes on the second: the list finds the story by its other version, reading a page
-    more, not the whole store (found in review: it read all 600 and lost the place)."""
+    """An update brings the story a version from a preferred feed, which now leads it at
+    the top: the list finds the story on screen by its other version.  A story that left
+    the list (read, listing unread ones) is looked for only until the list is past it,
+    not through the whole store (found in review: it read all 600)."""
+    from dataclasses import replace as dc_replace
+
+    from kzfeed import dedup
+    from kzfeed.reading import Wire
+
+    cfg, items = paged_wire(tmp_path, (149, 151))
+    text = cfg.read_text(encoding="utf-8").replace(
+        "[settings]\n", '[settings]\npreferred_feeds = ["k"]\n', 1
+    )
+    cfg.write_text(text + '\n[[feeds]]\nname = "k"\nurl = "feeds/k.xml"\n', encoding="utf-8")
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        story = items[151].id  # 149 joined it: 151 leads, as the earlier
+        while story not in reader.listed and reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        newest = dc_replace(
+            items[0],
+            id="00000000000f0000",
+            feed="k",
+            source="Kazinform",
+            feed_key="00000000000f0000",
+            link_key="l-newest",
+            title="Новость свежая",
+            published=NOW.isoformat(),
+        )
+        with Store(load_config(cfg).data_dir).writer() as writer:
+            writer.apply(dedup.plan([newest], writer.view()))
+            writer.set_fields(newest.id, story=story)
+        reader.wire = Wire(load_config(cfg), now=NOW)
+        reader.reload(keep=story)
+        highlighted = reader.query_one("#headlines", OptionList).highlighted
+        seen["at"] = reader.rows[highlighted]["id"] if highlighted is not None else None  # type: ignore[index]
+        seen["rows"] = sum(r is not None for r in reader.rows)
+        # listing unread stories, one that is read now leaves the list
+        reader.selection = dc_replace(reader.selection, unread=True)
+        reader.reload()
+        while items[300].id not in reader.listed and reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        with Store(load_config(cfg).data_dir).writer() as writer:
+            writer.set_fields(items[300].id, read=True)
+        reader.wire = Wire(load_config(cfg), now=NOW)
+        reader.reload(keep=items[300].id)
+        seen["gone"] = items[300].id in reader.listed
+        seen["read"] = sum(r is not None for r in reader.rows)
+
+    drive(cfg, script)
+    assert seen["at"] == "00000000000f0000"  # the story's row, led by the preferred feed now
+    assert seen["rows"] < 600
+    assert not seen["gone"] and 300 <= seen["read"] < 450
+
+
+def test_the_story_on_screen_is_found_again_when_an_older_version_leads_it(
+    tmp_path: Path,
+) -> None:
+    """An update files a version published long before under the story on screen: the
+    story now stands at that version, pages further down, and the list reads on to it —
+    not stopping where the old lead was, since it met the story on the way."""
     from dataclasses import replace as dc_replace
 
     from kzfeed import dedup
@@ -675,27 +772,51 @@ def test_the_story_on_screen_is_found_again_when_another_version_leads_it(
     seen: dict[str, Any] = {}
 
     async def script(pilot: Any, reader: WireReader) -> None:
-        lead = items[149].id
-        assert lead in reader.listed
-        newest = dc_replace(
-            items[0],
-            id="00000000000f0000",
-            feed_key="00000000000f0000",
-            link_key="l-newest",
-            title="Новость свежая",
-            published=NOW.isoformat(),
+        story = items[151].id
+        while story not in reader.listed and reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        older = dc_replace(
+            items[400],
+            id="00000000000e0000",
+            feed_key="00000000000e0000",
+            link_key="l-older",
+            title="Новость давняя",
+            published=(NOW - timedelta(minutes=4001)).isoformat(),
         )
         with Store(load_config(cfg).data_dir).writer() as writer:
-            writer.apply(dedup.plan([newest], writer.view()))
+            writer.apply(dedup.plan([older], writer.view()))
+            writer.set_fields(older.id, story=story)
         reader.wire = Wire(load_config(cfg), now=NOW)
-        reader.reload(keep=lead)
+        reader.reload(keep=story)
         highlighted = reader.query_one("#headlines", OptionList).highlighted
         seen["at"] = reader.rows[highlighted]["id"] if highlighted is not None else None  # type: ignore[index]
-        seen["rows"] = sum(r is not None for r in reader.rows)
 
     drive(cfg, script)
-    assert seen["at"] in (items[149].id, items[151].id)
-    assert seen["rows"] < 600
+    assert seen["at"] == "00000000000e0000"
+
+
+def test_a_damaged_day_met_only_through_the_index_falls_back_to_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A story's version on an old day that is damaged: the index leads there from the
+    first page, and the reader lists the stories of each page of items instead of leaving
+    (the sidebar's counts, which read that day whole, are left out here)."""
+    from kzfeed.reading import Wire
+
+    monkeypatch.setattr(Wire, "unread_counts", lambda self, days=7: ({}, {}))
+    cfg, items = paged_wire(tmp_path, (10, 590))  # 10 joins 590's story, four days older
+    data = load_config(cfg).data_dir
+    oldest = sorted((data / "items").glob("*.json"))[0]
+    oldest.write_bytes(oldest.read_bytes()[:-40] + b"garbage")
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["rows"] = [r["id"] for r in reader.rows if r is not None]
+        seen["paged"] = reader.story_pages is None and reader.pages is not None
+
+    reader = drive(cfg, script)
+    assert reader.failure is None and seen["paged"]
+    assert seen["rows"][:3] == [items[0].id, items[1].id, items[2].id]
 
 
 def test_the_sidebar_is_counted_in_a_thread_while_the_list_is_live(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from kzfeed import dedup
 from kzfeed.config import load_config
 from kzfeed.model import Item, listing_order, story_of
-from kzfeed.query import Filter, collapse, scan_newest, top_stories
+from kzfeed.query import Filter, StoryStream, collapse, scan_newest, top_stories
 from kzfeed.reading import Selection, Wire
 from kzfeed.store import Store
 from kzfeed.store.termindex import PENDING
@@ -208,6 +208,18 @@ def test_the_newest_stories_found_early_are_those_of_every_record(
     assert got is not None
     assert [(x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in got] == [
         (x.lead["id"], [v["id"] for v in x.versions], x.sources) for x in expected
+    ]
+    # the whole stream, as the reader reads it a page at a time: every story, in order;
+    # and once a story is given, the scan has met it (a record it is past, it can tell)
+    stream = StoryStream(scan_newest(days, heads.get, by_day.__getitem__, flt), versions, preferred)
+    given = []
+    for line in stream:
+        given.append(line)
+        assert story_of(line.lead) in stream.met
+        assert stream.position is not None and stream.position <= listing_order(line.lead)
+        assert not any(stream.passed(v) for v in line.versions)
+    assert [(x.lead["id"], [v["id"] for v in x.versions]) for x in given] == [
+        (x.lead["id"], [v["id"] for v in x.versions]) for x in collapse(everything, preferred)
     ]
 
 
