@@ -42,6 +42,7 @@ from .words import count, tr
 
 #: How many rows the list holds before it reads the next page (more as you scroll).
 FIRST_ROWS = 120
+KEEP_ROWS = 1200  # how far down a reload looks for the story that was on screen
 MORE_WHEN_LEFT = 40
 
 #: (key, action, description) — the footer and the `?` screen list them.
@@ -342,6 +343,7 @@ class WireReader(App[None]):
         self.rows, self.last_day, self.listed = [], None, set()
         self.story_lines = {}
         self.reached = None
+        self.pages = None
         if self.story_pages is not None:
             self.story_pages.close()
             self.story_pages = None
@@ -355,8 +357,13 @@ class WireReader(App[None]):
                     self.pages = self.wire.pages(self.selection)
                 self.load_more(FIRST_ROWS)
                 # the story that was on screen stays found, however far down it was: by
-                # its id or, listing stories, its story's (another version may lead it now)
-                while keep is not None and self.pages is not None and self.find(keep, kept) is None:
+                # its id or, listing stories, its story's (another version may lead it
+                # now) — as far as KEEP_ROWS more rows: a story placed by a first version
+                # days back (an item's later version highlighted, then `s`) is not worth
+                # reading days of stories for, while the screen waits
+                for _ in range(KEEP_ROWS // FIRST_ROWS):
+                    if keep is None or self.pages is None or self.find(keep, kept) is not None:
+                        break
                     if self.read_past(kept):
                         break  # past where it was published: it is not in this list
                     self.load_more(FIRST_ROWS)
@@ -420,9 +427,11 @@ class WireReader(App[None]):
         try:
             try:
                 self._load_more(rows)
-            except IndexMismatch:  # the term index is not the store's: pages of items
+            except IndexMismatch:  # the term index is not the store's: pages of items,
+                assert self.story_pages is not None  # from where the stories had got to
+                through = self.story_pages.position
                 self.story_pages = None
-                self.pages = self.wire.pages(self.selection)
+                self.pages = self.wire.pages(self.selection, through)
                 self._load_more(rows)
         except StoreError as exc:  # a damaged older partition, met while scrolling
             self.pages = None
@@ -436,6 +445,13 @@ class WireReader(App[None]):
         headlines = self.query_one("#headlines", OptionList)
         wanted = len(self.rows) + rows
         options: list[Option] = []
+        try:
+            self._pages_into(wanted, options)
+        finally:  # the rows listed so far, shown whatever stopped the pages
+            headlines.add_options(options)
+
+    def _pages_into(self, wanted: int, options: list[Option]) -> None:
+        assert self.pages is not None
         while len(self.rows) < wanted:
             page = next(self.pages, None)
             if page is None:
@@ -459,7 +475,6 @@ class WireReader(App[None]):
                     options.append(Option(self.headline(record), id=record["id"]))
                     self.rows.append(record)
                     self.listed.add(record["id"])
-        headlines.add_options(options)
 
     def leads(self, records: list[Record]) -> list[Record]:
         """A page's stories, one lead each (newest first), leaving out a story listed

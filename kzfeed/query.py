@@ -302,8 +302,10 @@ class StoryStream:
     term index's members of a story), newest lead first — the order `latest --stories`
     shows.  A line is given once the scan is past its lead: a story not met yet has every
     version older than where the scan is, so its lead too, whichever version leads.  So
-    the stream reads no further than the lines taken need.  Iterating raises
-    `IndexMismatch` when the scan meets a version ``versions`` did not give."""
+    the stream reads no further than the lines taken need.  A version met that ``versions``
+    did not give is asked for again (an update beside a reader may have stored it since):
+    a line not given yet is made again with it, one given keeps what it had.  Iterating
+    raises `IndexMismatch` when ``versions`` does not give it then either."""
 
     def __init__(
         self,
@@ -327,14 +329,18 @@ class StoryStream:
                 yield waiting.pop()[1]
             self.position = here
             story = story_of(record)
-            if story in self.met:
-                if record["id"] not in self.met[story]:
-                    raise IndexMismatch(story)
+            if record["id"] in self.met.get(story, ()):
                 continue
             found = {v["id"]: v for v in self._versions(story) if story_of(v) == story}
             if record["id"] not in found:
                 raise IndexMismatch(story)
+            known = story in self.met
             self.met[story] = set(found)
+            if known:  # a version stored since: its line made again, if not given yet
+                given = [n for n, (_o, line) in enumerate(waiting) if story_of(line.lead) == story]
+                if not given:
+                    continue
+                del waiting[given[0]]
             (line,) = collapse(found.values(), self._preferred, self._titles)
             insort(waiting, (listing_order(line.lead), line), key=lambda w: w[0])
         while waiting:

@@ -121,19 +121,29 @@ class StoryPages:
         from .query import IndexMismatch
         from .store.termindex import DatabaseError
 
+        page: list[StoryLine] = []
+        failure: Exception | None = None
         try:
-            page: list[StoryLine] = []
-            for line in self.stream:
-                page.append(line)
-                if len(page) == self._size:
-                    yield page
-                    page = []
+            try:
+                for line in self.stream:
+                    page.append(line)
+                    if len(page) == self._size:
+                        yield page
+                        page = []
+            except (DatabaseError, StoreError, IndexMismatch) as exc:
+                failure = exc  # the lines given so far are listed first
             if page:
                 yield page
-        except (DatabaseError, StoreError) as exc:
-            raise IndexMismatch(str(exc)) from exc
+            if failure is not None:
+                raise IndexMismatch(str(failure)) from failure
         finally:
             self.close()
+
+    @property
+    def position(self) -> tuple[str, str] | None:
+        """Where the scan is (the order of the last record it read): what is older, or
+        this, is not listed yet."""
+        return self.stream.position
 
     def passed(self, record: Record) -> bool:
         """Whether the pages read are past ``record``, whose story is then not listed."""
@@ -302,9 +312,13 @@ class Wire:
         index = self._current_index()
         if index is None:
             return None
-        scan, versions = self._story_sources(index, flt)
-        preferred = self.config.settings.preferred_feeds
-        stream = StoryStream(scan, versions, preferred, self.feed_titles())
+        try:
+            scan, versions = self._story_sources(index, flt)
+            preferred = self.config.settings.preferred_feeds
+            stream = StoryStream(scan, versions, preferred, self.feed_titles())
+        except BaseException:
+            index.close()
+            raise
         return StoryPages(stream, index, STORY_ROWS)
 
     def _story_sources(
@@ -504,22 +518,30 @@ class Wire:
                 return f"{start.isoformat()}T00:00:00+00:00"
         return None
 
-    def pages(self, selection: Selection) -> Iterator[list[Record]]:
+    def pages(
+        self, selection: Selection, through: tuple[str, str] | None = None
+    ) -> Iterator[list[Record]]:
         """The matching items newest first, ``PAGE_ROWS`` at a time: a reader shows the
         first page at once and reads the next when scrolled there.  The newest days are
         read through their heads first, so the first page of a busy day neither decodes
         the day nor lists it whole (a reader took 1.4 s to open on a day of 7,500 items,
-        5.2 s on one of 45,000)."""
+        5.2 s on one of 45,000).  ``through``: from there on (a `listing_order`) — where a
+        reader listing stories had got to when the term index failed it."""
+        from .model import listing_order
         from .query import newest_first, scan_newest
+        from .store import partition_of
 
         flt = self.filter(selection)
         records: Iterator[Record]
         if flt.search:  # the term index's candidates, a day at a time
             records = newest_first(self.partitions(flt), flt)
         else:
-            records = scan_newest(
-                self.store.partitions(), self.store.head_items, self.store.partition_items, flt
-            )
+            days = self.store.partitions()
+            if through is not None:
+                days = [d for d in days if d <= partition_of(through[0])]
+            records = scan_newest(days, self.store.head_items, self.store.partition_items, flt)
+        if through is not None:
+            records = (r for r in records if listing_order(r) <= through)
         page: list[Record] = []
         for record in records:
             page.append(record)

@@ -23,6 +23,7 @@ from kzfeed.browse import FIRST_ROWS, WireReader, key_descriptions
 from kzfeed.cli import app
 from kzfeed.config import load_config
 from kzfeed.dates import from_iso
+from kzfeed.model import story_of
 from kzfeed.store import Store
 
 from .conftest import FIXTURES, REPO, FeedServer, rss, write_config
@@ -817,6 +818,162 @@ def test_a_damaged_day_met_only_through_the_index_falls_back_to_pages(
     reader = drive(cfg, script)
     assert reader.failure is None and seen["paged"]
     assert seen["rows"][:3] == [items[0].id, items[1].id, items[2].id]
+
+
+def damaged_oldest_day(cfg: Path) -> None:
+    data = load_config(cfg).data_dir
+    oldest = sorted((data / "items").glob("*.json"))[0]
+    oldest.write_bytes(oldest.read_bytes()[:-40] + b"garbage")
+
+
+def in_order(reader: WireReader) -> tuple[list[str], list[str]]:
+    """The day headings shown, and the rows' publication times (leads: newest first)."""
+    shown = headlines(reader)
+    days = [s for s in shown if not s.startswith("  ")]
+    return days, [r["published"] for r in reader.rows if r is not None]
+
+
+def test_the_index_failing_in_the_middle_of_a_load_leaves_the_list_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index leads to a damaged day on the second page of stories the first screen
+    reads: the first page's rows are on the screen, each option its row's (found in
+    review: they were counted as rows but never shown, so the options after them were
+    one page off their rows and Enter opened another story), then the stories of the
+    pages of items from where the stories had got to, in order."""
+    from kzfeed.reading import Wire
+
+    monkeypatch.setattr(Wire, "unread_counts", lambda self, days=7: ({}, {}))
+    cfg, items = paged_wire(tmp_path, (100, 590))
+    damaged_oldest_day(cfg)
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        options = reader.query_one("#headlines", OptionList)
+        seen["paged"] = reader.story_pages is None
+        seen["rows"] = [r["id"] if r else None for r in reader.rows]
+        seen["options"] = [options.get_option_at_index(n).id for n in range(options.option_count)]
+        seen["order"] = in_order(reader)
+
+    reader = drive(cfg, script)
+    assert reader.failure is None and seen["paged"]
+    assert seen["options"] == seen["rows"]
+    assert seen["rows"][1:4] == [items[0].id, items[1].id, items[2].id]
+    days, published = seen["order"]
+    assert len(days) == len(set(days)) and published == sorted(published, reverse=True)
+
+
+def test_the_index_failing_while_scrolling_goes_on_from_where_the_list_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrolled to an item the index files under no story of the store's: the list goes on
+    with the stories of the pages of items from where it had got to — every story listed
+    once, none lost in the change (the lines made since the last page are listed first),
+    in order, not from the newest again under a second "Today" (found in review)."""
+    import sqlite3
+
+    from kzfeed.reading import Wire
+
+    monkeypatch.setattr(Wire, "unread_counts", lambda self, days=7: ({}, {}))
+    cfg, items = paged_wire(tmp_path, (30, 200))
+    db = sqlite3.connect(load_config(cfg).data_dir / "terms.sqlite")
+    with db:
+        db.execute("UPDATE items SET grp = 'elsewhere' WHERE id = ?", (items[150].id,))
+    db.close()
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        seen["stories"] = reader.story_pages is not None
+        reader.load_more(FIRST_ROWS)
+        seen["paged"] = reader.story_pages is None
+        while reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        seen["order"] = in_order(reader)
+        seen["rows"] = [story_of(r) for r in reader.rows if r is not None]
+
+    reader = drive(cfg, script)
+    assert reader.failure is None and seen["stories"] and seen["paged"]
+    days, published = seen["order"]
+    assert len(days) == len(set(days)) and published == sorted(published, reverse=True)
+    assert sorted(seen["rows"]) == sorted({story_of(i.to_record()) for i in items} - {items[30].id})
+
+
+def test_a_version_stored_beside_the_reader_joins_its_story_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An update beside the reader (cron, watch) stores two late versions of a story the
+    list has met but not listed yet (on days it has not read): scrolling on, the list
+    meets one, looks the story up again, and lists the story once, with every version
+    and led by its first now — through the index, in order (found in review: the list
+    fell back to pages of items from the newest, out of order)."""
+    from dataclasses import replace as dc_replace
+
+    from kzfeed import dedup
+    from kzfeed.reading import Wire
+
+    monkeypatch.setattr(Wire, "unread_counts", lambda self, days=7: ({}, {}))
+    cfg, items = paged_wire(tmp_path, (30, 400))  # 30 joins 400: met early, led by 400
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        late = [
+            dc_replace(
+                items[0],
+                id=f"00000000000{key}0000",
+                feed_key=f"00000000000{key}0000",
+                link_key=f"l-late{key}",
+                title=f"Новость запоздалая {key}",
+                published=(NOW - timedelta(minutes=10 * before + 35)).isoformat(),
+            )
+            for key, before in (("d", 350), ("e", 450))
+        ]
+        with Store(load_config(cfg).data_dir).writer() as writer:
+            writer.apply(dedup.plan(late, writer.view()))
+            for version in late:
+                writer.set_fields(version.id, story=items[400].id)
+        while reader.pages is not None:
+            reader.load_more(FIRST_ROWS)
+        seen["order"] = in_order(reader)
+        seen["listed"] = set(reader.listed)
+        line = reader.story_lines.get("00000000000e0000")
+        seen["versions"] = {v["id"] for v in line.versions} if line else set()
+
+    drive(cfg, script)
+    days, published = seen["order"]
+    assert len(days) == len(set(days)) and published == sorted(published, reverse=True)
+    assert seen["versions"] == {
+        items[30].id,
+        items[400].id,
+        "00000000000d0000",
+        "00000000000e0000",
+    }
+    assert seen["listed"].isdisjoint({items[30].id, items[400].id, "00000000000d0000"})
+
+
+def test_s_looks_for_the_story_on_screen_only_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item highlighted in the list of items whose story began long before: `s` lists
+    stories, each placed by its first version, and the list looks for that story only as
+    far as KEEP_ROWS rows (it would read on, in the screen's thread, to where the story
+    began: seconds on a busy wire — found in review), then shows the top."""
+    import kzfeed.browse
+
+    monkeypatch.setattr(kzfeed.browse, "KEEP_ROWS", 240)
+    cfg, items = paged_wire(tmp_path, (5, 500))  # 5 joins 500's story, 80 hours before
+    seen: dict[str, Any] = {}
+
+    async def script(pilot: Any, reader: WireReader) -> None:
+        await pilot.press("s")  # every item
+        row = next(n for n, r in enumerate(reader.rows) if r and r["id"] == items[5].id)
+        reader.query_one("#headlines", OptionList).highlighted = row
+        await pilot.press("s")  # stories again, looking for item 5's
+        seen["rows"] = sum(r is not None for r in reader.rows)
+        highlighted = reader.query_one("#headlines", OptionList).highlighted
+        seen["at"] = reader.rows[highlighted]["id"] if highlighted is not None else None  # type: ignore[index]
+
+    drive(cfg, script)
+    assert seen["rows"] < 500 and seen["at"] == items[0].id
 
 
 def test_the_sidebar_is_counted_in_a_thread_while_the_list_is_live(
