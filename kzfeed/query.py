@@ -336,11 +336,11 @@ class StoryStream:
                 raise IndexMismatch(story)
             known = story in self.met
             self.met[story] = set(found)
-            if known:  # a version stored since: its line made again, if not given yet
-                given = [n for n, (_o, line) in enumerate(waiting) if story_of(line.lead) == story]
-                if not given:
-                    continue
-                del waiting[given[0]]
+            if known:  # a version stored since: its line made again if it still waits
+                at = [n for n, (_o, line) in enumerate(waiting) if story_of(line.lead) == story]
+                if not at:
+                    continue  # given already: it keeps what it had
+                del waiting[at[0]]
             (line,) = collapse(found.values(), self._preferred, self._titles)
             insort(waiting, (listing_order(line.lead), line), key=lambda w: w[0])
         while waiting:
