@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import date, datetime, timedelta, tzinfo
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -251,7 +252,8 @@ class Wire:
                 self.store.partitions(), self.store.head_items, self.store.partition_items, flt, n
             )
         elif group == "date":
-            listing.items = newest(self.partitions(flt), flt, n)
+            found = self._through_index(lambda index: self._newest_searched(index, flt, n))
+            listing.items = found if found is not None else newest(self.partitions(flt), flt, n)
         else:
             if flt.since is None:
                 listing.window = self.default_window()
@@ -266,7 +268,7 @@ class Wire:
 
         preferred = self.config.settings.preferred_feeds
         if listing.group == "date":
-            found = None if flt.search else self._stories_by_index(flt, n)
+            found = self._stories_by_index(flt, n)
             if found is None:
                 records = newest_stories(self.partitions(flt), flt, n)
                 found = collapse(records, preferred, self.feed_titles())[:n]
@@ -292,9 +294,11 @@ class Wire:
         from .query import top_stories
 
         def answer(index: TermIndex) -> list[StoryLine] | None:
-            scan, versions = self._story_sources(index, flt)
+            sources = self._story_sources(index, flt)
+            if sources is None:
+                return None
             preferred = self.config.settings.preferred_feeds
-            return top_stories(scan, versions, n, preferred, self.feed_titles())
+            return top_stories(*sources, n, preferred, self.feed_titles())
 
         return self._through_index(answer)
 
@@ -304,18 +308,19 @@ class Wire:
         story by the versions on that page, and place it by them); None when the term
         index cannot answer (missing, stale, damaged) or the selection searches: then the
         caller collapses each page of `pages`."""
-        flt = self.filter(selection)
-        if flt.search:
-            return None
         from .query import StoryStream
 
+        flt = self.filter(selection)
         index = self._current_index()
         if index is None:
             return None
         try:
-            scan, versions = self._story_sources(index, flt)
+            sources = self._story_sources(index, flt)
+            if sources is None:
+                index.close()
+                return None
             preferred = self.config.settings.preferred_feeds
-            stream = StoryStream(scan, versions, preferred, self.feed_titles())
+            stream = StoryStream(*sources, preferred, self.feed_titles())
         except BaseException:
             index.close()
             raise
@@ -323,11 +328,12 @@ class Wire:
 
     def _story_sources(
         self, index: TermIndex, flt: Filter
-    ) -> tuple[Iterator[Record], Callable[[str], list[Record]]]:
+    ) -> tuple[Iterator[Record], Callable[[str], list[Record]]] | None:
         """What a stories listing is made from: the matching records newest first (the
-        newest days' heads first), and a story's matching versions as the term index lists
-        them, each read from its span — or from the day the scan is on, where it has them
-        at hand."""
+        newest days' heads first; a search's, the index's candidates), and a story's
+        matching versions as the term index lists them, each read from its span — or from
+        the day the scan is on, where it has them at hand.  None when a search has no
+        word the index can look up."""
         from .query import scan_newest
         from .store import partition_of
 
@@ -354,7 +360,47 @@ class Wire:
                     out.append(found)
             return out
 
+        if flt.search:
+            searched = self._searched_records(index, flt)
+            return None if searched is None else (searched, versions)
         return scan_newest(self.store.partitions(), head, whole, flt), versions
+
+    def _newest_searched(self, index: TermIndex, flt: Filter, n: int) -> list[Record] | None:
+        records = self._searched_records(index, flt)
+        return None if records is None else list(islice(records, n))
+
+    def _searched_records(self, index: TermIndex, flt: Filter) -> Iterator[Record] | None:
+        """The records a search matches, newest first, read one at a time: the term index
+        hands out its candidates newest first, and each is read from its span and checked
+        against the whole query and the filters — so a listing stops reading once it has
+        shown enough, whatever the size of a day (a search read each day of candidates
+        whole: 0.45 s for `latest --search` on a day of 7,500 items, 0.9 s listing
+        stories).  None when the query has no word the index can look up."""
+        from .model import listing_order
+        from .search import index_clauses, parse
+        from .store import partition_of
+
+        assert flt.search
+        clauses = index_clauses(parse(flt.search))
+        found = index.matching(clauses) if clauses else None
+        if found is None:
+            return None
+
+        def records() -> Iterator[Record]:
+            matched: list[Record]
+            # rows are by the second, then 24 bits of the id: a second's matches are put
+            # in `listing_order` before they are handed on
+            second, matched = "", []
+            for published, item_id in found:
+                if published[:19] != second:
+                    yield from sorted(matched, key=listing_order, reverse=True)
+                    second, matched = published[:19], []
+                record = self.store.record_in(partition_of(published), item_id)
+                if record is not None and flt.matches(record):
+                    matched.append(record)
+            yield from sorted(matched, key=listing_order, reverse=True)
+
+        return records()
 
     def _through_index(self, answer: Callable[[TermIndex], T | None]) -> T | None:
         """``answer`` asked of the term index when it holds every stored item as stored

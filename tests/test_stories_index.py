@@ -246,3 +246,44 @@ def test_a_damaged_day_met_only_through_the_index_does_not_stop_the_listing(
     path.write_bytes(path.read_bytes()[:-40] + b"garbage")
     listing = Wire(w.config, now=NOW).latest(Selection(), 10, stories=True)
     assert [r["id"] for r in listing.items] == [lead for lead, _vs in top]
+
+
+@pytest.mark.parametrize("query", ["Тоқаев", "новость -kaztag", "feed:tengri Тоқаев"])
+def test_a_search_lists_from_the_index_a_record_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """`latest --search`, of items and of stories, as from every record — read one
+    candidate at a time as the term index hands them out, newest first, not a day of
+    candidates whole (0.44 → 0.13 s and 0.90 → 0.14 s on a day of 7,500 items)."""
+    w = story_wire(tmp_path, (900, 700, 300))
+    selection = Selection(search=query)
+    flt = w.filter(selection)
+    store = Store(w.store.data_dir)
+    matching = [r for _d, day in store.iter_newest() for r in day if flt.matches(r)]
+    matching.sort(key=listing_order, reverse=True)
+    stories = every_line(w, flt, 20)
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23", "2026-11-22"})
+    assert [r["id"] for r in w.latest(selection, 60).items] == [r["id"] for r in matching[:60]]
+    assert shown(w, selection, 20) == stories
+
+
+def test_a_search_lists_a_second_s_items_in_order_whatever_their_rows(tmp_path: Path) -> None:
+    """Items of one second stored by two updates, the second's id smaller: the term index
+    gave the later one the next free row, after the first's, so its candidates came out of
+    `listing_order`; a search puts each second's matches in order before listing them."""
+    when = NOW - timedelta(hours=1)
+    first = [item(n, when) for n in (5, 9)]
+    later = [item(n, when) for n in (3, 7)]
+    data = tmp_path / "data"
+    for batch in (first, later):
+        with Store(data).writer() as writer:
+            writer.apply(dedup.plan(batch, writer.view()))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[settings]\ndata_dir = "{data}"\nretention_days = 0\n'
+        '[[feeds]]\nname = "tengri"\nurl = "https://x.invalid/t"\n',
+        encoding="utf-8",
+    )
+    w = Wire(load_config(config), now=NOW)
+    listed = [r["id"] for r in w.latest(Selection(search="Тоқаев"), 10).items]
+    assert listed == [f"{n:016x}" for n in (9, 7, 5, 3)]
