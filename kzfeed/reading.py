@@ -9,6 +9,7 @@ language); `Wire.filter` turns it into the `query.Filter` the pure functions app
 from __future__ import annotations
 
 import os
+from bisect import insort
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
@@ -31,6 +32,12 @@ T = TypeVar("T")
 GROUPS = ("date", "rubric", "feed")
 PAGE_ROWS = 150  # items a page of `Wire.pages` holds: more than a screen
 STORY_ROWS = 60  # stories a page of `Wire.story_pages` holds (each looked up whole)
+
+
+def _second(published: str) -> int:
+    from .dates import from_iso
+
+    return int(from_iso(published).timestamp())
 
 
 def clock() -> datetime:
@@ -306,8 +313,8 @@ class Wire:
         """The stories of a selection ``STORY_ROWS`` at a time, in the order and with the
         leads `latest --stories` gives them (a page of items collapsed alone would lead a
         story by the versions on that page, and place it by them); None when the term
-        index cannot answer (missing, stale, damaged) or the selection searches: then the
-        caller collapses each page of `pages`."""
+        index cannot answer (missing, stale, damaged, or a search without a word it can
+        look up): then the caller collapses each page of `pages`."""
         from .query import StoryStream
 
         flt = self.filter(selection)
@@ -382,23 +389,24 @@ class Wire:
 
         assert flt.search
         clauses = index_clauses(parse(flt.search))
-        found = index.matching(clauses) if clauses else None
+        found = index.matching(clauses, flt.since, flt.until) if clauses else None
         if found is None:
             return None
 
         def records() -> Iterator[Record]:
-            matched: list[Record]
-            # rows are by the second, then 24 bits of the id: a second's matches are put
-            # in `listing_order` before they are handed on
-            second, matched = "", []
+            # Rows are by the second, then 24 bits of the id; a row taken is pushed to the
+            # next free one, at most into the next second.  So a match is handed on once
+            # the candidates are more than a second older: nothing to come lists before it.
+            held: list[tuple[tuple[str, str], int, Record]] = []  # oldest first
             for published, item_id in found:
-                if published[:19] != second:
-                    yield from sorted(matched, key=listing_order, reverse=True)
-                    second, matched = published[:19], []
+                second = _second(published)
+                while held and held[-1][1] > second + 1:
+                    yield held.pop()[2]
                 record = self.store.record_in(partition_of(published), item_id)
                 if record is not None and flt.matches(record):
-                    matched.append(record)
-            yield from sorted(matched, key=listing_order, reverse=True)
+                    insort(held, (listing_order(record), second, record), key=lambda h: h[0])
+            while held:
+                yield held.pop()[2]
 
         return records()
 

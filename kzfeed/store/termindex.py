@@ -390,13 +390,18 @@ class TermIndex:
         ]
 
     def matching(
-        self, clauses: Sequence[Sequence[Sequence[str]]]
+        self,
+        clauses: Sequence[Sequence[Sequence[str]]],
+        since: str | None = None,
+        until: str | None = None,
     ) -> Iterator[tuple[str, str]] | None:
         """(published, id) of the items every clause matches, newest first, read from the
         index a page at a time as the caller goes on; None when no clause can be looked
         up.  A clause is a list of alternatives (OR); an alternative, terms that must all
         be in the item (a term "title:…" in its title).  A clause with an alternative of
-        no indexable term is left out (the caller checks every item)."""
+        no indexable term is left out (the caller checks every item).  ``since`` and
+        ``until`` (ISO UTC, whole seconds) bound the rows asked: a second either side of
+        them, where a row pushed past its second may lie (the caller checks the times)."""
         parts = []
         for clause in clauses:
             alternatives = []
@@ -409,21 +414,27 @@ class TermIndex:
                 parts.append("(" + " OR ".join(alternatives) + ")")
         if not parts:
             return None
-        return self._pages(" AND ".join(parts))
+        low = row_span(since, since)[0] - (1 << 24) if since else 0
+        below = row_span(until, until)[1] + (1 << 24) + 1 if until else None
+        return self._pages(" AND ".join(parts), low, below)
 
-    def _pages(self, expression: str) -> Iterator[tuple[str, str]]:
-        below: int | None = None
+    def _pages(
+        self, expression: str, low: int = 0, below: int | None = None
+    ) -> Iterator[tuple[str, str]]:
         size = 256
         while True:
             if below is None:
-                query = "SELECT rowid FROM search WHERE search MATCH ? ORDER BY rowid DESC LIMIT ?"
-                rows = self.db.execute(query, (expression, size)).fetchall()
-            else:
                 query = (
-                    "SELECT rowid FROM search WHERE search MATCH ? AND rowid < ?"
+                    "SELECT rowid FROM search WHERE search MATCH ? AND rowid >= ?"
                     " ORDER BY rowid DESC LIMIT ?"
                 )
-                rows = self.db.execute(query, (expression, below, size)).fetchall()
+                rows = self.db.execute(query, (expression, low, size)).fetchall()
+            else:
+                query = (
+                    "SELECT rowid FROM search WHERE search MATCH ? AND rowid >= ? AND rowid < ?"
+                    " ORDER BY rowid DESC LIMIT ?"
+                )
+                rows = self.db.execute(query, (expression, low, below, size)).fetchall()
             for (row,) in rows:
                 found = self.db.execute(
                     "SELECT published, id FROM items WHERE row = ?", (row,)
