@@ -517,7 +517,8 @@ class Wire:
         if index is None:
             return None
         try:
-            found = index.matching(clauses) if index.count() == self.store.item_count() else None
+            current = index.count() == self.store.item_count()
+            found = index.matching(clauses, flt.since, flt.until) if current else None
         except Exception:  # derived data: without it, the partitions are read
             found = None
         if found is None:

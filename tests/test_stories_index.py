@@ -353,3 +353,19 @@ def test_a_row_pushed_into_the_next_second_keeps_the_listing_order(tmp_path: Pat
     w = Wire(load_config(config), now=NOW)
     listed = [r["id"] for r in w.latest(Selection(search="Тоқаев"), 10).items]
     assert listed == [f"{n:016x}" for n in (c, b, a)]
+
+
+def test_a_grouped_search_with_until_reads_no_newer_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's days, for a grouped view, come from the index's rows of the window only:
+    a day of candidates after `--until` is not read whole, only to be skipped."""
+    w = story_wire(tmp_path, (900, 700, 300))
+    selection = Selection(search="Тоқаев", since="2026-11-22", until="2026-11-22T23:59:59")
+    flt = w.filter(selection)
+    assert flt.until is not None and flt.until < "2026-11-23"
+    store = Store(w.store.data_dir)
+    expected = sorted(r["id"] for r in store.partition_items("2026-11-22") if flt.matches(r))
+    no_reading_of(monkeypatch, {"2026-11-24", "2026-11-23"})
+    listing = w.latest(selection, 1000, group="rubric")
+    assert sorted(r["id"] for r in listing.items) == expected
