@@ -186,32 +186,31 @@ def main() -> None:
     rows: dict[str, list[dict[str, float]]] = {}
     counts: dict[str, set[tuple[int, int]]] = {}
     sfeed: dict[str, list[float]] = {"cold": [], "steady": []}
+    configs: dict[bool, Path] = {}
+
+    def timed(kind: str, stories: bool) -> None:
+        """One update of the round, its phases and counts kept under its row."""
+        key = f"{kind}, stories {'on' if stories else 'off'}"
+        found, report = update(configs[stories], stories, tmp)
+        rows.setdefault(key, []).append(found)
+        counts.setdefault(key, set()).add((report["new"], report["updated"]))
+
     try:
         for r in range(args.runs):
             modes = [True, False] if r % 2 == 0 else [False, True]  # neither always first
-            configs = {}
             server.serve(docs)
             for stories in modes:
                 name = "on" if stories else "off"
                 data = tmp / f"data-{name}"
                 shutil.rmtree(data, ignore_errors=True)
                 configs[stories] = kzfeed_config(tmp / f"kz-{name}.toml", data, server)
-                found, report = update(configs[stories], stories, tmp)
-                rows.setdefault(f"cold, stories {name}", []).append(found)
-                counts.setdefault(f"cold, stories {name}", set()).add(
-                    (report["new"], report["updated"])
-                )
+                timed("cold", stories)
             cold = sfeed_run(tmp, server, True)
             if cold is not None:
                 sfeed["cold"].append(cold)
             server.serve(next_poll(docs, r + 1, now))
             for stories in modes:
-                name = "on" if stories else "off"
-                found, report = update(configs[stories], stories, tmp)
-                rows.setdefault(f"steady, stories {name}", []).append(found)
-                counts.setdefault(f"steady, stories {name}", set()).add(
-                    (report["new"], report["updated"])
-                )
+                timed("steady", stories)
             steady = sfeed_run(tmp, server, False)
             if steady is not None:
                 sfeed["steady"].append(steady)
