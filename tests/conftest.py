@@ -262,3 +262,29 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from kzfeed import words
 
     words.use("en")
+
+
+def wire_item(number: int, published: str, **fields: Any) -> Any:
+    """A synthetic stored item: its id and identity keys made of ``number`` (16 hex
+    digits), published at ``published`` (ISO), politics in Russian from Kazinform unless
+    ``fields`` say otherwise."""
+    from kzfeed.model import Item
+
+    key = f"{number:016x}"
+    made = {
+        "id": key,
+        "feed": "f",
+        "source": "Kazinform",
+        "title": f"Новость {number}",
+        "url": f"https://www.inform.kz/ru/news_a{number}",
+        "published": published,
+        "date_estimated": False,
+        "rubrics": ("politics",),
+        "categories": (),
+        "lang": "ru",
+        "summary": "",
+        "feed_key": key,
+        "link_key": f"l{key}",
+        "content_hash": "h",
+    }
+    return Item(**{**made, **fields})

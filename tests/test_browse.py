@@ -26,7 +26,7 @@ from kzfeed.dates import from_iso
 from kzfeed.model import story_of
 from kzfeed.store import Store
 
-from .conftest import FIXTURES, REPO, FeedServer, rss, write_config
+from .conftest import FIXTURES, REPO, FeedServer, rss, wire_item, write_config
 from .test_cli import _env, run_in_pty
 
 NOW = from_iso("2026-11-24T12:00:00+00:00")  # 17:00 in Almaty
@@ -338,29 +338,18 @@ def test_the_list_is_read_a_partition_at_a_time_and_scrolling_reads_more(tmp_pat
     """40 days of 30 stories: the first screen reads only the newest days; moving to the
     end of the list reads the next ones, until the store ends."""
     from kzfeed import dedup
-    from kzfeed.model import Item
 
     cfg = write_config(tmp_path / "config.toml", [{"name": "f", "url": "feeds/f.xml"}])
     items = []
     for day in range(40):
         for n in range(30):
-            key = f"{day * 100 + n + 1:016x}"
+            number = day * 100 + n + 1
             items.append(
-                Item(
-                    id=key,
-                    feed="f",
-                    source="Kazinform",
+                wire_item(
+                    number,
+                    (NOW - timedelta(days=day, minutes=n)).isoformat(),
                     title=f"Новость {day}-{n}",
-                    url=f"https://www.inform.kz/ru/a{key}",
-                    published=(NOW - timedelta(days=day, minutes=n)).isoformat(),
-                    date_estimated=False,
-                    rubrics=("politics",),
-                    categories=(),
-                    lang="ru",
-                    summary="",
-                    feed_key=key,
-                    link_key=f"l{key}",
-                    content_hash="h",
+                    url=f"https://www.inform.kz/ru/a{number:016x}",
                 )
             )
     store = Store(load_config(cfg).data_dir)
@@ -604,24 +593,13 @@ def test_a_story_begun_on_an_older_day_opens_whole(
 
 def news(n: int, source: str = "Tengrinews", title: str | None = None) -> Any:
     """Item ``n`` of feed "f": the newest first, ten minutes apart."""
-    from kzfeed.model import Item
-
-    key = f"{n + 1:016x}"
-    return Item(
-        id=key,
-        feed="f",
+    return wire_item(
+        n + 1,
+        (NOW - timedelta(minutes=10 * n + 30)).isoformat(),
         source=source,
         title=title or f"Новость {n}",
         url=f"https://tengrinews.kz/{n}/",
-        published=(NOW - timedelta(minutes=10 * n + 30)).isoformat(),
-        date_estimated=False,
-        rubrics=("politics",),
-        categories=(),
-        lang="ru",
         summary="Лид.",
-        feed_key=key,
-        link_key=f"l{key}",
-        content_hash="h",
     )
 
 

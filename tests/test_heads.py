@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -21,27 +21,24 @@ from kzfeed.store import Store
 from kzfeed.store import files as store_files
 from kzfeed.store.heads import HEAD_DAYS, HEAD_ITEMS, head_path
 
+from .conftest import wire_item
+
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 RUBRICS = ("politics", "economy", "sport", "society")
 
 
 def item(n: int, when: datetime) -> Item:
-    key = f"{n:016x}"
-    return Item(
-        id=key,
-        feed=f"f{n % 3}",
-        source="Kazinform",
-        title=f"Новость {n}: Тоқаев",
-        url=f"https://www.inform.kz/ru/news_a{n}",
-        published=when.isoformat(),
-        date_estimated=False,
-        rubrics=(RUBRICS[n % 4],) if n % 25 else ("culture",),
-        categories=(),
-        lang="kk" if n % 5 == 0 else "ru",
-        summary="АСТАНА. KAZINFORM – лид.",
-        feed_key=key,
-        link_key=f"l{key}",
-        content_hash="h",
+    return cast(
+        Item,
+        wire_item(
+            n,
+            when.isoformat(),
+            feed=f"f{n % 3}",
+            title=f"Новость {n}: Тоқаев",
+            rubrics=(RUBRICS[n % 4],) if n % 25 else ("culture",),
+            lang="kk" if n % 5 == 0 else "ru",
+            summary="АСТАНА. KAZINFORM – лид.",
+        ),
     )
 
 

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -27,24 +27,20 @@ from kzfeed.model import FeedState, Item
 from kzfeed.store import Store, resolve_id
 from kzfeed.store import files as store_files
 
+from .conftest import wire_item
+
 
 def make_item(n: int, day: str = "2026-11-24", feed: str = "kazinform-ru") -> Item:
-    key = f"{n:016x}"
-    return Item(
-        id=key,
-        feed=feed,
-        source="Kazinform",
-        title=f"Новость номер {n}: Қазақстан",
-        url=f"https://www.inform.kz/ru/news_a{n}",
-        published=f"{day}T04:{n % 60:02d}:00+00:00",
-        date_estimated=False,
-        rubrics=("politics",),
-        categories=("Политика",),
-        lang="ru",
-        summary="АСТАНА. KAZINFORM – лид новости.",
-        feed_key=key,
-        link_key=f"l{key}",
-        content_hash="h",
+    return cast(
+        Item,
+        wire_item(
+            n,
+            f"{day}T04:{n % 60:02d}:00+00:00",
+            feed=feed,
+            title=f"Новость номер {n}: Қазақстан",
+            categories=("Политика",),
+            summary="АСТАНА. KAZINFORM – лид новости.",
+        ),
     )
 
 

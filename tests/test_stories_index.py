@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +21,7 @@ from kzfeed.reading import Selection, Wire
 from kzfeed.store import Store
 from kzfeed.store.termindex import PENDING
 
+from .conftest import wire_item
 from .test_heads import no_reading_of, partitions_read
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -28,22 +29,16 @@ FEEDS = ("kazinform-ru", "tengri", "kaztag")
 
 
 def item(n: int, when: datetime) -> Item:
-    key = f"{n:016x}"
-    return Item(
-        id=key,
-        feed=FEEDS[n % 3],
-        source=FEEDS[n % 3].title(),
-        title=f"Новость {n}: Тоқаев",
-        url=f"https://www.inform.kz/ru/news_a{n}",
-        published=when.isoformat(),
-        date_estimated=False,
-        rubrics=("politics",),
-        categories=(),
-        lang="ru",
-        summary="АСТАНА. KAZINFORM – лид.",
-        feed_key=key,
-        link_key=f"l{key}",
-        content_hash="h",
+    return cast(
+        Item,
+        wire_item(
+            n,
+            when.isoformat(),
+            feed=FEEDS[n % 3],
+            source=FEEDS[n % 3].title(),
+            title=f"Новость {n}: Тоқаев",
+            summary="АСТАНА. KAZINFORM – лид.",
+        ),
     )
 
 
